@@ -1,0 +1,98 @@
+/**
+ * The one API contract between the renderer and the main process: every command with its input schema
+ * and result type, every event with its payload. Both transports (Electron IPC and browser-mode HTTP +
+ * WebSocket) serve exactly this table. The renderer imports this file for types only.
+ */
+import { z } from 'zod';
+
+const projectDir = z
+  .string({ error: 'a project folder path is required' })
+  .trim()
+  .min(1, 'the project folder path is empty')
+  .max(4096, 'the project folder path is too long')
+  .refine((p) => !p.includes('\0'), 'the project folder path contains a NUL character');
+
+export const commandInputs = {
+  'app.info': z.object({}).strict(),
+  'project.create': z
+    .object({ dir: projectDir, name: z.string().trim().min(1).max(200).optional() })
+    .strict(),
+  'project.open': z.object({ dir: projectDir }).strict(),
+  'project.close': z.object({}).strict(),
+  'project.current': z.object({}).strict(),
+  'project.recent': z.object({}).strict(),
+  'project.forgetRecent': z.object({ dir: projectDir }).strict(),
+  'slides.list': z
+    .object({
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(10_000).default(500),
+    })
+    .strict(),
+} as const;
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  mode: 'electron' | 'browser';
+  /** True where the shell can show a native folder picker (Electron). */
+  canPickFolders: boolean;
+}
+
+export interface ProjectInfo {
+  dir: string;
+  name: string;
+  id: string;
+  createdAt: string;
+  schemaVersion: number;
+  slideCount: number;
+  patientCount: number;
+  taskCount: number;
+  cohortCount: number;
+  /** Path of the backup written when an older database was migrated on open, if that happened. */
+  migratedFromBackup: string | null;
+}
+
+export interface RecentProject {
+  dir: string;
+  name: string;
+  openedAt: string;
+  /** False when the folder or its project.sqlite is gone. */
+  exists: boolean;
+}
+
+export interface SlideSummary {
+  id: number;
+  name: string;
+  path: string;
+  patient: string | null;
+  width: number | null;
+  height: number | null;
+  mppX: number | null;
+  vendor: string | null;
+}
+
+export interface CommandResults {
+  'app.info': AppInfo;
+  'project.create': ProjectInfo;
+  'project.open': ProjectInfo;
+  'project.close': null;
+  'project.current': ProjectInfo | null;
+  'project.recent': RecentProject[];
+  'project.forgetRecent': RecentProject[];
+  'slides.list': { total: number; slides: SlideSummary[] };
+}
+
+export type CommandName = keyof typeof commandInputs;
+export type CommandInput<C extends CommandName> = z.input<(typeof commandInputs)[C]>;
+export type ParsedCommandInput<C extends CommandName> = z.output<(typeof commandInputs)[C]>;
+export type CommandResult<C extends CommandName> = CommandResults[C];
+
+export interface EventPayloads {
+  onProjectChanged: ProjectInfo | null;
+}
+export type EventName = keyof EventPayloads;
+export const eventNames: readonly EventName[] = ['onProjectChanged'];
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.prototype.hasOwnProperty.call(commandInputs, name);
+}

@@ -1,0 +1,11 @@
+import { migration0010 } from './0010-project-and-slides.js';
+import { migration0020 } from './0020-tasks-labels-cohorts.js';
+import type { Migration } from './types.js';
+
+/**
+ * Every migration, in order. Versions go up in tens so a fix can slot in between; a test checks that
+ * they strictly increase. Never edit a migration that has shipped: add a new one.
+ */
+export const migrations: readonly Migration[] = [migration0010, migration0020];
+
+export type { Migration };

@@ -1,0 +1,95 @@
+/**
+ * A project is a folder: project.sqlite plus cache/ and models/. This module creates and opens them and
+ * answers questions about one; it knows nothing of windows or transports.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openDatabase, type Db } from '../db/connection.js';
+import { DatabaseTooNewError } from '../db/migrate.js';
+import { ApiError } from '../api/errors.js';
+import type { ProjectInfo } from '../api/contract.js';
+
+export const DATABASE_FILE = 'project.sqlite';
+export const PROJECT_SUBFOLDERS = ['cache', 'models'] as const;
+
+export interface Project {
+  dir: string;
+  db: Db;
+  /** Backup written when this open migrated an older file. */
+  migratedFromBackup: string | null;
+  close(): void;
+}
+
+export function databasePath(dir: string): string {
+  return path.join(dir, DATABASE_FILE);
+}
+
+export async function createProject(dirInput: string, name?: string): Promise<Project> {
+  const dir = path.resolve(dirInput);
+  if (fs.existsSync(databasePath(dir))) {
+    throw new ApiError('conflict', `${dir} already holds a Tessera project; open it instead.`);
+  }
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+    throw new ApiError('conflict', `${dir} is a file, not a folder.`);
+  }
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const sub of PROJECT_SUBFOLDERS) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  } catch (err) {
+    throw new ApiError('unreadable', `Cannot create the project folder ${dir}: ${(err as Error).message}`);
+  }
+  const { db } = await openDatabase(databasePath(dir), { create: true });
+  const setMeta = db.prepare('INSERT INTO project_meta (key, value) VALUES (?, ?)');
+  db.transaction(() => {
+    setMeta.run('id', randomUUID());
+    setMeta.run('name', name?.trim() || path.basename(dir));
+    setMeta.run('created_at', new Date().toISOString());
+  })();
+  return wrap(dir, db, null);
+}
+
+export async function openProject(dirInput: string): Promise<Project> {
+  const dir = path.resolve(dirInput);
+  const file = databasePath(dir);
+  if (!fs.existsSync(file)) {
+    throw new ApiError('not-found', `${dir} is not a Tessera project (it has no ${DATABASE_FILE}).`);
+  }
+  try {
+    const { db, migration } = await openDatabase(file, { create: false });
+    return wrap(dir, db, migration.backupPath);
+  } catch (err) {
+    if (err instanceof DatabaseTooNewError) throw new ApiError('too-new', err.message);
+    if (err instanceof ApiError) throw err;
+    throw new ApiError('unreadable', `Cannot open ${file}: ${(err as Error).message}`);
+  }
+}
+
+function wrap(dir: string, db: Db, migratedFromBackup: string | null): Project {
+  for (const sub of PROJECT_SUBFOLDERS) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  return { dir, db, migratedFromBackup, close: () => db.close() };
+}
+
+export function projectInfo(project: Project): ProjectInfo {
+  const { db } = project;
+  const meta = new Map(
+    (db.prepare('SELECT key, value FROM project_meta').all() as { key: string; value: string }[]).map((r) => [
+      r.key,
+      r.value,
+    ]),
+  );
+  const count = (table: string) =>
+    (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return {
+    dir: project.dir,
+    name: meta.get('name') ?? path.basename(project.dir),
+    id: meta.get('id') ?? '',
+    createdAt: meta.get('created_at') ?? '',
+    schemaVersion: db.pragma('user_version', { simple: true }) as number,
+    slideCount: count('slides'),
+    patientCount: count('patients'),
+    taskCount: count('tasks'),
+    cohortCount: count('cohorts'),
+    migratedFromBackup: project.migratedFromBackup,
+  };
+}

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createProject, openProject, projectInfo } from '../../../src-main/project/project.js';
+import { AppSession } from '../../../src-main/project/session.js';
+import { ensureDemoProject } from '../../../src-main/project/demo.js';
+import { tempDir } from '../../helpers/temp.js';
+
+describe('projects', () => {
+  it('creates a project folder with its database and subfolders, and reopens it', async () => {
+    const dir = path.join(tempDir(), 'colon-msi');
+    const p = await createProject(dir);
+    const info = projectInfo(p);
+    p.close();
+    expect(info).toMatchObject({ name: 'colon-msi', dir, slideCount: 0, schemaVersion: 20 });
+    expect(info.id).toMatch(/^[0-9a-f-]{36}$/);
+    for (const f of ['project.sqlite', 'cache', 'models'])
+      expect(fs.existsSync(path.join(dir, f))).toBe(true);
+    const again = await openProject(dir);
+    expect(projectInfo(again)).toMatchObject({ id: info.id, name: 'colon-msi' });
+    again.close();
+  });
+
+  it('refuses to create over an existing project and to open a folder that is not one', async () => {
+    const dir = tempDir();
+    (await createProject(dir)).close();
+    await expect(createProject(dir)).rejects.toThrow(
+      `${dir} already holds a Tessera project; open it instead.`,
+    );
+    const empty = tempDir();
+    await expect(openProject(empty)).rejects.toThrow(
+      `${empty} is not a Tessera project (it has no project.sqlite).`,
+    );
+  });
+
+  it('a damaged database is reported with the file and the reason', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'project.sqlite'), Buffer.alloc(8192, 7));
+    await expect(openProject(dir)).rejects.toThrow(/^Cannot open .*project\.sqlite: file is not a database/);
+  });
+
+  it('remembers recent projects newest first, and marks missing ones', async () => {
+    const session = new AppSession(tempDir());
+    const a = tempDir();
+    const b = tempDir();
+    await session.create(a, 'A');
+    await session.create(b, 'B');
+    await session.open(a);
+    expect(session.recent.list().map((r) => r.name)).toEqual(['A', 'B']);
+    session.close();
+    fs.rmSync(path.join(b, 'project.sqlite'));
+    expect(session.recent.list().find((r) => r.dir === b)?.exists).toBe(false);
+    session.recent.forget(b);
+    expect(session.recent.list().map((r) => r.dir)).toEqual([a]);
+  });
+
+  it('creates the demo project on first use only', async () => {
+    const userData = tempDir();
+    const dir = await ensureDemoProject(userData);
+    const first = fs.statSync(path.join(dir, 'project.sqlite')).ino;
+    expect(await ensureDemoProject(userData)).toBe(dir);
+    expect(fs.statSync(path.join(dir, 'project.sqlite')).ino).toBe(first);
+  });
+});
