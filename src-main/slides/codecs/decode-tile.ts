@@ -1,0 +1,110 @@
+/**
+ * Turns the stored bytes of one TIFF tile into RGBA (tileWidth x tileHeight x 4, straight alpha).
+ * Runs inside the decode workers; pure apart from the codec libraries.
+ */
+import zlib from 'node:zlib';
+import { Transformer } from '@napi-rs/image';
+import { Compression, Photometric } from '../tiff/tiff-tags.js';
+import { decodeLzw } from './lzw.js';
+import { undoHorizontalPredictor8 } from './predictor.js';
+import { completeJpeg, jpegSize } from './jpeg-stream.js';
+import { decodeJ2k, ycbcrToRgbInPlace } from './jpeg2000.js';
+import type { TileFormat } from './tile-format.js';
+
+export async function decodeTile(format: TileFormat, stored: Uint8Array): Promise<Uint8Array> {
+  const { tileWidth: w, tileHeight: h, samplesPerPixel: spp } = format;
+  switch (format.compression) {
+    case Compression.None:
+      return samplesToRgba(stored, w, h, spp, format.hasAlpha, w, Math.floor(stored.length / (w * spp)));
+    case Compression.LZW:
+    case Compression.AdobeDeflate:
+    case Compression.Deflate: {
+      const expected = w * h * spp;
+      const raw =
+        format.compression === Compression.LZW
+          ? decodeLzw(stored, expected)
+          : new Uint8Array(zlib.inflateSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+      const rows = Math.min(h, Math.floor(raw.length / (w * spp)));
+      if (format.predictor === 2) undoHorizontalPredictor8(raw, w, rows, spp);
+      else if (format.predictor !== 1) throw new Error(`unsupported TIFF predictor ${format.predictor}`);
+      return samplesToRgba(raw, w, h, spp, format.hasAlpha, w, rows);
+    }
+    case Compression.JPEG:
+      return decodeJpegTile(format, stored);
+    case Compression.AperioJP2kYCbCr:
+    case Compression.AperioJP2kRGB:
+    case Compression.JP2k: {
+      const j2k = await decodeJ2k(stored);
+      const ycbcr =
+        format.compression === Compression.AperioJP2kYCbCr ||
+        (format.compression === Compression.JP2k && format.photometric === Photometric.YCbCr);
+      if (ycbcr && j2k.components >= 3)
+        ycbcrToRgbInPlace(j2k.samples, j2k.width * j2k.height, j2k.components);
+      return samplesToRgba(j2k.samples, w, h, j2k.components, j2k.components === 4, j2k.width, j2k.height);
+    }
+    default:
+      throw new Error(`unsupported TIFF compression ${format.compression}`);
+  }
+}
+
+function decodeJpegTile(format: TileFormat, stored: Uint8Array): Uint8Array {
+  const jpeg = completeJpeg(
+    stored,
+    format.jpegTables,
+    format.photometric === Photometric.RGB && format.samplesPerPixel >= 3,
+  );
+  const size = jpegSize(jpeg);
+  if (size.width === 0 || size.height === 0) throw new Error('JPEG tile has no frame header');
+  const pixels = new Transformer(jpeg).rawPixelsSync();
+  const channels = pixels.length / (size.width * size.height);
+  if (!Number.isInteger(channels) || channels < 1 || channels > 4)
+    throw new Error('JPEG tile decoded to an unexpected size');
+  return samplesToRgba(
+    pixels,
+    format.tileWidth,
+    format.tileHeight,
+    channels,
+    channels === 4,
+    size.width,
+    size.height,
+  );
+}
+
+/**
+ * Expands interleaved 1/3/4-sample pixels (srcWidth x srcRows) into an RGBA tile; pixels the source
+ * does not cover stay transparent.
+ */
+export function samplesToRgba(
+  src: Uint8Array,
+  w: number,
+  h: number,
+  spp: number,
+  hasAlpha: boolean,
+  srcWidth: number,
+  srcRows: number,
+): Uint8Array {
+  const out = new Uint8Array(w * h * 4);
+  const rows = Math.min(h, srcRows);
+  const cols = Math.min(w, srcWidth);
+  for (let y = 0; y < rows; y++) {
+    let s = y * srcWidth * spp;
+    let d = y * w * 4;
+    if (spp === 1) {
+      for (let x = 0; x < cols; x++, s++, d += 4) {
+        const v = src[s]!;
+        out[d] = v;
+        out[d + 1] = v;
+        out[d + 2] = v;
+        out[d + 3] = 255;
+      }
+    } else {
+      for (let x = 0; x < cols; x++, s += spp, d += 4) {
+        out[d] = src[s]!;
+        out[d + 1] = src[s + 1]!;
+        out[d + 2] = src[s + 2]!;
+        out[d + 3] = hasAlpha && spp >= 4 ? src[s + 3]! : 255;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,304 @@
+/**
+ * A minimal, defensive TIFF/BigTIFF directory parser: reads the header and every IFD (following the
+ * next-IFD chain and SubIFDs), both byte orders. Pixel data is not touched here; see tiff-image.ts.
+ *
+ * Every offset and count read from the file is checked against the file size before use, IFD loops
+ * are detected and sizes are capped, so a corrupt file fails with a reason instead of a huge
+ * allocation or an endless walk.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { Tag } from './tiff-tags.js';
+
+export type TagValue = number[] | string | Uint8Array;
+
+export interface Ifd {
+  /** File offset of this directory (unique per IFD; used in ids). */
+  offset: number;
+  tags: Map<number, TagValue>;
+  subIfds: Ifd[];
+}
+
+const MAX_IFDS = 4096;
+const MAX_ENTRIES = 4096;
+const MAX_VALUE_BYTES = 256 * 1024 * 1024;
+
+/** Byte size of one value of each TIFF field type; 0 = unknown type. */
+const TYPE_SIZE: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
+  17: 8,
+  18: 8,
+};
+
+export class TiffFormatError extends Error {}
+
+export interface TiffHeader {
+  littleEndian: boolean;
+  bigTiff: boolean;
+  firstIfd: number;
+}
+
+export class TiffFile {
+  private constructor(
+    readonly handle: FileHandle,
+    readonly size: number,
+    readonly header: TiffHeader,
+    readonly ifds: Ifd[],
+  ) {}
+
+  /** Parses all directories. Throws TiffFormatError if this is not a TIFF or is malformed. */
+  static async parse(handle: FileHandle, size: number): Promise<TiffFile> {
+    const header = await readHeader(handle, size);
+    const reader = new IfdReader(handle, size, header);
+    const ifds = await reader.readChain(header.firstIfd, 0);
+    if (ifds.length === 0) throw new TiffFormatError('the TIFF has no image directories');
+    return new TiffFile(handle, size, header, ifds);
+  }
+}
+
+/** True if `bytes` start like a TIFF or BigTIFF header (either byte order). */
+export function looksLikeTiff(bytes: Uint8Array): boolean {
+  if (bytes.length < 4) return false;
+  const le = bytes[0] === 0x49 && bytes[1] === 0x49 && bytes[3] === 0;
+  const be = bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0;
+  if (!le && !be) return false;
+  const magic = le ? bytes[2] : bytes[3];
+  return magic === 42 || magic === 43;
+}
+
+async function readHeader(handle: FileHandle, size: number): Promise<TiffHeader> {
+  if (size < 8) throw new TiffFormatError('the file is too small to be a TIFF');
+  const buf = Buffer.alloc(16);
+  await handle.read(buf, 0, Math.min(16, size), 0);
+  if (!looksLikeTiff(buf)) throw new TiffFormatError('the file is not a TIFF (bad header)');
+  const littleEndian = buf[0] === 0x49;
+  const magic = littleEndian ? buf.readUInt16LE(2) : buf.readUInt16BE(2);
+  if (magic === 42) {
+    const firstIfd = littleEndian ? buf.readUInt32LE(4) : buf.readUInt32BE(4);
+    return { littleEndian, bigTiff: false, firstIfd };
+  }
+  if (size < 16) throw new TiffFormatError('the file is too small to be a BigTIFF');
+  const offsetSize = littleEndian ? buf.readUInt16LE(4) : buf.readUInt16BE(4);
+  if (offsetSize !== 8) throw new TiffFormatError('the BigTIFF header has an unsupported offset size');
+  const firstIfd = Number(littleEndian ? buf.readBigUInt64LE(8) : buf.readBigUInt64BE(8));
+  return { littleEndian, bigTiff: true, firstIfd };
+}
+
+class IfdReader {
+  private seen = new Set<number>();
+  private count = 0;
+
+  constructor(
+    private handle: FileHandle,
+    private size: number,
+    private header: TiffHeader,
+  ) {}
+
+  async readChain(first: number, depth: number): Promise<Ifd[]> {
+    const out: Ifd[] = [];
+    let offset = first;
+    while (offset !== 0) {
+      if (this.seen.has(offset)) throw new TiffFormatError('the TIFF directory chain loops');
+      if (++this.count > MAX_IFDS) throw new TiffFormatError('the TIFF has too many directories');
+      this.seen.add(offset);
+      const { ifd, next } = await this.readIfd(offset);
+      const sub = ifd.tags.get(Tag.SubIFDs);
+      if (Array.isArray(sub) && depth < 2) {
+        for (const s of sub) ifd.subIfds.push(...(await this.readChain(s, depth + 1)));
+      }
+      out.push(ifd);
+      offset = next;
+    }
+    return out;
+  }
+
+  private async readBytes(offset: number, length: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new TiffFormatError(`a TIFF directory points outside the file (offset ${offset})`);
+    }
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await this.handle.read(buf, 0, length, offset);
+    if (bytesRead !== length) throw new TiffFormatError('the file is truncated');
+    return buf;
+  }
+
+  private async readIfd(offset: number): Promise<{ ifd: Ifd; next: number }> {
+    const { littleEndian: le, bigTiff } = this.header;
+    const countSize = bigTiff ? 8 : 2;
+    const entrySize = bigTiff ? 20 : 12;
+    const countBuf = await this.readBytes(offset, countSize);
+    const n = bigTiff
+      ? Number(le ? countBuf.readBigUInt64LE(0) : countBuf.readBigUInt64BE(0))
+      : le
+        ? countBuf.readUInt16LE(0)
+        : countBuf.readUInt16BE(0);
+    if (n === 0 || n > MAX_ENTRIES)
+      throw new TiffFormatError(`a TIFF directory has an invalid entry count (${n})`);
+    const body = await this.readBytes(offset + countSize, n * entrySize + (bigTiff ? 8 : 4));
+    const tags = new Map<number, TagValue>();
+    for (let i = 0; i < n; i++) {
+      const e = i * entrySize;
+      const tag = le ? body.readUInt16LE(e) : body.readUInt16BE(e);
+      const type = le ? body.readUInt16LE(e + 2) : body.readUInt16BE(e + 2);
+      const count = bigTiff
+        ? Number(le ? body.readBigUInt64LE(e + 4) : body.readBigUInt64BE(e + 4))
+        : le
+          ? body.readUInt32LE(e + 4)
+          : body.readUInt32BE(e + 4);
+      const typeSize = TYPE_SIZE[type] ?? 0;
+      if (typeSize === 0) continue; // unknown field types are skipped, as TIFF readers must
+      const bytes = count * typeSize;
+      if (bytes > MAX_VALUE_BYTES || !Number.isSafeInteger(bytes)) {
+        throw new TiffFormatError(`TIFF tag ${tag} is implausibly large`);
+      }
+      const inlineSize = bigTiff ? 8 : 4;
+      let data: Buffer;
+      if (bytes <= inlineSize) {
+        data = body.subarray(e + (bigTiff ? 12 : 8), e + (bigTiff ? 12 : 8) + bytes);
+      } else {
+        const ptr = bigTiff
+          ? Number(le ? body.readBigUInt64LE(e + 12) : body.readBigUInt64BE(e + 12))
+          : le
+            ? body.readUInt32LE(e + 8)
+            : body.readUInt32BE(e + 8);
+        data = await this.readBytes(ptr, bytes);
+      }
+      tags.set(tag, decodeValues(data, type, count, le));
+    }
+    const nb = n * entrySize;
+    const next = bigTiff
+      ? Number(le ? body.readBigUInt64LE(nb) : body.readBigUInt64BE(nb))
+      : le
+        ? body.readUInt32LE(nb)
+        : body.readUInt32BE(nb);
+    if (next !== 0 && (next >= this.size || !Number.isSafeInteger(next))) {
+      // A dangling next pointer after valid directories is common in damaged files; stop there.
+      return { ifd: { offset, tags, subIfds: [] }, next: 0 };
+    }
+    return { ifd: { offset, tags, subIfds: [] }, next };
+  }
+}
+
+function decodeValues(data: Buffer, type: number, count: number, le: boolean): TagValue {
+  switch (type) {
+    case 2: {
+      const end = data.indexOf(0);
+      return data.subarray(0, end < 0 ? data.length : end).toString('latin1');
+    }
+    case 1:
+    case 7:
+      return new Uint8Array(data);
+    case 6:
+      return Array.from(new Int8Array(data.buffer, data.byteOffset, count));
+    case 3:
+    case 8: {
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        out[i] =
+          type === 3
+            ? le
+              ? data.readUInt16LE(i * 2)
+              : data.readUInt16BE(i * 2)
+            : le
+              ? data.readInt16LE(i * 2)
+              : data.readInt16BE(i * 2);
+      }
+      return out;
+    }
+    case 4:
+    case 9:
+    case 13: {
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        out[i] =
+          type === 9
+            ? le
+              ? data.readInt32LE(i * 4)
+              : data.readInt32BE(i * 4)
+            : le
+              ? data.readUInt32LE(i * 4)
+              : data.readUInt32BE(i * 4);
+      }
+      return out;
+    }
+    case 5:
+    case 10: {
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        const num =
+          type === 5
+            ? le
+              ? data.readUInt32LE(i * 8)
+              : data.readUInt32BE(i * 8)
+            : le
+              ? data.readInt32LE(i * 8)
+              : data.readInt32BE(i * 8);
+        const den =
+          type === 5
+            ? le
+              ? data.readUInt32LE(i * 8 + 4)
+              : data.readUInt32BE(i * 8 + 4)
+            : le
+              ? data.readInt32LE(i * 8 + 4)
+              : data.readInt32BE(i * 8 + 4);
+        out[i] = den === 0 ? 0 : num / den;
+      }
+      return out;
+    }
+    case 11:
+    case 12: {
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        out[i] =
+          type === 11
+            ? le
+              ? data.readFloatLE(i * 4)
+              : data.readFloatBE(i * 4)
+            : le
+              ? data.readDoubleLE(i * 8)
+              : data.readDoubleBE(i * 8);
+      }
+      return out;
+    }
+    default: {
+      // 16/17/18: 64-bit; offsets beyond 2^53 cannot be addressed anyway.
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        out[i] = Number(le ? data.readBigUInt64LE(i * 8) : data.readBigUInt64BE(i * 8));
+      }
+      return out;
+    }
+  }
+}
+
+export function tagNumber(ifd: Ifd, tag: number): number | undefined {
+  const v = ifd.tags.get(tag);
+  return Array.isArray(v) ? v[0] : v instanceof Uint8Array ? v[0] : undefined;
+}
+
+export function tagNumbers(ifd: Ifd, tag: number): number[] | undefined {
+  const v = ifd.tags.get(tag);
+  return Array.isArray(v) ? v : v instanceof Uint8Array ? Array.from(v) : undefined;
+}
+
+export function tagString(ifd: Ifd, tag: number): string | undefined {
+  const v = ifd.tags.get(tag);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function tagBytes(ifd: Ifd, tag: number): Uint8Array | undefined {
+  const v = ifd.tags.get(tag);
+  return v instanceof Uint8Array ? v : undefined;
+}

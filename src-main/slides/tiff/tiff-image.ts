@@ -1,0 +1,113 @@
+/**
+ * One TIFF image (an IFD) seen as a grid of stored tiles. Strips are treated as tiles as wide as the
+ * image and RowsPerStrip tall, so the reader has one code path for both layouts.
+ */
+import { Compression, Photometric, Tag } from './tiff-tags.js';
+import { type Ifd, tagBytes, tagNumber, tagNumbers, tagString } from './tiff-file.js';
+import type { TileFormat } from '../codecs/tile-format.js';
+
+export interface TiffImage {
+  ifd: Ifd;
+  width: number;
+  height: number;
+  tiled: boolean;
+  tilesAcross: number;
+  tilesDown: number;
+  offsets: number[];
+  byteCounts: number[];
+  format: TileFormat;
+  description: string;
+  /** NewSubfileType bit 0: a reduced-resolution version of another image. */
+  reduced: boolean;
+}
+
+const SUPPORTED_COMPRESSION = new Set<number>([
+  Compression.None,
+  Compression.LZW,
+  Compression.JPEG,
+  Compression.AdobeDeflate,
+  Compression.Deflate,
+  Compression.AperioJP2kYCbCr,
+  Compression.AperioJP2kRGB,
+  Compression.JP2k,
+]);
+
+/** Builds the tile view of an IFD, or returns a reason why it cannot be read. */
+export function describeImage(ifd: Ifd, fileSize: number): TiffImage | string {
+  const width = tagNumber(ifd, Tag.ImageWidth) ?? 0;
+  const height = tagNumber(ifd, Tag.ImageLength) ?? 0;
+  if (width <= 0 || height <= 0 || width > 1 << 24 || height > 1 << 24)
+    return `invalid image size ${width}x${height}`;
+  const compression = tagNumber(ifd, Tag.Compression) ?? 1;
+  if (!SUPPORTED_COMPRESSION.has(compression)) return `unsupported TIFF compression ${compression}`;
+  const spp = tagNumber(ifd, Tag.SamplesPerPixel) ?? 1;
+  const bps = tagNumber(ifd, Tag.BitsPerSample) ?? 1;
+  const photometric =
+    tagNumber(ifd, Tag.Photometric) ?? (spp >= 3 ? Photometric.RGB : Photometric.MinIsBlack);
+  const planar = tagNumber(ifd, Tag.PlanarConfiguration) ?? 1;
+  if (bps !== 8) return `unsupported bit depth ${bps}`;
+  if (planar !== 1 && spp > 1) return 'separate colour planes are not supported';
+  if (![1, 3, 4].includes(spp)) return `unsupported samples per pixel ${spp}`;
+  if (![Photometric.MinIsBlack, Photometric.RGB, Photometric.YCbCr].includes(photometric as 1 | 2 | 6)) {
+    return `unsupported photometric interpretation ${photometric}`;
+  }
+  if (photometric === Photometric.YCbCr && compression !== Compression.JPEG && compression < 33000) {
+    return 'YCbCr pixels are only supported inside JPEG or JPEG 2000 tiles';
+  }
+  const tileW = tagNumber(ifd, Tag.TileWidth);
+  const tileH = tagNumber(ifd, Tag.TileLength);
+  const tiled = tileW !== undefined && tileH !== undefined;
+  let tileWidth: number;
+  let tileHeight: number;
+  let offsets: number[] | undefined;
+  let byteCounts: number[] | undefined;
+  if (tiled) {
+    tileWidth = tileW;
+    tileHeight = tileH;
+    offsets = tagNumbers(ifd, Tag.TileOffsets);
+    byteCounts = tagNumbers(ifd, Tag.TileByteCounts);
+  } else {
+    tileWidth = width;
+    tileHeight = Math.min(tagNumber(ifd, Tag.RowsPerStrip) ?? height, height);
+    offsets = tagNumbers(ifd, Tag.StripOffsets);
+    byteCounts = tagNumbers(ifd, Tag.StripByteCounts);
+  }
+  if (tileWidth <= 0 || tileHeight <= 0 || tileWidth > 1 << 16 || (tiled && tileHeight > 1 << 16)) {
+    return `invalid tile size ${tileWidth}x${tileHeight}`;
+  }
+  if (tileWidth * tileHeight > 1 << 28) return `tiles of ${tileWidth}x${tileHeight} are too large`;
+  const tilesAcross = Math.ceil(width / tileWidth);
+  const tilesDown = Math.ceil(height / tileHeight);
+  if (!offsets || !byteCounts) return 'the image has no tile or strip offsets';
+  if (offsets.length < tilesAcross * tilesDown || byteCounts.length < tilesAcross * tilesDown) {
+    return 'the image has fewer tile offsets than tiles';
+  }
+  for (let i = 0; i < tilesAcross * tilesDown; i++) {
+    if (offsets[i]! + byteCounts[i]! > fileSize)
+      return 'a tile lies beyond the end of the file (truncated file?)';
+  }
+  const extra = tagNumbers(ifd, Tag.ExtraSamples) ?? [];
+  return {
+    ifd,
+    width,
+    height,
+    tiled,
+    tilesAcross,
+    tilesDown,
+    offsets,
+    byteCounts,
+    description: tagString(ifd, Tag.ImageDescription) ?? '',
+    reduced: ((tagNumber(ifd, Tag.NewSubfileType) ?? 0) & 1) === 1,
+    format: {
+      compression,
+      photometric,
+      samplesPerPixel: spp,
+      bitsPerSample: bps,
+      predictor: tagNumber(ifd, Tag.Predictor) ?? 1,
+      tileWidth,
+      tileHeight,
+      jpegTables: tagBytes(ifd, Tag.JPEGTables),
+      hasAlpha: spp === 4 && (extra[0] === 1 || extra[0] === 2),
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** The reader contract every slide backend implements (modelled on QuPath's ImageServer). */
+
+export interface SlideLevel {
+  width: number;
+  height: number;
+  /** Level-0 pixels per pixel of this level (OpenSlide: mean of the x and y ratios). */
+  downsample: number;
+  /** Native tile size of the level (what a region read decodes in one piece). */
+  tileWidth: number;
+  tileHeight: number;
+}
+
+export type SlideBackendName = 'tiff' | 'openslide';
+
+export interface SlideMetadata {
+  /** Format family: 'aperio', 'generic-tiff', or OpenSlide's vendor name ('mirax', 'hamamatsu', ...). */
+  vendor: string;
+  /** Which backend opened the file. */
+  backend: SlideBackendName;
+  levels: SlideLevel[];
+  /** Micrometres per pixel at level 0, where the file says. */
+  mppX?: number;
+  mppY?: number;
+  /** Scanning objective magnification (e.g. 20, 40), where the file says. */
+  objectivePower?: number;
+  /** Scanner and format properties, OpenSlide-style names (e.g. 'aperio.AppMag', 'tiff.Software'). */
+  properties: Record<string, string>;
+  /** Names of associated images available: 'thumbnail', 'label', 'macro', ... */
+  associatedImages: string[];
+}
+
+export interface RgbaImage {
+  width: number;
+  height: number;
+  /** width x height x 4 bytes, straight (not premultiplied) alpha. */
+  rgba: Uint8Array;
+}
+
+export interface SlideReader {
+  /** Unique per file version (path, size, mtime); prefix of every cache key of this reader. */
+  readonly id: string;
+  readonly path: string;
+  readonly metadata: SlideMetadata;
+  /**
+   * RGBA pixels of a w x h rectangle of `level`, whose top-left corner is (x, y) in level-0
+   * coordinates (OpenSlide semantics: x/y are divided by the level downsample, rounded down; pixels
+   * outside the image are transparent black).
+   */
+  readRegion(level: number, x: number, y: number, w: number, h: number): Promise<Uint8Array>;
+  readAssociatedImage(name: string): Promise<RgbaImage>;
+  /**
+   * The stored tile as a complete JPEG file (tables merged, colour space marked), when the level is
+   * stored as JPEG tiles; undefined otherwise. Lets Deep Zoom serve stored bytes without re-encoding.
+   */
+  storedJpegTile?(level: number, col: number, row: number): Promise<Uint8Array | undefined>;
+  close(): Promise<void>;
+}
+
+/** A backend that can open some slide files. Registered with the slide registry. */
+export interface SlideBackend {
+  name: SlideBackendName;
+  /**
+   * How well this backend can open the file: 0 = not at all, 1 = it is made for it. `head` holds the
+   * first bytes of the file. Must be cheap and must not throw.
+   */
+  score(path: string, head: Uint8Array): Promise<number>;
+  open(path: string): Promise<SlideReader>;
+}

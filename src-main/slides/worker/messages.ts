@@ -1,0 +1,24 @@
+import type { TileFormat } from '../codecs/tile-format.js';
+
+/** Work the decode workers do: CPU-heavy steps kept off the main event loop. */
+export type WorkerTask =
+  | { kind: 'decode'; format: TileFormat; stored: Uint8Array }
+  /** Resize an RGBA image (Lanczos, as PIL's thumbnail in OpenSlide's Deep Zoom) then encode. */
+  | {
+      kind: 'encode';
+      rgba: Uint8Array;
+      width: number;
+      height: number;
+      outWidth: number;
+      outHeight: number;
+      type: 'jpeg' | 'png';
+      quality: number;
+    };
+
+export interface WorkerRequest {
+  id: number;
+  task: WorkerTask;
+}
+
+export type WorkerResponse =
+  { id: number; ok: true; bytes: Uint8Array } | { id: number; ok: false; message: string };
