@@ -1,0 +1,214 @@
+// Packed, cache-blocked SGEMM (the BLIS loop order): for each NC-wide column block of B and KC-deep slice
+// of K, pack B into NR-wide panels; for each MC-tall block of A pack it into MR-tall panels; run the MRxNR
+// micro-kernel over the panels. Edge tiles go through a small buffer.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "threads.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define TESSERA_X86 1
+#endif
+
+namespace tessera {
+
+namespace {
+
+constexpr int MR = 6;
+constexpr int NR = 16;
+constexpr int64_t KC = 256;
+constexpr int64_t MC = 96;  // multiple of MR
+constexpr int64_t NC = 1024;  // multiple of NR
+
+// c (MR x NR tile, row stride ldc) = or += sum_k a[k][0..MR) * b[k][0..NR)
+using Kernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc);
+
+void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc) {
+  float t[MR][NR] = {};
+  for (int64_t k = 0; k < kc; k++) {
+    const float* ak = a + k * MR;
+    const float* bk = b + k * NR;
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++) t[i][j] += ak[i] * bk[j];
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+}
+
+#ifdef TESSERA_X86
+__attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float* a, const float* b, float* c,
+                                                    int64_t ldc, bool acc) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+         c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+         c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
+         c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+    __m256 a0 = _mm256_broadcast_ss(a + 0);
+    __m256 a1 = _mm256_broadcast_ss(a + 1);
+    c00 = _mm256_fmadd_ps(a0, b0, c00);
+    c01 = _mm256_fmadd_ps(a0, b1, c01);
+    c10 = _mm256_fmadd_ps(a1, b0, c10);
+    c11 = _mm256_fmadd_ps(a1, b1, c11);
+    a0 = _mm256_broadcast_ss(a + 2);
+    a1 = _mm256_broadcast_ss(a + 3);
+    c20 = _mm256_fmadd_ps(a0, b0, c20);
+    c21 = _mm256_fmadd_ps(a0, b1, c21);
+    c30 = _mm256_fmadd_ps(a1, b0, c30);
+    c31 = _mm256_fmadd_ps(a1, b1, c31);
+    a0 = _mm256_broadcast_ss(a + 4);
+    a1 = _mm256_broadcast_ss(a + 5);
+    c40 = _mm256_fmadd_ps(a0, b0, c40);
+    c41 = _mm256_fmadd_ps(a0, b1, c41);
+    c50 = _mm256_fmadd_ps(a1, b0, c50);
+    c51 = _mm256_fmadd_ps(a1, b1, c51);
+    a += MR;
+    b += NR;
+  }
+  __m256 r[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc) {
+      r[i][0] = _mm256_add_ps(r[i][0], _mm256_loadu_ps(ci));
+      r[i][1] = _mm256_add_ps(r[i][1], _mm256_loadu_ps(ci + 8));
+    }
+    _mm256_storeu_ps(ci, r[i][0]);
+    _mm256_storeu_ps(ci + 8, r[i][1]);
+  }
+}
+#endif
+
+Kernel chooseKernel() {
+  const char* forcePortable = std::getenv("TESSERA_PORTABLE_GEMM");
+  if (forcePortable && forcePortable[0] == '1') return kernelPortable;
+#ifdef TESSERA_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernelAvx2;
+#endif
+  return kernelPortable;
+}
+
+Kernel kernel() {
+  static const Kernel k = chooseKernel();
+  return k;
+}
+
+// Pack rows [0,mc) x k [0,kc) of A into MR-tall panels: panel p holds, for each k, MR consecutive values.
+void packA(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int64_t mr = std::min<int64_t>(MR, mc - i0);
+    for (int64_t k = 0; k < kc; k++) {
+      const float* src = a + i0 * rs + k * cs;
+      for (int64_t i = 0; i < mr; i++) out[i] = src[i * rs];
+      for (int64_t i = mr; i < MR; i++) out[i] = 0.0f;
+      out += MR;
+    }
+  }
+}
+
+// Pack k [0,kc) x columns [0,nc) of B into NR-wide panels.
+void packB(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+    const int64_t nr = std::min<int64_t>(NR, nc - j0);
+    for (int64_t k = 0; k < kc; k++) {
+      const float* src = b + k * rs + j0 * cs;
+      if (cs == 1 && nr == NR) {
+        std::memcpy(out, src, sizeof(float) * NR);
+      } else {
+        for (int64_t j = 0; j < nr; j++) out[j] = src[j * cs];
+        for (int64_t j = nr; j < NR; j++) out[j] = 0.0f;
+      }
+      out += NR;
+    }
+  }
+}
+
+struct Scratch {
+  std::vector<float> a, b;
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+}  // namespace
+
+const char* gemmKernelName() { return kernel() == kernelPortable ? "portable" : "avx2-fma"; }
+
+void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  const Kernel kern = kernel();
+  Scratch& s = scratch();
+  s.a.resize(static_cast<size_t>(MC * KC));
+  s.b.resize(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
+  float edge[MR * NR];
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      packB(kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, nc - jr);
+          const float* bp = s.b.data() + (jr / NR) * kc * NR;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = std::min<int64_t>(MR, mc - ir);
+            const float* ap = s.a.data() + (ir / MR) * kc * MR;
+            float* c = C + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              kern(kc, ap, bp, c, ldc, acc);
+            } else {
+              kern(kc, ap, bp, edge, NR, false);
+              for (int64_t i = 0; i < mr; i++)
+                for (int64_t j = 0; j < nr; j++)
+                  c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
+  const int threads = poolThreads();
+  const double flops = 2.0 * M * N * K;
+  if (threads <= 1 || flops < 2e6) {
+    gemmSerial(M, N, K, A, B, C, ldc, accumulate);
+    return;
+  }
+  // Split the larger of M and N into aligned parts, a few per thread for load balance.
+  const int64_t parts = threads * 2;
+  if (M >= N) {
+    const int64_t step = std::max<int64_t>(MR, (M + parts - 1) / parts / MR * MR);
+    const int64_t n = (M + step - 1) / step;
+    parallelFor(n, [&](int64_t t) {
+      const int64_t i0 = t * step, m = std::min(step, M - i0);
+      gemmSerial(m, N, K, MatView{A.p + i0 * A.rs, A.rs, A.cs}, B, C + i0 * ldc, ldc, accumulate);
+    });
+  } else {
+    const int64_t step = std::max<int64_t>(NR, (N + parts - 1) / parts / NR * NR);
+    const int64_t n = (N + step - 1) / step;
+    parallelFor(n, [&](int64_t t) {
+      const int64_t j0 = t * step, nn = std::min(step, N - j0);
+      gemmSerial(M, nn, K, A, MatView{B.p + j0 * B.cs, B.rs, B.cs}, C + j0, ldc, accumulate);
+    });
+  }
+}
+
+}  // namespace tessera

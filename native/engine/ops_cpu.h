@@ -1,0 +1,70 @@
+// CPU reference implementations of the backend ops (one file per layer, forward above backward). See
+// backend.h for shapes and the accumulate-into-gradients invariant.
+#pragma once
+
+#include <cstdint>
+
+namespace tessera {
+namespace cpu {
+
+void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
+                    int64_t N);
+void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int64_t M, int64_t K, int64_t N);
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int64_t M, int64_t C, float eps);
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int64_t M, int64_t C);
+void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH);
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B, int64_t T,
+                        int64_t C, int64_t NH);
+void gelu_forward(float* out, const float* inp, int64_t n);
+void gelu_backward(float* dinp, const float* dout, const float* inp, int64_t n);
+void swiglu_forward(float* out, const float* inp, int64_t M, int64_t H);
+void swiglu_backward(float* dinp, const float* dout, const float* inp, int64_t M, int64_t H);
+void residual_scale_forward(float* out, const float* residual, const float* inp, const float* gamma, int64_t M,
+                            int64_t C);
+void residual_scale_backward(float* dinp, float* dgamma, const float* dout, const float* inp, const float* gamma,
+                             int64_t M, int64_t C);
+void patch_embed_forward(float* out, float* cols, const uint8_t* pixels, const float* weight, const float* bias,
+                         int64_t B, int64_t H, int64_t W, int64_t p, int64_t C, const float* mean,
+                         const float* std);
+void patch_embed_backward(float* dweight, float* dbias, const float* dout, const float* cols, int64_t BP,
+                          int64_t K, int64_t C);
+void mil_attention_forward(float* z, float* attn, float* a, float* g, const float* h, const float* wa,
+                           const float* ba, const float* wb, const float* bb, const float* wc, const float* bc,
+                           int64_t N, int64_t D, int64_t Dh);
+void mil_attention_backward(float* dh, float* dwa, float* dba, float* dwb, float* dbb, float* dwc, float* dbc,
+                            const float* dz, const float* attn, const float* a, const float* g, const float* h,
+                            const float* wa, const float* wb, const float* wc, float* scratch, int64_t N,
+                            int64_t D, int64_t Dh);
+double task_loss(float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale);
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                  float eps, float wd, int64_t t);
+
+// Runs fn(begin, end) over [0, n) in blocks of at least `grain` on the thread pool.
+template <class F>
+void parallelRange(int64_t n, int64_t grain, F fn);
+
+}  // namespace cpu
+}  // namespace tessera
+
+#include "threads.h"
+
+namespace tessera {
+namespace cpu {
+template <class F>
+void parallelRange(int64_t n, int64_t grain, F fn) {
+  if (n <= 0) return;
+  int64_t blocks = (n + grain - 1) / grain;
+  const int64_t maxBlocks = static_cast<int64_t>(poolThreads()) * 4;
+  if (blocks > maxBlocks) blocks = maxBlocks;
+  const int64_t step = (n + blocks - 1) / blocks;
+  parallelFor((n + step - 1) / step, [&](int64_t b) {
+    const int64_t begin = b * step;
+    const int64_t end = begin + step < n ? begin + step : n;
+    fn(begin, end);
+  });
+}
+}  // namespace cpu
+}  // namespace tessera

@@ -1,0 +1,143 @@
+// Thread pool behind parallelFor. Workers sleep on a condition variable between jobs; a job is a counter
+// of task indices that workers and the caller drain together.
+#include "threads.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tessera {
+
+namespace {
+
+thread_local bool insideTask = false;
+
+class Pool {
+ public:
+  explicit Pool(int n) { resize(n); }
+  ~Pool() { stop(); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int n) {
+    n = std::max(1, n);
+    if (n == size() && !workers_.empty()) return;
+    stop();
+    quit_ = false;
+    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this] { loop(); });
+  }
+
+  void run(int64_t n, const std::function<void(int64_t)>& fn) {
+    std::lock_guard<std::mutex> runLock(runMutex_);  // one job at a time (calls from several threads queue)
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      fn_ = &fn;
+      total_ = n;
+      next_.store(0);
+      active_ = static_cast<int>(workers_.size());
+      error_ = nullptr;
+      generation_++;
+    }
+    cv_.notify_all();
+    drain();
+    std::unique_lock<std::mutex> lk(m_);
+    doneCv_.wait(lk, [this] { return active_ == 0; });
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void drain() {
+    insideTask = true;
+    for (;;) {
+      int64_t i = next_.fetch_add(1);
+      if (i >= total_) break;
+      try {
+        (*fn_)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(m_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(total_);
+      }
+    }
+    insideTask = false;
+  }
+
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return quit_ || generation_ != seen; });
+        if (quit_) return;
+        seen = generation_;
+      }
+      drain();
+      std::lock_guard<std::mutex> lk(m_);
+      if (--active_ == 0) doneCv_.notify_all();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex runMutex_;
+  std::mutex m_;
+  std::condition_variable cv_, doneCv_;
+  const std::function<void(int64_t)>* fn_ = nullptr;
+  int64_t total_ = 0;
+  std::atomic<int64_t> next_{0};
+  int active_ = 0;
+  uint64_t generation_ = 0;
+  bool quit_ = false;
+  std::exception_ptr error_;
+};
+
+int defaultThreads() {
+  if (const char* env = std::getenv("TESSERA_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+Pool& pool() {
+  static Pool p(defaultThreads());
+  return p;
+}
+
+std::mutex configMutex;
+
+}  // namespace
+
+void parallelFor(int64_t n, const std::function<void(int64_t)>& fn) {
+  if (n <= 0) return;
+  if (n == 1 || insideTask || pool().size() == 1) {
+    for (int64_t i = 0; i < n; i++) fn(i);
+    return;
+  }
+  pool().run(n, fn);
+}
+
+int poolThreads() { return pool().size(); }
+
+void setPoolThreads(int n) {
+  std::lock_guard<std::mutex> lk(configMutex);
+  pool().resize(n);
+}
+
+}  // namespace tessera

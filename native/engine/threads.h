@@ -1,0 +1,17 @@
+// A tiny persistent thread pool. parallelFor hands out task indices; every task writes its own disjoint
+// output and sums in a fixed order, so results never depend on the thread count or on scheduling.
+// Calls from inside a task run serially (no nested parallelism).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace tessera {
+
+// Runs fn(i) for i in [0, n). Blocks until all are done. Exceptions from fn are rethrown (the first one).
+void parallelFor(int64_t n, const std::function<void(int64_t)>& fn);
+// Number of threads parallelFor uses (including the caller).
+int poolThreads();
+void setPoolThreads(int n);
+
+}  // namespace tessera

@@ -1,0 +1,217 @@
+// ViT encoder over a chunk of images. Token order is [class, registers, patches] as in timm's _pos_embed.
+#include "vit.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace tessera {
+
+namespace {
+int64_t fc1Width(const ViTConfig& c) { return c.mlp == MlpKind::SwiGLU ? 2LL * c.mlpHidden() : c.mlpHidden(); }
+}  // namespace
+
+EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t B_, bool keep_) : B(B_), keep(keep_) {
+  const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T, NH = cfg.num_heads;
+  const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = fc1Width(cfg), Fi = cfg.mlpInner();
+  const int64_t Dout = cfg.outputDim();
+  const bool ls = cfg.init_values > 0;
+  // Sizes of one block's buffers, in Block field order.
+  const int64_t blockSizes[15] = {M * D, M * D, M, M, 3 * M * D, keep ? B * NH * T * T : 0, M * D,
+                                  ls ? M * D : 0, M * D, M * D, M, M, M * F1, M * Fi, ls ? M * D : 0};
+  int64_t perBlock = 0;
+  for (int64_t s : blockSizes) perBlock += s;
+  const int64_t nBlocks = keep ? cfg.depth : (cfg.depth > 0 ? 1 : 0);
+  const int64_t normRows = cfg.fc_norm ? B * Dout / D : M;
+  const int64_t total = B * P * K + B * P * D + nBlocks * perBlock + M * D + (cfg.fc_norm ? 0 : M * D) +
+                        2 * normRows + 2 * B * Dout;
+  storage_.assign(static_cast<size_t>(total), 0.0f);
+  float* p = storage_.data();
+  auto take = [&](int64_t n) {
+    float* r = n ? p : nullptr;
+    p += n;
+    return r;
+  };
+  cols = take(B * P * K);
+  patch_out = take(B * P * D);
+  for (int64_t l = 0; l < nBlocks; l++) {
+    Block b{};
+    float** fields[15] = {&b.x_in, &b.ln1, &b.mean1, &b.rstd1, &b.qkv, &b.att, &b.attn_out, &b.proj,
+                          &b.x_mid, &b.ln2, &b.mean2, &b.rstd2, &b.fc1, &b.act, &b.fc2};
+    for (int i = 0; i < 15; i++) *fields[i] = take(blockSizes[i]);
+    blocks.push_back(b);
+  }
+  x_final = take(M * D);
+  normed = cfg.fc_norm ? nullptr : take(M * D);
+  mean_f = take(normRows);
+  rstd_f = take(normRows);
+  pooled = take(B * Dout);
+  out = take(B * Dout);
+  if (!keep) {
+    // One residual stream updated in place: every block reads and writes x_final.
+    for (Block& b : blocks) b.x_in = b.x_mid = x_final;
+  }
+}
+
+void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts) {
+  const ViTConfig& c = model.vit();
+  const Model::EncoderOffsets& o = model.encoderOffsets();
+  const float* W = model.params();
+  const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), P = c.numPatches(), M = B * T;
+  const int64_t pre = c.numPrefixTokens(), p = c.patch_size, NH = c.num_heads;
+  const int64_t F1 = fc1Width(c), Fi = c.mlpInner(), Dout = c.outputDim();
+
+  be.patch_embed_forward(acts.patch_out, acts.cols, pixels, W + o.patch_w, W + o.patch_b, B, c.img_size,
+                         c.img_size, p, D, c.mean, c.std);
+  // Assemble tokens and add the position embedding.
+  float* x0 = acts.keep && c.depth > 0 ? acts.blocks[0].x_in : acts.x_final;
+  const float* pos = W + o.pos_embed;
+  for (int64_t b = 0; b < B; b++) {
+    float* xb = x0 + b * T * D;
+    if (c.class_token) std::memcpy(xb, W + o.cls_token, sizeof(float) * D);
+    if (c.reg_tokens) std::memcpy(xb + (c.class_token ? D : 0), W + o.reg_token, sizeof(float) * D * c.reg_tokens);
+    std::memcpy(xb + pre * D, acts.patch_out + b * P * D, sizeof(float) * P * D);
+    const int64_t first = c.no_embed_class ? pre : 0;
+    for (int64_t i = 0; i < (T - first) * D; i++) xb[first * D + i] += pos[i];
+  }
+  for (int64_t l = 0; l < c.depth; l++) {
+    const Model::BlockOffsets& bo = o.blocks[l];
+    EncoderActivations::Block& a = acts.blocks[acts.keep ? l : 0];
+    float* x_in = acts.keep ? a.x_in : acts.x_final;
+    float* x_out = acts.keep ? (l + 1 < c.depth ? acts.blocks[l + 1].x_in : acts.x_final) : acts.x_final;
+    be.layernorm_forward(a.ln1, a.mean1, a.rstd1, x_in, W + bo.norm1_w, W + bo.norm1_b, M, D, c.norm_eps);
+    be.linear_forward(a.qkv, a.ln1, W + bo.qkv_w, bo.qkv_b >= 0 ? W + bo.qkv_b : nullptr, M, D, 3 * D);
+    be.attention_forward(a.attn_out, a.att, a.qkv, B, T, D, NH);
+    // Without LayerScale backward does not need proj / fc2: write them straight into the residual output
+    // (training) or into a buffer already consumed (inference, where x_mid and x_out alias x_in).
+    float* proj = a.proj ? a.proj : (acts.keep ? a.x_mid : a.ln1);
+    be.linear_forward(proj, a.attn_out, W + bo.proj_w, W + bo.proj_b, M, D, D);
+    be.residual_scale_forward(a.x_mid, x_in, proj, bo.ls1 >= 0 ? W + bo.ls1 : nullptr, M, D);
+    be.layernorm_forward(a.ln2, a.mean2, a.rstd2, a.x_mid, W + bo.norm2_w, W + bo.norm2_b, M, D, c.norm_eps);
+    be.linear_forward(a.fc1, a.ln2, W + bo.fc1_w, W + bo.fc1_b, M, D, F1);
+    if (c.mlp == MlpKind::Gelu) be.gelu_forward(a.act, a.fc1, M * F1);
+    else be.swiglu_forward(a.act, a.fc1, M, Fi);
+    float* fc2 = a.fc2 ? a.fc2 : (acts.keep ? x_out : a.ln2);
+    be.linear_forward(fc2, a.act, W + bo.fc2_w, W + bo.fc2_b, M, Fi, D);
+    be.residual_scale_forward(x_out, a.x_mid, fc2, bo.ls2 >= 0 ? W + bo.ls2 : nullptr, M, D);
+  }
+  // Final norm and pooling.
+  const float* src = acts.x_final;
+  if (!c.fc_norm) {
+    be.layernorm_forward(acts.normed, acts.mean_f, acts.rstd_f, acts.x_final, W + o.norm_w, W + o.norm_b, M, D,
+                         c.norm_eps);
+    src = acts.normed;
+  }
+  float* pooled = c.fc_norm ? acts.pooled : acts.out;
+  for (int64_t b = 0; b < B; b++) {
+    float* dst = pooled + b * Dout;
+    const float* sb = src + b * T * D;
+    if (c.global_pool != GlobalPool::Avg) {
+      std::memcpy(dst, sb, sizeof(float) * D);
+      dst += D;
+    }
+    if (c.global_pool != GlobalPool::Token) {
+      for (int64_t d = 0; d < D; d++) dst[d] = 0.0f;
+      for (int64_t t = pre; t < T; t++)
+        for (int64_t d = 0; d < D; d++) dst[d] += sb[t * D + d];
+      for (int64_t d = 0; d < D; d++) dst[d] /= static_cast<float>(P);
+    }
+  }
+  if (c.fc_norm)
+    be.layernorm_forward(acts.out, acts.mean_f, acts.rstd_f, acts.pooled, W + o.norm_w, W + o.norm_b,
+                         B * Dout / D, D, c.norm_eps);
+}
+
+// Backward walks the encoder in reverse: pooling/final norm, blocks L-1..0, token assembly, patch embedding.
+void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts,
+                     const float* dout) {
+  (void)pixels;
+  if (!acts.keep) throw std::logic_error("encoderBackward needs activations saved by a keep=true forward.");
+  const ViTConfig& c = model.vit();
+  const Model::EncoderOffsets& o = model.encoderOffsets();
+  const float* W = model.params();
+  float* G = model.grads();
+  const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), P = c.numPatches(), M = B * T;
+  const int64_t pre = c.numPrefixTokens(), NH = c.num_heads;
+  const int64_t F1 = fc1Width(c), Fi = c.mlpInner(), Dout = c.outputDim();
+
+  std::vector<float> dx(static_cast<size_t>(M * D), 0.0f), dtmp(static_cast<size_t>(M * D));
+  std::vector<float> dqkv(static_cast<size_t>(3 * M * D)), dfc1(static_cast<size_t>(M * F1)),
+      dact(static_cast<size_t>(M * Fi)), dattn(static_cast<size_t>(M * D));
+  // Pooling and final norm.
+  std::vector<float> dpooledStore;
+  const float* dpool = dout;
+  if (c.fc_norm) {
+    dpooledStore.assign(static_cast<size_t>(B * Dout), 0.0f);
+    be.layernorm_backward(dpooledStore.data(), G + o.norm_w, G + o.norm_b, dout, acts.pooled, W + o.norm_w,
+                          acts.mean_f, acts.rstd_f, B * Dout / D, D);
+    dpool = dpooledStore.data();
+  }
+  float* dsrc = c.fc_norm ? dx.data() : dtmp.data();
+  if (!c.fc_norm) std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+  for (int64_t b = 0; b < B; b++) {
+    const float* db = dpool + b * Dout;
+    float* ds = dsrc + b * T * D;
+    if (c.global_pool != GlobalPool::Avg) {
+      for (int64_t d = 0; d < D; d++) ds[d] += db[d];
+      db += D;
+    }
+    if (c.global_pool != GlobalPool::Token) {
+      const float inv = 1.0f / static_cast<float>(P);
+      for (int64_t t = pre; t < T; t++)
+        for (int64_t d = 0; d < D; d++) ds[t * D + d] += db[d] * inv;
+    }
+  }
+  if (!c.fc_norm)
+    be.layernorm_backward(dx.data(), G + o.norm_w, G + o.norm_b, dtmp.data(), acts.x_final, W + o.norm_w,
+                          acts.mean_f, acts.rstd_f, M, D);
+
+  for (int64_t l = c.depth - 1; l >= 0; l--) {  // blocks in reverse
+    const Model::BlockOffsets& bo = o.blocks[l];
+    const EncoderActivations::Block& a = acts.blocks[l];
+    const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
+    const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
+    // x_out = x_mid + ls2 * fc2(act(fc1(ln2(x_mid)))); dx holds d x_out and becomes d x_mid.
+    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    be.residual_scale_backward(dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, M, D);
+    std::fill(dact.begin(), dact.end(), 0.0f);
+    be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dtmp.data(), a.act, W + bo.fc2_w, M, Fi, D);
+    std::fill(dfc1.begin(), dfc1.end(), 0.0f);
+    if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, M * F1);
+    else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, M, Fi);
+    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, M, D, F1);
+    be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w,
+                          a.mean2, a.rstd2, M, D);
+    // x_mid = x_in + ls1 * proj(attn(qkv(ln1(x_in)))); dx becomes d x_in.
+    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    be.residual_scale_backward(dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, M, D);
+    std::fill(dattn.begin(), dattn.end(), 0.0f);
+    be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dtmp.data(), a.attn_out, W + bo.proj_w, M, D,
+                       D);
+    std::fill(dqkv.begin(), dqkv.end(), 0.0f);
+    be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, D, NH);
+    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    be.linear_backward(dtmp.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
+                       W + bo.qkv_w, M, D, 3 * D);
+    be.layernorm_backward(dx.data(), G + bo.norm1_w, G + bo.norm1_b, dtmp.data(), a.x_in, W + bo.norm1_w,
+                          a.mean1, a.rstd1, M, D);
+  }
+  // Token assembly: class / register tokens, pos_embed, patch rows.
+  const int64_t first = c.no_embed_class ? pre : 0;
+  std::vector<float> dpatch(static_cast<size_t>(B * P * D));
+  for (int64_t b = 0; b < B; b++) {
+    const float* db = dx.data() + b * T * D;
+    if (c.class_token)
+      for (int64_t d = 0; d < D; d++) G[o.cls_token + d] += db[d];
+    if (c.reg_tokens) {
+      const float* dr = db + (c.class_token ? D : 0);
+      for (int64_t i = 0; i < c.reg_tokens * D; i++) G[o.reg_token + i] += dr[i];
+    }
+    for (int64_t i = 0; i < (T - first) * D; i++) G[o.pos_embed + i] += db[first * D + i];
+    std::memcpy(dpatch.data() + b * P * D, db + pre * D, sizeof(float) * P * D);
+  }
+  be.patch_embed_backward(G + o.patch_w, G + o.patch_b, dpatch.data(), acts.cols, B * P,
+                          3LL * c.patch_size * c.patch_size, D);
+}
+
+}  // namespace tessera

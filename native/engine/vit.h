@@ -1,0 +1,45 @@
+// ViT encoder forward and backward over one chunk of images, with timm semantics: patch embedding, class
+// and register tokens, learned pos_embed, pre-norm blocks (attention, MLP, optional LayerScale), final norm
+// (per token, or fc_norm on the pooled vector), pooling. Activations live in one allocation per chunk.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend.h"
+#include "model.h"
+
+namespace tessera {
+
+// Activation storage for one chunk of B images. keep=true saves what backward needs (per block); keep=false
+// (inference / the recompute pass's first sweep) reuses one block's worth of buffers for all blocks.
+class EncoderActivations {
+ public:
+  EncoderActivations(const ViTConfig& cfg, int64_t B, bool keep);
+  struct Block {
+    float *x_in, *ln1, *mean1, *rstd1, *qkv, *att, *attn_out, *proj, *x_mid, *ln2, *mean2, *rstd2, *fc1, *act,
+        *fc2;
+  };
+  int64_t B;
+  bool keep;
+  float* cols;  // (B*P, 3*p*p)
+  float* patch_out;  // (B*P, D)
+  std::vector<Block> blocks;
+  float* x_final;  // (B,T,D) residual stream after the last block
+  float* normed;  // (B,T,D) final norm output (norm.* case)
+  float *mean_f, *rstd_f;  // (B*T) or (B*Dout/D) for fc_norm
+  float* pooled;  // (B, Dout) before fc_norm (fc_norm case)
+  float* out;  // (B, Dout) encoder output
+  size_t bytes() const { return storage_.size() * sizeof(float); }
+
+ private:
+  std::vector<float> storage_;
+};
+
+// pixels (B, img, img, 3) uint8 -> acts.out (B, Dout)
+void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts);
+// dout (B, Dout) -> encoder parameter gradients (+=) in model.grads(). Needs acts from a keep=true forward.
+void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts,
+                     const float* dout);
+
+}  // namespace tessera
