@@ -8,6 +8,8 @@ export interface SlideLevel {
   /** Native tile size of the level (what a region read decodes in one piece). */
   tileWidth: number;
   tileHeight: number;
+  /** True when the level is stored as JPEG tiles that `storedJpegTile` can hand out as they are. */
+  jpegTiles?: boolean;
 }
 
 export type SlideBackendName = 'tiff' | 'openslide';

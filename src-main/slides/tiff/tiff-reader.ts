@@ -224,6 +224,7 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
     downsample: (base.width / img.width + base.height / img.height) / 2,
     tileWidth: img.format.tileWidth,
     tileHeight: img.format.tileHeight,
+    jpegTiles: img.tiled && img.format.compression === Compression.JPEG,
   }));
 
   let mppX: number | undefined;

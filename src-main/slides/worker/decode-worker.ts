@@ -6,11 +6,24 @@ import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 async function run(task: WorkerTask): Promise<Uint8Array> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
+  if (task.flatten) flattenOnWhite(task.rgba);
   let t = Transformer.fromRgbaPixels(task.rgba, task.width, task.height);
   if (task.outWidth !== task.width || task.outHeight !== task.height) {
     t = t.resize(task.outWidth, task.outHeight, ResizeFilterType.Lanczos3, ResizeFit.Fill);
   }
   return task.type === 'jpeg' ? t.jpegSync(task.quality) : t.pngSync();
+}
+
+function flattenOnWhite(rgba: Uint8Array): void {
+  for (let i = 0; i < rgba.length; i += 4) {
+    const a = rgba[i + 3]!;
+    if (a === 255) continue;
+    const k = 255 - a;
+    rgba[i] = Math.round((rgba[i]! * a + 255 * k) / 255);
+    rgba[i + 1] = Math.round((rgba[i + 1]! * a + 255 * k) / 255);
+    rgba[i + 2] = Math.round((rgba[i + 2]! * a + 255 * k) / 255);
+    rgba[i + 3] = 255;
+  }
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {

@@ -3,7 +3,10 @@ import type { TileFormat } from '../codecs/tile-format.js';
 /** Work the decode workers do: CPU-heavy steps kept off the main event loop. */
 export type WorkerTask =
   | { kind: 'decode'; format: TileFormat; stored: Uint8Array }
-  /** Resize an RGBA image (Lanczos, as PIL's thumbnail in OpenSlide's Deep Zoom) then encode. */
+  /**
+   * Optionally flatten onto white (as OpenSlide's Deep Zoom does), resize (Lanczos, like PIL's
+   * thumbnail there), then encode.
+   */
   | {
       kind: 'encode';
       rgba: Uint8Array;
@@ -11,6 +14,7 @@ export type WorkerTask =
       height: number;
       outWidth: number;
       outHeight: number;
+      flatten: boolean;
       type: 'jpeg' | 'png';
       quality: number;
     };

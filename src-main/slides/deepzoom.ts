@@ -1,0 +1,245 @@
+/**
+ * Deep Zoom tiles for OpenSeadragon, with the semantics of OpenSlide's DeepZoomGenerator
+ * (openslide-python): levels halve with ceil down to 1x1; each Deep Zoom level reads from the best
+ * slide level for its downsample; tiles carry `overlap` pixels on inner edges; regions are read
+ * rounded down in position and up in size, flattened on white and scaled down (Lanczos) when the
+ * slide level is finer than the Deep Zoom level; JPEG quality 75.
+ *
+ * Stored-tile pass-through: when a Deep Zoom tile covers exactly one stored JPEG tile (same grid, no
+ * overlap, same level size, tile fully inside the image), the stored JPEG bytes are returned as
+ * they are. `deepZoomFor(reader)` picks tile size = stored tile size and overlap 0 for slides whose
+ * level 0 is square JPEG tiles, so that this is the common case; pass explicit options for the
+ * OpenSlide defaults (254, 1).
+ */
+import type { SlideReader } from './types.js';
+import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
+
+export interface DeepZoomOptions {
+  tileSize?: number;
+  overlap?: number;
+  /** Only show the non-empty slide area (openslide.bounds-* properties), as OpenSlide's option. */
+  limitBounds?: boolean;
+  format?: 'jpeg' | 'png';
+  quality?: number;
+  pool?: DecodePool;
+}
+
+export interface DeepZoomDescriptor {
+  tileSize: number;
+  overlap: number;
+  format: 'jpeg' | 'png';
+  width: number;
+  height: number;
+  /** The DZI XML OpenSeadragon loads. */
+  xml: string;
+  /** The same as OpenSeadragon's inline tile source object ({ Image: { ... } }). */
+  json: {
+    Image: {
+      xmlns: string;
+      Format: string;
+      Overlap: string;
+      TileSize: string;
+      Size: { Width: string; Height: string };
+    };
+  };
+}
+
+export class DeepZoom {
+  readonly tileSize: number;
+  readonly overlap: number;
+  readonly format: 'jpeg' | 'png';
+  readonly quality: number;
+  /** Deep Zoom level dimensions, level 0 = 1x1. */
+  readonly levelDimensions: [number, number][];
+  readonly levelTiles: [number, number][];
+  private readonly slideLevelOf: number[];
+  private readonly l0Offset: [number, number];
+  private readonly pool: DecodePool;
+  /** Tiles served from stored bytes vs rendered, for tests and benchmarks. */
+  readonly stats = { passthrough: 0, rendered: 0 };
+
+  constructor(
+    readonly reader: SlideReader,
+    options: DeepZoomOptions = {},
+  ) {
+    this.tileSize = options.tileSize ?? 254;
+    this.overlap = options.overlap ?? 1;
+    this.format = options.format ?? 'jpeg';
+    this.quality = options.quality ?? 75;
+    this.pool = options.pool ?? sharedDecodePool();
+    if (!Number.isInteger(this.tileSize) || this.tileSize < 1)
+      throw new RangeError('tile size must be a positive integer');
+    if (!Number.isInteger(this.overlap) || this.overlap < 0)
+      throw new RangeError('overlap must be a non-negative integer');
+    const { levels, properties } = reader.metadata;
+    const l0 = levels[0]!;
+    let size: [number, number] = [l0.width, l0.height];
+    this.l0Offset = [0, 0];
+    if (options.limitBounds) {
+      const bx = Number(properties['openslide.bounds-x'] ?? 0);
+      const by = Number(properties['openslide.bounds-y'] ?? 0);
+      const bw = Number(properties['openslide.bounds-width'] ?? 0);
+      const bh = Number(properties['openslide.bounds-height'] ?? 0);
+      this.l0Offset = [bx || 0, by || 0];
+      size = [bw || l0.width, bh || l0.height];
+    }
+    const dims: [number, number][] = [size];
+    let z = size;
+    while (z[0] > 1 || z[1] > 1) {
+      z = [Math.max(1, Math.ceil(z[0] / 2)), Math.max(1, Math.ceil(z[1] / 2))];
+      dims.push(z);
+    }
+    this.levelDimensions = dims.reverse();
+    this.levelTiles = this.levelDimensions.map(([w, h]) => [
+      Math.ceil(w / this.tileSize),
+      Math.ceil(h / this.tileSize),
+    ]);
+    const n = this.levelDimensions.length;
+    this.slideLevelOf = this.levelDimensions.map((_, zl) =>
+      bestLevelForDownsample(
+        levels.map((l) => l.downsample),
+        2 ** (n - 1 - zl),
+      ),
+    );
+  }
+
+  get levelCount(): number {
+    return this.levelDimensions.length;
+  }
+
+  descriptor(): DeepZoomDescriptor {
+    const [width, height] = this.levelDimensions[this.levelCount - 1]!;
+    const xmlns = 'http://schemas.microsoft.com/deepzoom/2008';
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?>\n` +
+      `<Image xmlns="${xmlns}" Format="${this.format}" Overlap="${this.overlap}" TileSize="${this.tileSize}">` +
+      `<Size Width="${width}" Height="${height}"/></Image>\n`;
+    return {
+      tileSize: this.tileSize,
+      overlap: this.overlap,
+      format: this.format,
+      width,
+      height,
+      xml,
+      json: {
+        Image: {
+          xmlns,
+          Format: this.format,
+          Overlap: String(this.overlap),
+          TileSize: String(this.tileSize),
+          Size: { Width: String(width), Height: String(height) },
+        },
+      },
+    };
+  }
+
+  /** Encoded tile bytes; RangeError for a level or tile address outside the pyramid. */
+  async tile(level: number, col: number, row: number): Promise<Uint8Array> {
+    const tiles = this.levelTiles[level];
+    if (
+      !tiles ||
+      !Number.isInteger(col) ||
+      !Number.isInteger(row) ||
+      col < 0 ||
+      row < 0 ||
+      col >= tiles[0] ||
+      row >= tiles[1]
+    ) {
+      throw new RangeError(`Deep Zoom tile ${level}/${col}_${row} does not exist`);
+    }
+    const stored = await this.storedTile(level, col, row);
+    if (stored) {
+      this.stats.passthrough++;
+      return stored;
+    }
+    const info = this.tileInfo(level, col, row);
+    const rgba = await this.reader.readRegion(
+      info.slideLevel,
+      info.l0x,
+      info.l0y,
+      info.readWidth,
+      info.readHeight,
+    );
+    this.stats.rendered++;
+    return this.pool.run(
+      {
+        kind: 'encode',
+        rgba,
+        width: info.readWidth,
+        height: info.readHeight,
+        outWidth: info.width,
+        outHeight: info.height,
+        flatten: true,
+        type: this.format,
+        quality: this.quality,
+      },
+      [rgba.buffer as ArrayBuffer],
+    );
+  }
+
+  /** Where a Deep Zoom tile comes from (DeepZoomGenerator._get_tile_info). */
+  tileInfo(level: number, col: number, row: number) {
+    const slideLevel = this.slideLevelOf[level]!;
+    const sl = this.reader.metadata.levels[slideLevel]!;
+    const n = this.levelCount;
+    const lzDownsample = 2 ** (n - 1 - level) / sl.downsample;
+    const [zw, zh] = this.levelDimensions[level]!;
+    const [tx, ty] = this.levelTiles[level]!;
+    const axis = (t: number, tLim: number, zLim: number, lLim: number, off: number) => {
+      const tl = this.overlap * (t !== 0 ? 1 : 0);
+      const br = this.overlap * (t !== tLim - 1 ? 1 : 0);
+      const zSize = Math.min(this.tileSize, zLim - this.tileSize * t) + tl + br;
+      const lLoc = lzDownsample * (this.tileSize * t - tl);
+      const l0 = Math.trunc(sl.downsample * lLoc + off);
+      const lSize = Math.trunc(Math.min(Math.ceil(lzDownsample * zSize), lLim - Math.ceil(lLoc)));
+      return { zSize, l0, lSize };
+    };
+    const ax = axis(col, tx, zw, sl.width, this.l0Offset[0]);
+    const ay = axis(row, ty, zh, sl.height, this.l0Offset[1]);
+    return {
+      slideLevel,
+      l0x: ax.l0,
+      l0y: ay.l0,
+      readWidth: Math.max(1, ax.lSize),
+      readHeight: Math.max(1, ay.lSize),
+      width: ax.zSize,
+      height: ay.zSize,
+    };
+  }
+
+  private async storedTile(level: number, col: number, row: number): Promise<Uint8Array | undefined> {
+    if (this.format !== 'jpeg' || this.overlap !== 0 || this.l0Offset[0] !== 0 || this.l0Offset[1] !== 0)
+      return undefined;
+    if (!this.reader.storedJpegTile) return undefined;
+    const slideLevel = this.slideLevelOf[level]!;
+    const sl = this.reader.metadata.levels[slideLevel]!;
+    const [zw, zh] = this.levelDimensions[level]!;
+    if (!sl.jpegTiles || sl.width !== zw || sl.height !== zh) return undefined;
+    if (sl.tileWidth !== this.tileSize || sl.tileHeight !== this.tileSize) return undefined;
+    if ((col + 1) * this.tileSize > zw || (row + 1) * this.tileSize > zh) return undefined;
+    return this.reader.storedJpegTile(slideLevel, col, row);
+  }
+}
+
+/** OpenSlide 3.4's openslide_get_best_level_for_downsample: the last level with downsample <= d. */
+export function bestLevelForDownsample(downsamples: number[], d: number): number {
+  if (d < downsamples[0]!) return 0;
+  for (let i = 1; i < downsamples.length; i++) if (d < downsamples[i]!) return i - 1;
+  return downsamples.length - 1;
+}
+
+/**
+ * Deep Zoom with the tile grid chosen for the slide: the stored tile size and no overlap when level
+ * 0 is square JPEG tiles (so stored tiles pass through), otherwise OpenSlide's 254 px + 1 overlap.
+ */
+export function deepZoomFor(reader: SlideReader, options: DeepZoomOptions = {}): DeepZoom {
+  const l0 = reader.metadata.levels[0]!;
+  const passthrough =
+    l0.jpegTiles === true &&
+    reader.storedJpegTile !== undefined &&
+    l0.tileWidth === l0.tileHeight &&
+    l0.tileWidth >= 128 &&
+    l0.tileWidth <= 1024;
+  const auto = passthrough ? { tileSize: l0.tileWidth, overlap: 0 } : { tileSize: 254, overlap: 1 };
+  return new DeepZoom(reader, { ...auto, ...options });
+}

@@ -1,0 +1,88 @@
+/**
+ * A thumbnail of the whole slide, at most `maxSize` px on its longer side, flattened on white and
+ * encoded as PNG or JPEG. Reads the smallest pyramid level that is still at least as large as the
+ * thumbnail; falls back to the scanner's own thumbnail image when even that level is too big to
+ * read in one piece (single-level slides).
+ */
+import type { SlideReader } from './types.js';
+import { SlideError } from './errors.js';
+import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
+
+const MAX_SOURCE_PIXELS = 64 * 1024 * 1024;
+
+export interface ThumbnailOptions {
+  type?: 'png' | 'jpeg';
+  quality?: number;
+  pool?: DecodePool;
+}
+
+export async function makeThumbnail(
+  reader: SlideReader,
+  maxSize: number,
+  options: ThumbnailOptions = {},
+): Promise<Uint8Array> {
+  if (!Number.isInteger(maxSize) || maxSize < 1)
+    throw new RangeError('thumbnail size must be a positive integer');
+  const { levels } = reader.metadata;
+  const l0 = levels[0]!;
+  const scale = Math.min(1, maxSize / Math.max(l0.width, l0.height));
+  const outWidth = Math.max(1, Math.round(l0.width * scale));
+  const outHeight = Math.max(1, Math.round(l0.height * scale));
+  let level = 0;
+  for (let i = levels.length - 1; i >= 0; i--) {
+    if (levels[i]!.width >= outWidth && levels[i]!.height >= outHeight) {
+      level = i;
+      break;
+    }
+  }
+  const lv = levels[level]!;
+  let source: { rgba: Uint8Array; width: number; height: number };
+  if (lv.width * lv.height <= MAX_SOURCE_PIXELS) {
+    source = {
+      rgba: await reader.readRegion(level, 0, 0, lv.width, lv.height),
+      width: lv.width,
+      height: lv.height,
+    };
+  } else if (reader.metadata.associatedImages.includes('thumbnail')) {
+    source = await reader.readAssociatedImage('thumbnail');
+  } else {
+    throw new SlideError(reader.path, 'it has no pyramid level small enough for a thumbnail');
+  }
+  const pool = options.pool ?? sharedDecodePool();
+  return pool.run(
+    {
+      kind: 'encode',
+      rgba: source.rgba,
+      width: source.width,
+      height: source.height,
+      outWidth,
+      outHeight,
+      flatten: true,
+      type: options.type ?? 'jpeg',
+      quality: options.quality ?? 85,
+    },
+    [source.rgba.buffer as ArrayBuffer],
+  );
+}
+
+/** Encodes RGBA pixels as PNG in the worker pool (CLI region output, associated images). */
+export function encodePng(
+  image: { rgba: Uint8Array; width: number; height: number },
+  pool = sharedDecodePool(),
+): Promise<Uint8Array> {
+  const rgba = image.rgba.slice();
+  return pool.run(
+    {
+      kind: 'encode',
+      rgba,
+      width: image.width,
+      height: image.height,
+      outWidth: image.width,
+      outHeight: image.height,
+      flatten: false,
+      type: 'png',
+      quality: 0,
+    },
+    [rgba.buffer as ArrayBuffer],
+  );
+}
