@@ -1,0 +1,24 @@
+/**
+ * The renderer's one way to reach the main process. In Electron it goes over IPC through the
+ * preload's `window.tessera`; in browser mode over HTTP and a WebSocket to the page's own origin.
+ */
+import { createApiClient } from './api-client.ts';
+import { createBridgeTransport } from './bridge-transport.ts';
+import { createBrowserTransport } from './browser-transport.ts';
+
+export { ApiCallError } from './api-client.ts';
+
+const bridge = window.tessera;
+
+const client = createApiClient(
+  bridge ? createBridgeTransport(bridge) : createBrowserTransport({ origin: window.location.origin }),
+);
+
+export const call = client.call;
+export const on = client.on;
+export const onResync = client.onResync;
+
+/** Asks the shell for a folder; null when the user cancels or the shell has no picker (browser mode). */
+export function pickFolder(title: string): Promise<string | null> {
+  return bridge ? bridge.pickFolder(title) : Promise.resolve(null);
+}

@@ -1,0 +1,12 @@
+import type { IconName } from '../components/Icon.svelte';
+
+/** The parts of an open project, in navigation order. */
+export const sections = [
+  { id: 'library', label: 'Library', icon: 'library' },
+  { id: 'viewer', label: 'Viewer', icon: 'viewer' },
+  { id: 'cohorts', label: 'Cohorts', icon: 'cohorts' },
+  { id: 'training', label: 'Training', icon: 'training' },
+  { id: 'results', label: 'Results', icon: 'results' },
+] as const satisfies readonly { id: string; label: string; icon: IconName }[];
+
+export type SectionId = (typeof sections)[number]['id'];
