@@ -28,6 +28,18 @@ export const commandInputs = {
       limit: z.number().int().min(1).max(10_000).default(500),
     })
     .strict(),
+  'slides.get': z.object({ id: z.number().int().positive() }).strict(),
+  'slides.import': z
+    .object({
+      folder: z
+        .string({ error: 'a folder path is required' })
+        .trim()
+        .min(1, 'the folder path is empty')
+        .max(4096)
+        .refine((p) => !p.includes('\0'), 'the folder path contains a NUL character'),
+    })
+    .strict(),
+  'slides.cancelImport': z.object({ importId: z.string().min(1).max(100) }).strict(),
 } as const;
 
 export interface AppInfo {
@@ -71,6 +83,40 @@ export interface SlideSummary {
   vendor: string | null;
 }
 
+export interface SlideLevelInfo {
+  width: number;
+  height: number;
+  downsample: number;
+}
+
+export interface SlideDetail extends SlideSummary {
+  mppY: number | null;
+  objectivePower: number | null;
+  backend: string;
+  fileSize: number | null;
+  levels: SlideLevelInfo[];
+  properties: Record<string, string>;
+  associatedImages: string[];
+  /** Deep Zoom layout the viewer's tile source must use (tiles are JPEG). */
+  deepZoom: { width: number; height: number; tileSize: number; overlap: number };
+}
+
+export interface ImportProgress {
+  importId: string;
+  folder: string;
+  /** Candidate files found in the folder (by extension). */
+  total: number;
+  done: number;
+  /** The file being read now. */
+  current: string | null;
+  imported: number;
+  /** Files already in the project whose metadata was refreshed. */
+  updated: number;
+  /** Files that could not be imported, each with one sentence saying why. */
+  errors: { file: string; reason: string }[];
+  state: 'running' | 'finished' | 'cancelled' | 'failed';
+}
+
 export interface CommandResults {
   'app.info': AppInfo;
   'project.create': ProjectInfo;
@@ -80,6 +126,9 @@ export interface CommandResults {
   'project.recent': RecentProject[];
   'project.forgetRecent': RecentProject[];
   'slides.list': { total: number; slides: SlideSummary[] };
+  'slides.get': SlideDetail;
+  'slides.import': { importId: string };
+  'slides.cancelImport': null;
 }
 
 export type CommandName = keyof typeof commandInputs;
@@ -89,9 +138,10 @@ export type CommandResult<C extends CommandName> = CommandResults[C];
 
 export interface EventPayloads {
   onProjectChanged: ProjectInfo | null;
+  onImportProgress: ImportProgress;
 }
 export type EventName = keyof EventPayloads;
-export const eventNames: readonly EventName[] = ['onProjectChanged'];
+export const eventNames: readonly EventName[] = ['onProjectChanged', 'onImportProgress'];
 
 export function isCommandName(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(commandInputs, name);

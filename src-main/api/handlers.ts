@@ -4,15 +4,19 @@
  */
 import type { AppInfo, SlideSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
+import type { ImportJobs } from '../project/import-jobs.js';
 import type { AppSession } from '../project/session.js';
+import type { SlideImages } from '../project/slide-images.js';
 import { appVersion } from '../version.js';
 
 export interface HandlerContext {
   session: AppSession;
   mode: AppInfo['mode'];
+  slideImages: SlideImages;
+  imports: ImportJobs;
 }
 
-export function createHandlers({ session, mode }: HandlerContext): Handlers {
+export function createHandlers({ session, mode, slideImages, imports }: HandlerContext): Handlers {
   return {
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),
     'project.create': ({ dir, name }) => session.create(dir, name),
@@ -38,6 +42,12 @@ export function createHandlers({ session, mode }: HandlerContext): Handlers {
         )
         .all(limit, offset) as SlideSummary[];
       return { total, slides };
+    },
+    'slides.get': ({ id }) => slideImages.detail(id),
+    'slides.import': ({ folder }) => imports.start(folder),
+    'slides.cancelImport': ({ importId }) => {
+      imports.cancel(importId);
+      return null;
     },
   };
 }

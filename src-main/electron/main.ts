@@ -8,13 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventNames } from '../api/contract.js';
 import { dispatch } from '../api/dispatch.js';
-import { createHandlers } from '../api/handlers.js';
+import { createAppServices } from '../api/services.js';
 import { ensureDemoProject } from '../project/demo.js';
-import { AppSession } from '../project/session.js';
 import { rendererDir } from '../server/browser-mode.js';
 import { log } from '../log.js';
 import { buildMenu } from './menu.js';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './renderer-protocol.js';
+import { serveSlideImages } from './slide-protocol.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,8 +29,8 @@ if (!app.requestSingleInstanceLock()) {
 async function main(): Promise<void> {
   await app.whenReady();
   const userDataDir = app.getPath('userData');
-  const session = new AppSession(userDataDir);
-  const handlers = createHandlers({ session, mode: 'electron' });
+  const services = createAppServices(userDataDir, 'electron');
+  const { session, handlers } = services;
   let win: BrowserWindow | null = null;
 
   const projectArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'));
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     return;
   }
   serveRenderer(renderer);
+  serveSlideImages(services.slideImages);
   lockDownSessions();
 
   const fromOurPage = (event: Electron.IpcMainInvokeEvent) =>
@@ -112,8 +113,7 @@ async function main(): Promise<void> {
     win.focus();
   });
   app.on('window-all-closed', () => {
-    session.close();
-    app.quit();
+    void services.close().finally(() => app.quit());
   });
 }
 

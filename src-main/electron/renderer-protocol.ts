@@ -9,6 +9,7 @@ export const APP_ORIGIN = 'app://tessera';
 export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([
     { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+    { scheme: 'slide', privileges: { standard: true, secure: true, supportFetchAPI: true } },
   ]);
 }
 

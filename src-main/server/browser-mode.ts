@@ -4,10 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHandlers } from '../api/handlers.js';
-import { AppSession } from '../project/session.js';
+import { createAppServices, type AppServices } from '../api/services.js';
 import { appRoot } from '../version.js';
-import { startServer, type RunningServer, type Route } from './server.js';
+import { startServer, type RunningServer } from './server.js';
+import { tileRoute } from './tile-route.js';
 
 export interface BrowserModeOptions {
   userDataDir: string;
@@ -15,12 +15,11 @@ export interface BrowserModeOptions {
   host?: string;
   port?: number;
   token?: string;
-  routes?: (session: AppSession) => Route[];
 }
 
 export interface BrowserMode {
   server: RunningServer;
-  session: AppSession;
+  services: AppServices;
   close(): Promise<void>;
 }
 
@@ -30,23 +29,23 @@ export function rendererDir(): string | null {
 }
 
 export async function startBrowserMode(options: BrowserModeOptions): Promise<BrowserMode> {
-  const session = new AppSession(options.userDataDir);
-  if (options.projectDir) await session.open(options.projectDir);
+  const services = createAppServices(options.userDataDir, 'browser');
+  if (options.projectDir) await services.session.open(options.projectDir);
   const server = await startServer({
-    handlers: createHandlers({ session, mode: 'browser' }),
-    session,
+    handlers: services.handlers,
+    session: services.session,
     rendererDir: rendererDir(),
     host: options.host,
     port: options.port,
     token: options.token,
-    routes: options.routes?.(session),
+    routes: [tileRoute(services.slideImages)],
   });
   return {
     server,
-    session,
+    services,
     close: async () => {
       await server.close();
-      session.close();
+      await services.close();
     },
   };
 }

@@ -60,7 +60,7 @@ export function contentSecurityPolicy(): string {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
+    "img-src 'self' data: blob: slide:",
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

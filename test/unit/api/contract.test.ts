@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { commandInputs } from '../../../src-main/api/contract.js';
 import { dispatch, type Handlers } from '../../../src-main/api/dispatch.js';
-import { createHandlers } from '../../../src-main/api/handlers.js';
-import { AppSession } from '../../../src-main/project/session.js';
+import { createAppServices } from '../../../src-main/api/services.js';
 import { tempDir } from '../../helpers/temp.js';
 
 function handlers(): Handlers {
-  return createHandlers({ session: new AppSession(tempDir()), mode: 'browser' });
+  return createAppServices(tempDir(), 'browser').handlers;
 }
 
 describe('API contract', () => {

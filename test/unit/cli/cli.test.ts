@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { latestVersion } from '../../../src-main/db/migrate.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, spawnBuiltCli, waitForLine } from '../../helpers/cli.js';
@@ -35,7 +36,12 @@ describe('tessera CLI', () => {
     expect(text.out).toMatch(/Project\s+HER2 study/);
     expect(text.out).toMatch(/Slides\s+0/);
     const json = await cli('project', 'info', dir, '--json');
-    expect(JSON.parse(json.out)).toMatchObject({ name: 'HER2 study', dir, slideCount: 0, schemaVersion: 20 });
+    expect(JSON.parse(json.out)).toMatchObject({
+      name: 'HER2 study',
+      dir,
+      slideCount: 0,
+      schemaVersion: latestVersion(),
+    });
   });
 
   it('failures exit 1 with one clear sentence', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { latestVersion } from '../../../src-main/db/migrate.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProject, openProject, projectInfo } from '../../../src-main/project/project.js';
@@ -12,7 +13,7 @@ describe('projects', () => {
     const p = await createProject(dir);
     const info = projectInfo(p);
     p.close();
-    expect(info).toMatchObject({ name: 'colon-msi', dir, slideCount: 0, schemaVersion: 20 });
+    expect(info).toMatchObject({ name: 'colon-msi', dir, slideCount: 0, schemaVersion: latestVersion() });
     expect(info.id).toMatch(/^[0-9a-f-]{36}$/);
     for (const f of ['project.sqlite', 'cache', 'models'])
       expect(fs.existsSync(path.join(dir, f))).toBe(true);

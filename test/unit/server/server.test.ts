@@ -3,8 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createHandlers } from '../../../src-main/api/handlers.js';
-import { AppSession } from '../../../src-main/project/session.js';
+import { createAppServices } from '../../../src-main/api/services.js';
 import { startServer, type RunningServer } from '../../../src-main/server/server.js';
 import { tempDir } from '../../helpers/temp.js';
 

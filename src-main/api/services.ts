@@ -1,0 +1,38 @@
+/**
+ * Builds the services behind the API for one process (Electron main or browser mode): the session, the
+ * slide readers, the import runner and the handler table. Knows nothing of transports or windows.
+ */
+import type { AppInfo } from './contract.js';
+import { createHandlers } from './handlers.js';
+import type { Handlers } from './dispatch.js';
+import { ImportJobs } from '../project/import-jobs.js';
+import { AppSession } from '../project/session.js';
+import { SlideImages } from '../project/slide-images.js';
+import { slideToolkit } from '../project/slide-toolkit.js';
+import { SlideService } from '../slides/slide-service.js';
+
+export interface AppServices {
+  session: AppSession;
+  slideImages: SlideImages;
+  imports: ImportJobs;
+  handlers: Handlers;
+  close(): Promise<void>;
+}
+
+export function createAppServices(userDataDir: string, mode: AppInfo['mode']): AppServices {
+  const session = new AppSession(userDataDir);
+  const slides = new SlideService();
+  const slideImages = new SlideImages(session, slides);
+  const imports = new ImportJobs(session, slideToolkit());
+  const handlers = createHandlers({ session, mode, slideImages, imports });
+  return {
+    session,
+    slideImages,
+    imports,
+    handlers,
+    close: async () => {
+      session.close();
+      await slides.closeAll();
+    },
+  };
+}

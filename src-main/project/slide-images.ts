@@ -1,0 +1,102 @@
+/**
+ * Pixels of the open project's slides for the viewer, independent of transport: Deep Zoom tiles and
+ * thumbnails by slide id. Both the browser-mode `/tiles/` route and Electron's `slide://` protocol call
+ * `serve`. A slide id that is not in the open project, a tile outside the pyramid or a file that is no
+ * longer readable is refused with a status and a sentence, never a crash.
+ */
+import fs from 'node:fs';
+import type { SlideDetail } from '../api/contract.js';
+import { ApiError } from '../api/errors.js';
+import type { SlideService } from '../slides/slide-service.js';
+import { log } from '../log.js';
+import { thumbnailPath } from './import.js';
+import type { AppSession } from './session.js';
+import { getSlide } from './slides-repo.js';
+
+export type SlideImageRequest =
+  | { kind: 'tile'; slideId: number; level: number; col: number; row: number }
+  | { kind: 'thumbnail'; slideId: number };
+
+export type SlideImageResult =
+  | { status: 200; contentType: string; bytes: Uint8Array }
+  | { status: 400 | 404 | 409 | 422; message: string };
+
+/** `<id>/<level>/<col>_<row>.jpg` or `<id>/thumbnail.jpg`; null for anything else. */
+export function parseSlideImagePath(p: string): SlideImageRequest | null {
+  let m = /^(\d{1,9})\/(\d{1,2})\/(\d{1,7})_(\d{1,7})\.jpe?g$/.exec(p);
+  if (m) return { kind: 'tile', slideId: +m[1]!, level: +m[2]!, col: +m[3]!, row: +m[4]! };
+  m = /^(\d{1,9})\/thumbnail\.jpg$/.exec(p);
+  if (m) return { kind: 'thumbnail', slideId: +m[1]! };
+  return null;
+}
+
+export class SlideImages {
+  constructor(
+    private readonly session: AppSession,
+    private readonly slides: SlideService,
+  ) {
+    session.on('onProjectChanged', () => void slides.closeAll());
+  }
+
+  async detail(slideId: number): Promise<SlideDetail> {
+    const project = this.session.requireProject();
+    const row = getSlide(project.db, slideId);
+    if (!row) throw new ApiError('not-found', `There is no slide ${slideId} in this project.`);
+    const { reader, deepZoom } = await this.open(row.path);
+    const { metadata } = reader;
+    const dz = deepZoom.descriptor();
+    return {
+      id: row.id,
+      name: row.name,
+      path: row.path,
+      patient: row.patient,
+      width: row.width,
+      height: row.height,
+      mppX: metadata.mppX ?? null,
+      mppY: metadata.mppY ?? null,
+      vendor: metadata.vendor,
+      backend: metadata.backend,
+      objectivePower: metadata.objectivePower ?? null,
+      fileSize: row.fileSize,
+      levels: metadata.levels.map((l) => ({ width: l.width, height: l.height, downsample: l.downsample })),
+      properties: metadata.properties,
+      associatedImages: metadata.associatedImages,
+      deepZoom: { width: dz.width, height: dz.height, tileSize: dz.tileSize, overlap: dz.overlap },
+    };
+  }
+
+  async serve(request: SlideImageRequest): Promise<SlideImageResult> {
+    const project = this.session.current;
+    if (!project) return { status: 409, message: 'No project is open.' };
+    const row = getSlide(project.db, request.slideId);
+    if (!row) return { status: 404, message: 'No such slide in this project.' };
+    if (request.kind === 'thumbnail') {
+      try {
+        return {
+          status: 200,
+          contentType: 'image/jpeg',
+          bytes: fs.readFileSync(thumbnailPath(project, request.slideId)),
+        };
+      } catch {
+        return { status: 404, message: 'This slide has no thumbnail yet.' };
+      }
+    }
+    try {
+      const deepZoom = await this.slides.deepZoom(row.path);
+      const bytes = await deepZoom.tile(request.level, request.col, request.row);
+      return { status: 200, contentType: 'image/jpeg', bytes };
+    } catch (err) {
+      if (err instanceof RangeError) return { status: 404, message: err.message };
+      log.warn(`tile ${JSON.stringify(request)} failed`, err);
+      return { status: 422, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private async open(file: string) {
+    try {
+      return { reader: await this.slides.reader(file), deepZoom: await this.slides.deepZoom(file) };
+    } catch (err) {
+      throw new ApiError('unreadable', err instanceof Error ? err.message : String(err));
+    }
+  }
+}

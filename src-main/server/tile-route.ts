@@ -1,0 +1,32 @@
+/**
+ * Browser-mode route for slide images: `/tiles/<slideId>/<level>/<col>_<row>.jpg` (Deep Zoom tiles) and
+ * `/tiles/<slideId>/thumbnail.jpg`. Only slides of the open project are served; anything else is refused.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseSlideImagePath, type SlideImages } from '../project/slide-images.js';
+import type { Route } from './server.js';
+
+export function tileRoute(images: SlideImages): Route {
+  return {
+    prefix: '/tiles/',
+    async handle(req: IncomingMessage, res: ServerResponse, url: URL) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405).end();
+        return;
+      }
+      const request = parseSlideImagePath(url.pathname.slice('/tiles/'.length));
+      const result = request ? await images.serve(request) : { status: 404 as const, message: 'Not found.' };
+      if (result.status !== 200) {
+        res.writeHead(result.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(result.message);
+        return;
+      }
+      res.writeHead(200, {
+        'Content-Type': result.contentType,
+        'Content-Length': result.bytes.byteLength,
+        'Cache-Control': 'private, max-age=3600',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(req.method === 'HEAD' ? undefined : result.bytes);
+    },
+  };
+}
