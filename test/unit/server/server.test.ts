@@ -19,12 +19,8 @@ async function start() {
   fs.mkdirSync(renderer);
   fs.writeFileSync(path.join(renderer, 'index.html'), '<!doctype html><title>Tessera</title>');
   fs.writeFileSync(path.join(root, 'secret.txt'), 'do not serve me');
-  const session = new AppSession(tempDir());
-  running = await startServer({
-    handlers: createHandlers({ session, mode: 'browser' }),
-    session,
-    rendererDir: renderer,
-  });
+  const { session, handlers } = createAppServices(tempDir(), 'browser');
+  running = await startServer({ handlers, session, rendererDir: renderer });
   return { server: running, session };
 }
 
