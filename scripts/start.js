@@ -29,13 +29,23 @@ if (electronBinary) {
   await startBrowserMode();
 }
 
+/** The Electron executable if it is really installed. Never `require('electron')`: that tries to download it. */
 function findElectron() {
+  let dir;
   try {
-    const binary = createRequire(import.meta.url)('electron');
-    return typeof binary === 'string' && fs.existsSync(binary) ? binary : null;
+    dir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
   } catch {
     return null;
   }
+  const pathFile = path.join(dir, 'path.txt');
+  const executable = fs.existsSync(pathFile) ? fs.readFileSync(pathFile, 'utf8').trim() : null;
+  if (process.env.ELECTRON_OVERRIDE_DIST_PATH) {
+    const p = path.join(process.env.ELECTRON_OVERRIDE_DIST_PATH, executable || 'electron');
+    return fs.existsSync(p) ? p : null;
+  }
+  if (!executable) return null;
+  const binary = path.join(dir, 'dist', executable);
+  return fs.existsSync(binary) ? binary : null;
 }
 
 async function startBrowserMode() {

@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitForLine } from '../../helpers/cli.js';
+import { repoRoot, tempDir } from '../../helpers/temp.js';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGTERM');
+});
+
+const electronInstalled = fs.existsSync(path.join(repoRoot, 'node_modules', 'electron', 'dist'));
+
+describe.skipIf(electronInstalled)('npm start without Electron', () => {
+  it('says so, starts browser mode and opens the demo project', async () => {
+    const userData = tempDir();
+    const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.js')], {
+      cwd: repoRoot,
+      env: { ...process.env, TESSERA_USER_DATA: userData, DISPLAY: '', WAYLAND_DISPLAY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const line = await waitForLine(child, /token=/, 60_000);
+    expect(out).toMatch(/Electron is not installed here .* starts in browser mode/);
+    const launch = new URL(line.trim());
+    const res = await fetch(`${launch.origin}/api/project.current`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${launch.searchParams.get('token')}` },
+    });
+    expect(await res.json()).toMatchObject({
+      ok: true,
+      value: { name: 'Demo project', dir: path.join(userData, 'demo-project') },
+    });
+  });
+});
