@@ -18,7 +18,7 @@ void aggregatorForward(const Backend& be, const Model& model, const float* h, in
   pass.g.assign(N * Dh, 0.0f);
   pass.z.assign(D, 0.0f);
   be.mil_attention_forward(pass.z.data(), pass.attn.data(), pass.a.data(), pass.g.data(), h, W + o.a_w,
-                           W + o.a_b, W + o.b_w, W + o.b_b, W + o.c_w, W + o.c_b, N, D, Dh);
+                           W + o.a_b, W + o.b_w, W + o.b_b, W + o.c_w, nullptr, N, D, Dh);
   pass.dropMask.assign(D, 1.0f);
   if (dropout > 0.0f) {
     Rng rng(dropoutSeed);
@@ -58,7 +58,7 @@ std::vector<double> aggregatorBackward(const Backend& be, Model& model, const fl
   std::vector<float> dz(D);
   for (int64_t d = 0; d < D; d++) dz[d] = dzd[d] * pass.dropMask[d];
   std::vector<float> scratch(static_cast<size_t>(N * (2 * Dh + 1)));
-  be.mil_attention_backward(dh, G + o.a_w, G + o.a_b, G + o.b_w, G + o.b_b, G + o.c_w, G + o.c_b, dz.data(),
+  be.mil_attention_backward(dh, G + o.a_w, G + o.a_b, G + o.b_w, G + o.b_b, G + o.c_w, nullptr, dz.data(),
                             pass.attn.data(), pass.a.data(), pass.g.data(), h, W + o.a_w, W + o.b_w, W + o.c_w,
                             scratch.data(), N, D, Dh);
   return losses;

@@ -61,7 +61,8 @@ struct Backend {
 
   // Gated attention MIL (Ilse et al. 2018) over one slide's embeddings h (N,D) with hidden width Dh:
   // a = tanh(h Wa^T + ba), g = sigmoid(h Wb^T + bb) (both saved, (N,Dh)), score = (a*g) wc^T + bc,
-  // attn = softmax over the N patches, z (D) = attn^T h.
+  // attn = softmax over the N patches, z (D) = attn^T h. bc / dbc may be null (the engine's model has no
+  // attention_c bias: the softmax is shift-invariant, so its gradient would be identically zero).
   void (*mil_attention_forward)(float* z, float* attn, float* a, float* g, const float* h, const float* wa,
                                 const float* ba, const float* wb, const float* bb, const float* wc,
                                 const float* bc, int64_t N, int64_t D, int64_t Dh);

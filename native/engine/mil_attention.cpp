@@ -21,7 +21,7 @@ void mil_attention_forward(float* z, float* attn, float* a, float* g, const floa
   }
   float mx = -INFINITY;
   for (int64_t n = 0; n < N; n++) {
-    float s = bc[0];
+    float s = bc ? bc[0] : 0.0f;
     for (int64_t j = 0; j < Dh; j++) s += a[n * Dh + j] * g[n * Dh + j] * wc[j];
     attn[n] = s;
     mx = std::fmax(mx, s);
@@ -59,7 +59,7 @@ void mil_attention_backward(float* dh, float* dwa, float* dba, float* dwb, float
   }
   for (int64_t n = 0; n < N; n++) dscore[n] = attn[n] * (dscore[n] - static_cast<float>(dot));  // softmax
   for (int64_t n = 0; n < N; n++) {
-    dbc[0] += dscore[n];
+    if (dbc) dbc[0] += dscore[n];
     for (int64_t j = 0; j < Dh; j++) {
       const int64_t i = n * Dh + j;
       dwc[j] += dscore[n] * a[i] * g[i];

@@ -139,8 +139,10 @@ Model::Model(const ViTConfig& vit, const AggregatorConfig& aggregator) : vit_(vi
     aggOff_.a_b = add("aggregator.attention_a.bias", {Dh}, false, A);
     aggOff_.b_w = add("aggregator.attention_b.weight", {Dh, Din}, true, A);
     aggOff_.b_b = add("aggregator.attention_b.bias", {Dh}, false, A);
+    // No bias on attention_c (as in Ilse et al.): the softmax over patches is shift-invariant, so a bias
+    // would get an identically zero gradient.
     aggOff_.c_w = add("aggregator.attention_c.weight", {1, Dh}, true, A);
-    aggOff_.c_b = add("aggregator.attention_c.bias", {1}, false, A);
+    aggOff_.c_b = -1;
     for (const TaskConfig& t : agg_.tasks) {
       HeadOffsets h{};
       h.w = add("heads." + t.name + ".weight", {t.numOutputs(), Din}, true, A);

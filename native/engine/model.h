@@ -150,7 +150,7 @@ class Model {
     int64_t w, b;
   };
   struct AggregatorOffsets {
-    int64_t a_w, a_b, b_w, b_b, c_w, c_b;
+    int64_t a_w, a_b, b_w, b_b, c_w, c_b;  // c_b is -1 (attention_c has no bias)
     std::vector<HeadOffsets> heads;  // one per task, in AggregatorConfig::tasks order
   };
   const EncoderOffsets& encoderOffsets() const { return enc_; }

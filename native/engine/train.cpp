@@ -188,8 +188,8 @@ void finishLosses(const Model& model, const std::vector<double>& sums, const std
 
 }  // namespace
 
-StepResult trainStepEndToEnd(Model& model, const std::vector<SlidePatches>& slides, const TrainOptions& opt,
-                             const ProgressFn& progress, const std::atomic<bool>* cancel) {
+StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& slides, const TrainOptions& opt,
+                              const ProgressFn& progress, const std::atomic<bool>* cancel) {
   requireAggregator(model);
   validateOptions(opt);
   if (slides.empty()) throw std::invalid_argument("A training step needs at least one slide.");
@@ -205,7 +205,9 @@ StepResult trainStepEndToEnd(Model& model, const std::vector<SlidePatches>& slid
   int64_t totalPatches = 0;
   for (const SlidePatches& s : slides) totalPatches += s.numPatches;
 
-  return runStep(model, opt, true, progress, [&](StepResult& r) {
+  model.grads();
+  StepResult r;
+  {
     std::vector<int> counts;
     const std::vector<float> scales = taskScales(model, labels, opt.accumulationSteps, counts);
     std::vector<double> sums(scales.size(), 0.0);
@@ -238,11 +240,19 @@ StepResult trainStepEndToEnd(Model& model, const std::vector<SlidePatches>& slid
       }
     }
     finishLosses(model, sums, counts, r);
-  });
+  }
+  r.step = model.step;
+  return r;
 }
 
-StepResult trainStepFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
-                           const ProgressFn& progress, const std::atomic<bool>* cancel) {
+StepResult trainStepEndToEnd(Model& model, const std::vector<SlidePatches>& slides, const TrainOptions& opt,
+                             const ProgressFn& progress, const std::atomic<bool>* cancel) {
+  return runStep(model, opt, true, progress,
+                 [&](StepResult& r) { r = accumulateEndToEnd(model, slides, opt, progress, cancel); });
+}
+
+StepResult accumulateFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
+                            const ProgressFn& progress, const std::atomic<bool>* cancel) {
   requireAggregator(model);
   validateOptions(opt);
   if (slides.empty()) throw std::invalid_argument("A training step needs at least one slide.");
@@ -254,7 +264,9 @@ StepResult trainStepFrozen(Model& model, const std::vector<SlideEmbeddings>& sli
     labels.push_back(slides[s].labels);
   }
   const int64_t Din = model.aggregator().input_dim;
-  return runStep(model, opt, false, progress, [&](StepResult& r) {
+  model.grads();
+  StepResult r;
+  {
     std::vector<int> counts;
     const std::vector<float> scales = taskScales(model, labels, opt.accumulationSteps, counts);
     std::vector<double> sums(scales.size(), 0.0);
@@ -271,7 +283,15 @@ StepResult trainStepFrozen(Model& model, const std::vector<SlideEmbeddings>& sli
       report(progress, "aggregate", static_cast<int64_t>(s + 1), static_cast<int64_t>(slides.size()));
     }
     finishLosses(model, sums, counts, r);
-  });
+  }
+  r.step = model.step;
+  return r;
+}
+
+StepResult trainStepFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
+                           const ProgressFn& progress, const std::atomic<bool>* cancel) {
+  return runStep(model, opt, false, progress,
+                 [&](StepResult& r) { r = accumulateFrozen(model, slides, opt, progress, cancel); });
 }
 
 void embed(Model& model, const uint8_t* pixels, int64_t n, float* out, int chunkSize, const ProgressFn& progress,

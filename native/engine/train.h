@@ -89,6 +89,14 @@ StepResult trainStepEndToEnd(Model& model, const std::vector<SlidePatches>& slid
 StepResult trainStepFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
                            const ProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
+// The loss and gradients of one micro-step, ADDED into model.grads() (scaled by 1/accumulationSteps),
+// without an optimizer step and without touching model.step / pendingMicroSteps. The train steps above are
+// these plus the optimizer; tests use them to read gradients.
+StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& slides, const TrainOptions& opt,
+                              const ProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
+StepResult accumulateFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
+                            const ProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
+
 // Encoder output (what timm's model with num_classes=0 returns) for n patches -> out (n x outputDim()).
 void embed(Model& model, const uint8_t* pixels, int64_t n, float* out, int chunkSize = 32,
            const ProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
