@@ -8,8 +8,8 @@ import type {
   CommandResult,
   EventName,
   EventPayloads,
-} from '../../src-main/api/contract.ts';
-import type { Transport } from './transport.ts';
+} from '../../src-main/api/contract.js';
+import type { Transport } from './transport.js';
 
 export class ApiCallError extends Error {
   constructor(

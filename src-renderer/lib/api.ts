@@ -2,11 +2,11 @@
  * The renderer's one way to reach the main process. In Electron it goes over IPC through the
  * preload's `window.tessera`; in browser mode over HTTP and a WebSocket to the page's own origin.
  */
-import { createApiClient } from './api-client.ts';
-import { createBridgeTransport } from './bridge-transport.ts';
-import { createBrowserTransport } from './browser-transport.ts';
+import { createApiClient } from './api-client.js';
+import { createBridgeTransport } from './bridge-transport.js';
+import { createBrowserTransport } from './browser-transport.js';
 
-export { ApiCallError } from './api-client.ts';
+export { ApiCallError } from './api-client.js';
 
 const bridge = window.tessera;
 

@@ -1,5 +1,5 @@
 /** The Electron transport: the `window.tessera` bridge that the preload exposes over IPC. */
-import { asWireResult, type Transport } from './transport.ts';
+import { asWireResult, type Transport } from './transport.js';
 
 /** The shape of `window.tessera` (src-main/electron/preload.cts). */
 export interface TesseraBridge {

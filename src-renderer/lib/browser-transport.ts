@@ -3,8 +3,8 @@
  * both on the page's own origin. The per-launch token travels in the HttpOnly cookie the server set
  * when the launch URL was opened, so nothing here ever sees it.
  */
-import { EventSocket, type SocketLike } from './event-socket.ts';
-import { asWireResult, type Transport } from './transport.ts';
+import { EventSocket, type SocketLike } from './event-socket.js';
+import { asWireResult, type Transport } from './transport.js';
 
 export interface BrowserTransportOptions {
   /** Origin of the Tessera server, e.g. `http://127.0.0.1:5123`. */

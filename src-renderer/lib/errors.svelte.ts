@@ -2,7 +2,7 @@
  * The errors the user has not dismissed yet, shown by the one error surface. Every failed API call
  * lands here with the server's own sentence; repeats of the newest error are counted, not stacked.
  */
-import { ApiCallError } from './api-client.ts';
+import { ApiCallError } from './api-client.js';
 
 export interface ShownError {
   id: number;

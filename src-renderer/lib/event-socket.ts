@@ -33,6 +33,7 @@ export class EventSocket {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private delayMs: number;
   private everOpened = false;
+  private opened = false;
   private stopped = false;
 
   constructor(private readonly options: EventSocketOptions) {
@@ -60,12 +61,18 @@ export class EventSocket {
     };
   }
 
+  /** True while the socket is connected (events sent now will arrive). */
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
   /** Closes the socket for good (tests; a page never needs to). */
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.socket?.close();
     this.socket = null;
+    this.opened = false;
   }
 
   private ensureConnected(): void {
@@ -85,6 +92,7 @@ export class EventSocket {
     this.socket = socket;
     socket.onopen = () => {
       this.delayMs = this.minDelayMs;
+      this.opened = true;
       if (this.everOpened) for (const listener of this.resyncListeners) listener();
       this.everOpened = true;
     };
@@ -95,6 +103,7 @@ export class EventSocket {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.opened = false;
       this.scheduleReconnect();
     };
   }

@@ -3,9 +3,9 @@
  * project follows onProjectChanged, so a project opened or closed elsewhere (the Electron menu, a
  * second browser tab) updates this window too.
  */
-import type { AppInfo, ProjectInfo } from '../../src-main/api/contract.ts';
-import { call, on, onResync } from './api.ts';
-import { reporting } from './errors.svelte.ts';
+import type { AppInfo, ProjectInfo } from '../../src-main/api/contract.js';
+import { call, on, onResync } from './api.js';
+import { reporting } from './errors.svelte.js';
 
 class SessionStore {
   app = $state<AppInfo | null>(null);

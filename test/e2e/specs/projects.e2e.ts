@@ -48,6 +48,7 @@ describe('projects', () => {
     await expect(message).toBeDisplayed();
     await expect(message).toHaveText(`${notAProject} is not a Tessera project (it has no project.sqlite).`);
     await expect(byTestId('error-surface')).toHaveAttribute('role', 'alert');
+    await browser.saveScreenshot(path.join(screenshots, 'error.png'));
     await expect(byTestId('start-screen')).toBeDisplayed();
 
     await byTestId('error-dismiss').click();
@@ -67,6 +68,7 @@ describe('projects', () => {
       expect.stringContaining('slides will be listed here with their patient, size and resolution'),
     );
     expect(fs.existsSync(path.join(dir, 'project.sqlite'))).toBe(true);
+    await browser.saveScreenshot(path.join(screenshots, 'library-empty.png'));
     await expect(byTestId('error-message')).not.toBeExisting();
   });
 
@@ -108,6 +110,7 @@ describe('projects', () => {
     const item = recentItem(dir);
     await expect(item.$('[data-testid="recent-missing"]')).toHaveText('missing', { ignoreCase: true });
     await expect(item.$('[data-testid="recent-open"]')).toBeDisabled();
+    await browser.saveScreenshot(path.join(screenshots, 'recent-missing.png'));
     await item.$('[data-testid="recent-forget"]').click();
     await expect(item).not.toBeExisting();
     await expect(recentItem(path.join(work, 'ki67-pilot'))).toBeDisplayed();
