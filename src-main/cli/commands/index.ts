@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
+import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
 import { register as registerProject } from './project.js';
 import { register as registerServe } from './serve.js';
@@ -11,4 +12,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerServe(program, io);
   registerImport(program, io);
   registerSlides(program, io);
+  registerEngine(program, io);
 }

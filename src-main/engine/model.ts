@@ -1,0 +1,276 @@
+/**
+ * The typed face of the native engine: EncoderModel (a ViT patch encoder: embeddings) and SlideModel
+ * (encoder + gated-attention MIL aggregator + one head per task: training and slide prediction).
+ * Long calls run on the addon's threads and return promises; an AbortSignal cancels them; every failure
+ * is an EngineError with a code. dispose() frees the parameters at once (or when a running call ends).
+ */
+import { EngineError, toEngineError } from './errors.js';
+import { loadEngine, type NativeModel } from './native.js';
+import type {
+  AggregatorConfig,
+  CallOptions,
+  EncoderSpec,
+  EngineProgress,
+  ParameterInfo,
+  SlideEmbeddings,
+  SlidePatches,
+  SlidePrediction,
+  StepResult,
+  TaskSpec,
+  TrainOptions,
+} from './types.js';
+
+export interface EmbedOptions extends CallOptions {
+  chunkSize?: number;
+}
+
+/** Reads a timm config.json (Hub form). Throws EngineError ERR_BAD_CONFIG naming the file and field. */
+export function readEncoderConfig(configPath: string): EncoderSpec {
+  try {
+    return loadEngine().readEncoderConfig(configPath);
+  } catch (err) {
+    throw toEngineError(err);
+  }
+}
+
+export function parseEncoderConfig(json: string, source = '<config>'): EncoderSpec {
+  try {
+    return loadEngine().parseEncoderConfig(json, source);
+  } catch (err) {
+    throw toEngineError(err);
+  }
+}
+
+/** Threads the engine's CPU kernels use (default: all cores, or TESSERA_THREADS). */
+export function setEngineThreads(n: number): void {
+  try {
+    loadEngine().setNumThreads(n);
+  } catch (err) {
+    throw toEngineError(err);
+  }
+}
+
+export function engineThreads(): number {
+  return loadEngine().numThreads();
+}
+
+/** This machine's measured fp32 AVX2-FMA throughput in GFLOP/s on `threads` threads (0 without AVX2). */
+export function measurePeakGflops(threads: number, seconds = 0.5): number {
+  return loadEngine().measurePeakGflops(threads, seconds);
+}
+
+abstract class EngineModel {
+  protected constructor(protected readonly native: NativeModel) {}
+
+  get spec(): EncoderSpec {
+    return this.native.encoder;
+  }
+  /** Width of one embedding. */
+  get outputDim(): number {
+    const v = this.native.encoder.vit;
+    return v.globalPool === 'token+avg' ? 2 * v.embedDim : v.embedDim;
+  }
+  get numParams(): number {
+    return this.native.numParams;
+  }
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+
+  /** Encoder output for n patches (RGB uint8, n x inputSize x inputSize x 3) → n x outputDim floats. */
+  embed(pixels: Uint8Array, numPatches: number, options: EmbedOptions = {}): Promise<Float32Array> {
+    return this.call(
+      (onProgress) => this.native.embed(pixels, numPatches, { chunkSize: options.chunkSize }, onProgress),
+      options,
+    );
+  }
+
+  /** Loads timm-named safetensors (F32/F16/BF16); a classifier head in the file is ignored. */
+  loadWeights(path: string, options: CallOptions = {}): Promise<void> {
+    return this.call(() => this.native.loadWeights(path, this.weightsScope()), options);
+  }
+
+  /** Writes every parameter as F32 safetensors with timm names. */
+  saveWeights(path: string, options: CallOptions = {}): Promise<void> {
+    return this.call(() => this.native.saveWeights(path), options);
+  }
+
+  parameterInfo(): ParameterInfo[] {
+    return this.sync(() => this.native.parameterInfo());
+  }
+  getParameter(name: string): Float32Array {
+    return this.sync(() => this.native.getParameter(name));
+  }
+  setParameter(name: string, values: Float32Array): void {
+    this.sync(() => this.native.setParameter(name, values));
+  }
+
+  /** Frees the parameters now; a running call is cancelled and the memory freed when it ends. */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  protected abstract weightsScope(): 'encoder' | 'encoder+optional-aggregator';
+
+  protected sync<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw toEngineError(err);
+    }
+  }
+
+  /** Runs one native call: argument errors become rejections, the signal cancels, errors get codes. */
+  protected async call<T>(
+    start: (onProgress: ((p: EngineProgress) => void) | undefined) => Promise<T>,
+    options: CallOptions,
+  ): Promise<T> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw new EngineError('The operation was cancelled.', 'ERR_CANCELLED');
+    const onAbort = (): void => this.native.cancel();
+    let pending: Promise<T>;
+    try {
+      pending = start(onProgress);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await pending;
+    } catch (err) {
+      throw toEngineError(err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/** A ViT patch encoder alone: what timm's model with num_classes=0 computes. */
+export class EncoderModel extends EngineModel {
+  private constructor(native: NativeModel) {
+    super(native);
+  }
+
+  /** An encoder with the given architecture; parameters random (seeded) until weights are loaded. */
+  static create(spec: EncoderSpec, seed = 0): EncoderModel {
+    const engine = loadEngine();
+    try {
+      const native = new engine.Model(spec, null);
+      native.initRandom(seed);
+      return new EncoderModel(native);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+  }
+
+  /** A Hub-style model: config.json plus safetensors weights. */
+  static async open(
+    configPath: string,
+    weightsPath: string,
+    options: CallOptions = {},
+  ): Promise<EncoderModel> {
+    const model = EncoderModel.create(readEncoderConfig(configPath));
+    try {
+      await model.loadWeights(weightsPath, options);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  protected weightsScope(): 'encoder' {
+    return 'encoder';
+  }
+}
+
+/** Encoder + gated-attention MIL aggregator + one head per task, trained end to end from slide labels. */
+export class SlideModel extends EngineModel {
+  private constructor(native: NativeModel) {
+    super(native);
+  }
+
+  /** A model with random (seeded) parameters. */
+  static create(spec: EncoderSpec, aggregator: AggregatorConfig, seed = 0): SlideModel {
+    const engine = loadEngine();
+    try {
+      const native = new engine.Model(spec, aggregator);
+      native.initRandom(seed);
+      return new SlideModel(native);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+  }
+
+  /** A pretrained encoder (config.json + safetensors) with a new, seeded aggregator and heads. */
+  static async fromPretrainedEncoder(
+    configPath: string,
+    weightsPath: string,
+    aggregator: AggregatorConfig,
+    seed = 0,
+    options: CallOptions = {},
+  ): Promise<SlideModel> {
+    const model = SlideModel.create(readEncoderConfig(configPath), aggregator, seed);
+    try {
+      await model.loadWeights(weightsPath, options);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  /** Resumes a checkpoint folder written by saveCheckpoint (parameters, AdamW state, step). */
+  static async loadCheckpoint(dir: string): Promise<SlideModel> {
+    try {
+      return new SlideModel(await loadEngine().Model.loadCheckpoint(dir));
+    } catch (err) {
+      throw toEngineError(err);
+    }
+  }
+
+  get tasks(): TaskSpec[] {
+    return this.native.aggregator?.tasks ?? [];
+  }
+  /** Optimizer steps taken. */
+  get step(): number {
+    return this.native.step;
+  }
+
+  /** One recompute-and-offload step over a batch of slides (DESIGN.md "Engine"). */
+  trainStepEndToEnd(slides: SlidePatches[], options: TrainOptions & CallOptions = {}): Promise<StepResult> {
+    const { signal, onProgress, ...train } = options;
+    return this.call((p) => this.native.trainStepEndToEnd(slides, train, p), { signal, onProgress });
+  }
+
+  /** The two-stage baseline: only the aggregator and heads learn, on precomputed embeddings. */
+  trainStepFrozen(slides: SlideEmbeddings[], options: TrainOptions & CallOptions = {}): Promise<StepResult> {
+    const { signal, onProgress, ...train } = options;
+    return this.call((p) => this.native.trainStepFrozen(slides, train, p), { signal, onProgress });
+  }
+
+  /** Per-task probabilities and per-patch attention for one slide's patches. */
+  predictSlide(pixels: Uint8Array, numPatches: number, options: EmbedOptions = {}): Promise<SlidePrediction> {
+    return this.call(
+      (p) => this.native.predictSlide(pixels, numPatches, { chunkSize: options.chunkSize }, p),
+      options,
+    );
+  }
+
+  predictFromEmbeddings(
+    embeddings: Float32Array,
+    numPatches: number,
+    options: CallOptions = {},
+  ): Promise<SlidePrediction> {
+    return this.call(() => this.native.predictFromEmbeddings(embeddings, numPatches), options);
+  }
+
+  /** Writes config.json, model.safetensors and optimizer.safetensors into `dir`. */
+  saveCheckpoint(dir: string, options: CallOptions = {}): Promise<void> {
+    return this.call(() => this.native.saveCheckpoint(dir), options);
+  }
+
+  protected weightsScope(): 'encoder+optional-aggregator' {
+    return 'encoder+optional-aggregator';
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Types shared by everything that trains or runs models: the encoder (ViT) config in timm's terms, the
+ * slide aggregator and its tasks, training options, step results and predictions. Field names are the
+ * camelCase forms of timm's constructor arguments.
+ */
+
+/** timm's Mlp (exact GELU), SwiGLUPacked (GluMlp with SiLU: fc1 → [gate | value]) or SwiGLU (fc1_g / fc1_x). */
+export type MlpKind = 'gelu' | 'swiglu_packed' | 'swiglu';
+
+/** Class token, mean of patch tokens, or both concatenated (2 x embedDim). */
+export type GlobalPool = 'token' | 'avg' | 'token+avg';
+
+export interface ViTConfig {
+  imgSize: number;
+  patchSize: number;
+  embedDim: number;
+  depth: number;
+  numHeads: number;
+  mlpRatio: number;
+  qkvBias: boolean;
+  /** LayerScale init; 0 = no LayerScale. */
+  initValues: number;
+  regTokens: number;
+  /** pos_embed covers patch tokens only. */
+  noEmbedClass: boolean;
+  classToken: boolean;
+  globalPool: GlobalPool;
+  /** Final LayerNorm on the pooled vector ("fc_norm.*") instead of on every token ("norm.*"). */
+  fcNorm: boolean;
+  normEps: number;
+  mlp: MlpKind;
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Width of one embedding (read-only; derived). */
+  readonly outputDim?: number;
+}
+
+/** What a timm config.json says: the network plus how images are prepared for it. */
+export interface EncoderSpec {
+  /** timm architecture name, e.g. "vit_small_patch16_224". */
+  architecture: string;
+  vit: ViTConfig;
+  dynamicImgSize: boolean;
+  /** Side of the square RGB input the encoder takes (= vit.imgSize). */
+  inputSize: number;
+  cropPct: number;
+  /** pretrained_cfg.interpolation: "bicubic", "bilinear", ... */
+  interpolation: string;
+}
+
+export type TaskKind = 'binary' | 'categorical';
+
+export interface TaskSpec {
+  /** Used in parameter names (heads.<name>.weight): no '.'. */
+  name: string;
+  kind: TaskKind;
+  /** Categorical: number of classes (>= 2). Binary tasks have one logit. */
+  numClasses?: number;
+  /** Weight of this task's loss in the sum (default 1). */
+  lossWeight?: number;
+}
+
+export interface AggregatorConfig {
+  /** Width of the tanh / sigmoid attention branches (default 128). */
+  hiddenDim?: number;
+  /** Dropout on the pooled slide vector during training (default 0). */
+  dropout?: number;
+  tasks: TaskSpec[];
+}
+
+export interface TrainOptions {
+  /** Patches per encoder chunk: the memory knob (results do not depend on it). Default 32. */
+  chunkSize?: number;
+  lrEncoder?: number;
+  lrAggregator?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  warmupSteps?: number;
+  /** Cosine decay to minLrRatio * lr at totalSteps; 0 = constant after warm-up. */
+  totalSteps?: number;
+  minLrRatio?: number;
+  /** Global gradient-norm clip; 0 = off. */
+  clipNorm?: number;
+  /** Optimizer step every this many train-step calls. */
+  accumulationSteps?: number;
+  seed?: number;
+}
+
+/** One slide's patches: numPatches RGB images of inputSize² pixels, uint8, row-major (N, H, W, 3). */
+export interface SlidePatches {
+  pixels: Uint8Array;
+  numPatches: number;
+  /** One per task, in task order: binary 0/1, categorical 0..C-1, -1 = missing (masked out of the loss). */
+  labels: number[];
+}
+
+/** One slide's cached embeddings (frozen-encoder training): numPatches x outputDim floats. */
+export interface SlideEmbeddings {
+  embeddings: Float32Array;
+  numPatches: number;
+  labels: number[];
+}
+
+export interface TaskLoss {
+  loss: number;
+  labelled: number;
+}
+
+export interface StepResult {
+  /** Sum over tasks of lossWeight * task loss. */
+  loss: number;
+  tasks: TaskLoss[];
+  optimizerStepped: boolean;
+  gradNorm: number;
+  lrEncoder: number;
+  lrAggregator: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+}
+
+export interface SlidePrediction {
+  /** Per task name: binary [p(1)], categorical softmax over classes. */
+  probabilities: Record<string, Float32Array>;
+  /** Per patch, softmax over the slide's patches (sums to 1): the heatmap. */
+  attention: Float32Array;
+}
+
+export type EnginePhase = 'embed' | 'aggregate' | 'backward' | 'optimizer' | 'predict';
+
+export interface EngineProgress {
+  phase: EnginePhase;
+  done: number;
+  total: number;
+}
+
+/** Options every long call takes. */
+export interface CallOptions {
+  /** Aborting cancels the call; its promise rejects with an EngineError of code ERR_CANCELLED. */
+  signal?: AbortSignal;
+  onProgress?: (p: EngineProgress) => void;
+}
+
+export interface ParameterInfo {
+  name: string;
+  shape: number[];
+  decay: boolean;
+  group: 'encoder' | 'aggregator';
+}
