@@ -33,10 +33,12 @@ export async function decodeTile(format: TileFormat, stored: Uint8Array): Promis
       return decodeJpegTile(format, stored);
     case Compression.AperioJP2kYCbCr:
     case Compression.AperioJP2kRGB:
+    case Compression.VipsJP2k:
     case Compression.JP2k: {
       const j2k = await decodeJ2k(stored);
       const ycbcr =
         format.compression === Compression.AperioJP2kYCbCr ||
+        format.compression === Compression.VipsJP2k ||
         (format.compression === Compression.JP2k && format.photometric === Photometric.YCbCr);
       if (ycbcr && j2k.components >= 3)
         ycbcrToRgbInPlace(j2k.samples, j2k.width * j2k.height, j2k.components);

@@ -24,7 +24,7 @@ function openJpeg(): Promise<OpenJpegModule> {
     const factory = require('@cornerstonejs/codec-openjpeg/decodewasmjs') as (
       opts?: object,
     ) => Promise<OpenJpegModule>;
-    modulePromise = factory();
+    modulePromise = factory({ print: () => {}, printErr: () => {} });
   }
   return modulePromise;
 }

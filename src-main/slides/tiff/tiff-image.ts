@@ -29,6 +29,7 @@ const SUPPORTED_COMPRESSION = new Set<number>([
   Compression.Deflate,
   Compression.AperioJP2kYCbCr,
   Compression.AperioJP2kRGB,
+  Compression.VipsJP2k,
   Compression.JP2k,
 ]);
 

@@ -42,6 +42,8 @@ export const Compression = {
   Deflate: 32946,
   AperioJP2kYCbCr: 33003,
   AperioJP2kRGB: 33005,
+  /** Written by libvips: JPEG 2000 tiles holding YCbCr like Aperio 33003 (Photometric still says RGB). */
+  VipsJP2k: 33004,
   JP2k: 34712,
 } as const;
 
