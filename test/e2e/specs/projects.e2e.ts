@@ -13,14 +13,34 @@ const screenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 const recentItem = (dir: string) => $(`[data-testid="recent-item"][data-dir="${dir}"]`);
 
+/** What the page logged: uncaught exceptions and console messages, including CSP violations. */
+interface LoggedEntry {
+  type: string;
+  level: string;
+  text: string;
+}
+
 describe('projects', () => {
   let work: string;
+  const pageLog: LoggedEntry[] = [];
 
   before(async () => {
     const launchUrl = process.env.TESSERA_E2E_URL;
     if (!launchUrl)
       throw new Error('TESSERA_E2E_URL is not set; run the specs through test/e2e/wdio.conf.ts.');
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-projects-'));
+    browser.on('log.entryAdded', (entry) => {
+      pageLog.push({ type: entry.type, level: entry.level, text: entry.text ?? '' });
+    });
+    // Chromium does not put CSP violations in the BiDi log; this preload script (outside the page's
+    // CSP) reports each one to the console, which is.
+    await browser.scriptAddPreloadScript({
+      functionDeclaration: String(() => {
+        document.addEventListener('securitypolicyviolation', (e) =>
+          console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
+        );
+      }),
+    });
     await browser.url(launchUrl);
   });
 
@@ -97,8 +117,23 @@ describe('projects', () => {
     await expect(byTestId('library-empty')).toHaveText(expect.stringContaining('No slides yet'));
   });
 
+  it('follows a project closed elsewhere, as the Electron menu or another window would', async () => {
+    await expect(byTestId('view-library')).toBeDisplayed();
+    const launch = new URL(process.env.TESSERA_E2E_URL!);
+    const response = await fetch(new URL('/api/project.close', launch.origin), {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${launch.searchParams.get('token')}`,
+        'Content-Type': 'application/json',
+      },
+      body: '{}',
+    });
+    expect(response.status).toBe(200);
+    // Only the page's event socket can tell it; the page made no call of its own.
+    await expect(byTestId('start-screen')).toBeDisplayed();
+  });
+
   it('marks a recent project whose folder is gone as missing and removes it on request', async () => {
-    await byTestId('close-project').click();
     const dir = path.join(work, 'short-lived');
     await byTestId('create-dir').setValue(dir);
     await browser.keys('Enter');
@@ -114,5 +149,12 @@ describe('projects', () => {
     await item.$('[data-testid="recent-forget"]').click();
     await expect(item).not.toBeExisting();
     await expect(recentItem(path.join(work, 'ki67-pilot'))).toBeDisplayed();
+  });
+
+  it('ran without script errors or Content Security Policy violations', async () => {
+    const problems = pageLog.filter(
+      (e) => e.type === 'javascript' || /content security policy/i.test(e.text),
+    );
+    expect(problems).toEqual([]);
   });
 });
