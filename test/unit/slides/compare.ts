@@ -106,7 +106,9 @@ export function sourceRegion(
 
 /**
  * Asserts closeness and alignment: every channel's MAD ≤ `tolerance`, and each one-pixel shift of
- * the reference matches clearly worse than no shift (so an off-by-one would be caught).
+ * the reference matches clearly worse than no shift (so an off-by-one would be caught). Callers
+ * must pick textured regions: a region whose reference barely changes under a one-pixel shift
+ * cannot show misalignment, and is refused.
  */
 export function expectAligned(
   ours: Uint8Array,
@@ -131,9 +133,20 @@ export function expectAligned(
       `mean absolute difference ${mad.map((m) => m.toFixed(3)).join('/')} exceeds ${tolerance}`,
     );
   const base = (mad[0]! + mad[1]! + mad[2]!) / 3;
+  const texture = meanAbsDiff(ref, ref, w, h, 1, 0);
+  if ((texture[0]! + texture[1]! + texture[2]!) / 3 < 2)
+    throw new Error('the region is too flat to check alignment');
   for (const s of shifted) {
     if (!(s > base + 1))
       throw new Error(`a one-pixel shift matches as well as none (${s.toFixed(3)} vs ${base.toFixed(3)})`);
   }
   return { mad, shifted };
+}
+
+/** Largest per-channel mean absolute difference over every pixel of two equal-size RGBA buffers. */
+export function maxChannelMad(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new Error(`size mismatch ${a.length} vs ${b.length}`);
+  const sum = [0, 0, 0, 0];
+  for (let i = 0; i < a.length; i++) sum[i & 3]! += Math.abs(a[i]! - b[i]!);
+  return Math.max(...sum) / (a.length / 4);
 }
