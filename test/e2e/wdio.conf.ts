@@ -18,7 +18,8 @@ let profileDir: string | null = null;
 
 export const config: WebdriverIO.Config = {
   runner: 'local',
-  specs: ['./specs/**/*.e2e.ts'],
+  // The projects spec first: it starts from a fresh user-data folder with no recent projects.
+  specs: ['./specs/projects.e2e.ts', './specs/**/*.e2e.ts'],
   maxInstances: 1,
   capabilities: [
     {
@@ -34,6 +35,8 @@ export const config: WebdriverIO.Config = {
           '--no-first-run',
           '--disable-dev-shm-usage',
           '--window-size=1280,800',
+          // Numbers in the page are formatted for this locale; the specs expect it.
+          '--lang=en-US',
         ],
       },
       'wdio:chromedriverOptions': { binary: chromedriver },
