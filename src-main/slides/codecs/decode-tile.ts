@@ -23,7 +23,12 @@ export async function decodeTile(format: TileFormat, stored: Uint8Array): Promis
       const raw =
         format.compression === Compression.LZW
           ? decodeLzw(stored, expected)
-          : new Uint8Array(zlib.inflateSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+          : new Uint8Array(
+              zlib.inflateSync(stored, {
+                finishFlush: zlib.constants.Z_SYNC_FLUSH,
+                maxOutputLength: expected,
+              }),
+            );
       const rows = Math.min(h, Math.floor(raw.length / (w * spp)));
       if (format.predictor === 2) undoHorizontalPredictor8(raw, w, rows, spp);
       else if (format.predictor !== 1) throw new Error(`unsupported TIFF predictor ${format.predictor}`);
@@ -35,7 +40,7 @@ export async function decodeTile(format: TileFormat, stored: Uint8Array): Promis
     case Compression.AperioJP2kRGB:
     case Compression.VipsJP2k:
     case Compression.JP2k: {
-      const j2k = await decodeJ2k(stored);
+      const j2k = await decodeJ2k(stored, w + 16, h + 16);
       const ycbcr =
         format.compression === Compression.AperioJP2kYCbCr ||
         format.compression === Compression.VipsJP2k ||
@@ -57,6 +62,12 @@ function decodeJpegTile(format: TileFormat, stored: Uint8Array): Uint8Array {
   );
   const size = jpegSize(jpeg);
   if (size.width === 0 || size.height === 0) throw new Error('JPEG tile has no frame header');
+  // Never let a corrupt header make the decoder allocate more than a tile's worth of pixels.
+  if (size.width > format.tileWidth + 16 || size.height > format.tileHeight + 16) {
+    throw new Error(
+      `JPEG tile is ${size.width}x${size.height}, larger than the ${format.tileWidth}x${format.tileHeight} tile`,
+    );
+  }
   const pixels = new Transformer(jpeg).rawPixelsSync();
   const channels = pixels.length / (size.width * size.height);
   if (!Number.isInteger(channels) || channels < 1 || channels > 4)

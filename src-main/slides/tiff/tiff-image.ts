@@ -76,7 +76,7 @@ export function describeImage(ifd: Ifd, fileSize: number): TiffImage | string {
   if (tileWidth <= 0 || tileHeight <= 0 || tileWidth > 1 << 16 || (tiled && tileHeight > 1 << 16)) {
     return `invalid tile size ${tileWidth}x${tileHeight}`;
   }
-  if (tileWidth * tileHeight > 1 << 28) return `tiles of ${tileWidth}x${tileHeight} are too large`;
+  if (tileWidth * tileHeight > 1 << 25) return `tiles of ${tileWidth}x${tileHeight} are too large`;
   const tilesAcross = Math.ceil(width / tileWidth);
   const tilesDown = Math.ceil(height / tileHeight);
   if (!offsets || !byteCounts) return 'the image has no tile or strip offsets';
