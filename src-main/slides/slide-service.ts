@@ -70,17 +70,25 @@ export class SlideService {
       return entry;
     }
     entry = { reader: this.registry.open(key) };
-    this.open.set(key, entry);
-    // A failed open is not kept, so a fixed file can be retried.
-    entry.reader.catch(() => {
-      if (this.open.get(key) === entry) this.open.delete(key);
-    });
+    const created = entry;
+    this.open.set(key, created);
+    // A failed open is not kept, so a fixed file can be retried; only a successful open can push
+    // the least recently used slide out.
+    created.reader.then(
+      () => this.evict(),
+      () => {
+        if (this.open.get(key) === created) this.open.delete(key);
+      },
+    );
+    return entry;
+  }
+
+  private evict(): void {
     while (this.open.size > this.maxOpen) {
       const [oldest, old] = this.open.entries().next().value as [string, OpenSlideEntry];
       this.open.delete(oldest);
       void closeQuietly(old);
     }
-    return entry;
   }
 }
 

@@ -1,0 +1,174 @@
+/**
+ * Behaviour of the tiled base and the services around it on a generated slide: shared decode of
+ * concurrent tile requests, the tile cache, backend choice, thumbnails, fingerprints, SlideService.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Transformer } from '@napi-rs/image';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DecodePool,
+  SlideRegistry,
+  SlideService,
+  TileCache,
+  fingerprint,
+  makeThumbnail,
+  openSlide,
+} from '../../../src-main/slides/index.js';
+import { TiffSlideReader } from '../../../src-main/slides/tiff/tiff-reader.js';
+import { tiffBackend } from '../../../src-main/slides/tiff/tiff-backend.js';
+import { openSlideBackend } from '../../../src-main/slides/openslide/openslide-reader.js';
+import { hasTool, makeFixtureDir } from './fixtures.js';
+import { makePyramidalTiff } from '../../helpers/slides.js';
+
+describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
+  let dir: string;
+  let file: string;
+  let pool: DecodePool;
+  let decodeCount = 0;
+  beforeAll(() => {
+    dir = makeFixtureDir();
+    file = makePyramidalTiff(path.join(dir, 'gradient.tif'), 1200, 900);
+    // A real pool whose decode count the tests read.
+    pool = new DecodePool(2);
+    const run = pool.run.bind(pool);
+    pool.run = (task, transfer) => {
+      if (task.kind === 'decode') decodeCount++;
+      return run(task, transfer);
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await pool.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function countingPool(): { pool: DecodePool; decodes: () => number } {
+    const start = decodeCount;
+    return { pool, decodes: () => decodeCount - start };
+  }
+
+  it('decodes a tile once for concurrent requests and serves repeats from the cache', async () => {
+    const { pool, decodes } = countingPool();
+    const cache = new TileCache(64 * 1024 * 1024);
+    const reader = await TiffSlideReader.open(file, { pool, cache });
+    try {
+      const reads = await Promise.all(
+        Array.from({ length: 8 }, () => reader.readRegion(0, 10, 10, 100, 100)),
+      );
+      expect(decodes()).toBe(1);
+      for (const r of reads) expect(r).toEqual(reads[0]);
+      await reader.readRegion(0, 200, 200, 50, 50); // same 256 px tile
+      expect(decodes()).toBe(1);
+      await reader.readRegion(0, 250, 250, 20, 20); // crosses into 3 more tiles
+      expect(decodes()).toBe(4);
+      expect(cache.count).toBe(4);
+      expect(cache.sizeBytes).toBe(4 * 256 * 256 * 4);
+    } finally {
+      await reader.close();
+    }
+    expect(cache.count).toBe(0); // close drops the reader's tiles
+  });
+
+  it('a small cache still gives correct pixels (evicted tiles are decoded again)', async () => {
+    const { pool, decodes } = countingPool();
+    const cache = new TileCache(256 * 256 * 4); // one tile
+    const reader = await TiffSlideReader.open(file, { pool, cache });
+    try {
+      const a = await reader.readRegion(0, 0, 0, 600, 300);
+      const b = await reader.readRegion(0, 0, 0, 600, 300);
+      expect(b).toEqual(a);
+      expect(decodes()).toBeGreaterThan(6);
+      expect(cache.sizeBytes).toBeLessThanOrEqual(256 * 256 * 4);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('rejects bad region arguments', async () => {
+    const reader = await openSlide(file);
+    try {
+      await expect(reader.readRegion(9, 0, 0, 10, 10)).rejects.toThrow(/level 9 does not exist/);
+      await expect(reader.readRegion(0, 0, 0, -1, 10)).rejects.toThrow(RangeError);
+      expect(await reader.readRegion(0, 5000, 5000, 4, 4)).toEqual(new Uint8Array(64)); // outside: transparent
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('picks the built-in backend for TIFF and OpenSlide when asked', async () => {
+    const os = openSlideBackend(() => {});
+    const registry = new SlideRegistry(os ? [tiffBackend(), os] : [tiffBackend()]);
+    const r = await registry.open(file);
+    expect(r.metadata.backend).toBe('tiff');
+    expect(r.metadata.vendor).toBe('generic-tiff');
+    await r.close();
+    if (os) {
+      const o = await registry.open(file, 'openslide');
+      expect(o.metadata.backend).toBe('openslide');
+      expect(o.metadata.levels.map((l) => l.width)).toEqual(r.metadata.levels.map((l) => l.width));
+      await o.close();
+    }
+    await expect(new SlideRegistry([tiffBackend()]).open(file, 'openslide')).rejects.toThrow(
+      /openslide backend is not available/,
+    );
+  });
+
+  it('makes a thumbnail of the requested size', async () => {
+    const reader = await openSlide(file);
+    try {
+      const jpeg = await makeThumbnail(reader, 200);
+      const meta = new Transformer(jpeg).metadataSync() as { width: number; height: number; format: unknown };
+      expect([meta.width, meta.height]).toEqual([200, 150]);
+      const png = await makeThumbnail(reader, 64, { type: 'png' });
+      expect(Buffer.from(png.subarray(1, 4)).toString()).toBe('PNG');
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('fingerprints are stable for a copy and change with the content', async () => {
+    const reader = await openSlide(file);
+    const copy = path.join(dir, 'moved.tif');
+    fs.copyFileSync(file, copy);
+    const a = await fingerprint(file, reader);
+    const b = await fingerprint(copy, reader);
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ size: fs.statSync(file).size, width: 1200, height: 900 });
+    const bytes = fs.readFileSync(copy);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    bytes[Math.floor(bytes.length / 2) + 1]! ^= 0xff;
+    fs.writeFileSync(copy, bytes);
+    // A change in the sampled middle of the file shows unless it falls between samples; flip a
+    // sampled byte to be sure.
+    const sampled = 64 * 1024 + Math.floor(((bytes.length - 64 * 1024) * 8) / 16);
+    bytes[sampled]! ^= 0xff;
+    fs.writeFileSync(copy, bytes);
+    expect((await fingerprint(copy, reader)).id).not.toBe(a.id);
+    await reader.close();
+  });
+
+  it('SlideService keeps readers open by path, shares concurrent opens, and bounds open files', async () => {
+    const service = new SlideService({ maxOpen: 2 });
+    const files = [0, 1, 2].map((i) => {
+      const f = path.join(dir, `s${i}.tif`);
+      fs.copyFileSync(file, f);
+      return f;
+    });
+    const [r1, r1again] = await Promise.all([service.reader(files[0]!), service.reader(files[0]!)]);
+    expect(r1again).toBe(r1);
+    const dz = await service.deepZoom(files[0]!);
+    expect(dz).toBe(await service.deepZoom(files[0]!));
+    expect(dz.descriptor().tileSize).toBe(256); // stored 256 px JPEG tiles pass through
+    await service.reader(files[1]!);
+    await service.reader(files[2]!);
+    expect(service.openCount).toBe(2);
+    const reopened = await service.reader(files[0]!);
+    expect(reopened).not.toBe(r1);
+    await expect(service.reader(path.join(dir, 'nope.svs'))).rejects.toThrow(
+      /nope\.svs: the file does not exist/,
+    );
+    expect(service.openCount).toBe(2);
+    await service.closeAll();
+    expect(service.openCount).toBe(0);
+  });
+});
