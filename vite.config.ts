@@ -1,8 +1,23 @@
 // Builds the renderer (src-renderer) into out/renderer, which both Electron's protocol and the
 // browser-mode server serve. Relative base so the same build works under either origin.
-import { defineConfig } from 'vite';
+//
+// Development with hot reload: start `node bin/tessera.js serve`, then
+//   TESSERA_SERVE_URL='<the URL it printed>' npm run dev:renderer
+// and the dev server forwards /api and /events to it with the token.
+import { defineConfig, type ProxyOptions } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
+
+function proxyToTesseraServer(launchUrl: string | undefined): Record<string, ProxyOptions> | undefined {
+  if (!launchUrl) return undefined;
+  const url = new URL(launchUrl);
+  const headers = { Authorization: `Bearer ${url.searchParams.get('token') ?? ''}` };
+  // changeOrigin: the server accepts only its own Host header (DNS-rebinding guard).
+  return {
+    '/api': { target: url.origin, changeOrigin: true, headers },
+    '/events': { target: url.origin.replace(/^http/, 'ws'), ws: true, changeOrigin: true, headers },
+  };
+}
 
 export default defineConfig({
   root: 'src-renderer',
@@ -16,5 +31,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
   },
-  server: { strictPort: false },
+  server: {
+    host: '127.0.0.1',
+    proxy: proxyToTesseraServer(process.env.TESSERA_SERVE_URL),
+  },
 });
