@@ -8,6 +8,7 @@
 #include "engine_worker.h"
 #include "model_wrap.h"
 #include "peak_flops.h"
+#include "safetensors_js.h"
 
 namespace tessera_binding {
 
@@ -63,6 +64,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("numThreads", Napi::Function::New<NumThreads>(env, "numThreads"));
   exports.Set("measurePeakGflops", Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
+  exports.Set("readSafetensors", Napi::Function::New<ReadSafetensors>(env, "readSafetensors"));
+  exports.Set("writeSafetensors", Napi::Function::New<WriteSafetensors>(env, "writeSafetensors"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

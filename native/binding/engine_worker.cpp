@@ -25,7 +25,7 @@ Napi::Error makeError(Napi::Env env, const std::string& message, const char* cod
 
 EngineWorker::EngineWorker(Napi::Env env, const char* name, Napi::Value onProgress, std::vector<Napi::Value> keepAlive,
                            Work work, Finish finish, Done done)
-    : Napi::AsyncProgressWorker<tessera::Progress>(env, name),
+    : Napi::AsyncProgressQueueWorker<tessera::Progress>(env, name),
       deferred_(Napi::Promise::Deferred::New(env)),
       work_(std::move(work)),
       finish_(std::move(finish)),
@@ -66,18 +66,20 @@ void EngineWorker::Execute(const ExecutionProgress& progress) {
 }
 
 void EngineWorker::OnProgress(const tessera::Progress* data, size_t count) {
-  if (onProgress_.IsEmpty() || count == 0 || data == nullptr) return;
+  if (onProgress_.IsEmpty() || data == nullptr) return;
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  const tessera::Progress& p = data[count - 1];
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("phase", Napi::String::New(env, p.phase ? p.phase : ""));
-  o.Set("done", Napi::Number::New(env, static_cast<double>(p.done)));
-  o.Set("total", Napi::Number::New(env, static_cast<double>(p.total)));
-  try {
-    onProgress_.Call({o});
-  } catch (const Napi::Error&) {
-    // A throwing progress listener must not take the call down with it; the work goes on.
+  for (size_t i = 0; i < count; ++i) {
+    const tessera::Progress& p = data[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("phase", Napi::String::New(env, p.phase ? p.phase : ""));
+    o.Set("done", Napi::Number::New(env, static_cast<double>(p.done)));
+    o.Set("total", Napi::Number::New(env, static_cast<double>(p.total)));
+    try {
+      onProgress_.Call({o});
+    } catch (const Napi::Error&) {
+      // A throwing progress listener must not take the call down with it; the work goes on.
+    }
   }
 }
 

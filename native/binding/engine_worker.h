@@ -3,7 +3,7 @@
 // - Work runs off the JS thread under a process-wide compute lock (the engine's thread pool serves one
 //   call at a time); Finish builds the JS result on the JS thread.
 // - Progress reported by the engine is forwarded to an optional JS callback ({phase, done, total});
-//   intermediate reports may be coalesced when the JS thread is busy.
+//   every report is delivered, in order (a queue: phase changes are never lost).
 // - Every C++ exception becomes a rejected promise with an Error whose `code` says what kind it was:
 //   ERR_CANCELLED, ERR_OUT_OF_MEMORY, ERR_INVALID_ARG, ERR_BAD_WEIGHTS, ERR_BAD_CONFIG, ERR_ENGINE.
 #pragma once
@@ -18,7 +18,7 @@
 
 namespace tessera_binding {
 
-class EngineWorker : public Napi::AsyncProgressWorker<tessera::Progress> {
+class EngineWorker : public Napi::AsyncProgressQueueWorker<tessera::Progress> {
  public:
   using Work = std::function<void(const tessera::ProgressFn& progress)>;
   using Finish = std::function<Napi::Value(Napi::Env env)>;

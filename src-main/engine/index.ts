@@ -14,3 +14,9 @@ export {
 export { addonPath, loadEngine } from './native.js';
 export { encodeNpy, decodeNpy, npyHeader } from './npy.js';
 export { loadPatch, type PatchGeometry } from './patches.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  type NamedTensor,
+  type SafetensorsContents,
+} from './safetensors.js';

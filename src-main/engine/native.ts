@@ -19,6 +19,18 @@ import type {
   EngineProgress,
 } from './types.js';
 
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface SafetensorsContents {
+  metadata: Record<string, string>;
+  /** In file order; `data` (converted to float32) only for the tensors asked for. */
+  tensors: { name: string; dtype: string; shape: number[]; data?: Float32Array }[];
+}
+
 type ProgressCallback = ((p: EngineProgress) => void) | undefined;
 
 export interface NativeModel {
@@ -75,6 +87,8 @@ export interface NativeEngine {
   setNumThreads(n: number): void;
   numThreads(): number;
   measurePeakGflops(threads: number, seconds: number): number;
+  readSafetensors(path: string, names?: string[] | boolean): SafetensorsContents;
+  writeSafetensors(path: string, tensors: NamedTensor[], metadata?: Record<string, string>): void;
   abiVersion: number;
 }
 
