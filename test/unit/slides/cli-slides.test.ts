@@ -1,0 +1,164 @@
+/** `tessera slide info|region|tile`, run in-process through the CLI entry like the other CLI tests. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Transformer } from '@napi-rs/image';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../../helpers/cli.js';
+import { makePyramidalTiff } from '../../helpers/slides.js';
+import { tempDir } from '../../helpers/temp.js';
+import { openSlide } from '../../../src-main/slides/index.js';
+import { hasTool, makeFixtureDir } from './fixtures.js';
+import { maxChannelMad } from './compare.js';
+
+describe.skipIf(!hasTool('vips'))('tessera slide', () => {
+  let dir: string;
+  let file: string;
+  beforeAll(() => {
+    dir = makeFixtureDir();
+    file = makePyramidalTiff(path.join(dir, 'gradient.tif'), 1200, 900);
+  }, 60_000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('info prints format, backend and levels; --json gives the metadata', async () => {
+    const text = await cli('slide', 'info', file);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/Format\s+generic-tiff/);
+    expect(text.out).toMatch(/Backend\s+tiff/);
+    expect(text.out).toMatch(/Size\s+1200 x 900/);
+    expect(text.out).toMatch(/ {2}1 {2}600 x 450 {2}downsample 2 {2}tiles 256 x 256/);
+    const json = await cli('slide', 'info', file, '--json');
+    expect(json.code).toBe(0);
+    const meta = JSON.parse(json.out) as { levels: { width: number; height: number }[] };
+    expect(meta).toMatchObject({ file, vendor: 'generic-tiff', backend: 'tiff' });
+    expect(meta.levels.map((l) => l.width)).toEqual([1200, 600, 300, 150]);
+    expect(meta.levels[0]).toMatchObject({ height: 900, downsample: 1, tileWidth: 256 });
+  });
+
+  it('region writes the PNG of what readRegion returns', async () => {
+    const out = path.join(tempDir(), 'r.png');
+    const res = await cli(
+      'slide',
+      'region',
+      file,
+      '--level',
+      '1',
+      '--x',
+      '100',
+      '--y',
+      '60',
+      '--w',
+      '300',
+      '--h',
+      '200',
+      '-o',
+      out,
+    );
+    expect(res).toMatchObject({ code: 0, out: `Wrote 300 x 200 px of level 1 to ${out}\n` });
+    const png = new Transformer(fs.readFileSync(out));
+    expect(png.metadataSync()).toMatchObject({ width: 300, height: 200 });
+    const reader = await openSlide(file);
+    expect(
+      maxChannelMad(new Uint8Array(png.rawPixelsSync()), await reader.readRegion(1, 100, 60, 300, 200)),
+    ).toBe(0);
+    await reader.close();
+  });
+
+  it('tile writes a Deep Zoom JPEG of the per-slide grid, or of the grid asked for', async () => {
+    const dir = tempDir();
+    const res = await cli('slide', 'tile', file, '11', '1', '1', '-o', path.join(dir, 't.jpg'));
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/tile 11\/1_1 \(tile size 256, overlap 0\)/);
+    expect(new Transformer(fs.readFileSync(path.join(dir, 't.jpg'))).metadataSync()).toMatchObject({
+      width: 256,
+      height: 256,
+    });
+    const osd = await cli(
+      'slide',
+      'tile',
+      file,
+      '11',
+      '4',
+      '3',
+      '--tile-size',
+      '254',
+      '--overlap',
+      '1',
+      '-o',
+      path.join(dir, 'e.jpg'),
+    );
+    expect(osd.code).toBe(0);
+    // last column and row: 1200 - 4*254 = 184 (+1 overlap left), 900 - 3*254 = 138 (+1 overlap top)
+    expect(new Transformer(fs.readFileSync(path.join(dir, 'e.jpg'))).metadataSync()).toMatchObject({
+      width: 185,
+      height: 139,
+    });
+  });
+
+  it('usage mistakes exit 2', async () => {
+    const out = path.join(tempDir(), 'x.png');
+    const cases = [
+      ['slide', 'region', file, '--level', '0', '--x', '0', '--y', '0', '--w', '10', '-o', out], // no --h
+      [
+        'slide',
+        'region',
+        file,
+        '--level',
+        'one',
+        '--x',
+        '0',
+        '--y',
+        '0',
+        '--w',
+        '10',
+        '--h',
+        '10',
+        '-o',
+        out,
+      ],
+      ['slide', 'region', file, '--level', '7', '--x', '0', '--y', '0', '--w', '10', '--h', '10', '-o', out],
+      ['slide', 'tile', file, '99', '0', '0', '-o', out],
+      ['slide', 'tile', file, '11', '40', '0', '-o', out],
+      ['slide', 'info'],
+    ];
+    for (const args of cases) expect((await cli(...args)).code, args.join(' ')).toBe(2);
+    const res = await cli(
+      'slide',
+      'region',
+      file,
+      '--level',
+      '7',
+      '--x',
+      '0',
+      '--y',
+      '0',
+      '--w',
+      '10',
+      '--h',
+      '10',
+      '-o',
+      out,
+    );
+    expect(res.err).toMatch(/--level must be below 4 for this slide, got 7/);
+  });
+
+  it('unreadable files exit 1 with one sentence naming the file', async () => {
+    const dir = tempDir();
+    const bad = path.join(dir, 'scan.svs');
+    fs.writeFileSync(bad, 'not a slide at all');
+    const res = await cli('slide', 'info', bad);
+    expect(res).toMatchObject({
+      code: 1,
+      err: 'tessera: Cannot read slide scan.svs: it is not a slide format Tessera can read.\n',
+    });
+    const missing = await cli('slide', 'info', path.join(dir, 'gone.svs'));
+    expect(missing).toMatchObject({
+      code: 1,
+      err: 'tessera: Cannot read slide gone.svs: the file does not exist.\n',
+    });
+    const truncated = path.join(dir, 'cut.tif');
+    fs.writeFileSync(truncated, fs.readFileSync(file).subarray(0, 5000));
+    const cut = await cli('slide', 'info', truncated);
+    expect(cut.code).toBe(1);
+    expect(cut.err).toMatch(/^tessera: Cannot read slide cut\.tif: .+\.\n$/);
+  });
+});
