@@ -146,3 +146,5 @@ export const eventNames: readonly EventName[] = ['onProjectChanged', 'onImportPr
 export function isCommandName(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(commandInputs, name);
 }
+
+export type { ApiResult, ApiErrorCode, SerializedError } from './errors.js';
