@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { SlideDetail } from '../api/contract.js';
 import { ApiError } from '../api/errors.js';
 import type { SlideService } from '../slides/slide-service.js';
+import { encodePng } from '../slides/thumbnail.js';
 import { log } from '../log.js';
 import { thumbnailPath } from './import.js';
 import type { AppSession } from './session.js';
@@ -15,18 +16,21 @@ import { getSlide } from './slides-repo.js';
 
 export type SlideImageRequest =
   | { kind: 'tile'; slideId: number; level: number; col: number; row: number }
-  | { kind: 'thumbnail'; slideId: number };
+  | { kind: 'thumbnail'; slideId: number }
+  | { kind: 'associated'; slideId: number; name: string };
 
 export type SlideImageResult =
   | { status: 200; contentType: string; bytes: Uint8Array }
   | { status: 400 | 404 | 409 | 422; message: string };
 
-/** `<id>/<level>/<col>_<row>.jpg` or `<id>/thumbnail.jpg`; null for anything else. */
+/** `<id>/<level>/<col>_<row>.jpg`, `<id>/thumbnail.jpg` or `<id>/associated/<name>.png`; null otherwise. */
 export function parseSlideImagePath(p: string): SlideImageRequest | null {
   let m = /^(\d{1,9})\/(\d{1,2})\/(\d{1,7})_(\d{1,7})\.jpe?g$/.exec(p);
   if (m) return { kind: 'tile', slideId: +m[1]!, level: +m[2]!, col: +m[3]!, row: +m[4]! };
   m = /^(\d{1,9})\/thumbnail\.jpg$/.exec(p);
   if (m) return { kind: 'thumbnail', slideId: +m[1]! };
+  m = /^(\d{1,9})\/associated\/([a-z0-9_-]{1,40})\.png$/.exec(p);
+  if (m) return { kind: 'associated', slideId: +m[1]!, name: m[2]! };
   return null;
 }
 
@@ -79,6 +83,19 @@ export class SlideImages {
         };
       } catch {
         return { status: 404, message: 'This slide has no thumbnail yet.' };
+      }
+    }
+    if (request.kind === 'associated') {
+      try {
+        const reader = await this.slides.reader(row.path);
+        if (!reader.metadata.associatedImages.includes(request.name)) {
+          return { status: 404, message: `This slide has no ${request.name} image.` };
+        }
+        const bytes = await encodePng(await reader.readAssociatedImage(request.name));
+        return { status: 200, contentType: 'image/png', bytes };
+      } catch (err) {
+        log.warn(`associated image ${JSON.stringify(request)} failed`, err);
+        return { status: 422, message: err instanceof Error ? err.message : String(err) };
       }
     }
     try {

@@ -4,7 +4,7 @@ import { startBrowserMode, type BrowserMode } from '../../../src-main/server/bro
 import { importSlides } from '../../../src-main/project/import.js';
 import { createProject } from '../../../src-main/project/project.js';
 import { slideToolkit } from '../../../src-main/project/slide-toolkit.js';
-import { hasVips, makePyramidalTiff } from '../../helpers/slides.js';
+import { hasVips, makePyramidalTiff, sharedWsiDir } from '../../helpers/slides.js';
 import { tempDir } from '../../helpers/temp.js';
 
 let app: BrowserMode | null = null;
@@ -63,5 +63,30 @@ describe.skipIf(!hasVips())('tile service (browser mode)', () => {
       ok: false,
       error: { message: 'There is no slide 99 in this project.' },
     });
+  });
+});
+
+const wsi = sharedWsiDir();
+
+describe.skipIf(!wsi)('associated images of a real Aperio slide', () => {
+  it('serves label and macro as PNG and refuses names the slide does not have', async () => {
+    const dir = path.join(tempDir(), 'p');
+    const project = await createProject(dir);
+    await importSlides(project, wsi!, slideToolkit());
+    const id = (
+      project.db.prepare("SELECT id FROM slides WHERE name = 'CMU-1-Small-Region.svs'").get() as {
+        id: number;
+      }
+    ).id;
+    project.close();
+    app = await startBrowserMode({ userDataDir: tempDir(), projectDir: dir });
+    const auth = { headers: { Authorization: `Bearer ${app.server.token}` } };
+    for (const name of ['label', 'macro']) {
+      const res = await fetch(`${app.server.url}/tiles/${id}/associated/${name}.png`, auth);
+      expect(res.status, name).toBe(200);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      expect([...bytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+    }
+    expect((await fetch(`${app.server.url}/tiles/${id}/associated/nope.png`, auth)).status).toBe(404);
   });
 });
