@@ -1,0 +1,164 @@
+// Engine-core measurements (standalone, no Node):
+//   bench_core gemm M N K               GEMM GFLOP/s (C = A . B^T, the linear layer's shape)
+//   bench_core rss N CHUNK              peak RSS of one end-to-end step on a small ViT (64 px, dim 192,
+//                                       depth 4) for a slide of N patches
+//   bench_core train MODEL B CHUNK [S]  end-to-end training images/s (forward + backward + AdamW) for one
+//                                       slide of B patches, S steps (MODEL: vit_tiny | vit_small, 224 px)
+//   bench_core infer MODEL B [S]        embedding images/s
+// Threads: TESSERA_THREADS (default: all cores).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../engine/gemm.h"
+#include "../engine/model.h"
+#include "../engine/train.h"
+
+using namespace tessera;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+long peakRssKb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+long currentRssKb() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  long pages = 0, rss = 0;
+  if (f) {
+    if (std::fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+    std::fclose(f);
+  }
+  return rss * 4;
+}
+
+ViTConfig vitConfig(const std::string& name) {
+  ViTConfig c;
+  c.img_size = 224;
+  c.patch_size = 16;
+  if (name == "vit_tiny") {
+    c.embed_dim = 192;
+    c.depth = 12;
+    c.num_heads = 3;
+  } else if (name == "vit_small") {
+    c.embed_dim = 384;
+    c.depth = 12;
+    c.num_heads = 6;
+  } else if (name == "small64") {
+    c.img_size = 64;
+    c.embed_dim = 192;
+    c.depth = 4;
+    c.num_heads = 3;
+  } else {
+    std::fprintf(stderr, "unknown model %s\n", name.c_str());
+    std::exit(2);
+  }
+  return c;
+}
+
+AggregatorConfig aggConfig(const ViTConfig& v) {
+  AggregatorConfig a;
+  a.input_dim = v.outputDim();
+  a.hidden_dim = 128;
+  a.tasks = {TaskConfig{"msi", TaskKind::Binary, 2, 1.0f}, TaskConfig{"subtype", TaskKind::Categorical, 3, 1.0f}};
+  return a;
+}
+
+std::vector<uint8_t> randomPixels(int64_t n, int img) {
+  std::vector<uint8_t> px(static_cast<size_t>(n * img * img * 3));
+  uint32_t s = 12345;
+  for (auto& v : px) {
+    s = s * 1664525u + 1013904223u;
+    v = static_cast<uint8_t>(s >> 24);
+  }
+  return px;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: see the comment at the top of bench_core.cpp\n");
+    return 2;
+  }
+  const std::string mode = argv[1];
+  if (mode == "gemm" && argc >= 5) {
+    const int64_t M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
+    std::vector<float> A(M * K, 0.5f), B(N * K, 0.25f), C(M * N);
+    gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), 1, K}, C.data(), N, false);
+    int reps = 0;
+    const double t0 = now();
+    while (now() - t0 < 2.0 || reps < 3) {
+      gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), 1, K}, C.data(), N, false);
+      reps++;
+    }
+    const double dt = (now() - t0) / reps;
+    std::printf("{\"mode\":\"gemm\",\"M\":%lld,\"N\":%lld,\"K\":%lld,\"threads\":%d,\"kernel\":\"%s\",\"gflops\":%.2f}\n",
+                (long long)M, (long long)N, (long long)K, numThreads(), gemmKernelName(), 2.0 * M * N * K / dt / 1e9);
+    return 0;
+  }
+  if (mode == "rss" && argc >= 4) {
+    const int64_t N = std::atoll(argv[2]);
+    const int chunk = std::atoi(argv[3]);
+    const ViTConfig vc = vitConfig("small64");
+    Model m(vc, aggConfig(vc));
+    m.initRandom(1);
+    std::vector<uint8_t> px = randomPixels(N, vc.img_size);
+    m.grads();
+    m.adamM();
+    const long baseline = currentRssKb();  // model, grads, AdamW state and the input pixels are resident
+    TrainOptions o;
+    o.chunkSize = chunk;
+    const double t0 = now();
+    const StepResult r = trainStepEndToEnd(m, {SlidePatches{px.data(), N, {1, 2}}}, o);
+    const double dt = now() - t0;
+    const long peak = peakRssKb();
+    std::printf("{\"mode\":\"rss\",\"N\":%lld,\"chunk\":%d,\"peak_rss_mb\":%.1f,\"baseline_rss_mb\":%.1f,"
+                "\"step_extra_mb\":%.1f,\"input_mb\":%.1f,\"embeddings_mb\":%.2f,\"seconds\":%.2f,\"loss\":%.4f}\n",
+                (long long)N, chunk, peak / 1024.0, baseline / 1024.0, (peak - baseline) / 1024.0,
+                px.size() / 1048576.0, N * vc.outputDim() * 4 / 1048576.0, dt, r.loss);
+    return 0;
+  }
+  if ((mode == "train" && argc >= 5) || (mode == "infer" && argc >= 4)) {
+    const ViTConfig vc = vitConfig(argv[2]);
+    const int64_t B = std::atoll(argv[3]);
+    const int chunk = mode == "train" ? std::atoi(argv[4]) : 32;
+    const int steps = argc > (mode == "train" ? 5 : 4) ? std::atoi(argv[mode == "train" ? 5 : 4]) : 2;
+    Model m(vc, aggConfig(vc));
+    m.initRandom(1);
+    std::vector<uint8_t> px = randomPixels(B, vc.img_size);
+    std::vector<float> out(static_cast<size_t>(B * vc.outputDim()));
+    TrainOptions o;
+    o.chunkSize = chunk;
+    auto once = [&] {
+      if (mode == "train") trainStepEndToEnd(m, {SlidePatches{px.data(), B, {1, 0}}}, o);
+      else embed(m, px.data(), B, out.data(), static_cast<int>(B));
+    };
+    once();  // warm-up
+    const double t0 = now();
+    for (int s = 0; s < steps; s++) once();
+    const double dt = (now() - t0) / steps;
+    // FLOPs per image of the matmuls (2 per multiply-add), forward only.
+    const double T = vc.numTokens(), D = vc.embed_dim, P = vc.numPatches();
+    const double fwd = 2.0 * (P * 3 * 256 * D + vc.depth * (T * (4 * D * D + 2 * D * vc.mlpHidden()) + 2 * T * T * D));
+    const double passes = mode == "train" ? (chunk < B ? 4.0 : 3.0) : 1.0;  // recompute adds a forward
+    std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"images\":%lld,\"chunk\":%d,\"threads\":%d,\"kernel\":\"%s\","
+                "\"images_per_s\":%.3f,\"gflops\":%.1f}\n",
+                mode.c_str(), argv[2], (long long)B, chunk, numThreads(), gemmKernelName(), B / dt,
+                B * fwd * passes / dt / 1e9);
+    return 0;
+  }
+  std::fprintf(stderr, "bad arguments\n");
+  return 2;
+}
