@@ -3,7 +3,8 @@
  * Runs inside the decode workers; pure apart from the codec libraries.
  */
 import zlib from 'node:zlib';
-import { Transformer } from '@napi-rs/image';
+import { jpegCodec } from './jpeg-codec.js';
+import { expandToRgba } from './rgba.js';
 import { Compression, Photometric } from '../tiff/tiff-tags.js';
 import { decodeLzw } from './lzw.js';
 import { undoHorizontalPredictor8 } from './predictor.js';
@@ -68,18 +69,17 @@ function decodeJpegTile(format: TileFormat, stored: Uint8Array): Uint8Array {
       `JPEG tile is ${size.width}x${size.height}, larger than the ${format.tileWidth}x${format.tileHeight} tile`,
     );
   }
-  const pixels = new Transformer(jpeg).rawPixelsSync();
-  const channels = pixels.length / (size.width * size.height);
-  if (!Number.isInteger(channels) || channels < 1 || channels > 4)
-    throw new Error('JPEG tile decoded to an unexpected size');
+  const decoded = jpegCodec().decode(jpeg, size.width, size.height);
+  if (decoded.width === format.tileWidth && decoded.height === format.tileHeight) return decoded.rgba;
+  // Short strips and odd-sized frames: copy into a tile-sized buffer (the rest stays transparent).
   return samplesToRgba(
-    pixels,
+    decoded.rgba,
     format.tileWidth,
     format.tileHeight,
-    channels,
-    channels === 4,
-    size.width,
-    size.height,
+    4,
+    true,
+    decoded.width,
+    decoded.height,
   );
 }
 
@@ -96,6 +96,8 @@ export function samplesToRgba(
   srcWidth: number,
   srcRows: number,
 ): Uint8Array {
+  if (srcWidth === w && srcRows >= h && spp === 4 && hasAlpha) return src.slice(0, w * h * 4);
+  if (srcWidth === w && srcRows >= h && (spp === 3 || spp === 1)) return expandToRgba(src, w * h, spp);
   const out = new Uint8Array(w * h * 4);
   const rows = Math.min(h, srcRows);
   const cols = Math.min(w, srcWidth);

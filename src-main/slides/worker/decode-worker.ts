@@ -2,16 +2,23 @@
 import { parentPort } from 'node:worker_threads';
 import { Transformer, ResizeFilterType, ResizeFit } from '@napi-rs/image';
 import { decodeTile } from '../codecs/decode-tile.js';
+import { jpegCodec } from '../codecs/jpeg-codec.js';
+import { expandToRgba } from '../codecs/rgba.js';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 async function run(task: WorkerTask): Promise<Uint8Array> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
   if (task.flatten) flattenOnWhite(task.rgba);
+  const resize = task.outWidth !== task.width || task.outHeight !== task.height;
+  if (!resize && task.type === 'jpeg')
+    return jpegCodec().encode(task.rgba, task.width, task.height, task.quality);
   let t = Transformer.fromRgbaPixels(task.rgba, task.width, task.height);
-  if (task.outWidth !== task.width || task.outHeight !== task.height) {
-    t = t.resize(task.outWidth, task.outHeight, ResizeFilterType.Lanczos3, ResizeFit.Fill);
-  }
-  return task.type === 'jpeg' ? t.jpegSync(task.quality) : t.pngSync();
+  if (resize) t = t.resize(task.outWidth, task.outHeight, ResizeFilterType.Lanczos3, ResizeFit.Fill);
+  if (task.type === 'png') return t.pngSync();
+  const pixels = t.rawPixelsSync();
+  const n = task.outWidth * task.outHeight;
+  const rgba = pixels.length === n * 4 ? new Uint8Array(pixels) : expandToRgba(pixels, n, pixels.length / n);
+  return jpegCodec().encode(rgba, task.outWidth, task.outHeight, task.quality);
 }
 
 function flattenOnWhite(rgba: Uint8Array): void {

@@ -109,7 +109,7 @@ describe.skipIf(!hasPythonOpenSlide || !hasTool('vips'))(
         else expect(maxChannelMad(got, want), t).toBeLessThanOrEqual(w * h === 1 ? 24 : 4);
         const jpeg = await dzJpeg.tile(l, c, r);
         expect(size(jpeg)).toEqual([w, h]);
-        expect(maxChannelMad(rgba(jpeg), got), `${t} as JPEG q75`).toBeLessThanOrEqual(16);
+        expect(maxChannelMad(rgba(jpeg), got), `${t} as JPEG q75`).toBeLessThanOrEqual(24);
       }
     });
   },
@@ -137,8 +137,11 @@ describe.skipIf(!wsi)('Deep Zoom on a real slide (needs ../shared/data/wsi)', ()
     const stored = await dz.tile(top, 4, 7);
     expect(dz.stats).toEqual({ passthrough: 1, rendered: 0 });
     expect(size(stored)).toEqual([240, 240]);
-    // Same pixels as a region read of that tile (same bytes, same decoder).
-    expect(maxChannelMad(rgba(stored), await reader.readRegion(0, 4 * 240, 7 * 240, 240, 240))).toBe(0);
+    // Same pixels as a region read of that tile (same bytes; the test decodes with @napi-rs/image,
+    // the reader possibly with TurboJPEG).
+    expect(maxChannelMad(rgba(stored), await reader.readRegion(0, 4 * 240, 7 * 240, 240, 240))).toBeLessThan(
+      0.5,
+    );
     const edge = await dz.tile(top, 9, 12); // 2220 - 9*240 = 60, 2967 - 12*240 = 87
     expect(size(edge)).toEqual([60, 87]);
     await dz.tile(top - 1, 0, 0);

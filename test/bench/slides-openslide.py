@@ -1,0 +1,42 @@
+"""OpenSlide side of `npm run bench -- slides`: the same requests as the Tessera side, timed here.
+
+usage: slides-openslide.py REQUESTS.json  -> prints one JSON object of results
+REQUESTS.json: {"slide": path, "threads": n, "kind": "dz" | "region",
+                "tile_size": 254, "overlap": 1, "items": [[level, col, row] | [x, y, size], ...]}
+DeepZoomGenerator tiles are encoded as JPEG quality 75, as OpenSlide's own Deep Zoom server does.
+"""
+import io
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import openslide
+from openslide.deepzoom import DeepZoomGenerator
+
+req = json.load(open(sys.argv[1]))
+slide = openslide.OpenSlide(req['slide'])
+dz = DeepZoomGenerator(slide, tile_size=req.get('tile_size', 254), overlap=req.get('overlap', 1), limit_bounds=False)
+
+
+def dz_tile(item):
+    level, col, row = item
+    t = time.perf_counter()
+    buf = io.BytesIO()
+    dz.get_tile(level, (col, row)).save(buf, 'jpeg', quality=75)
+    return time.perf_counter() - t
+
+
+def region(item):
+    x, y, size = item
+    t = time.perf_counter()
+    slide.read_region((x, y), 0, (size, size)).tobytes()
+    return time.perf_counter() - t
+
+
+work = dz_tile if req['kind'] == 'dz' else region
+start = time.perf_counter()
+with ThreadPoolExecutor(max_workers=req['threads']) as pool:
+    latencies = list(pool.map(work, req['items']))
+wall = time.perf_counter() - start
+print(json.dumps({'wall_s': wall, 'latencies_s': latencies, 'openslide': openslide.__library_version__}))

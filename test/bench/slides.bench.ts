@@ -1,0 +1,306 @@
+/**
+ * `npm run bench -- slides`: Tessera's slide reader against OpenSlide (Debian python3-openslide,
+ * DeepZoomGenerator) in the same run on the same files and the same request lists.
+ *
+ *   - Deep Zoom tiles/s and p50/p99 latency for random cold tiles of the full-resolution level;
+ *     Tessera both with its per-slide grid (stored JPEG tiles passed through) and with OpenSlide's
+ *     254 px / overlap 1 grid (decode, crop, re-encode at quality 75);
+ *   - 256 px level-0 region reads/s at random positions;
+ *   - each with 1 and 2 workers (Tessera decode workers; threads calling OpenSlide).
+ *
+ * Requests run closed-loop at concurrency = workers. "Cold": every case opens the slide afresh
+ * with an empty tile cache, and the random tiles are distinct. Slides: a generated 17760 x 20769
+ * JPEG pyramid (test/bench/work/, git-ignored) and the real CMU-1-Small-Region.svs when present.
+ * Results go to the "slides" section of test/bench/RESULTS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import {
+  DecodePool,
+  DeepZoom,
+  TileCache,
+  deepZoomFor,
+  type SlideReader,
+} from '../../src-main/slides/index.js';
+import { TiffSlideReader } from '../../src-main/slides/tiff/tiff-reader.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const work = path.join(root, 'test', 'bench', 'work');
+const PYTHON = '/usr/bin/python3';
+const N_TILES = Number(process.env.BENCH_TILES ?? 400);
+const N_REGIONS = Number(process.env.BENCH_REGIONS ?? 400);
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function makeLargeSlide(): string {
+  const file = path.join(work, 'large-17760x20769-jpeg.tif');
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(work, { recursive: true });
+  const cmu = path.resolve(root, '..', 'shared', 'data', 'wsi', 'CMU-1-Small-Region.svs');
+  const tile = path.join(work, 'tile.v');
+  const big = path.join(work, 'big.v');
+  if (fs.existsSync(cmu)) execFileSync('vips', ['tiffload', cmu, tile]);
+  else execFileSync('vips', ['gaussnoise', tile, '2220', '2967', '--mean', '180', '--sigma', '30']);
+  execFileSync('vips', ['replicate', tile, big, '8', '7']); // 17760 x 20769 of H&E texture
+  execFileSync('vips', [
+    'tiffsave',
+    big,
+    file,
+    '--tile',
+    '--tile-width',
+    '256',
+    '--tile-height',
+    '256',
+    '--pyramid',
+    '--compression',
+    'jpeg',
+    '--Q',
+    '75',
+    '--bigtiff',
+  ]);
+  fs.rmSync(tile, { force: true });
+  fs.rmSync(big, { force: true });
+  return file;
+}
+
+interface Result {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+function summarize(latenciesMs: number[], wallS: number): Result {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  return { rate: latenciesMs.length / wallS, p50: q(0.5), p99: q(0.99) };
+}
+
+async function closedLoop<T>(
+  items: T[],
+  concurrency: number,
+  run: (item: T) => Promise<unknown>,
+): Promise<Result> {
+  const lat: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const t = performance.now();
+        await run(item);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  return summarize(lat, (performance.now() - start) / 1000);
+}
+
+function openSlideSide(req: object): Result {
+  const f = path.join(os.tmpdir(), `tessera-bench-${process.pid}.json`);
+  fs.writeFileSync(f, JSON.stringify(req));
+  try {
+    const out = JSON.parse(
+      execFileSync(PYTHON, [path.join(root, 'test', 'bench', 'slides-openslide.py'), f], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      }),
+    ) as { wall_s: number; latencies_s: number[] };
+    return summarize(
+      out.latencies_s.map((s) => s * 1000),
+      out.wall_s,
+    );
+  } finally {
+    fs.rmSync(f, { force: true });
+  }
+}
+
+/** Distinct random tiles of the full-resolution Deep Zoom level. */
+function randomTiles(dz: DeepZoom, n: number, seed: number): [number, number, number][] {
+  const level = dz.levelCount - 1;
+  const [cols, rows] = dz.levelTiles[level]!;
+  const rand = rng(seed);
+  const seen = new Set<string>();
+  const out: [number, number, number][] = [];
+  while (out.length < Math.min(n, cols * rows)) {
+    const c = Math.floor(rand() * cols);
+    const r = Math.floor(rand() * rows);
+    if (seen.has(`${c},${r}`)) continue;
+    seen.add(`${c},${r}`);
+    out.push([level, c, r]);
+  }
+  return out;
+}
+
+function randomRegions(reader: SlideReader, n: number, seed: number): [number, number, number][] {
+  const { width, height } = reader.metadata.levels[0]!;
+  const rand = rng(seed);
+  return Array.from({ length: n }, () => [
+    Math.floor(rand() * (width - 256)),
+    Math.floor(rand() * (height - 256)),
+    256,
+  ]);
+}
+
+interface Row {
+  slide: string;
+  what: string;
+  workers: number;
+  tessera: Result;
+  openslide: Result;
+  note?: string;
+}
+
+async function withReader<T>(
+  file: string,
+  workers: number,
+  use: (r: SlideReader, pool: DecodePool) => Promise<T>,
+): Promise<T> {
+  const pool = new DecodePool(workers);
+  const reader = await TiffSlideReader.open(file, { pool, cache: new TileCache(256 * 1024 * 1024) });
+  try {
+    // Start the workers before timing (a running app has them warm; tile caches stay cold).
+    await Promise.all(
+      Array.from({ length: workers }, () =>
+        pool.run({
+          kind: 'encode',
+          rgba: new Uint8Array(4),
+          width: 1,
+          height: 1,
+          outWidth: 1,
+          outHeight: 1,
+          flatten: false,
+          type: 'png',
+          quality: 0,
+        }),
+      ),
+    );
+    return await use(reader, pool);
+  } finally {
+    await reader.close();
+    await pool.close();
+  }
+}
+
+async function benchSlide(name: string, file: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const workers of [1, 2]) {
+    // Deep Zoom, OpenSlide's grid on both sides.
+    const osGrid = await withReader(file, workers, async (reader, pool) => {
+      const dz = new DeepZoom(reader, { tileSize: 254, overlap: 1, pool });
+      const tiles = randomTiles(dz, N_TILES, 7);
+      const ours = await closedLoop(tiles, workers, ([l, c, r]) => dz.tile(l, c, r));
+      return { tiles, ours };
+    });
+    rows.push({
+      slide: name,
+      what: 'Deep Zoom 254/1 tiles',
+      workers,
+      tessera: osGrid.ours,
+      openslide: openSlideSide({
+        slide: file,
+        threads: workers,
+        kind: 'dz',
+        tile_size: 254,
+        overlap: 1,
+        items: osGrid.tiles,
+      }),
+    });
+    // Deep Zoom on Tessera's per-slide grid (what the viewer uses) vs OpenSlide's default grid.
+    const auto = await withReader(file, workers, async (reader, pool) => {
+      const dz = deepZoomFor(reader, { pool });
+      const tiles = randomTiles(dz, N_TILES, 11);
+      const delay = monitorEventLoopDelay({ resolution: 1 });
+      delay.enable();
+      const ours = await closedLoop(tiles, workers, ([l, c, r]) => dz.tile(l, c, r));
+      delay.disable();
+      return {
+        ours,
+        grid: `${dz.tileSize}/${dz.overlap}`,
+        passthrough: dz.stats.passthrough,
+        rendered: dz.stats.rendered,
+        loopP99: delay.percentile(99) / 1e6,
+      };
+    });
+    rows.push({
+      slide: name,
+      what: `Deep Zoom tiles, per-slide grid ${auto.grid} (OpenSlide: 254/1)`,
+      workers,
+      tessera: auto.ours,
+      openslide: rows[rows.length - 1]!.openslide,
+      note: `${auto.passthrough} stored tiles passed through, ${auto.rendered} rendered; main event-loop delay p99 ${auto.loopP99.toFixed(1)} ms`,
+    });
+    const regions = await withReader(file, workers, async (reader) => {
+      const items = randomRegions(reader, N_REGIONS, 13);
+      const ours = await closedLoop(items, workers, ([x, y, s]) => reader.readRegion(0, x, y, s, s));
+      return { items, ours };
+    });
+    rows.push({
+      slide: name,
+      what: '256 px level-0 regions',
+      workers,
+      tessera: regions.ours,
+      openslide: openSlideSide({ slide: file, threads: workers, kind: 'region', items: regions.items }),
+    });
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| slide | what | workers | Tessera /s | OpenSlide /s | ratio | Tessera p50 / p99 ms | OpenSlide p50 / p99 ms |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.slide} | ${r.what} | ${r.workers} | ${r.tessera.rate.toFixed(0)} | ${r.openslide.rate.toFixed(0)} | ${(r.tessera.rate / r.openslide.rate).toFixed(2)}x | ${r.tessera.p50.toFixed(2)} / ${r.tessera.p99.toFixed(2)} | ${r.openslide.p50.toFixed(2)} / ${r.openslide.p99.toFixed(2)} |`,
+    );
+  }
+  const notes = rows.filter((r) => r.note).map((r) => `- ${r.slide}, ${r.workers} worker(s): ${r.note}`);
+  return [...lines, '', ...notes].join('\n');
+}
+
+function writeResults(body: string): void {
+  const file = path.join(root, 'test', 'bench', 'RESULTS.md');
+  const start = '<!-- slides:start -->';
+  const end = '<!-- slides:end -->';
+  const section = `${start}\n${body}\n${end}`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
+  if (text.includes(start) && text.includes(end)) {
+    text = text.slice(0, text.indexOf(start)) + section + text.slice(text.indexOf(end) + end.length);
+  } else {
+    text = `${text.trimEnd()}\n\n${section}\n`;
+  }
+  fs.writeFileSync(file, text);
+}
+
+const slides: [string, string][] = [['generated 17760x20769 JPEG', makeLargeSlide()]];
+const cmu = path.resolve(root, '..', 'shared', 'data', 'wsi', 'CMU-1-Small-Region.svs');
+if (fs.existsSync(cmu)) slides.push(['CMU-1-Small-Region.svs', cmu]);
+const rows: Row[] = [];
+for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
+const machine = execFileSync('sh', ['-c', 'lscpu | head -n 20'], { encoding: 'utf8' })
+  .split('\n')
+  .filter((l) => /Model name|^CPU\(s\)|Thread|Core|Socket/.test(l))
+  .map((l) => l.replace(/\s+/g, ' ').trim())
+  .join('; ');
+const body = [
+  '## slides',
+  '',
+  `Command: \`npm run bench -- slides\` (${N_TILES} random distinct Deep Zoom tiles and ${N_REGIONS} random 256 px regions per case; BENCH_TILES / BENCH_REGIONS change that).`,
+  `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}; load from other processes was not controlled.`,
+  `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
+  '',
+  table(rows),
+].join('\n');
+console.log(body);
+writeResults(body);
