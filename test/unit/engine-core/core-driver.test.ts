@@ -45,7 +45,7 @@ beforeAll(() => {
       .filter((l) => l.startsWith('PASS ') || l.startsWith('FAIL '))
       .map((l) => {
         const [head, detail = ''] = l.slice(5).split(/ {2}/, 2);
-        return { ok: l.startsWith('PASS'), name: head, detail };
+        return { ok: l.startsWith('PASS'), name: head ?? '', detail };
       });
     const s = lines.find((l) => l.startsWith('SUMMARY '));
     if (s) summary = JSON.parse(s.slice('SUMMARY '.length)) as typeof summary;
@@ -132,7 +132,7 @@ describe('engine core op checks', () => {
     ]) {
       const c = findCheck(p);
       expect(c.length, String(p)).toBe(1);
-      expect(c[0].ok, c[0].name).toBe(true);
+      expect(c[0]?.ok, c[0]?.name).toBe(true);
     }
   });
 
