@@ -93,6 +93,48 @@ export class TiffSlideReader extends TiledSlideReader {
     return this.decodeStoredTile(image, col, row);
   }
 
+  /** The tiles a region needs: read together, decoded in at most one batch per worker. */
+  protected override async readTiles(
+    level: number,
+    tiles: [number, number][],
+  ): Promise<(Uint8Array | null)[]> {
+    const image = this.levels[level];
+    if (!image) return tiles.map(() => null);
+    const inside = ([c, r]: [number, number]) =>
+      c >= 0 && r >= 0 && c < image.tilesAcross && r < image.tilesDown;
+    const stored = await Promise.all(
+      tiles.map((t) => (inside(t) ? this.readStored(image, t[0], t[1]) : null)),
+    );
+    const present = stored.flatMap((s, i) => (s ? [i] : []));
+    const result: (Uint8Array | null)[] = tiles.map(() => null);
+    if (present.length === 0) return result;
+    const chunks = Math.min(this.pool.size, present.length);
+    const per = Math.ceil(present.length / chunks);
+    const tileBytes = image.format.tileWidth * image.format.tileHeight * 4;
+    await Promise.all(
+      Array.from({ length: chunks }, async (_, k) => {
+        const indices = present.slice(k * per, (k + 1) * per);
+        if (indices.length === 0) return;
+        const batch = indices.map((i) => stored[i]!);
+        let packed: Uint8Array;
+        try {
+          packed = await this.pool.run(
+            { kind: 'decodeMany', format: image.format, stored: batch },
+            batch.map((b) => b.buffer as ArrayBuffer),
+          );
+        } catch (err) {
+          throw new SlideError(
+            this.path,
+            `a tile of a ${image.width}x${image.height} image cannot be decoded (${(err as Error).message})`,
+            { cause: err },
+          );
+        }
+        indices.forEach((i, j) => (result[i] = packed.subarray(j * tileBytes, (j + 1) * tileBytes)));
+      }),
+    );
+    return result;
+  }
+
   private async readStored(image: TiffImage, col: number, row: number): Promise<Uint8Array | null> {
     if (this.closed) throw new SlideError(this.path, 'the slide was closed');
     const index = row * image.tilesAcross + col;

@@ -8,6 +8,14 @@ import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 async function run(task: WorkerTask): Promise<Uint8Array> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
+  if (task.kind === 'decodeMany') {
+    // Tiles decode to the same size, so one buffer carries them all (one transfer, no copies back).
+    const tileBytes = task.format.tileWidth * task.format.tileHeight * 4;
+    const out = new Uint8Array(tileBytes * task.stored.length);
+    for (let i = 0; i < task.stored.length; i++)
+      out.set(await decodeTile(task.format, task.stored[i]!), i * tileBytes);
+    return out;
+  }
   if (task.flatten) flattenOnWhite(task.rgba);
   const resize = task.outWidth !== task.width || task.outHeight !== task.height;
   if (!resize && task.type === 'jpeg')

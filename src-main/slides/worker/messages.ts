@@ -3,6 +3,8 @@ import type { TileFormat } from '../codecs/tile-format.js';
 /** Work the decode workers do: CPU-heavy steps kept off the main event loop. */
 export type WorkerTask =
   | { kind: 'decode'; format: TileFormat; stored: Uint8Array }
+  /** Several tiles of one image in one round trip; the answer packs them end to end. */
+  | { kind: 'decodeMany'; format: TileFormat; stored: Uint8Array[] }
   /**
    * Optionally flatten onto white (as OpenSlide's Deep Zoom does), resize (Lanczos, like PIL's
    * thumbnail there), then encode.
