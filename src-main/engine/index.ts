@@ -10,6 +10,7 @@ export {
   engineThreads,
   measurePeakGflops,
   type EmbedOptions,
+  type WeightsScope,
 } from './model.js';
 export { addonPath, loadEngine } from './native.js';
 export { encodeNpy, decodeNpy, npyHeader } from './npy.js';

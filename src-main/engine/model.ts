@@ -20,6 +20,9 @@ import type {
   TrainOptions,
 } from './types.js';
 
+/** Which tensors a weights file must provide: see loadWeights. */
+export type WeightsScope = 'encoder' | 'all' | 'encoder+optional-aggregator';
+
 export interface EmbedOptions extends CallOptions {
   chunkSize?: number;
 }
@@ -85,9 +88,14 @@ abstract class EngineModel {
     );
   }
 
-  /** Loads timm-named safetensors (F32/F16/BF16); a classifier head in the file is ignored. */
-  loadWeights(path: string, options: CallOptions = {}): Promise<void> {
-    return this.call(() => this.native.loadWeights(path, this.weightsScope()), options);
+  /**
+   * Loads timm-named safetensors (F32/F16/BF16); a classifier head in the file is ignored. `scope`
+   * "encoder" ignores any aggregator/heads in the file; the default for a SlideModel also loads them where
+   * the file has them (a file saved by saveWeights).
+   */
+  loadWeights(path: string, options: CallOptions & { scope?: WeightsScope } = {}): Promise<void> {
+    const scope = options.scope ?? this.weightsScope();
+    return this.call(() => this.native.loadWeights(path, scope), options);
   }
 
   /** Writes every parameter as F32 safetensors with timm names. */
@@ -110,7 +118,7 @@ abstract class EngineModel {
     this.native.dispose();
   }
 
-  protected abstract weightsScope(): 'encoder' | 'encoder+optional-aggregator';
+  protected abstract weightsScope(): WeightsScope;
 
   protected sync<T>(fn: () => T): T {
     try {
@@ -212,7 +220,8 @@ export class SlideModel extends EngineModel {
   ): Promise<SlideModel> {
     const model = SlideModel.create(readEncoderConfig(configPath), aggregator, seed);
     try {
-      await model.loadWeights(weightsPath, options);
+      // A new aggregator: heads of another task set in the file are not this model's.
+      await model.loadWeights(weightsPath, { ...options, scope: 'encoder' });
     } catch (err) {
       model.dispose();
       throw err;

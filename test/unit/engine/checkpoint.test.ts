@@ -133,4 +133,37 @@ describe('checkpoints', () => {
       message: expect.stringMatching(/Cannot open .*config.json/),
     });
   });
+
+  it('a pretrained encoder starts a new slide model with other tasks; its aggregator in the file is ignored', async () => {
+    const model = SlideModel.create(SPEC, AGG, 9);
+    const dir = path.join(tempDir(), 'ckpt');
+    try {
+      await train(model, 0, 1, OPTIONS);
+      await model.saveCheckpoint(dir);
+      const other = await SlideModel.fromPretrainedEncoder(
+        path.join(dir, 'config.json'),
+        path.join(dir, 'model.safetensors'),
+        { tasks: [{ name: 'tmb', kind: 'binary' }] },
+        1,
+      );
+      try {
+        expect(other.tasks.map((t) => t.name)).toEqual(['tmb']);
+        expect(other.step).toBe(0);
+        expect(Array.from(other.getParameter('blocks.0.mlp.fc1.weight'))).toEqual(
+          Array.from(model.getParameter('blocks.0.mlp.fc1.weight')),
+        );
+        // Loading the same file with the default scope insists the heads match this model.
+        await expect(other.loadWeights(path.join(dir, 'model.safetensors'))).rejects.toMatchObject({
+          code: 'ERR_BAD_WEIGHTS',
+          message: expect.stringMatching(
+            /unexpected tensors: heads.msi.weight, heads.msi.bias, heads.subtype/,
+          ),
+        });
+      } finally {
+        other.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
 });
