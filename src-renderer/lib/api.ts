@@ -5,6 +5,7 @@
 import { createApiClient } from './api-client.js';
 import { createBridgeTransport } from './bridge-transport.js';
 import { createBrowserTransport } from './browser-transport.js';
+import { createSlideImageUrls, type SlideImageUrls } from './slide-image-urls.js';
 
 export { ApiCallError } from './api-client.js';
 
@@ -13,6 +14,14 @@ const bridge = window.tessera;
 const client = createApiClient(
   bridge ? createBridgeTransport(bridge) : createBrowserTransport({ origin: window.location.origin }),
 );
+
+/** Where this shell serves slide pixels: its `slide://` protocol in Electron, `/tiles/` in browser mode. */
+const slideImageBase = bridge ? 'slide://tessera/' : new URL('/tiles/', window.location.origin).href;
+
+/** Tile and thumbnail addresses for the slides of the project with this id. */
+export function slideImageUrls(projectId: string): SlideImageUrls {
+  return createSlideImageUrls(slideImageBase, projectId);
+}
 
 export const call = client.call;
 export const on = client.on;

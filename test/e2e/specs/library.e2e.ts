@@ -48,10 +48,14 @@ describe('library', () => {
     await expect(byTestId('library-summary')).toHaveText('2 slides');
     const rows = $$('[data-testid="slide-row"]');
     await expect(rows).toBeElementsArrayOfSize(2);
-    const cells = await rows[0]!.$$('td').map((cell) => cell.getText());
+    const cells = await Promise.all(
+      ['slide-name', 'slide-patient', 'slide-size', 'slide-resolution', 'slide-vendor'].map((id) =>
+        rows[0]!.$(`[data-testid="${id}"]`).getText(),
+      ),
+    );
     // CMU-1-Small-Region: 2220 x 2967 pixels at 0.499 µm/px (SOURCES.md; OpenSlide agrees).
     expect(cells).toEqual(['CMU-1-Small-Region.svs', '—', '2,220 × 2,967 px', '0.499 µm/px', 'aperio']);
-    await expect(rows[1]!.$('td')).toHaveText('openslide-python-small.svs');
+    await expect(rows[1]!.$('[data-testid="slide-name"]')).toHaveText('openslide-python-small.svs');
     await expect(byTestId('status-bar')).toHaveText(expect.stringContaining('2 slides'));
     fs.mkdirSync(screenshots, { recursive: true });
     await browser.saveScreenshot(path.join(screenshots, 'library-slides.png'));

@@ -85,7 +85,7 @@ describe('projects', () => {
     await expect(byTestId('project-name')).toHaveText('Ki-67 pilot');
     await expect(byTestId('library-empty')).toHaveText(expect.stringContaining('No slides yet'));
     await expect(byTestId('library-empty')).toHaveText(
-      expect.stringContaining('slides will be listed here with their patient, size and resolution'),
+      expect.stringContaining('Import a folder of whole-slide images above'),
     );
     expect(fs.existsSync(path.join(dir, 'project.sqlite'))).toBe(true);
     await browser.saveScreenshot(path.join(screenshots, 'library-empty.png'));
