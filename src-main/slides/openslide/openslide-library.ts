@@ -40,9 +40,20 @@ const LIBRARY_NAMES = [
 
 let cached: OpenSlideLib | null | undefined;
 
-export function loadOpenSlide(log: (msg: string) => void = (m) => console.warn(m)): OpenSlideLib | undefined {
-  if (cached !== undefined) return cached ?? undefined;
-  cached = null;
+export function loadOpenSlide(
+  log: (msg: string) => void = (m) => console.warn(m),
+  libraryNames: string[] = LIBRARY_NAMES,
+): OpenSlideLib | undefined {
+  // Only the default lookup is cached (other names are for tests and diagnostics).
+  if (libraryNames === LIBRARY_NAMES) {
+    if (cached !== undefined) return cached ?? undefined;
+    cached = bind(log, libraryNames) ?? null;
+    return cached ?? undefined;
+  }
+  return bind(log, libraryNames);
+}
+
+function bind(log: (msg: string) => void, libraryNames: string[]): OpenSlideLib | undefined {
   let koffi: typeof import('koffi');
   try {
     koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
@@ -52,7 +63,7 @@ export function loadOpenSlide(log: (msg: string) => void = (m) => console.warn(m
   }
   let lib: ReturnType<typeof koffi.load> | undefined;
   const tried: string[] = [];
-  for (const name of LIBRARY_NAMES) {
+  for (const name of libraryNames) {
     try {
       lib = koffi.load(name);
       break;
@@ -110,7 +121,7 @@ export function loadOpenSlide(log: (msg: string) => void = (m) => console.warn(m
   const async = (f: { async: (...args: unknown[]) => void }, ...args: unknown[]): Promise<void> =>
     new Promise((resolve, reject) => f.async(...args, (err: unknown) => (err ? reject(err) : resolve())));
 
-  cached = {
+  return {
     version: fn.version() as string,
     detectVendor: (p) => fn.detect(p) as string | null,
     open: (p) => fn.open(p),
@@ -126,5 +137,4 @@ export function loadOpenSlide(log: (msg: string) => void = (m) => console.warn(m
     readRegion: (o, dest, x, y, level, w, h) => async(fn.readRegion, o, dest, x, y, level, w, h),
     readAssociatedImage: (o, n, dest) => async(fn.readAssoc, o, n, dest),
   };
-  return cached;
 }

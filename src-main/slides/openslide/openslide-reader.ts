@@ -130,8 +130,11 @@ export function argbToRgba(src: Uint32Array): Uint8Array {
 /** Formats OpenSlide reads that the built-in reader leaves to it score high; the rest low. */
 const BUILT_IN_VENDORS = new Set(['aperio', 'generic-tiff']);
 
-export function openSlideBackend(log?: (msg: string) => void): SlideBackend | undefined {
-  const lib = loadOpenSlide(log);
+export function openSlideBackend(
+  log?: (msg: string) => void,
+  libraryNames?: string[],
+): SlideBackend | undefined {
+  const lib = loadOpenSlide(log, libraryNames);
   if (!lib) return undefined;
   return {
     name: 'openslide',

@@ -173,3 +173,12 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     expect(service.openCount).toBe(0);
   });
 });
+
+describe('OpenSlide backend availability', () => {
+  it('steps aside with one log line when libopenslide cannot be loaded', () => {
+    const lines: string[] = [];
+    expect(openSlideBackend((m) => lines.push(m), ['libopenslide-not-installed.so.9'])).toBeUndefined();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^OpenSlide backend disabled: libopenslide is not installed/);
+  });
+});
