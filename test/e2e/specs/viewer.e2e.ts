@@ -237,10 +237,60 @@ describe('import and viewer', () => {
     const text = await errors[0]!.getText();
     expect(text).toContain(path.basename(file));
     // The reason is the reader's own sentence, after the file name.
-    const reason = await errors[0]!.$('.reason').getText();
+    const reason = await errors[0]!.$('[data-testid="import-error-reason"]').getText();
     expect(reason.length).toBeGreaterThan(10);
+    await browser.saveScreenshot(path.join(screenshots, 'library-import-errors.png'));
     await byTestId('import-dismiss').click();
     await expect(byTestId('import-panel')).not.toBeExisting();
+  });
+
+  it('opens a slide with Enter on its row and with its Open button, and filters its properties', async () => {
+    await byTestId('nav-library').click();
+    const rows = $$('[data-testid="slide-row"]');
+    const ids = await rows.map((row) => row.getAttribute('data-slide-id'));
+    const last = ids.at(-1)!;
+    await rows[ids.length - 1]!.$('[data-testid="slide-name"]').click();
+    await browser.keys(['Enter']);
+    await waitFullyLoaded(last);
+
+    await byTestId('nav-library').click();
+    await $$('[data-testid="slide-row"]')[0]!.$('[data-testid="slide-open"]').click();
+    await waitFullyLoaded(ids[0]!);
+
+    const keys = await $$('[data-testid="property-list"] dt').map((dt) => dt.getText());
+    expect(keys.length).toBeGreaterThan(0);
+    await byTestId('property-filter').setValue(keys[0]!);
+    // Typing in the filter must not pan the slide or step through the list.
+    await expect(viewerElement()).toHaveAttribute('data-slide-id', ids[0]!);
+    const shown = await $$('[data-testid="property-list"] dt').map((dt) => dt.getText());
+    expect(shown).toContain(keys[0]);
+    expect(shown.length).toBeLessThanOrEqual(keys.length);
+    await byTestId('property-filter').setValue('no-such-property-anywhere');
+    await expect(byTestId('property-list')).not.toBeExisting();
+  });
+
+  it('shows the file being read and stops an import on Cancel', async () => {
+    // Many files, so the import is still running when Cancel is pressed.
+    const many = path.join(work, 'many');
+    fs.mkdirSync(many);
+    for (let i = 0; i < 80; i++)
+      fs.linkSync(
+        path.join(generatedDir, 'synthetic-cells.tif'),
+        path.join(many, `copy-${String(i).padStart(2, '0')}.tif`),
+      );
+    await byTestId('nav-library').click();
+    await byTestId('import-open').click();
+    await byTestId('import-folder').setValue(many);
+    await byTestId('import-start').click();
+    await expect(byTestId('import-current')).toHaveText(/^copy-\d\d\.tif$/);
+    await byTestId('import-cancel').click();
+    await expect(byTestId('import-status')).toHaveAttribute('data-state', 'cancelled', { wait: 15_000 });
+    const headline = await byTestId('import-headline').getText();
+    const added = Number(/: (\d+) slides? added/.exec(headline)?.[1]);
+    expect(headline).toMatch(/^Import cancelled after \d+ files?: \d+ slides? added$/);
+    expect(added).toBeLessThan(80);
+    await byTestId('import-dismiss').click();
+    await expect(byTestId('library-summary')).toHaveText(`${(haveWsi ? 3 : 1) + added} slides`);
   });
 
   it('ran without script errors or Content Security Policy violations', () => {
