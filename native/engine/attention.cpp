@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "fast_math.h"
 #include "gemm.h"
 #include "ops_cpu.h"
 
@@ -31,12 +32,10 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
     for (int64_t i = 0; i < T; i++) {
       float* row = P + i * T;
       float mx = -INFINITY;
-      for (int64_t j = 0; j < T; j++) mx = std::fmax(mx, row[j] * scale);
+      for (int64_t j = 0; j < T; j++) mx = row[j] * scale > mx ? row[j] * scale : mx;
+      for (int64_t j = 0; j < T; j++) row[j] = fastExp(row[j] * scale - mx);
       float sum = 0.0f;
-      for (int64_t j = 0; j < T; j++) {
-        row[j] = std::exp(row[j] * scale - mx);
-        sum += row[j];
-      }
+      for (int64_t j = 0; j < T; j++) sum += row[j];
       const float inv = 1.0f / sum;
       for (int64_t j = 0; j < T; j++) row[j] *= inv;
     }

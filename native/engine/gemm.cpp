@@ -116,6 +116,19 @@ void packA(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float
 void packB(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
   for (int64_t j0 = 0; j0 < nc; j0 += NR) {
     const int64_t nr = std::min<int64_t>(NR, nc - j0);
+    if (rs == 1) {
+      // Transposed operand (a weight matrix read as W^T): walk each source row contiguously.
+      for (int64_t j = 0; j < NR; j++) {
+        if (j < nr) {
+          const float* src = b + (j0 + j) * cs;
+          for (int64_t k = 0; k < kc; k++) out[k * NR + j] = src[k];
+        } else {
+          for (int64_t k = 0; k < kc; k++) out[k * NR + j] = 0.0f;
+        }
+      }
+      out += kc * NR;
+      continue;
+    }
     for (int64_t k = 0; k < kc; k++) {
       const float* src = b + k * rs + j0 * cs;
       if (cs == 1 && nr == NR) {
