@@ -57,6 +57,7 @@ export class TiffSlideReader extends TiledSlideReader {
       if (!st.isFile()) throw new SlideError(path, 'it is not a regular file');
       const tiff = await TiffFile.parse(handle, st.size);
       const layout = classify(path, tiff, st.size);
+      await refuseSubsampledJp2k(path, handle, layout.levels);
       const id = crypto
         .createHash('sha1')
         .update(`${path}\0${st.size}\0${st.mtimeMs}`)
@@ -199,15 +200,68 @@ export class TiffSlideReader extends TiledSlideReader {
   }
 }
 
+/**
+ * OpenJPEG's WebAssembly build interleaves components without upsampling, so JPEG 2000 tiles with
+ * subsampled chroma are refused at open (OpenSlide, when installed, then reads the file).
+ */
+async function refuseSubsampledJp2k(path: string, handle: FileHandle, levels: TiffImage[]): Promise<void> {
+  for (const image of levels) {
+    if (!isJp2k(image.format.compression)) continue;
+    const i = image.byteCounts.findIndex((n) => n > 0);
+    if (i < 0) continue;
+    const head = Buffer.alloc(Math.min(64, image.byteCounts[i]!));
+    await handle.read(head, 0, head.length, image.offsets[i]!);
+    if (head.length < 42 || head.readUInt16BE(0) !== 0xff4f || head.readUInt16BE(2) !== 0xff51) continue;
+    const components = head.readUInt16BE(40);
+    for (let c = 0; c < components && 42 + 3 * c + 2 < head.length; c++) {
+      if (head[42 + 3 * c + 1] !== 1 || head[42 + 3 * c + 2] !== 1) {
+        throw new SlideError(
+          path,
+          'its JPEG 2000 tiles have subsampled colour components, which the built-in reader does not support',
+        );
+      }
+    }
+  }
+}
+
+function isJp2k(compression: number): boolean {
+  return (
+    compression === Compression.AperioJP2kYCbCr ||
+    compression === Compression.AperioJP2kRGB ||
+    compression === Compression.VipsJP2k ||
+    compression === Compression.JP2k
+  );
+}
+
 interface Layout {
   levels: TiffImage[];
   associated: Map<string, TiffImage>;
   metadata: SlideMetadata;
 }
 
+/**
+ * TIFF-based vendor formats whose layout the built-in reader does not model; refusing them at open
+ * lets the registry hand the file to OpenSlide (or report why it cannot be read).
+ */
+function unsupportedVendor(first: Ifd, description: string): string | undefined {
+  if (first.tags.has(NDPI_FORMAT_FLAG))
+    return 'Hamamatsu NDPI files need the OpenSlide backend';
+  const xmp = first.tags.get(Tag.XMP);
+  const xmpText = xmp instanceof Uint8Array ? Buffer.from(xmp).toString('latin1') : '';
+  if (xmpText.includes('<iScan')) return 'Ventana BIF files need the OpenSlide backend';
+  if (description.includes('leica-microsystems.com/scn'))
+    return 'Leica SCN files need the OpenSlide backend';
+  return undefined;
+}
+
+/** Hamamatsu's private tag present in every NDPI directory. */
+const NDPI_FORMAT_FLAG = 65420;
+
 function classify(path: string, tiff: TiffFile, size: number): Layout {
   const first = tiff.ifds[0]!;
   const firstDescription = tagString(first, Tag.ImageDescription) ?? '';
+  const vendorProblem = unsupportedVendor(first, firstDescription);
+  if (vendorProblem) throw new SlideError(path, vendorProblem);
   const aperio = isAperio(firstDescription);
   const properties = tiffProperties(first);
   const levels: TiffImage[] = [];

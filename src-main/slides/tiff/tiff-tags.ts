@@ -30,6 +30,7 @@ export const Tag = {
   JPEGTables: 347,
   YCbCrSubsampling: 530,
   ReferenceBlackWhite: 532,
+  XMP: 700,
 } as const;
 
 export const Compression = {

@@ -197,7 +197,7 @@ export async function loadJp2kEncoder(): Promise<void> {
   encoderModule ??= await factory({ print: () => {}, printErr: () => {} });
 }
 
-function jp2kEncoderSync(): (samples: Uint8Array, w: number, h: number) => Uint8Array {
+export function jp2kEncoderSync(): (samples: Uint8Array, w: number, h: number) => Uint8Array {
   if (!encoderModule) throw new Error('call loadJp2kEncoder() first');
   const mod = encoderModule;
   return (samples, w, h) => {

@@ -18,7 +18,8 @@ import {
 import { TiffSlideReader } from '../../../src-main/slides/tiff/tiff-reader.js';
 import { tiffBackend } from '../../../src-main/slides/tiff/tiff-backend.js';
 import { openSlideBackend } from '../../../src-main/slides/openslide/openslide-reader.js';
-import { hasTool, makeFixtureDir } from './fixtures.js';
+import { hasTool, jp2kEncoderSync, loadJp2kEncoder, makeFixtureDir } from './fixtures.js';
+import { writeTiff, type WriterImage } from './tiff-writer.js';
 import { makePyramidalTiff } from '../../helpers/slides.js';
 
 describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
@@ -180,5 +181,73 @@ describe('OpenSlide backend availability', () => {
     expect(openSlideBackend((m) => lines.push(m), ['libopenslide-not-installed.so.9'])).toBeUndefined();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^OpenSlide backend disabled: libopenslide is not installed/);
+  });
+});
+
+describe('TIFF-based formats the built-in reader leaves to OpenSlide', () => {
+  const tiffOnly = new SlideRegistry([tiffBackend()]);
+  const base = {
+    width: 8,
+    height: 8,
+    tileWidth: 16,
+    tileHeight: 16,
+    tiles: [new Uint8Array(16 * 16 * 3)],
+    compression: 1,
+    photometric: 2,
+  };
+
+  it('refuses NDPI, Ventana BIF and Leica SCN layouts with a reason', async () => {
+    const dir = makeFixtureDir();
+    try {
+      const cases: [string, WriterImage, RegExp][] = [
+        [
+          'scan.ndpi.tif',
+          { ...base, extraTags: [{ tag: 65420, type: 4, values: [1] }] },
+          /Hamamatsu NDPI files need the OpenSlide backend/,
+        ],
+        [
+          'scan.bif.tif',
+          {
+            ...base,
+            extraTags: [
+              { tag: 700, type: 1, values: new TextEncoder().encode('<iScan Magnification="40"/>') },
+            ],
+          },
+          /Ventana BIF/,
+        ],
+        [
+          'scan.scn.tif',
+          {
+            ...base,
+            description:
+              '<?xml version="1.0"?><scn xmlns="http://www.leica-microsystems.com/scn/2010/10/01">',
+          },
+          /Leica SCN/,
+        ],
+      ];
+      for (const [name, image, reason] of cases) {
+        const f = path.join(dir, name);
+        fs.writeFileSync(f, writeTiff([image]));
+        await expect(tiffOnly.open(f)).rejects.toThrow(reason);
+      }
+      // JPEG 2000 tiles with subsampled chroma (component 1 XRsiz = 2 in the SIZ segment).
+      await loadJp2kEncoder();
+      const j2k = jp2kEncoderSync()(new Uint8Array(64 * 64 * 3), 64, 64);
+      j2k[42 + 3 + 1] = 2;
+      const sub = path.join(dir, 'subsampled.svs');
+      fs.writeFileSync(
+        sub,
+        writeTiff([
+          { ...base, width: 64, height: 64, tileWidth: 64, tileHeight: 64, tiles: [j2k], compression: 33003 },
+        ]),
+      );
+      await expect(tiffOnly.open(sub)).rejects.toThrow(/subsampled colour components/);
+      // The same tiles without the vendor markers read fine.
+      const plain = path.join(dir, 'plain.tif');
+      fs.writeFileSync(plain, writeTiff([base]));
+      await (await tiffOnly.open(plain)).close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,6 +17,8 @@ export interface WriterImage {
   description?: string;
   jpegTables?: Uint8Array;
   newSubfileType?: number;
+  /** Further tags as they are (type 1/2/3/4/7/16 values). */
+  extraTags?: { tag: number; type: number; values: number[] | Uint8Array | string }[];
 }
 
 export interface WriterOptions {
@@ -70,6 +72,7 @@ export function writeTiff(images: WriterImage[], options: WriterOptions = {}): U
       entries.push({ tag: 325, type: 4, values: img.tiles.map((t) => t.length) });
     }
     if (img.jpegTables) entries.push({ tag: 347, type: 7, values: img.jpegTables });
+    for (const e of img.extraTags ?? []) entries.push(e);
     const { at, nextAt } = writeIfd(entries, le, big, append, () => size);
     ifdOffsets.push(at);
     patchNext.push({ at: nextAt });
