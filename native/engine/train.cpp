@@ -83,10 +83,11 @@ void embedChunks(Model& model, const uint8_t* pixels, int64_t n, float* out, int
                  const std::atomic<bool>* cancel, const char* phase) {
   const ViTConfig& c = model.vit();
   const int64_t img = static_cast<int64_t>(c.img_size) * c.img_size * 3, Dout = c.outputDim();
+  EncoderActivations acts(c, std::min<int64_t>(chunk, n), false);
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
     checkCancel(cancel);
     const int64_t b = std::min<int64_t>(chunk, n - i0);
-    EncoderActivations acts(c, b, false);
+    acts.setBatch(b);
     encoderForward(backend(), model, pixels + i0 * img, acts);
     std::memcpy(out + i0 * Dout, acts.out, sizeof(float) * b * Dout);
     report(progress, phase, i0 + b, n);
@@ -211,7 +212,9 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
     std::vector<int> counts;
     const std::vector<float> scales = taskScales(model, labels, opt.accumulationSteps, counts);
     std::vector<double> sums(scales.size(), 0.0);
-    int64_t done = 0;
+    int64_t done = 0, maxPatches = 0;
+    for (const SlidePatches& sp : slides) maxPatches = std::max(maxPatches, sp.numPatches);
+    EncoderActivations acts(c, std::min<int64_t>(opt.chunkSize, maxPatches), true);  // reused by every chunk
     for (size_t s = 0; s < slides.size(); s++) {
       const SlidePatches& slide = slides[s];
       const int64_t N = slide.numPatches;
@@ -232,7 +235,7 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
       for (int64_t i0 = 0; i0 < N; i0 += opt.chunkSize) {
         checkCancel(cancel);
         const int64_t b = std::min<int64_t>(opt.chunkSize, N - i0);
-        EncoderActivations acts(c, b, true);
+        acts.setBatch(b);
         encoderForward(backend(), model, slide.pixels + i0 * img, acts);
         encoderBackward(backend(), model, slide.pixels + i0 * img, acts, dH.data() + i0 * Dout);
         done += b;

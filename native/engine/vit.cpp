@@ -8,9 +8,19 @@ namespace tessera {
 
 namespace {
 int64_t fc1Width(const ViTConfig& c) { return c.mlp == MlpKind::SwiGLU ? 2LL * c.mlpHidden() : c.mlpHidden(); }
+
+// A gradient buffer inside EncoderActivations::Grads.
+struct Span {
+  float* p;
+  int64_t n;
+  float* data() const { return p; }
+  void zero() const { std::memset(p, 0, sizeof(float) * static_cast<size_t>(n)); }
+};
 }  // namespace
 
-EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t B_, bool keep_) : B(B_), keep(keep_) {
+EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep_)
+    : B(capacity), keep(keep_), cfg_(cfg), capacity_(capacity) {
+  if (capacity <= 0) throw std::invalid_argument("The chunk size must be positive.");
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T, NH = cfg.num_heads;
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = fc1Width(cfg), Fi = cfg.mlpInner();
   const int64_t Dout = cfg.outputDim();
@@ -24,8 +34,9 @@ EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t B_, bool ke
   const int64_t normRows = cfg.fc_norm ? B * Dout / D : M;
   const int64_t total = B * P * K + B * P * D + nBlocks * perBlock + M * D + (cfg.fc_norm ? 0 : M * D) +
                         2 * normRows + 2 * B * Dout;
-  storage_.assign(static_cast<size_t>(total), 0.0f);
-  float* p = storage_.data();
+  size_ = static_cast<size_t>(total);
+  storage_.reset(new float[size_]);
+  float* p = storage_.get();
   auto take = [&](int64_t n) {
     float* r = n ? p : nullptr;
     p += n;
@@ -50,6 +61,31 @@ EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t B_, bool ke
     // One residual stream updated in place: every block reads and writes x_final.
     for (Block& b : blocks) b.x_in = b.x_mid = x_final;
   }
+}
+
+void EncoderActivations::setBatch(int64_t b) {
+  if (b < 1 || b > capacity_) throw std::logic_error("chunk larger than the activation buffers");
+  B = b;
+}
+
+EncoderActivations::Grads& EncoderActivations::grads() {
+  if (!gradStorage_) {
+    const ViTConfig& c = cfg_;
+    const int64_t D = c.embed_dim, M = capacity_ * c.numTokens(), F1 = fc1Width(c), Fi = c.mlpInner();
+    const int64_t sizes[8] = {M * D, M * D, M * D, 3 * M * D, M * F1, M * Fi, capacity_ * c.numPatches() * D,
+                              capacity_ * c.outputDim()};
+    int64_t total = 0;
+    for (int64_t n : sizes) total += n;
+    gradStorage_.reset(new float[static_cast<size_t>(total)]);
+    float* p = gradStorage_.get();
+    float** fields[8] = {&grads_.dx, &grads_.dtmp, &grads_.dattn, &grads_.dqkv,
+                         &grads_.dfc1, &grads_.dact, &grads_.dpatch, &grads_.dpooled};
+    for (int i = 0; i < 8; i++) {
+      *fields[i] = p;
+      p += sizes[i];
+    }
+  }
+  return grads_;
 }
 
 void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts) {
@@ -134,20 +170,21 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
   const int64_t pre = c.numPrefixTokens(), NH = c.num_heads;
   const int64_t F1 = fc1Width(c), Fi = c.mlpInner(), Dout = c.outputDim();
 
-  std::vector<float> dx(static_cast<size_t>(M * D), 0.0f), dtmp(static_cast<size_t>(M * D));
-  std::vector<float> dqkv(static_cast<size_t>(3 * M * D)), dfc1(static_cast<size_t>(M * F1)),
-      dact(static_cast<size_t>(M * Fi)), dattn(static_cast<size_t>(M * D));
+  EncoderActivations::Grads& gb = acts.grads();
+  Span dx{gb.dx, M * D}, dtmp{gb.dtmp, M * D}, dqkv{gb.dqkv, 3 * M * D}, dfc1{gb.dfc1, M * F1},
+      dact{gb.dact, M * Fi}, dattn{gb.dattn, M * D};
+  dx.zero();
   // Pooling and final norm.
-  std::vector<float> dpooledStore;
   const float* dpool = dout;
   if (c.fc_norm) {
-    dpooledStore.assign(static_cast<size_t>(B * Dout), 0.0f);
-    be.layernorm_backward(dpooledStore.data(), G + o.norm_w, G + o.norm_b, dout, acts.pooled, W + o.norm_w,
+    Span dpooled{gb.dpooled, B * Dout};
+    dpooled.zero();
+    be.layernorm_backward(dpooled.data(), G + o.norm_w, G + o.norm_b, dout, acts.pooled, W + o.norm_w,
                           acts.mean_f, acts.rstd_f, B * Dout / D, D);
-    dpool = dpooledStore.data();
+    dpool = dpooled.data();
   }
   float* dsrc = c.fc_norm ? dx.data() : dtmp.data();
-  if (!c.fc_norm) std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+  if (!c.fc_norm) dtmp.zero();
   for (int64_t b = 0; b < B; b++) {
     const float* db = dpool + b * Dout;
     float* ds = dsrc + b * T * D;
@@ -171,26 +208,26 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
     const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
     const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
     // x_out = x_mid + ls2 * fc2(act(fc1(ln2(x_mid)))); dx holds d x_out and becomes d x_mid.
-    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    dtmp.zero();
     be.residual_scale_backward(dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, M, D);
-    std::fill(dact.begin(), dact.end(), 0.0f);
+    dact.zero();
     be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dtmp.data(), a.act, W + bo.fc2_w, M, Fi, D);
-    std::fill(dfc1.begin(), dfc1.end(), 0.0f);
+    dfc1.zero();
     if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, M * F1);
     else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, M, Fi);
-    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    dtmp.zero();
     be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, M, D, F1);
     be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w,
                           a.mean2, a.rstd2, M, D);
     // x_mid = x_in + ls1 * proj(attn(qkv(ln1(x_in)))); dx becomes d x_in.
-    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    dtmp.zero();
     be.residual_scale_backward(dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, M, D);
-    std::fill(dattn.begin(), dattn.end(), 0.0f);
+    dattn.zero();
     be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dtmp.data(), a.attn_out, W + bo.proj_w, M, D,
                        D);
-    std::fill(dqkv.begin(), dqkv.end(), 0.0f);
+    dqkv.zero();
     be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, D, NH);
-    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    dtmp.zero();
     be.linear_backward(dtmp.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                        W + bo.qkv_w, M, D, 3 * D);
     be.layernorm_backward(dx.data(), G + bo.norm1_w, G + bo.norm1_b, dtmp.data(), a.x_in, W + bo.norm1_w,
@@ -198,7 +235,7 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
   }
   // Token assembly: class / register tokens, pos_embed, patch rows.
   const int64_t first = c.no_embed_class ? pre : 0;
-  std::vector<float> dpatch(static_cast<size_t>(B * P * D));
+  Span dpatch{gb.dpatch, B * P * D};
   for (int64_t b = 0; b < B; b++) {
     const float* db = dx.data() + b * T * D;
     if (c.class_token)

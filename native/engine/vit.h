@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "backend.h"
@@ -11,11 +12,15 @@
 
 namespace tessera {
 
-// Activation storage for one chunk of B images. keep=true saves what backward needs (per block); keep=false
-// (inference / the recompute pass's first sweep) reuses one block's worth of buffers for all blocks.
+// Activation storage for chunks of up to `capacity` images. keep=true saves what backward needs (per block);
+// keep=false (inference / the first, embedding-only sweep) reuses one block's worth of buffers for all
+// blocks. One allocation, uninitialised (every buffer is written before it is read), reused across chunks:
+// setBatch() picks the chunk's size. Backward's gradient buffers are allocated on first use.
 class EncoderActivations {
  public:
-  EncoderActivations(const ViTConfig& cfg, int64_t B, bool keep);
+  EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep);
+  void setBatch(int64_t b);  // 1 <= b <= capacity
+  int64_t capacity() const { return capacity_; }
   struct Block {
     float *x_in, *ln1, *mean1, *rstd1, *qkv, *att, *attn_out, *proj, *x_mid, *ln2, *mean2, *rstd2, *fc1, *act,
         *fc2;
@@ -30,10 +35,22 @@ class EncoderActivations {
   float *mean_f, *rstd_f;  // (B*T) or (B*Dout/D) for fc_norm
   float* pooled;  // (B, Dout) before fc_norm (fc_norm case)
   float* out;  // (B, Dout) encoder output
-  size_t bytes() const { return storage_.size() * sizeof(float); }
+  size_t bytes() const { return size_ * sizeof(float); }
+
+  // Backward scratch (sized for capacity): dx, dtmp, dattn (M,D); dqkv (M,3D); dfc1 (M,F1); dact (M,Fi);
+  // dpatch (B*P, D); dpooled (B, Dout).
+  struct Grads {
+    float *dx, *dtmp, *dattn, *dqkv, *dfc1, *dact, *dpatch, *dpooled;
+  };
+  Grads& grads();
 
  private:
-  std::vector<float> storage_;
+  const ViTConfig cfg_;
+  int64_t capacity_;
+  size_t size_ = 0;
+  std::unique_ptr<float[]> storage_;
+  std::unique_ptr<float[]> gradStorage_;
+  Grads grads_{};
 };
 
 // pixels (B, img, img, 3) uint8 -> acts.out (B, Dout)
