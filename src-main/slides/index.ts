@@ -19,9 +19,16 @@
  * (`sharedDecodePool()`, size set with `setSharedDecodePool(new DecodePool(n))`); decoded tiles live
  * in one byte-bounded LRU (`sharedTileCache().setCapacity(bytes)`).
  *
- * Backends: the built-in TIFF reader (Aperio SVS, generic pyramidal TIFF/BigTIFF; JPEG, JPEG 2000,
- * LZW, deflate, none) and OpenSlide through koffi where libopenslide is installed (MIRAX, NDPI, SCN,
- * VMS, BIF, ...). Each file goes to the backend that scores it best.
+ * Backends: the built-in TIFF reader (Aperio SVS, generic pyramidal TIFF/BigTIFF, both byte
+ * orders, tiled or stripped, levels from the directory chain or SubIFDs; JPEG, JPEG 2000 (Aperio
+ * 33003/33005, libvips 33004, 34712), LZW and deflate with or without predictor, none) and OpenSlide
+ * through koffi where libopenslide is installed (MIRAX, NDPI, SCN, VMS, BIF, ...; the built-in
+ * reader refuses those layouts so they reach OpenSlide). Each file goes to the backend that scores
+ * it best; `reader.metadata.backend` says which one opened it.
+ *
+ * Codecs (in the workers): JPEG through libjpeg-turbo's TurboJPEG (koffi, libturbojpeg0) where
+ * installed, else @napi-rs/image; JPEG 2000 through OpenJPEG (WebAssembly); deflate through zlib;
+ * LZW hand-written. Errors a user can cause are SlideErrors: "Cannot read slide NAME: reason."
  */
 import { defaultRegistry } from './registry.js';
 import type { SlideBackendName, SlideReader } from './types.js';

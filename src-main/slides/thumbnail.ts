@@ -4,11 +4,9 @@
  * thumbnail; falls back to the scanner's own thumbnail image when even that level is too big to
  * read in one piece (single-level slides).
  */
-import type { SlideReader } from './types.js';
+import { MAX_REGION_PIXELS, type SlideReader } from './types.js';
 import { SlideError } from './errors.js';
 import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
-
-const MAX_SOURCE_PIXELS = 64 * 1024 * 1024;
 
 export interface ThumbnailOptions {
   type?: 'png' | 'jpeg';
@@ -37,7 +35,7 @@ export async function makeThumbnail(
   }
   const lv = levels[level]!;
   let source: { rgba: Uint8Array; width: number; height: number };
-  if (lv.width * lv.height <= MAX_SOURCE_PIXELS) {
+  if (lv.width * lv.height <= MAX_REGION_PIXELS) {
     source = {
       rgba: await reader.readRegion(level, 0, 0, lv.width, lv.height),
       width: lv.width,

@@ -6,6 +6,7 @@
  */
 import type { RgbaImage, SlideMetadata, SlideReader } from './types.js';
 import { sharedTileCache, type TileCache } from './tile-cache.js';
+import { MAX_REGION_PIXELS } from './types.js';
 
 export abstract class TiledSlideReader implements SlideReader {
   abstract readonly metadata: SlideMetadata;
@@ -95,8 +96,8 @@ export abstract class TiledSlideReader implements SlideReader {
     const lv = this.metadata.levels[level];
     if (!lv)
       throw new RangeError(`level ${level} does not exist (the slide has ${this.metadata.levels.length})`);
-    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > 1 << 28) {
-      throw new RangeError(`invalid region size ${w}x${h}`);
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
+      throw new RangeError(`invalid region size ${w}x${h} (at most ${MAX_REGION_PIXELS} pixels)`);
     }
     const out = new Uint8Array(w * h * 4);
     // Level coordinates of the region's top-left corner.

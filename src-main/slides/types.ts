@@ -1,5 +1,8 @@
 /** The reader contract every slide backend implements (modelled on QuPath's ImageServer). */
 
+/** Largest region one readRegion call returns (64 Mpx = 256 MiB of RGBA); read bigger areas in pieces. */
+export const MAX_REGION_PIXELS = 1 << 26;
+
 export interface SlideLevel {
   width: number;
   height: number;

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { RgbaImage, SlideBackend, SlideLevel, SlideMetadata, SlideReader } from '../types.js';
 import { SlideError } from '../errors.js';
 import { loadOpenSlide, type OpenSlideLib } from './openslide-library.js';
+import { MAX_REGION_PIXELS } from '../types.js';
 
 /** OpenSlide 3.4 does not report tile sizes; this is what region reads are split into. */
 const DEFAULT_TILE = 256;
@@ -72,8 +73,8 @@ export class OpenSlideReader implements SlideReader {
   async readRegion(level: number, x: number, y: number, w: number, h: number): Promise<Uint8Array> {
     if (this.closed) throw new SlideError(this.path, 'the slide was closed');
     if (!this.metadata.levels[level]) throw new RangeError(`level ${level} does not exist`);
-    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > 1 << 28) {
-      throw new RangeError(`invalid region size ${w}x${h}`);
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
+      throw new RangeError(`invalid region size ${w}x${h} (at most ${MAX_REGION_PIXELS} pixels)`);
     }
     const dest = new Uint32Array(w * h);
     if (w > 0 && h > 0) await this.lib.readRegion(this.osr, dest, Math.floor(x), Math.floor(y), level, w, h);

@@ -244,13 +244,11 @@ interface Layout {
  * lets the registry hand the file to OpenSlide (or report why it cannot be read).
  */
 function unsupportedVendor(first: Ifd, description: string): string | undefined {
-  if (first.tags.has(NDPI_FORMAT_FLAG))
-    return 'Hamamatsu NDPI files need the OpenSlide backend';
+  if (first.tags.has(NDPI_FORMAT_FLAG)) return 'Hamamatsu NDPI files need the OpenSlide backend';
   const xmp = first.tags.get(Tag.XMP);
   const xmpText = xmp instanceof Uint8Array ? Buffer.from(xmp).toString('latin1') : '';
   if (xmpText.includes('<iScan')) return 'Ventana BIF files need the OpenSlide backend';
-  if (description.includes('leica-microsystems.com/scn'))
-    return 'Leica SCN files need the OpenSlide backend';
+  if (description.includes('leica-microsystems.com/scn')) return 'Leica SCN files need the OpenSlide backend';
   return undefined;
 }
 
