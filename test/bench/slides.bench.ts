@@ -301,19 +301,22 @@ const cmu = path.resolve(root, '..', 'shared', 'data', 'wsi', 'CMU-1-Small-Regio
 if (fs.existsSync(cmu)) slides.push(['CMU-1-Small-Region.svs', cmu]);
 const rows: Row[] = [];
 for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
-const machine = execFileSync('sh', ['-c', 'lscpu | head -n 20'], { encoding: 'utf8' })
-  .split('\n')
-  .filter((l) => /Model name|^CPU\(s\)|Thread|Core|Socket/.test(l))
-  .map((l) => l.replace(/\s+/g, ' ').trim())
-  .join('; ');
+const lscpu = execFileSync('sh', ['-c', 'lscpu | head'], { encoding: 'utf8' }).trim();
+const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const body = [
   '## slides',
   '',
   `Command: \`npm run bench -- slides\` (${N_TILES} random distinct Deep Zoom tiles and ${N_REGIONS} random 256 px regions per case; BENCH_TILES / BENCH_REGIONS change that).`,
-  `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}; load from other processes was not controlled.`,
+  `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
   table(rows),
+  '',
+  'Machine (`lscpu | head`):',
+  '',
+  '```',
+  lscpu,
+  '```',
 ].join('\n');
 console.log(body);
 writeResults(body);
