@@ -25,6 +25,7 @@ class Pool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   void resize(int n) {
+    std::lock_guard<std::mutex> runLock(runMutex_);  // never while a job runs
     n = std::max(1, n);
     if (n == size() && !workers_.empty()) return;
     stop();

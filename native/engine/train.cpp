@@ -218,9 +218,17 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
     for (size_t s = 0; s < slides.size(); s++) {
       const SlidePatches& slide = slides[s];
       const int64_t N = slide.numPatches;
-      // 1. embeddings without activations
+      // 1. embeddings, chunk by chunk through one chunk-sized activation buffer (nothing is kept across
+      //    chunks except, at the end, the last chunk's activations)
       std::vector<float> H(static_cast<size_t>(N * Dout));
-      embedChunks(model, slide.pixels, N, H.data(), opt.chunkSize, {}, cancel, "embed");
+      const int64_t chunks = (N + opt.chunkSize - 1) / opt.chunkSize;
+      for (int64_t k = 0; k < chunks; k++) {
+        checkCancel(cancel);
+        const int64_t i0 = k * opt.chunkSize, b = std::min<int64_t>(opt.chunkSize, N - i0);
+        acts.setBatch(b);
+        encoderForward(backend(), model, slide.pixels + i0 * img, acts);
+        std::memcpy(H.data() + i0 * Dout, acts.out, sizeof(float) * b * Dout);
+      }
       // 2. aggregator forward + backward -> dL/dH
       checkCancel(cancel);
       AggregatorPass pass;
@@ -231,12 +239,15 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
                                                        dH.data());
       for (size_t t = 0; t < l.size(); t++) sums[t] += l[t];
       report(progress, "aggregate", static_cast<int64_t>(s + 1), static_cast<int64_t>(slides.size()));
-      // 3. recompute each chunk with activations and backpropagate its rows of dL/dH
-      for (int64_t i0 = 0; i0 < N; i0 += opt.chunkSize) {
+      // 3. backpropagate each chunk's rows of dL/dH, last chunk first: its activations are still in the
+      //    buffer; every other chunk is recomputed. (A slide that fits one chunk is never recomputed.)
+      for (int64_t k = chunks - 1; k >= 0; k--) {
         checkCancel(cancel);
-        const int64_t b = std::min<int64_t>(opt.chunkSize, N - i0);
-        acts.setBatch(b);
-        encoderForward(backend(), model, slide.pixels + i0 * img, acts);
+        const int64_t i0 = k * opt.chunkSize, b = std::min<int64_t>(opt.chunkSize, N - i0);
+        if (k != chunks - 1) {
+          acts.setBatch(b);
+          encoderForward(backend(), model, slide.pixels + i0 * img, acts);
+        }
         encoderBackward(backend(), model, slide.pixels + i0 * img, acts, dH.data() + i0 * Dout);
         done += b;
         report(progress, "backward", done, totalPatches);
@@ -302,6 +313,7 @@ void embed(Model& model, const uint8_t* pixels, int64_t n, float* out, int chunk
   if (n < 0) throw std::invalid_argument("The number of patches must not be negative.");
   if (n > 0 && (!pixels || !out)) throw std::invalid_argument("embed needs pixel and output buffers.");
   if (chunkSize <= 0) throw std::invalid_argument("chunkSize must be positive.");
+  if (n == 0) return;
   embedChunks(model, pixels, n, out, chunkSize, progress, cancel, "embed");
 }
 

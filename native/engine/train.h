@@ -7,7 +7,9 @@
 // Recompute-and-offload (DESIGN.md "Engine"), per slide:
 //   1. encoder forward over the N patches in chunks WITHOUT keeping activations -> H (N x D);
 //   2. aggregator forward + loss + backward on H -> dL/dH and the aggregator's gradients;
-//   3. per chunk: encoder forward WITH activations, backward with that chunk's rows of dL/dH; accumulate;
+//   3. per chunk: encoder forward WITH activations, backward with that chunk's rows of dL/dH; accumulate
+//      (chunks go last to first, and the last chunk's activations from step 1 are reused, so a slide that
+//      fits in one chunk costs one forward, not two);
 //   4. (after the last slide of the last accumulation micro-step) clip, AdamW step, zero gradients.
 // Peak memory is O(chunk activations + N x D), independent of N otherwise.
 #pragma once
@@ -55,7 +57,7 @@ struct TrainOptions {
   float minLrRatio = 0.0f;
   float clipNorm = 0.0f;  // global gradient-norm clip over all trained parameters; 0 = off
   int accumulationSteps = 1;  // optimizer step every this many train-step calls
-  uint64_t seed = 0;  // dropout RNG: the mask depends on (seed, model step, slide index) only
+  uint64_t seed = 0;  // dropout RNG: the mask depends on (seed, model step, micro-step, slide index) only
 };
 
 struct TaskLoss {

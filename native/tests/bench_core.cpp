@@ -161,7 +161,9 @@ int main(int argc, char** argv) {
     // FLOPs per image of the matmuls (2 per multiply-add), forward only.
     const double T = vc.numTokens(), D = vc.embed_dim, P = vc.numPatches();
     const double fwd = 2.0 * (P * 3 * 256 * D + vc.depth * (T * (4 * D * D + 2 * D * vc.mlpHidden()) + 2 * T * T * D));
-    const double passes = mode == "train" ? (chunk < B ? 4.0 : 3.0) : 1.0;  // recompute adds a forward
+    // Training runs forward + backward (2x forward) and recomputes every chunk but the last.
+    const double chunks = static_cast<double>((B + chunk - 1) / chunk);
+    const double passes = mode == "train" ? 3.0 + (chunks - 1.0) / chunks : 1.0;
     std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"images\":%lld,\"chunk\":%d,\"threads\":%d,\"kernel\":\"%s\","
                 "\"images_per_s\":%.3f,\"gflops\":%.1f}\n",
                 mode.c_str(), argv[2], (long long)B, chunk, numThreads(), gemmKernelName(), B / dt,
