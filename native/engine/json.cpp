@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <locale>
+#include <sstream>
 
 namespace tessera {
 
@@ -146,8 +148,17 @@ class Parser {
       if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
       if (digits() == 0) fail("expected exponent digits");
     }
-    std::string text = s_.substr(start, pos_ - start);
-    return Json(std::strtod(text.c_str(), nullptr));
+    // The classic locale: strtod would read "0.5" wrongly under a decimal-comma locale (Electron sets one).
+    std::istringstream in(s_.substr(start, pos_ - start));
+    in.imbue(std::locale::classic());
+    double d = 0;
+    in >> d;
+    if (in.fail()) {
+      // Out of double range: strtod semantics (+-HUGE_VAL or 0) rather than an error.
+      d = s_[start] == '-' ? -HUGE_VAL : HUGE_VAL;
+      if (s_.find_first_of("eE", start) < pos_ && s_.find('-', s_.find_first_of("eE", start)) < pos_) d = 0;
+    }
+    return Json(d);
   }
 
   unsigned parseHex4() {
@@ -333,9 +344,11 @@ void Json::dumpTo(std::string& out) const {
       } else if (std::floor(number_) == number_ && std::fabs(number_) < 9.007199254740992e15) {
         out += std::to_string(static_cast<int64_t>(number_));
       } else {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", number_);  // round-trips a double exactly
-        out += buf;
+        std::ostringstream os;  // classic locale: always a decimal point
+        os.imbue(std::locale::classic());
+        os.precision(17);  // round-trips a double exactly
+        os << number_;
+        out += os.str();
       }
       break;
     }
