@@ -3,7 +3,7 @@
 //
 // Development with hot reload: start `node bin/tessera.js serve`, then
 //   TESSERA_SERVE_URL='<the URL it printed>' npm run dev:renderer
-// and the dev server forwards /api and /events to it with the token.
+// and the dev server forwards /api, /tiles and /events to it with the token.
 import { defineConfig, type ProxyOptions } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ function proxyToTesseraServer(launchUrl: string | undefined): Record<string, Pro
   // changeOrigin: the server accepts only its own Host header (DNS-rebinding guard).
   return {
     '/api': { target: url.origin, changeOrigin: true, headers },
+    '/tiles': { target: url.origin, changeOrigin: true, headers },
     '/events': { target: url.origin.replace(/^http/, 'ws'), ws: true, changeOrigin: true, headers },
   };
 }

@@ -9,6 +9,8 @@
 export interface SlideImageUrls {
   tile(slideId: number, level: number, col: number, row: number): string;
   thumbnail(slideId: number): string;
+  /** A label, macro or scanner thumbnail image stored in the slide file (PNG). */
+  associated(slideId: number, name: string): string;
 }
 
 export function createSlideImageUrls(base: string, projectId: string): SlideImageUrls {
@@ -17,5 +19,6 @@ export function createSlideImageUrls(base: string, projectId: string): SlideImag
   return {
     tile: (slideId, level, col, row) => `${root}${slideId}/${level}/${col}_${row}.jpg${scope}`,
     thumbnail: (slideId) => `${root}${slideId}/thumbnail.jpg${scope}`,
+    associated: (slideId, name) => `${root}${slideId}/associated/${encodeURIComponent(name)}.png${scope}`,
   };
 }

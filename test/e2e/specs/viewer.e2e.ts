@@ -147,6 +147,17 @@ describe('import and viewer', () => {
       // CMU-1-Small-Region: 20x objective, 0.499 µm/px, fitted into the view at a fraction of 20x.
       await expect(byTestId('magnification')).toHaveText(/^\d+\.\dx$/);
       await expect(byTestId('property-objective')).toHaveText('20x');
+      // Its label and macro images are shown, decoded, in the properties panel.
+      await browser.waitUntil(
+        () =>
+          browser.execute(() => {
+            const imgs = Array.from(
+              document.querySelectorAll<HTMLImageElement>('[data-testid="associated-images"] img'),
+            );
+            return imgs.length >= 2 && imgs.every((img) => img.complete && img.naturalWidth > 0);
+          }),
+        { timeout: 10_000, timeoutMsg: 'associated images did not load' },
+      );
     } else {
       await expect(byTestId('magnification')).toHaveText('—');
     }
