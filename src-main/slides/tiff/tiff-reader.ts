@@ -85,6 +85,7 @@ export class TiffSlideReader extends TiledSlideReader {
     if (this.closed) return;
     this.closed = true;
     await super.close();
+    await this.pool.broadcast({ kind: 'forget', key: this.id });
     await this.handle.close();
   }
 
@@ -103,10 +104,19 @@ export class TiffSlideReader extends TiledSlideReader {
     if (!image) return tiles.map(() => null);
     const inside = ([c, r]: [number, number]) =>
       c >= 0 && r >= 0 && c < image.tilesAcross && r < image.tilesDown;
-    const stored = await Promise.all(
-      tiles.map((t) => (inside(t) ? this.readStored(image, t[0], t[1]) : null)),
-    );
-    const present = stored.flatMap((s, i) => (s ? [i] : []));
+    if (this.closed) throw new SlideError(this.path, 'the slide was closed');
+    // Sparse tiles (no bytes stored) stay null; the worker reads the others itself.
+    const ranges: [number, number][] = [];
+    const present: number[] = [];
+    tiles.forEach((t, i) => {
+      if (!inside(t)) return;
+      const index = t[1] * image.tilesAcross + t[0];
+      const offset = image.offsets[index]!;
+      const count = image.byteCounts[index]!;
+      if (count === 0 || offset === 0) return;
+      ranges.push([offset, count]);
+      present.push(i);
+    });
     const result: (Uint8Array | null)[] = tiles.map(() => null);
     if (present.length === 0) return result;
     const chunks = Math.min(this.pool.size, present.length);
@@ -116,13 +126,14 @@ export class TiffSlideReader extends TiledSlideReader {
       Array.from({ length: chunks }, async (_, k) => {
         const indices = present.slice(k * per, (k + 1) * per);
         if (indices.length === 0) return;
-        const batch = indices.map((i) => stored[i]!);
         let packed: Uint8Array;
         try {
-          packed = await this.pool.run(
-            { kind: 'decodeMany', format: image.format, stored: batch },
-            batch.map((b) => b.buffer as ArrayBuffer),
-          );
+          packed = await this.pool.run({
+            kind: 'decodeRanges',
+            file: { key: this.id, path: this.path },
+            format: image.format,
+            ranges: ranges.slice(k * per, (k + 1) * per),
+          });
         } catch (err) {
           throw new SlideError(
             this.path,

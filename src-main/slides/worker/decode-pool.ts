@@ -50,6 +50,21 @@ export class DecodePool {
     });
   }
 
+  /** Runs a task on every running worker (e.g. to drop per-file state); errors are ignored. */
+  async broadcast(task: WorkerTask): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            const id = this.nextId++;
+            if (slot.pending.size === 0) slot.worker.ref();
+            slot.pending.set(id, { resolve: () => resolve(), reject: () => resolve() });
+            slot.worker.postMessage({ id, task } satisfies WorkerRequest);
+          }),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const slots = this.slots;

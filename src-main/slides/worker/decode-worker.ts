@@ -1,4 +1,5 @@
 /** Entry point of a decode worker thread: answers WorkerRequests from the pool, one at a time. */
+import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Transformer, ResizeFilterType, ResizeFit } from '@napi-rs/image';
 import { decodeTile } from '../codecs/decode-tile.js';
@@ -8,6 +9,22 @@ import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 async function run(task: WorkerTask): Promise<Uint8Array> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
+  if (task.kind === 'forget') {
+    forget(task.key);
+    return new Uint8Array(0);
+  }
+  if (task.kind === 'decodeRanges') {
+    const fd = descriptor(task.file.key, task.file.path);
+    const tileBytes = task.format.tileWidth * task.format.tileHeight * 4;
+    const out = new Uint8Array(tileBytes * task.ranges.length);
+    for (let i = 0; i < task.ranges.length; i++) {
+      const [offset, length] = task.ranges[i]!;
+      const stored = new Uint8Array(length);
+      if (fs.readSync(fd, stored, 0, length, offset) !== length) throw new Error('the file is truncated');
+      out.set(await decodeTile(task.format, stored), i * tileBytes);
+    }
+    return out;
+  }
   if (task.kind === 'decodeMany') {
     // Tiles decode to the same size, so one buffer carries them all (one transfer, no copies back).
     const tileBytes = task.format.tileWidth * task.format.tileHeight * 4;
@@ -27,6 +44,30 @@ async function run(task: WorkerTask): Promise<Uint8Array> {
   const n = task.outWidth * task.outHeight;
   const rgba = pixels.length === n * 4 ? new Uint8Array(pixels) : expandToRgba(pixels, n, pixels.length / n);
   return jpegCodec().encode(rgba, task.outWidth, task.outHeight, task.quality);
+}
+
+/** Open descriptors by reader key, least recently used first. */
+const descriptors = new Map<string, number>();
+const MAX_DESCRIPTORS = 32;
+
+function descriptor(key: string, path: string): number {
+  let fd = descriptors.get(key);
+  if (fd !== undefined) {
+    descriptors.delete(key);
+    descriptors.set(key, fd);
+    return fd;
+  }
+  fd = fs.openSync(path, 'r');
+  descriptors.set(key, fd);
+  while (descriptors.size > MAX_DESCRIPTORS) forget(descriptors.keys().next().value!);
+  return fd;
+}
+
+function forget(key: string): void {
+  const fd = descriptors.get(key);
+  if (fd === undefined) return;
+  descriptors.delete(key);
+  fs.closeSync(fd);
 }
 
 function flattenOnWhite(rgba: Uint8Array): void {

@@ -6,6 +6,18 @@ export type WorkerTask =
   /** Several tiles of one image in one round trip; the answer packs them end to end. */
   | { kind: 'decodeMany'; format: TileFormat; stored: Uint8Array[] }
   /**
+   * Like decodeMany, but the worker reads the stored bytes itself (file offset, length), saving the
+   * main thread one asynchronous read per tile. `file` keys the worker's open descriptor.
+   */
+  | {
+      kind: 'decodeRanges';
+      file: { key: string; path: string };
+      format: TileFormat;
+      ranges: [number, number][];
+    }
+  /** Close the worker's descriptor for a file (the reader was closed). */
+  | { kind: 'forget'; key: string }
+  /**
    * Optionally flatten onto white (as OpenSlide's Deep Zoom does), resize (Lanczos, like PIL's
    * thumbnail there), then encode.
    */

@@ -36,6 +36,7 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     pool.run = (task, transfer) => {
       if (task.kind === 'decode') decodeCount++;
       if (task.kind === 'decodeMany') decodeCount += task.stored.length;
+      if (task.kind === 'decodeRanges') decodeCount += task.ranges.length;
       return run(task, transfer);
     };
   }, 60_000);
