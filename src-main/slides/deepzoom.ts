@@ -243,3 +243,8 @@ export function deepZoomFor(reader: SlideReader, options: DeepZoomOptions = {}):
   const auto = passthrough ? { tileSize: l0.tileWidth, overlap: 0 } : { tileSize: 254, overlap: 1 };
   return new DeepZoom(reader, { ...auto, ...options });
 }
+
+/** The DZI descriptor (XML and OpenSeadragon JSON) of the per-slide grid `deepZoomFor` chooses. */
+export function deepZoomDescriptor(reader: SlideReader, options: DeepZoomOptions = {}): DeepZoomDescriptor {
+  return deepZoomFor(reader, options).descriptor();
+}

@@ -43,7 +43,13 @@ export type {
 } from './types.js';
 export { SlideError } from './errors.js';
 export { SlideRegistry } from './registry.js';
-export { DeepZoom, deepZoomFor, type DeepZoomOptions, type DeepZoomDescriptor } from './deepzoom.js';
+export {
+  DeepZoom,
+  deepZoomFor,
+  deepZoomDescriptor,
+  type DeepZoomOptions,
+  type DeepZoomDescriptor,
+} from './deepzoom.js';
 export { makeThumbnail, encodePng, type ThumbnailOptions } from './thumbnail.js';
 export { fingerprint, type SlideFingerprint } from './fingerprint.js';
 export { SlideService, type SlideServiceOptions } from './slide-service.js';

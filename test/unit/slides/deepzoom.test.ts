@@ -8,7 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transformer } from '@napi-rs/image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeepZoom, deepZoomFor, openSlide, type SlideReader } from '../../../src-main/slides/index.js';
+import {
+  DeepZoom,
+  deepZoomDescriptor,
+  deepZoomFor,
+  openSlide,
+  type SlideReader,
+} from '../../../src-main/slides/index.js';
 import { sharedWsiDir } from '../../helpers/slides.js';
 import { expectAligned, maxChannelMad } from './compare.js';
 import { buildFixtures, hasTool, loadJp2kEncoder, makeFixtureDir } from './fixtures.js';
@@ -129,6 +135,7 @@ describe.skipIf(!wsi)('Deep Zoom on a real slide (needs ../shared/data/wsi)', ()
     expect(d.xml).toContain('Overlap="0"');
     expect(d.xml).toContain('<Size Width="2220" Height="2967"/>');
     expect(d.json.Image.Size).toEqual({ Width: '2220', Height: '2967' });
+    expect(deepZoomDescriptor(reader)).toEqual(d);
   });
 
   it('serves interior stored tiles as they are, and renders edge tiles and lower levels', async () => {
