@@ -12,7 +12,23 @@ import { completeJpeg, jpegSize } from './jpeg-stream.js';
 import { decodeJ2k, ycbcrToRgbInPlace } from './jpeg2000.js';
 import type { TileFormat } from './tile-format.js';
 
-export async function decodeTile(format: TileFormat, stored: Uint8Array): Promise<Uint8Array> {
+/**
+ * Decodes one tile; with `into` (a tile-sized view), the pixels land there (JPEG tiles are decoded
+ * straight into it) and `into` is returned.
+ */
+export async function decodeTile(
+  format: TileFormat,
+  stored: Uint8Array,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  if (format.compression === Compression.JPEG) return decodeJpegTile(format, stored, into);
+  const rgba = await decodeOtherTile(format, stored);
+  if (!into) return rgba;
+  into.set(rgba);
+  return into;
+}
+
+async function decodeOtherTile(format: TileFormat, stored: Uint8Array): Promise<Uint8Array> {
   const { tileWidth: w, tileHeight: h, samplesPerPixel: spp } = format;
   switch (format.compression) {
     case Compression.None:
@@ -35,8 +51,6 @@ export async function decodeTile(format: TileFormat, stored: Uint8Array): Promis
       else if (format.predictor !== 1) throw new Error(`unsupported TIFF predictor ${format.predictor}`);
       return samplesToRgba(raw, w, h, spp, format.hasAlpha, w, rows);
     }
-    case Compression.JPEG:
-      return decodeJpegTile(format, stored);
     case Compression.AperioJP2kYCbCr:
     case Compression.AperioJP2kRGB:
     case Compression.VipsJP2k:
@@ -55,7 +69,7 @@ export async function decodeTile(format: TileFormat, stored: Uint8Array): Promis
   }
 }
 
-function decodeJpegTile(format: TileFormat, stored: Uint8Array): Uint8Array {
+function decodeJpegTile(format: TileFormat, stored: Uint8Array, into?: Uint8Array): Uint8Array {
   const jpeg = completeJpeg(
     stored,
     format.jpegTables,
@@ -69,10 +83,11 @@ function decodeJpegTile(format: TileFormat, stored: Uint8Array): Uint8Array {
       `JPEG tile is ${size.width}x${size.height}, larger than the ${format.tileWidth}x${format.tileHeight} tile`,
     );
   }
-  const decoded = jpegCodec().decode(jpeg, size.width, size.height);
-  if (decoded.width === format.tileWidth && decoded.height === format.tileHeight) return decoded.rgba;
+  const exact = size.width === format.tileWidth && size.height === format.tileHeight;
+  const decoded = jpegCodec().decode(jpeg, size.width, size.height, exact ? into : undefined);
+  if (exact) return decoded.rgba;
   // Short strips and odd-sized frames: copy into a tile-sized buffer (the rest stays transparent).
-  return samplesToRgba(
+  const tile = samplesToRgba(
     decoded.rgba,
     format.tileWidth,
     format.tileHeight,
@@ -81,6 +96,9 @@ function decodeJpegTile(format: TileFormat, stored: Uint8Array): Uint8Array {
     decoded.width,
     decoded.height,
   );
+  if (!into) return tile;
+  into.set(tile);
+  return into;
 }
 
 /**

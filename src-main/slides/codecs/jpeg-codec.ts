@@ -21,7 +21,8 @@ export interface DecodedJpeg {
 
 export interface JpegCodec {
   name: 'turbojpeg' | 'napi-rs-image';
-  decode(jpeg: Uint8Array, width: number, height: number): DecodedJpeg;
+  /** Decodes to RGBA, into `into` (width x height x 4 bytes) when given. */
+  decode(jpeg: Uint8Array, width: number, height: number, into?: Uint8Array): DecodedJpeg;
   encode(rgba: Uint8Array, width: number, height: number, quality: number): Uint8Array;
 }
 
@@ -61,8 +62,8 @@ function loadTurboJpeg(): JpegCodec | undefined {
   const outSize: number[] = [0];
   return {
     name: 'turbojpeg',
-    decode(jpeg, width, height) {
-      const rgba = new Uint8Array(width * height * 4);
+    decode(jpeg, width, height, into) {
+      const rgba = into ?? new Uint8Array(width * height * 4);
       const rc = decompress2(decoder, jpeg, jpeg.length, rgba, width, 0, height, TJPF_RGBA, 0) as number;
       // TJERR_WARNING (0) = recoverable problems such as a truncated scan: libjpeg fills the rest.
       if (rc !== 0 && (errorCode(decoder) as number) !== 0)
@@ -91,16 +92,14 @@ function loadTurboJpeg(): JpegCodec | undefined {
 
 const napiCodec: JpegCodec = {
   name: 'napi-rs-image',
-  decode(jpeg, width, height) {
+  decode(jpeg, width, height, into) {
     const pixels = new Transformer(jpeg).rawPixelsSync();
     const channels = pixels.length / (width * height);
     if (!Number.isInteger(channels) || channels < 1 || channels > 4)
       throw new Error('JPEG tile decoded to an unexpected size');
-    return {
-      width,
-      height,
-      rgba: channels === 4 ? new Uint8Array(pixels) : expandToRgba(pixels, width * height, channels),
-    };
+    const rgba = channels === 4 ? new Uint8Array(pixels) : expandToRgba(pixels, width * height, channels);
+    if (into) into.set(rgba);
+    return { width, height, rgba: into ?? rgba };
   },
   encode(rgba, width, height, quality) {
     return Transformer.fromRgbaPixels(rgba, width, height).jpegSync(quality);

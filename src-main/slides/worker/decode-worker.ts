@@ -21,7 +21,7 @@ async function run(task: WorkerTask): Promise<Uint8Array> {
       const [offset, length] = task.ranges[i]!;
       const stored = new Uint8Array(length);
       if (fs.readSync(fd, stored, 0, length, offset) !== length) throw new Error('the file is truncated');
-      out.set(await decodeTile(task.format, stored), i * tileBytes);
+      await decodeTile(task.format, stored, out.subarray(i * tileBytes, (i + 1) * tileBytes));
     }
     return out;
   }
