@@ -270,12 +270,12 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| slide | what | workers | Tessera /s | OpenSlide /s | ratio | Tessera p50 / p99 ms | OpenSlide p50 / p99 ms |',
-    '| --- | --- | --: | --: | --: | --: | --: | --: |',
+    '| slide | what | workers | Tessera /s | OpenSlide /s | ratio | Tessera p50 / p99 ms | OpenSlide p50 / p99 ms | goal: ≥ 2x and p99 ≤ |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --- |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.slide} | ${r.what} | ${r.workers} | ${r.tessera.rate.toFixed(0)} | ${r.openslide.rate.toFixed(0)} | ${(r.tessera.rate / r.openslide.rate).toFixed(2)}x | ${r.tessera.p50.toFixed(2)} / ${r.tessera.p99.toFixed(2)} | ${r.openslide.p50.toFixed(2)} / ${r.openslide.p99.toFixed(2)} |`,
+      `| ${r.slide} | ${r.what} | ${r.workers} | ${r.tessera.rate.toFixed(0)} | ${r.openslide.rate.toFixed(0)} | ${(r.tessera.rate / r.openslide.rate).toFixed(2)}x | ${r.tessera.p50.toFixed(2)} / ${r.tessera.p99.toFixed(2)} | ${r.openslide.p50.toFixed(2)} / ${r.openslide.p99.toFixed(2)} | ${r.tessera.rate >= 2 * r.openslide.rate && r.tessera.p99 <= r.openslide.p99 ? 'met' : 'not met'} |`,
     );
   }
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.slide}, ${r.workers} worker(s): ${r.note}`);
@@ -311,6 +311,13 @@ const body = [
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
   table(rows),
+  '',
+  'JPEG codec, chosen by measurement on this machine (one 256 px tile, one thread): TurboJPEG (libturbojpeg0 through',
+  'koffi) decodes to RGBA in about 0.4-0.9 ms and encodes quality 75 in about 0.6 ms; @napi-rs/image decodes in',
+  'about 1.6 ms (RGB, plus a copy to RGBA) and encodes in about 6 ms (mozjpeg). TurboJPEG is used where installed.',
+  'The decode-and-re-encode paths (254/1 grid, regions) are bound by JPEG decoding, the same libjpeg-turbo work',
+  'OpenSlide does; their p99 carries V8 mark-compact pauses (3-14 ms, triggered by the churn of tile buffers).',
+  'The viewer uses the per-slide grid, where stored tiles pass through without decoding.',
   '',
   'Machine (`lscpu | head`):',
   '',
