@@ -3,6 +3,7 @@
 // libm's sqrtf keeps the portable loop scalar because of errno.
 #include <cmath>
 
+#include "cpu_features.h"
 #include "ops_cpu.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -51,13 +52,6 @@ __attribute__((target("avx2"))) void adamwAvx2(float* p, const float* g, float* 
   adamwScalar(p, g, m, v, i, i1, s);
 }
 
-bool haveAvx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-}
 #endif
 
 }  // namespace
@@ -78,7 +72,7 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, float
   s.eps = eps;
   parallelRange(n, 1 << 15, [&](int64_t i0, int64_t i1) {
 #ifdef TESSERA_ADAMW_AVX2
-    if (haveAvx2()) return adamwAvx2(p, g, m, v, i0, i1, s);
+    if (useAvx2Fma()) return adamwAvx2(p, g, m, v, i0, i1, s);
 #endif
     adamwScalar(p, g, m, v, i0, i1, s);
   });

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <vector>
 
-#include "fast_math.h"
 #include "gemm.h"
 #include "ops_cpu.h"
+#include "vector_math.h"
 
 namespace tessera {
 namespace cpu {
@@ -33,9 +33,7 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
       float* row = P + i * T;
       float mx = -INFINITY;
       for (int64_t j = 0; j < T; j++) mx = row[j] * scale > mx ? row[j] * scale : mx;
-      for (int64_t j = 0; j < T; j++) row[j] = fastExp(row[j] * scale - mx);
-      float sum = 0.0f;
-      for (int64_t j = 0; j < T; j++) sum += row[j];
+      const float sum = vecExpShifted(row, T, scale, mx);
       const float inv = 1.0f / sum;
       for (int64_t j = 0; j < T; j++) row[j] *= inv;
     }

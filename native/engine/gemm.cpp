@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu_features.h"
 #include "threads.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -85,11 +86,8 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float* a, 
 #endif
 
 Kernel chooseKernel() {
-  const char* forcePortable = std::getenv("TESSERA_PORTABLE_GEMM");
-  if (forcePortable && forcePortable[0] == '1') return kernelPortable;
 #ifdef TESSERA_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernelAvx2;
+  if (useAvx2Fma()) return kernelAvx2;
 #endif
   return kernelPortable;
 }

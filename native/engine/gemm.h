@@ -20,7 +20,7 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
 // Splits M or N over the thread pool when the product is big enough.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate);
 
-// Which micro-kernel runs ("avx2-fma" or "portable"); TESSERA_PORTABLE_GEMM=1 forces the portable one.
+// Which micro-kernel runs ("avx2-fma" or "portable"); TESSERA_PORTABLE=1 forces the portable one.
 const char* gemmKernelName();
 
 }  // namespace tessera

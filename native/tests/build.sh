@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../build/tests}
 mkdir -p "$out"
 core="model threads gemm matmul layernorm attention mlp layer_scale patch_embed mil_attention heads adamw
-      backend_cpu pos_embed_resample vit aggregator train"
+      backend_cpu pos_embed_resample vit aggregator train vector_math"
 srcs=""
 for f in $core; do srcs="$srcs $here/../engine/$f.cpp"; done
 CXX=${CXX:-g++}

@@ -22,8 +22,28 @@ interface Check {
   detail: string;
 }
 
+interface Summary {
+  passed: number;
+  failed: number;
+  worstFixtureRelL2: number;
+  gemm: string;
+}
+
 let checks: Check[] = [];
-let summary: { passed: number; failed: number; worstFixtureRelL2: number; gemm: string } | undefined;
+let summary: Summary | undefined;
+let portable: { status: number | null; summary: Summary | undefined; failures: string[] } | undefined;
+
+function parse(stdout: string): { checks: Check[]; summary: Summary | undefined } {
+  const lines = stdout.split('\n');
+  const parsed = lines
+    .filter((l) => l.startsWith('PASS ') || l.startsWith('FAIL '))
+    .map((l) => {
+      const [head, detail = ''] = l.slice(5).split(/ {2}/, 2);
+      return { ok: l.startsWith('PASS'), name: head ?? '', detail };
+    });
+  const s = lines.find((l) => l.startsWith('SUMMARY '));
+  return { checks: parsed, summary: s ? (JSON.parse(s.slice('SUMMARY '.length)) as Summary) : undefined };
+}
 
 function findCheck(pattern: RegExp): Check[] {
   return checks.filter((c) => pattern.test(c.name));
@@ -36,20 +56,24 @@ beforeAll(() => {
       stdio: 'pipe',
       env: { ...process.env, CXXFLAGS: '-O2' },
     });
-    const run = spawnSync(path.join(outDir, 'engine_core_test'), [fixtureDir], {
+    const driver = path.join(outDir, 'engine_core_test');
+    const run = spawnSync(driver, [fixtureDir], {
       encoding: 'utf8',
       env: { ...process.env, TESSERA_THREADS: '2' },
     });
-    const lines = run.stdout.split('\n');
-    checks = lines
-      .filter((l) => l.startsWith('PASS ') || l.startsWith('FAIL '))
-      .map((l) => {
-        const [head, detail = ''] = l.slice(5).split(/ {2}/, 2);
-        return { ok: l.startsWith('PASS'), name: head ?? '', detail };
-      });
-    const s = lines.find((l) => l.startsWith('SUMMARY '));
-    if (s) summary = JSON.parse(s.slice('SUMMARY '.length)) as typeof summary;
+    ({ checks, summary } = parse(run.stdout));
     if (run.status !== 0 && !summary) throw new Error(`engine_core_test crashed: ${run.stderr}`);
+    // The same checks with the portable (non-AVX2) kernels everywhere.
+    const runPortable = spawnSync(driver, [fixtureDir], {
+      encoding: 'utf8',
+      env: { ...process.env, TESSERA_THREADS: '2', TESSERA_PORTABLE: '1' },
+    });
+    const p = parse(runPortable.stdout);
+    portable = {
+      status: runPortable.status,
+      summary: p.summary,
+      failures: p.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.detail}`),
+    };
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
@@ -64,6 +88,13 @@ describe('engine core against PyTorch fixtures', () => {
     expect(summary!.failed).toBe(0);
     expect(summary!.passed).toBeGreaterThanOrEqual(150);
     expect(summary!.worstFixtureRelL2).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('passes the same checks with the portable (non-AVX2) kernels', () => {
+    expect(portable?.failures).toEqual([]);
+    expect(portable?.status).toBe(0);
+    expect(portable?.summary?.gemm).toBe('portable');
+    expect(portable?.summary?.passed).toBe(summary?.passed);
   });
 
   it.each(variants)('%s: embeddings, attention and probabilities match', (v) => {

@@ -1,0 +1,227 @@
+// AVX2 and portable elementwise kernels (see vector_math.h). The AVX2 exp / erf use the same constants as
+// fast_math.h: Cephes range reduction + degree-6 polynomial, and Abramowitz & Stegun 7.1.26.
+#include "vector_math.h"
+
+#include <cmath>
+
+#include "cpu_features.h"
+#include "fast_math.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TESSERA_VEC_AVX2 1
+#endif
+
+namespace tessera {
+
+namespace {
+
+#ifdef TESSERA_VEC_AVX2
+#define AVX2_FN __attribute__((target("avx2,fma"))) inline
+
+AVX2_FN __m256 exp8(__m256 x) {
+  x = _mm256_max_ps(_mm256_set1_ps(-87.3f), _mm256_min_ps(_mm256_set1_ps(88.3f), x));
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic), magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+AVX2_FN __m256 erf8(__m256 x) {
+  const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)));
+  const __m256 y = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, _mm256_set1_ps(1.0f));
+  return _mm256_or_ps(y, sign);
+}
+
+AVX2_FN __m256 sigmoid8(__m256 g) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+}
+
+// Each step function handles 8 elements; loop tails go through zero-padded copies so that every element
+// sees identical arithmetic whatever the split.
+AVX2_FN void geluStep(const float* x, float* out) {
+  const __m256 v = _mm256_loadu_ps(x);
+  const __m256 cdf = _mm256_fmadd_ps(erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))),
+                                     _mm256_set1_ps(0.5f), _mm256_set1_ps(0.5f));
+  _mm256_storeu_ps(out, _mm256_mul_ps(v, cdf));
+}
+
+AVX2_FN void geluBackStep(const float* d, const float* x, float* dx) {
+  const __m256 dd = _mm256_loadu_ps(d), v = _mm256_loadu_ps(x);
+  const __m256 cdf = _mm256_fmadd_ps(erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))),
+                                     _mm256_set1_ps(0.5f), _mm256_set1_ps(0.5f));
+  const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228040143268f),
+                                   exp8(_mm256_mul_ps(_mm256_set1_ps(-0.5f), _mm256_mul_ps(v, v))));
+  _mm256_storeu_ps(dx, _mm256_fmadd_ps(dd, _mm256_fmadd_ps(v, pdf, cdf), _mm256_loadu_ps(dx)));
+}
+
+AVX2_FN void swigluStep(const float* g, const float* v, float* out) {
+  const __m256 gg = _mm256_loadu_ps(g);
+  _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_mul_ps(gg, sigmoid8(gg)), _mm256_loadu_ps(v)));
+}
+
+AVX2_FN void swigluBackStep(const float* d, const float* g, const float* v, float* dg, float* dv) {
+  const __m256 dd = _mm256_loadu_ps(d), gg = _mm256_loadu_ps(g), vv = _mm256_loadu_ps(v);
+  const __m256 s = sigmoid8(gg), one = _mm256_set1_ps(1.0f);
+  const __m256 dsilu = _mm256_mul_ps(s, _mm256_fmadd_ps(gg, _mm256_sub_ps(one, s), one));
+  _mm256_storeu_ps(dg, _mm256_fmadd_ps(_mm256_mul_ps(dd, vv), dsilu, _mm256_loadu_ps(dg)));
+  _mm256_storeu_ps(dv, _mm256_fmadd_ps(_mm256_mul_ps(dd, gg), s, _mm256_loadu_ps(dv)));
+}
+
+AVX2_FN __m256 expShiftStep(const float* x, float* out, __m256 scale, __m256 shift) {
+  const __m256 e = exp8(_mm256_fmsub_ps(_mm256_loadu_ps(x), scale, shift));
+  _mm256_storeu_ps(out, e);
+  return e;
+}
+
+struct Tail {
+  alignas(32) float a[8] = {}, b[8] = {}, c[8] = {}, o1[8] = {}, o2[8] = {};
+};
+
+void copyIn(float* dst, const float* src, int64_t n) {
+  for (int64_t j = 0; j < n; j++) dst[j] = src[j];
+}
+
+__attribute__((target("avx2,fma"))) void geluForwardAvx2(float* out, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) geluStep(x + i, out + i);
+  if (i < n) {
+    Tail t;
+    copyIn(t.a, x + i, n - i);
+    geluStep(t.a, t.o1);
+    copyIn(out + i, t.o1, n - i);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void geluBackwardAvx2(float* dx, const float* dout, const float* x,
+                                                          int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) geluBackStep(dout + i, x + i, dx + i);
+  if (i < n) {
+    Tail t;
+    copyIn(t.a, dout + i, n - i);
+    copyIn(t.b, x + i, n - i);
+    copyIn(t.o1, dx + i, n - i);
+    geluBackStep(t.a, t.b, t.o1);
+    copyIn(dx + i, t.o1, n - i);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void swigluForwardAvx2(float* out, const float* g, const float* v, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) swigluStep(g + i, v + i, out + i);
+  if (i < n) {
+    Tail t;
+    copyIn(t.a, g + i, n - i);
+    copyIn(t.b, v + i, n - i);
+    swigluStep(t.a, t.b, t.o1);
+    copyIn(out + i, t.o1, n - i);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void swigluBackwardAvx2(float* dg, float* dv, const float* dout,
+                                                            const float* g, const float* v, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) swigluBackStep(dout + i, g + i, v + i, dg + i, dv + i);
+  if (i < n) {
+    Tail t;
+    copyIn(t.a, dout + i, n - i);
+    copyIn(t.b, g + i, n - i);
+    copyIn(t.c, v + i, n - i);
+    copyIn(t.o1, dg + i, n - i);
+    copyIn(t.o2, dv + i, n - i);
+    swigluBackStep(t.a, t.b, t.c, t.o1, t.o2);
+    copyIn(dg + i, t.o1, n - i);
+    copyIn(dv + i, t.o2, n - i);
+  }
+}
+
+__attribute__((target("avx2,fma"))) float expShiftedAvx2(float* row, int64_t n, float scale, float shift) {
+  const __m256 sc = _mm256_set1_ps(scale), sh = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, expShiftStep(row + i, row + i, sc, sh));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  float sum = 0.0f;
+  for (float l : lanes) sum += l;
+  if (i < n) {
+    Tail t;
+    copyIn(t.a, row + i, n - i);
+    expShiftStep(t.a, t.o1, sc, sh);
+    for (int64_t j = 0; j < n - i; j++) sum += t.o1[j];
+    copyIn(row + i, t.o1, n - i);
+  }
+  return sum;
+}
+#endif
+
+}  // namespace
+
+void vecGeluForward(float* out, const float* x, int64_t n) {
+#ifdef TESSERA_VEC_AVX2
+  if (useAvx2Fma()) return geluForwardAvx2(out, x, n);
+#endif
+  for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + fastErf(x[i] * 0.70710678118654752f));
+}
+
+void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n) {
+#ifdef TESSERA_VEC_AVX2
+  if (useAvx2Fma()) return geluBackwardAvx2(dx, dout, x, n);
+#endif
+  for (int64_t i = 0; i < n; i++) {
+    const float cdf = 0.5f * (1.0f + fastErf(x[i] * 0.70710678118654752f));
+    const float pdf = 0.39894228040143268f * fastExp(-0.5f * x[i] * x[i]);
+    dx[i] += dout[i] * (cdf + x[i] * pdf);
+  }
+}
+
+void vecSwigluForward(float* out, const float* g, const float* v, int64_t n) {
+#ifdef TESSERA_VEC_AVX2
+  if (useAvx2Fma()) return swigluForwardAvx2(out, g, v, n);
+#endif
+  for (int64_t i = 0; i < n; i++) out[i] = g[i] / (1.0f + fastExp(-g[i])) * v[i];
+}
+
+void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n) {
+#ifdef TESSERA_VEC_AVX2
+  if (useAvx2Fma()) return swigluBackwardAvx2(dg, dv, dout, g, v, n);
+#endif
+  for (int64_t i = 0; i < n; i++) {
+    const float s = 1.0f / (1.0f + fastExp(-g[i]));
+    dv[i] += dout[i] * g[i] * s;
+    dg[i] += dout[i] * v[i] * s * (1.0f + g[i] * (1.0f - s));
+  }
+}
+
+float vecExpShifted(float* row, int64_t n, float scale, float shift) {
+#ifdef TESSERA_VEC_AVX2
+  if (useAvx2Fma()) return expShiftedAvx2(row, n, scale, shift);
+#endif
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; j++) {
+    row[j] = fastExp(row[j] * scale - shift);
+    sum += row[j];
+  }
+  return sum;
+}
+
+}  // namespace tessera

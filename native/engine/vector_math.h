@@ -1,0 +1,22 @@
+// Elementwise kernels for the activations and the softmax, where libm calls would otherwise cost as much as
+// a matmul: AVX2+FMA versions (chosen at run time, like the GEMM kernel) and portable ones built on
+// fast_math.h. On a given machine every element goes through the same code path, including loop tails
+// (padded to a full vector), so results never depend on how work was split between threads.
+#pragma once
+
+#include <cstdint>
+
+namespace tessera {
+
+// out = 0.5 x (1 + erf(x / sqrt 2))
+void vecGeluForward(float* out, const float* x, int64_t n);
+// dx += dout * (Phi(x) + x phi(x))
+void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n);
+// out = silu(g) * v
+void vecSwigluForward(float* out, const float* g, const float* v, int64_t n);
+// dg += dout * v * s (1 + g (1 - s)), dv += dout * g * s, s = sigmoid(g)
+void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n);
+// row[j] = exp(row[j] * scale - shift); returns the sum of the new values
+float vecExpShifted(float* row, int64_t n, float scale, float shift);
+
+}  // namespace tessera
