@@ -126,14 +126,19 @@ export class TiffSlideReader extends TiledSlideReader {
       Array.from({ length: chunks }, async (_, k) => {
         const indices = present.slice(k * per, (k + 1) * per);
         if (indices.length === 0) return;
-        let packed: Uint8Array;
+        const into = indices.map(() => this.cache.takeBuffer(tileBytes));
+        let decoded: Uint8Array[];
         try {
-          packed = await this.pool.run({
-            kind: 'decodeRanges',
-            file: { key: this.id, path: this.path },
-            format: image.format,
-            ranges: ranges.slice(k * per, (k + 1) * per),
-          });
+          decoded = await this.pool.runForBuffers(
+            {
+              kind: 'decodeRanges',
+              file: { key: this.id, path: this.path },
+              format: image.format,
+              ranges: ranges.slice(k * per, (k + 1) * per),
+              into,
+            },
+            into.map((b) => b.buffer as ArrayBuffer),
+          );
         } catch (err) {
           throw new SlideError(
             this.path,
@@ -141,7 +146,7 @@ export class TiffSlideReader extends TiledSlideReader {
             { cause: err },
           );
         }
-        indices.forEach((i, j) => (result[i] = packed.subarray(j * tileBytes, (j + 1) * tileBytes)));
+        indices.forEach((i, j) => (result[i] = decoded[j]!));
       }),
     );
     return result;

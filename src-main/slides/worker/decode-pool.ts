@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 interface Pending {
-  resolve: (bytes: Uint8Array) => void;
+  resolve: (bytes: Uint8Array | Uint8Array[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -39,10 +39,19 @@ export class DecodePool {
   }
 
   run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<Uint8Array> {
+    return this.post(task, transfer) as Promise<Uint8Array>;
+  }
+
+  /** For tasks answered with several buffers (decodeRanges). */
+  runForBuffers(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<Uint8Array[]> {
+    return this.post(task, transfer) as Promise<Uint8Array[]>;
+  }
+
+  private post(task: WorkerTask, transfer: ArrayBuffer[]): Promise<Uint8Array | Uint8Array[]> {
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
     const slot = this.pickSlot();
     const id = this.nextId++;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<Uint8Array | Uint8Array[]>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(id, { resolve, reject });
       const req: WorkerRequest = { id, task };

@@ -7,7 +7,7 @@ import { jpegCodec } from '../codecs/jpeg-codec.js';
 import { expandToRgba } from '../codecs/rgba.js';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
-async function run(task: WorkerTask): Promise<Uint8Array> {
+async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
   if (task.kind === 'forget') {
     forget(task.key);
@@ -15,15 +15,13 @@ async function run(task: WorkerTask): Promise<Uint8Array> {
   }
   if (task.kind === 'decodeRanges') {
     const fd = descriptor(task.file.key, task.file.path);
-    const tileBytes = task.format.tileWidth * task.format.tileHeight * 4;
-    const out = new Uint8Array(tileBytes * task.ranges.length);
     for (let i = 0; i < task.ranges.length; i++) {
       const [offset, length] = task.ranges[i]!;
       const stored = new Uint8Array(length);
       if (fs.readSync(fd, stored, 0, length, offset) !== length) throw new Error('the file is truncated');
-      await decodeTile(task.format, stored, out.subarray(i * tileBytes, (i + 1) * tileBytes));
+      await decodeTile(task.format, stored, task.into[i]!);
     }
-    return out;
+    return task.into;
   }
   if (task.kind === 'decodeMany') {
     // Tiles decode to the same size, so one buffer carries them all (one transfer, no copies back).
@@ -82,16 +80,21 @@ function flattenOnWhite(rgba: Uint8Array): void {
   }
 }
 
+/** Buffers that can move back without a copy: each whole, and each only once. */
+function transferable(views: Uint8Array[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const v of views) {
+    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer)
+      out.add(v.buffer);
+  }
+  return [...out];
+}
+
 parentPort?.on('message', (req: WorkerRequest) => {
   run(req.task).then(
     (bytes) => {
       const res: WorkerResponse = { id: req.id, ok: true, bytes };
-      parentPort!.postMessage(
-        res,
-        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-          ? [bytes.buffer as ArrayBuffer]
-          : [],
-      );
+      parentPort!.postMessage(res, transferable(Array.isArray(bytes) ? bytes : [bytes]));
     },
     (err: unknown) => {
       const res: WorkerResponse = {

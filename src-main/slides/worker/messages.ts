@@ -14,6 +14,8 @@ export type WorkerTask =
       file: { key: string; path: string };
       format: TileFormat;
       ranges: [number, number][];
+      /** One tile-sized buffer per range (recycled by the tile cache), filled and sent back. */
+      into: Uint8Array[];
     }
   /** Close the worker's descriptor for a file (the reader was closed). */
   | { kind: 'forget'; key: string }
@@ -39,4 +41,4 @@ export interface WorkerRequest {
 }
 
 export type WorkerResponse =
-  { id: number; ok: true; bytes: Uint8Array } | { id: number; ok: false; message: string };
+  { id: number; ok: true; bytes: Uint8Array | Uint8Array[] } | { id: number; ok: false; message: string };

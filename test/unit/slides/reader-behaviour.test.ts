@@ -20,6 +20,7 @@ import { tiffBackend } from '../../../src-main/slides/tiff/tiff-backend.js';
 import { openSlideBackend } from '../../../src-main/slides/openslide/openslide-reader.js';
 import { hasTool, jp2kEncoderSync, loadJp2kEncoder, makeFixtureDir } from './fixtures.js';
 import { writeTiff, type WriterImage } from './tiff-writer.js';
+import type { WorkerTask } from '../../../src-main/slides/worker/messages.js';
 import { makePyramidalTiff } from '../../helpers/slides.js';
 
 describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
@@ -32,13 +33,15 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     file = makePyramidalTiff(path.join(dir, 'gradient.tif'), 1200, 900);
     // A real pool whose decode count the tests read.
     pool = new DecodePool(2);
-    const run = pool.run.bind(pool);
-    pool.run = (task, transfer) => {
+    const count = (task: WorkerTask) => {
       if (task.kind === 'decode') decodeCount++;
       if (task.kind === 'decodeMany') decodeCount += task.stored.length;
       if (task.kind === 'decodeRanges') decodeCount += task.ranges.length;
-      return run(task, transfer);
     };
+    const run = pool.run.bind(pool);
+    const runForBuffers = pool.runForBuffers.bind(pool);
+    pool.run = (task, transfer) => (count(task), run(task, transfer));
+    pool.runForBuffers = (task, transfer) => (count(task), runForBuffers(task, transfer));
   }, 60_000);
   afterAll(async () => {
     await pool.close();

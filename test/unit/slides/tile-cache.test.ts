@@ -36,4 +36,16 @@ describe('TileCache', () => {
     expect(cache.count).toBe(1);
     expect(cache.sizeBytes).toBe(10);
   });
+
+  it('recycles evicted tile buffers, but only after the current macrotask', async () => {
+    const cache = new TileCache(200);
+    const a = cache.takeBuffer(100);
+    cache.set('a', a);
+    cache.set('b', cache.takeBuffer(100));
+    cache.set('c', cache.takeBuffer(100)); // evicts a
+    expect(cache.takeBuffer(100).buffer).not.toBe(a.buffer); // still quarantined: a reader may hold it
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.takeBuffer(100).buffer).toBe(a.buffer);
+    expect(cache.takeBuffer(100).buffer).not.toBe(a.buffer);
+  });
 });
