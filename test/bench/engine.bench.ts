@@ -349,6 +349,11 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (peak2 < 1.5 * peak1) {
+    notes.push(
+      `Other processes held the CPUs during this run: the 2-thread FMA probe reached only ${fmt(peak2 / peak1)}x the 1-thread one, so absolute numbers are low and ratios between libraries (measured minutes apart) are indicative only.`,
+    );
+  }
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   writeResults(lines.join('\n'));
   console.log('wrote the engine section of test/bench/RESULTS.md');
