@@ -153,15 +153,18 @@ export class DeepZoom {
       return stored;
     }
     const info = this.tileInfo(level, col, row);
+    const bytes = info.readWidth * info.readHeight * 4;
     const rgba = await this.reader.readRegion(
       info.slideLevel,
       info.l0x,
       info.l0y,
       info.readWidth,
       info.readHeight,
+      regionBuffers.take(bytes),
     );
     this.stats.rendered++;
-    return this.pool.run(
+    // The pixel buffer travels to the worker and back, and serves the next tile of this size.
+    const [encoded, pixels] = await this.pool.runForBuffers(
       {
         kind: 'encode',
         rgba,
@@ -172,9 +175,12 @@ export class DeepZoom {
         flatten: true,
         type: this.format,
         quality: this.quality,
+        returnPixels: true,
       },
       [rgba.buffer as ArrayBuffer],
     );
+    if (pixels) regionBuffers.give(pixels);
+    return encoded!;
   }
 
   /** Where a Deep Zoom tile comes from (DeepZoomGenerator._get_tile_info). */
@@ -220,6 +226,23 @@ export class DeepZoom {
     return this.reader.storedJpegTile(slideLevel, col, row);
   }
 }
+
+/** A few region buffers per size, reused from tile to tile (keeps the main thread's GC quiet). */
+const regionBuffers = {
+  free: new Map<number, Uint8Array[]>(),
+  take(bytes: number): Uint8Array {
+    return this.free.get(bytes)?.pop() ?? new Uint8Array(bytes);
+  },
+  give(buffer: Uint8Array): void {
+    if (buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) return;
+    const list = this.free.get(buffer.byteLength) ?? [];
+    if (list.length >= 8) return;
+    list.push(buffer);
+    this.free.set(buffer.byteLength, list);
+    // Odd sizes (edge tiles) would accumulate; keep a bounded number of sizes.
+    if (this.free.size > 16) this.free.delete(this.free.keys().next().value!);
+  },
+};
 
 /** OpenSlide 3.4's openslide_get_best_level_for_downsample: the last level with downsample <= d. */
 export function bestLevelForDownsample(downsamples: number[], d: number): number {

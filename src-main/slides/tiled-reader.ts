@@ -92,14 +92,22 @@ export abstract class TiledSlideReader implements SlideReader {
     return out;
   }
 
-  async readRegion(level: number, x: number, y: number, w: number, h: number): Promise<Uint8Array> {
+  async readRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     const lv = this.metadata.levels[level];
     if (!lv)
       throw new RangeError(`level ${level} does not exist (the slide has ${this.metadata.levels.length})`);
     if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
       throw new RangeError(`invalid region size ${w}x${h} (at most ${MAX_REGION_PIXELS} pixels)`);
     }
-    const out = new Uint8Array(w * h * 4);
+    if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
+    const out = into ? into.fill(0) : new Uint8Array(w * h * 4);
     // Level coordinates of the region's top-left corner.
     const lx = Math.floor(x / lv.downsample);
     const ly = Math.floor(y / lv.downsample);

@@ -49,9 +49,17 @@ export interface SlideReader {
   /**
    * RGBA pixels of a w x h rectangle of `level`, whose top-left corner is (x, y) in level-0
    * coordinates (OpenSlide semantics: x/y are divided by the level downsample, rounded down; pixels
-   * outside the image are transparent black).
+   * outside the image are transparent black). With `into` (w x h x 4 bytes), the pixels are written
+   * there and `into` is returned, so callers can reuse buffers.
    */
-  readRegion(level: number, x: number, y: number, w: number, h: number): Promise<Uint8Array>;
+  readRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array>;
   readAssociatedImage(name: string): Promise<RgbaImage>;
   /**
    * The stored tile as a complete JPEG file (tables merged, colour space marked), when the level is

@@ -70,7 +70,14 @@ export class OpenSlideReader implements SlideReader {
     });
   }
 
-  async readRegion(level: number, x: number, y: number, w: number, h: number): Promise<Uint8Array> {
+  async readRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     if (this.closed) throw new SlideError(this.path, 'the slide was closed');
     if (!this.metadata.levels[level]) throw new RangeError(`level ${level} does not exist`);
     if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
@@ -79,7 +86,10 @@ export class OpenSlideReader implements SlideReader {
     const dest = new Uint32Array(w * h);
     if (w > 0 && h > 0) await this.lib.readRegion(this.osr, dest, Math.floor(x), Math.floor(y), level, w, h);
     this.checkError();
-    return argbToRgba(dest);
+    const rgba = argbToRgba(dest);
+    if (!into) return rgba;
+    into.set(rgba);
+    return into;
   }
 
   async readAssociatedImage(name: string): Promise<RgbaImage> {

@@ -32,6 +32,11 @@ async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
     return out;
   }
   if (task.flatten) flattenOnWhite(task.rgba);
+  if (task.returnPixels) return [await encode(task), task.rgba];
+  return encode(task);
+}
+
+async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<Uint8Array> {
   const resize = task.outWidth !== task.width || task.outHeight !== task.height;
   if (!resize && task.type === 'jpeg')
     return jpegCodec().encode(task.rgba, task.width, task.height, task.quality);

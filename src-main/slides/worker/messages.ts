@@ -33,6 +33,8 @@ export type WorkerTask =
       flatten: boolean;
       type: 'jpeg' | 'png';
       quality: number;
+      /** Send the (flattened) pixel buffer back after the encoded bytes, for reuse. */
+      returnPixels?: boolean;
     };
 
 export interface WorkerRequest {
