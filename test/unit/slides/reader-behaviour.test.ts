@@ -96,6 +96,13 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       await expect(reader.readRegion(9, 0, 0, 10, 10)).rejects.toThrow(/level 9 does not exist/);
       await expect(reader.readRegion(0, 0, 0, -1, 10)).rejects.toThrow(RangeError);
       expect(await reader.readRegion(0, 5000, 5000, 4, 4)).toEqual(new Uint8Array(64)); // outside: transparent
+      // A caller-supplied buffer is cleared, filled and returned.
+      const into = new Uint8Array(40 * 30 * 4).fill(7);
+      const filled = await reader.readRegion(0, 1190, 100, 40, 30, into);
+      expect(filled).toBe(into);
+      expect(filled).toEqual(await reader.readRegion(0, 1190, 100, 40, 30));
+      expect(filled[(0 * 40 + 39) * 4 + 3]).toBe(0); // x = 1229 is outside the 1200 px image
+      await expect(reader.readRegion(0, 0, 0, 10, 10, new Uint8Array(4))).rejects.toThrow(/does not fit/);
     } finally {
       await reader.close();
     }
