@@ -15,6 +15,8 @@ b="$out/bench_core"
 echo "{\"machine\":\"$(lscpu | sed -n 's/^Model name: *//p')\",\"cpus\":$(nproc),\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 "$b" gemm 6304 1152 384
 "$b" gemm 6304 384 1536
+TESSERA_THREADS=1 "$b" gemm 6304 1152 384
+TESSERA_PORTABLE=1 "$b" gemm 6304 1152 384
 for n in 64 256 1024; do "$b" rss $n 32; done
 "$b" rss 256 256
 for r in $(seq "$reps"); do
