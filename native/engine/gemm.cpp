@@ -11,7 +11,7 @@
 #include "cpu_features.h"
 #include "threads.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define TESSERA_X86 1
 #endif

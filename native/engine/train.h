@@ -45,7 +45,7 @@ struct SlideEmbeddings {
 };
 
 struct TrainOptions {
-  int chunkSize = 32;  // patches per encoder chunk (memory knob; results do not depend on it)
+  int chunkSize = 32;  // patches per encoder chunk: the memory knob (results agree to float rounding)
   float lrEncoder = 1e-5f;
   float lrAggregator = 1e-4f;
   float weightDecay = 0.05f;
