@@ -188,72 +188,97 @@ Scratch& scratch() {
 
 const char* gemmKernelName() { return kernel() == kernelPortable ? "portable" : "avx2-fma"; }
 
-void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
-    return;
-  }
-  const Kernel kern = kernel();
-  Scratch& s = scratch();
-  s.a.resize(static_cast<size_t>(MC * KC));
-  s.b.resize(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
+namespace {
+
+// C block (mc rows from ic, NR-panels [p0, p1) of the packed B) += / = packed A . packed B
+void computeBlock(Kernel kern, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
+                  const float* pb, float* C, int64_t ldc, bool acc) {
   float edge[MR * NR];
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      const bool acc = accumulate || pc > 0;
-      packB(kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
-      for (int64_t ic = 0; ic < M; ic += MC) {
-        const int64_t mc = std::min(MC, M - ic);
-        packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int64_t nr = std::min<int64_t>(NR, nc - jr);
-          const float* bp = s.b.data() + (jr / NR) * kc * NR;
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int64_t mr = std::min<int64_t>(MR, mc - ir);
-            const float* ap = s.a.data() + (ir / MR) * kc * MR;
-            float* c = C + (ic + ir) * ldc + jc + jr;
-            if (mr == MR && nr == NR) {
-              kern(kc, ap, bp, c, ldc, acc);
-            } else {
-              kern(kc, ap, bp, edge, NR, false);
-              for (int64_t i = 0; i < mr; i++)
-                for (int64_t j = 0; j < nr; j++)
-                  c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
-            }
-          }
-        }
+  for (int64_t p = p0; p < p1; p++) {
+    const int64_t jr = p * NR, nr = std::min<int64_t>(NR, nc - jr);
+    const float* bp = pb + p * kc * NR;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int64_t mr = std::min<int64_t>(MR, mc - ir);
+      const float* ap = pa + (ir / MR) * kc * MR;
+      float* c = C + ir * ldc + jr;
+      if (mr == MR && nr == NR) {
+        kern(kc, ap, bp, c, ldc, acc);
+      } else {
+        kern(kc, ap, bp, edge, NR, false);
+        for (int64_t i = 0; i < mr; i++)
+          for (int64_t j = 0; j < nr; j++)
+            c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
       }
     }
   }
 }
 
+void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
+  if (!accumulate)
+    for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+}
+
+}  // namespace
+
+void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return zeroOrKeep(M, N, C, ldc, accumulate);
+  const Kernel kern = kernel();
+  Scratch& s = scratch();
+  s.a.resize(static_cast<size_t>(MC * KC));
+  s.b.resize(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc), panels = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      packB(kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
+        computeBlock(kern, mc, nc, kc, 0, panels, s.a.data(), s.b.data(), C + ic * ldc + jc, ldc,
+                     accumulate || pc > 0);
+      }
+    }
+  }
+}
+
+// Parallel version of the same loops: B's panel for each (jc, pc) is packed once, shared by all threads;
+// the (MC-row block x panel range) tasks are handed out dynamically, which also balances load when other
+// processes take a core. Each C element is still summed in the same k order as gemmSerial.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
   const int threads = poolThreads();
   const double flops = 2.0 * M * N * K;
-  if (threads <= 1 || flops < 2e6) {
-    gemmSerial(M, N, K, A, B, C, ldc, accumulate);
-    return;
-  }
-  // Split the larger of M and N into aligned parts, a few per thread for load balance.
-  const int64_t parts = threads * 2;
-  if (M >= N) {
-    const int64_t step = std::max<int64_t>(MR, (M + parts - 1) / parts / MR * MR);
-    const int64_t n = (M + step - 1) / step;
-    parallelFor(n, [&](int64_t t) {
-      const int64_t i0 = t * step, m = std::min(step, M - i0);
-      gemmSerial(m, N, K, MatView{A.p + i0 * A.rs, A.rs, A.cs}, B, C + i0 * ldc, ldc, accumulate);
-    });
-  } else {
-    const int64_t step = std::max<int64_t>(NR, (N + parts - 1) / parts / NR * NR);
-    const int64_t n = (N + step - 1) / step;
-    parallelFor(n, [&](int64_t t) {
-      const int64_t j0 = t * step, nn = std::min(step, N - j0);
-      gemmSerial(M, nn, K, A, MatView{B.p + j0 * B.cs, B.rs, B.cs}, C + j0, ldc, accumulate);
-    });
+  if (threads <= 1 || flops < 2e6) return gemmSerial(M, N, K, A, B, C, ldc, accumulate);
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return zeroOrKeep(M, N, C, ldc, accumulate);
+  const Kernel kern = kernel();
+  std::vector<float> packedB(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
+  const int64_t mblocks = (M + MC - 1) / MC;
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc), panels = (nc + NR - 1) / NR;
+    // Enough tasks to keep every thread busy: split the panels too when there are few row blocks.
+    const int64_t nsplit = std::min<int64_t>(panels, std::max<int64_t>(1, (3 * threads + mblocks - 1) / mblocks));
+    const int64_t perSplit = (panels + nsplit - 1) / nsplit;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      const int64_t packTasks = std::min<int64_t>(panels, 2 * threads), perPack = (panels + packTasks - 1) / packTasks;
+      parallelFor(packTasks, [&](int64_t t) {
+        const int64_t p0 = t * perPack, p1 = std::min(panels, p0 + perPack);
+        if (p0 >= p1) return;
+        const int64_t j0 = p0 * NR, cols = std::min(nc, p1 * NR) - j0;
+        packB(kc, cols, B.p + pc * B.rs + (jc + j0) * B.cs, B.rs, B.cs, packedB.data() + p0 * kc * NR);
+      });
+      parallelFor(mblocks * nsplit, [&](int64_t t) {
+        const int64_t ib = t / nsplit, p0 = (t % nsplit) * perSplit, p1 = std::min(panels, p0 + perSplit);
+        if (p0 >= p1) return;
+        const int64_t ic = ib * MC, mc = std::min(MC, M - ic);
+        Scratch& s = scratch();
+        s.a.resize(static_cast<size_t>(MC * KC));
+        packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
+        computeBlock(kern, mc, nc, kc, p0, p1, s.a.data(), packedB.data(), C + ic * ldc + jc, ldc, acc);
+      });
+    }
   }
 }
 

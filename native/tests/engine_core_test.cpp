@@ -543,6 +543,21 @@ void runFiniteDifferences() {
     const double e = relL2(C.data(), R.data(), M * N);
     check(e < 1e-5, std::string("gemm (") + gemmKernelName() + ") vs naive, strided operands", fmtErr(e));
   }
+  {  // The threaded GEMM sums every element in the same order as the serial one: bitwise equal results.
+    bool same = true;
+    for (int transposed = 0; transposed < 2; transposed++)
+      for (int acc = 0; acc < 2; acc++) {
+        const int64_t M = 301, N = 1100, K = 530;
+        auto A = randn(M * K), B = randn(K * N);
+        std::vector<float> C1 = randn(M * N), C2 = C1;
+        const MatView a = transposed ? MatView{A.data(), 1, M} : MatView{A.data(), K, 1};
+        const MatView b = transposed ? MatView{B.data(), 1, K} : MatView{B.data(), N, 1};
+        gemm(M, N, K, a, b, C1.data(), N, acc != 0);
+        gemmSerial(M, N, K, a, b, C2.data(), N, acc != 0);
+        same = same && C1 == C2;
+      }
+    check(same, "threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)");
+  }
 }
 
 // ---- errors --------------------------------------------------------------------------------------------------
