@@ -11,7 +11,8 @@
  * level 0 is square JPEG tiles, so that this is the common case; pass explicit options for the
  * OpenSlide defaults (254, 1).
  */
-import type { SlideReader } from './types.js';
+import { MAX_REGION_PIXELS, type SlideReader } from './types.js';
+import type { RgbaPixels } from './codecs/box-reduce.js';
 import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
 
 export interface DeepZoomOptions {
@@ -55,6 +56,7 @@ export class DeepZoom {
   private readonly slideLevelOf: number[];
   private readonly l0Offset: [number, number];
   private readonly pool: DecodePool;
+  private readonly reducedLevels = new Map<string, Promise<RgbaPixels>>();
   /** Tiles served from stored bytes vs rendered, for tests and benchmarks. */
   readonly stats = { passthrough: 0, rendered: 0 };
 
@@ -153,6 +155,8 @@ export class DeepZoom {
       return stored;
     }
     const info = this.tileInfo(level, col, row);
+    const reduced = await this.tileFromReducedLevel(info);
+    if (reduced) return reduced;
     const bytes = info.readWidth * info.readHeight * 4;
     const rgba = await this.reader.readRegion(
       info.slideLevel,
@@ -181,6 +185,89 @@ export class DeepZoom {
     );
     if (pixels) regionBuffers.give(pixels);
     return encoded!;
+  }
+
+  /**
+   * Tiles far coarser than the slide level they come from (single-level slides, or the small Deep Zoom
+   * levels below a pyramid's last level) would each read and scale a huge region. Pillow's thumbnail,
+   * which OpenSlide's tiles go through, first box-reduces by floor(scale / 2); box reductions compose,
+   * so a once-per-slide box-reduced copy of the level (by 2, 4, 16 or 64) gives the same intermediate
+   * image for every such tile at a fraction of the cost. Undefined when the tile is not such a case.
+   */
+  private async tileFromReducedLevel(
+    info: ReturnType<DeepZoom['tileInfo']>,
+  ): Promise<Uint8Array | undefined> {
+    const pillowFactor = Math.floor(Math.min(info.readWidth / info.width, info.readHeight / info.height) / 2);
+    const sl = this.reader.metadata.levels[info.slideLevel]!;
+    const pixels = sl.width * sl.height;
+    // A copy reduced by 2 is a quarter of the level: kept only for levels of up to 16 Mpx (64 MiB).
+    const factor = REDUCTION_FACTORS.find(
+      (f) => f <= pillowFactor && (f > 2 || pixels <= MAX_REGION_PIXELS / 4),
+    );
+    if (!factor || pixels > MAX_REGION_PIXELS) return undefined;
+    const image = await this.reducedLevel(info.slideLevel, factor);
+    // Level pixels of the region (readRegion's rounding), then the covering block of the reduced image.
+    const lx = Math.floor(info.l0x / sl.downsample);
+    const ly = Math.floor(info.l0y / sl.downsample);
+    const x0 = Math.floor(lx / factor);
+    const y0 = Math.floor(ly / factor);
+    const w = Math.max(1, Math.min(image.width, Math.ceil((lx + info.readWidth) / factor)) - x0);
+    const h = Math.max(1, Math.min(image.height, Math.ceil((ly + info.readHeight) / factor)) - y0);
+    const rgba = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      const from = ((y0 + y) * image.width + x0) * 4;
+      rgba.set(image.rgba.subarray(from, from + w * 4), y * w * 4);
+    }
+    this.stats.rendered++;
+    return this.pool.run(
+      {
+        kind: 'encode',
+        rgba,
+        width: w,
+        height: h,
+        outWidth: info.width,
+        outHeight: info.height,
+        flatten: false,
+        type: this.format,
+        quality: this.quality,
+      },
+      [rgba.buffer as ArrayBuffer],
+    );
+  }
+
+  private reducedLevel(slideLevel: number, factor: number): Promise<RgbaPixels> {
+    const key = `${slideLevel}/${factor}`;
+    let image = this.reducedLevels.get(key);
+    if (!image) {
+      image = (async () => {
+        const step = Math.min(factor, 4);
+        let source: RgbaPixels;
+        if (factor === step) {
+          const sl = this.reader.metadata.levels[slideLevel]!;
+          source = {
+            rgba: await this.reader.readRegion(slideLevel, 0, 0, sl.width, sl.height),
+            width: sl.width,
+            height: sl.height,
+          };
+        } else source = await this.reducedLevel(slideLevel, factor / step);
+        const copy = source.rgba.slice();
+        const rgba = await this.pool.run(
+          {
+            kind: 'reduce',
+            rgba: copy,
+            width: source.width,
+            height: source.height,
+            factor: step,
+            flatten: factor === step,
+          },
+          [copy.buffer as ArrayBuffer],
+        );
+        return { rgba, width: Math.ceil(source.width / step), height: Math.ceil(source.height / step) };
+      })();
+      image.catch(() => this.reducedLevels.delete(key));
+      this.reducedLevels.set(key, image);
+    }
+    return image;
   }
 
   /** Where a Deep Zoom tile comes from (DeepZoomGenerator._get_tile_info). */
@@ -243,6 +330,12 @@ const regionBuffers = {
     if (this.free.size > 16) this.free.delete(this.free.keys().next().value!);
   },
 };
+
+/**
+ * Box reductions of whole levels kept per slide, coarsest first: 2 and 4 are made from the level,
+ * 16 from 4 and 64 from 16.
+ */
+const REDUCTION_FACTORS = [64, 16, 4, 2];
 
 /** OpenSlide 3.4's openslide_get_best_level_for_downsample: the last level with downsample <= d. */
 export function bestLevelForDownsample(downsamples: number[], d: number): number {

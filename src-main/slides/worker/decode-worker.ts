@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Transformer, ResizeFilterType, ResizeFit } from '@napi-rs/image';
+import { boxReduce, reductionFactors } from '../codecs/box-reduce.js';
 import { decodeTile } from '../codecs/decode-tile.js';
 import { jpegCodec } from '../codecs/jpeg-codec.js';
 import { expandToRgba } from '../codecs/rgba.js';
@@ -9,6 +10,10 @@ import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
+  if (task.kind === 'reduce') {
+    if (task.flatten) flattenOnWhite(task.rgba);
+    return boxReduce(task, task.factor, task.factor).rgba;
+  }
   if (task.kind === 'forget') {
     forget(task.key);
     return new Uint8Array(0);
@@ -40,7 +45,10 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<Ui
   const resize = task.outWidth !== task.width || task.outHeight !== task.height;
   if (!resize && task.type === 'jpeg')
     return jpegCodec().encode(task.rgba, task.width, task.height, task.quality);
-  let t = Transformer.fromRgbaPixels(task.rgba, task.width, task.height);
+  let source = { rgba: task.rgba, width: task.width, height: task.height };
+  const [fx, fy] = reductionFactors(task.width, task.height, task.outWidth, task.outHeight);
+  if (resize && (fx > 1 || fy > 1)) source = boxReduce(source, fx, fy);
+  let t = Transformer.fromRgbaPixels(source.rgba, source.width, source.height);
   if (resize) t = t.resize(task.outWidth, task.outHeight, ResizeFilterType.Lanczos3, ResizeFit.Fill);
   if (task.type === 'png') return t.pngSync();
   const pixels = t.rawPixelsSync();

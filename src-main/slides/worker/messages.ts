@@ -17,6 +17,8 @@ export type WorkerTask =
       /** One tile-sized buffer per range (recycled by the tile cache), filled and sent back. */
       into: Uint8Array[];
     }
+  /** Flatten onto white, then box-reduce by `factor` in both directions (returns RGBA). */
+  | { kind: 'reduce'; rgba: Uint8Array; width: number; height: number; factor: number; flatten: boolean }
   /** Close the worker's descriptor for a file (the reader was closed). */
   | { kind: 'forget'; key: string }
   /**
