@@ -45,7 +45,9 @@ describe('loading timm weights into a model with another patch grid', () => {
     try {
       await expect(model.loadWeights(weights)).rejects.toMatchObject({
         code: 'ERR_BAD_WEIGHTS',
-        message: expect.stringMatching(/wrong shapes: .*pos_embed \(file \[1, 16, 32\], model \[1, 16, 64\]\)/),
+        message: expect.stringMatching(
+          /wrong shapes: .*pos_embed \(file \[1, 16, 32\], model \[1, 16, 64\]\)/,
+        ),
       });
     } finally {
       model.dispose();
