@@ -338,6 +338,21 @@ SlidePrediction predictSlide(Model& model, const uint8_t* pixels, int64_t n, int
   return predictFromEmbeddings(model, H.data(), n);
 }
 
+int64_t estimateTrainStepBytes(const Model& model, int chunkSize, int64_t maxPatchesPerSlide) {
+  if (chunkSize <= 0 || maxPatchesPerSlide <= 0) throw std::invalid_argument("Sizes must be positive.");
+  const ViTConfig& c = model.vit();
+  const int64_t b = std::min<int64_t>(chunkSize, maxPatchesPerSlide), N = maxPatchesPerSlide;
+  const int64_t Din = c.outputDim(), Dh = model.aggregator().enabled() ? model.aggregator().hidden_dim : 0;
+  const int64_t floats = EncoderActivations::activationFloats(c, b, true) + EncoderActivations::gradientFloats(c, b) +
+                         2 * N * Din + N * (4 * Dh + 2);
+  return floats * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t estimateEmbedBytes(const Model& model, int chunkSize) {
+  if (chunkSize <= 0) throw std::invalid_argument("chunkSize must be positive.");
+  return EncoderActivations::activationFloats(model.vit(), chunkSize, false) * static_cast<int64_t>(sizeof(float));
+}
+
 void setNumThreads(int n) { setPoolThreads(n); }
 int numThreads() { return poolThreads(); }
 

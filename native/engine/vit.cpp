@@ -18,23 +18,48 @@ struct Span {
 };
 }  // namespace
 
-EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep_)
-    : B(capacity), keep(keep_), cfg_(cfg), capacity_(capacity) {
-  if (capacity <= 0) throw std::invalid_argument("The chunk size must be positive.");
+namespace {
+// Buffer sizes (floats) of one block, in Block field order, and the total of one EncoderActivations.
+struct Layout {
+  int64_t block[15];
+  int64_t nBlocks, normRows, total;
+};
+
+Layout layoutFor(const ViTConfig& cfg, int64_t B, bool keep) {
+  Layout L{};
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T, NH = cfg.num_heads;
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = fc1Width(cfg), Fi = cfg.mlpInner();
   const int64_t Dout = cfg.outputDim();
   const bool ls = cfg.init_values > 0;
-  // Sizes of one block's buffers, in Block field order.
   const int64_t blockSizes[15] = {M * D, M * D, M, M, 3 * M * D, keep ? B * NH * T * T : 0, M * D,
                                   ls ? M * D : 0, M * D, M * D, M, M, M * F1, M * Fi, ls ? M * D : 0};
   int64_t perBlock = 0;
-  for (int64_t s : blockSizes) perBlock += s;
-  const int64_t nBlocks = keep ? cfg.depth : (cfg.depth > 0 ? 1 : 0);
-  const int64_t normRows = cfg.fc_norm ? B * Dout / D : M;
-  const int64_t total = B * P * K + B * P * D + nBlocks * perBlock + M * D + (cfg.fc_norm ? 0 : M * D) +
-                        2 * normRows + 2 * B * Dout;
+  for (int i = 0; i < 15; i++) {
+    L.block[i] = blockSizes[i];
+    perBlock += blockSizes[i];
+  }
+  L.nBlocks = keep ? cfg.depth : (cfg.depth > 0 ? 1 : 0);
+  L.normRows = cfg.fc_norm ? B * Dout / D : M;
+  L.total = B * P * K + B * P * D + L.nBlocks * perBlock + M * D + (cfg.fc_norm ? 0 : M * D) + 2 * L.normRows +
+            2 * B * Dout;
+  return L;
+}
+}  // namespace
+
+int64_t EncoderActivations::activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep) {
+  return layoutFor(cfg, capacity, keep).total;
+}
+
+EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep_)
+    : B(capacity), keep(keep_), cfg_(cfg), capacity_(capacity) {
+  if (capacity <= 0) throw std::invalid_argument("The chunk size must be positive.");
+  const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T;
+  const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, Dout = cfg.outputDim();
+  const Layout L = layoutFor(cfg, B, keep);
+  const int64_t* blockSizes = L.block;
+  const int64_t nBlocks = L.nBlocks, normRows = L.normRows, total = L.total;
   size_ = static_cast<size_t>(total);
+  gradFloats_ = gradientFloats(cfg, capacity);
   storage_.reset(new float[size_]);
   float* p = storage_.get();
   auto take = [&](int64_t n) {
@@ -68,15 +93,28 @@ void EncoderActivations::setBatch(int64_t b) {
   B = b;
 }
 
+namespace {
+void gradientSizes(const ViTConfig& c, int64_t capacity, int64_t sizes[8]) {
+  const int64_t D = c.embed_dim, M = capacity * c.numTokens(), F1 = fc1Width(c), Fi = c.mlpInner();
+  const int64_t s[8] = {M * D, M * D, M * D, 3 * M * D, M * F1, M * Fi, capacity * c.numPatches() * D,
+                        capacity * c.outputDim()};
+  for (int i = 0; i < 8; i++) sizes[i] = s[i];
+}
+}  // namespace
+
+int64_t EncoderActivations::gradientFloats(const ViTConfig& cfg, int64_t capacity) {
+  int64_t sizes[8];
+  gradientSizes(cfg, capacity, sizes);
+  int64_t total = 0;
+  for (int64_t n : sizes) total += n;
+  return total;
+}
+
 EncoderActivations::Grads& EncoderActivations::grads() {
   if (!gradStorage_) {
-    const ViTConfig& c = cfg_;
-    const int64_t D = c.embed_dim, M = capacity_ * c.numTokens(), F1 = fc1Width(c), Fi = c.mlpInner();
-    const int64_t sizes[8] = {M * D, M * D, M * D, 3 * M * D, M * F1, M * Fi, capacity_ * c.numPatches() * D,
-                              capacity_ * c.outputDim()};
-    int64_t total = 0;
-    for (int64_t n : sizes) total += n;
-    gradStorage_.reset(new float[static_cast<size_t>(total)]);
+    int64_t sizes[8];
+    gradientSizes(cfg_, capacity_, sizes);
+    gradStorage_.reset(new float[static_cast<size_t>(gradFloats_)]);
     float* p = gradStorage_.get();
     float** fields[8] = {&grads_.dx, &grads_.dtmp, &grads_.dattn, &grads_.dqkv,
                          &grads_.dfc1, &grads_.dact, &grads_.dpatch, &grads_.dpooled};

@@ -35,7 +35,11 @@ class EncoderActivations {
   float *mean_f, *rstd_f;  // (B*T) or (B*Dout/D) for fc_norm
   float* pooled;  // (B, Dout) before fc_norm (fc_norm case)
   float* out;  // (B, Dout) encoder output
+  // Bytes of the activation buffers, and of backward's gradient buffers (allocated on first backward).
   size_t bytes() const { return size_ * sizeof(float); }
+  size_t gradientBytes() const { return static_cast<size_t>(gradFloats_) * sizeof(float); }
+  static int64_t gradientFloats(const ViTConfig& cfg, int64_t capacity);
+  static int64_t activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep);
 
   // Backward scratch (sized for capacity): dx, dtmp, dattn (M,D); dqkv (M,3D); dfc1 (M,F1); dact (M,Fi);
   // dpatch (B*P, D); dpooled (B, Dout).
@@ -48,6 +52,7 @@ class EncoderActivations {
   const ViTConfig cfg_;
   int64_t capacity_;
   size_t size_ = 0;
+  int64_t gradFloats_ = 0;
   std::unique_ptr<float[]> storage_;
   std::unique_ptr<float[]> gradStorage_;
   Grads grads_{};

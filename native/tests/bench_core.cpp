@@ -133,9 +133,10 @@ int main(int argc, char** argv) {
     const StepResult r = trainStepEndToEnd(m, {SlidePatches{px.data(), N, {1, 2}}}, o);
     const double dt = now() - t0;
     const long peak = peakRssKb();
-    std::printf("{\"mode\":\"rss\",\"N\":%lld,\"chunk\":%d,\"peak_rss_mb\":%.1f,\"baseline_rss_mb\":%.1f,"
+    const double estimateMb = estimateTrainStepBytes(m, chunk, N) / 1048576.0;
+    std::printf("{\"mode\":\"rss\",\"N\":%lld,\"chunk\":%d,\"estimate_mb\":%.1f,\"peak_rss_mb\":%.1f,\"baseline_rss_mb\":%.1f,"
                 "\"step_extra_mb\":%.1f,\"input_mb\":%.1f,\"embeddings_mb\":%.2f,\"seconds\":%.2f,\"loss\":%.4f}\n",
-                (long long)N, chunk, peak / 1024.0, baseline / 1024.0, (peak - baseline) / 1024.0,
+                (long long)N, chunk, estimateMb, peak / 1024.0, baseline / 1024.0, (peak - baseline) / 1024.0,
                 px.size() / 1048576.0, N * vc.outputDim() * 4 / 1048576.0, dt, r.loss);
     return 0;
   }
