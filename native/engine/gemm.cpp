@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "cpu_features.h"
@@ -132,11 +133,77 @@ Kernel kernel() {
   return k;
 }
 
+#ifdef TESSERA_X86
+// 8x8 transpose of rows r[0..8) in registers.
+__attribute__((target("avx2,fma"))) inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// One full MR-tall panel of a row-major A (cs == 1), 8 k at a time. Each 8-float store spills 2 floats into
+// the next k's slot (rewritten by the next store) and, for the last k, past the panel: the buffer has slack.
+__attribute__((target("avx2,fma"))) int64_t packPanelARowMajor(int64_t kc, const float* a, int64_t rs, float* out) {
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    __m256 r[8];
+    for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(a + i * rs + k);
+    r[6] = r[7] = _mm256_setzero_ps();
+    transpose8(r);
+    for (int j = 0; j < 8; j++) _mm256_storeu_ps(out + (k + j) * MR, r[j]);
+  }
+  return k;
+}
+
+// NR columns of a B read as W^T (rs == 1: column j is row j of W, contiguous in k), 8 k x 8 columns at a time.
+__attribute__((target("avx2,fma"))) int64_t packPanelBTransposed(int64_t kc, const float* b, int64_t cs, float* out) {
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    for (int h = 0; h < NR; h += 8) {
+      __m256 r[8];
+      for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(b + (h + j) * cs + k);
+      transpose8(r);
+      for (int j = 0; j < 8; j++) _mm256_storeu_ps(out + (k + j) * NR + h, r[j]);
+    }
+  }
+  return k;
+}
+#endif
+
+bool useSimdPacking() {
+#ifdef TESSERA_X86
+  static const bool yes = useAvx2Fma();
+  return yes;
+#else
+  return false;
+#endif
+}
+
 // Pack rows [0,mc) x k [0,kc) of A into MR-tall panels: panel p holds, for each k, MR consecutive values.
 void packA(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
     const int64_t mr = std::min<int64_t>(MR, mc - i0);
-    for (int64_t k = 0; k < kc; k++) {
+    int64_t k = 0;
+#ifdef TESSERA_X86
+    if (cs == 1 && mr == MR && useSimdPacking()) {
+      k = packPanelARowMajor(kc, a + i0 * rs, rs, out);
+      out += k * MR;
+    }
+#endif
+    for (; k < kc; k++) {
       const float* src = a + i0 * rs + k * cs;
       for (int64_t i = 0; i < mr; i++) out[i] = src[i * rs];
       for (int64_t i = mr; i < MR; i++) out[i] = 0.0f;
@@ -151,12 +218,16 @@ void packB(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float
     const int64_t nr = std::min<int64_t>(NR, nc - j0);
     if (rs == 1) {
       // Transposed operand (a weight matrix read as W^T): walk each source row contiguously.
+      int64_t k0 = 0;
+#ifdef TESSERA_X86
+      if (nr == NR && useSimdPacking()) k0 = packPanelBTransposed(kc, b + j0 * cs, cs, out);
+#endif
       for (int64_t j = 0; j < NR; j++) {
         if (j < nr) {
           const float* src = b + (j0 + j) * cs;
-          for (int64_t k = 0; k < kc; k++) out[k * NR + j] = src[k];
+          for (int64_t k = k0; k < kc; k++) out[k * NR + j] = src[k];
         } else {
-          for (int64_t k = 0; k < kc; k++) out[k * NR + j] = 0.0f;
+          for (int64_t k = k0; k < kc; k++) out[k * NR + j] = 0.0f;
         }
       }
       out += kc * NR;
@@ -190,9 +261,16 @@ const char* gemmKernelName() { return kernel() == kernelPortable ? "portable" : 
 
 namespace {
 
+// Epilogue of the last k slice: the tile is still in L1, so the bias costs no extra pass over C. Added after
+// the full sum, as a separate pass would, so the result is the same bit for bit.
+inline void addBias(int64_t mr, int64_t nr, const float* bias, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++) c[i * ldc + j] += bias[j];
+}
+
 // C block (mc rows from ic, NR-panels [p0, p1) of the packed B) += / = packed A . packed B
 void computeBlock(Kernel kern, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
-                  const float* pb, float* C, int64_t ldc, bool acc) {
+                  const float* pb, float* C, int64_t ldc, bool acc, const float* bias) {
   float edge[MR * NR];
   for (int64_t p = p0; p < p1; p++) {
     const int64_t jr = p * NR, nr = std::min<int64_t>(NR, nc - jr);
@@ -203,11 +281,13 @@ void computeBlock(Kernel kern, int64_t mc, int64_t nc, int64_t kc, int64_t p0, i
       float* c = C + ir * ldc + jr;
       if (mr == MR && nr == NR) {
         kern(kc, ap, bp, c, ldc, acc);
+        if (bias) addBias(MR, NR, bias + jr, c, ldc);
       } else {
         kern(kc, ap, bp, edge, NR, false);
         for (int64_t i = 0; i < mr; i++)
           for (int64_t j = 0; j < nr; j++)
             c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+        if (bias) addBias(mr, nr, bias + jr, c, ldc);
       }
     }
   }
@@ -220,12 +300,17 @@ void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
 
 }  // namespace
 
-void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
+void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
+                const float* colBias) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) return zeroOrKeep(M, N, C, ldc, accumulate);
+  if (K <= 0) {
+    zeroOrKeep(M, N, C, ldc, accumulate);
+    if (colBias) addBias(M, N, colBias, C, ldc);
+    return;
+  }
   const Kernel kern = kernel();
   Scratch& s = scratch();
-  s.a.resize(static_cast<size_t>(MC * KC));
+  s.a.resize(static_cast<size_t>(MC * KC + 8));
   s.b.resize(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc), panels = (nc + NR - 1) / NR;
@@ -236,49 +321,84 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
         const int64_t mc = std::min(MC, M - ic);
         packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
         computeBlock(kern, mc, nc, kc, 0, panels, s.a.data(), s.b.data(), C + ic * ldc + jc, ldc,
-                     accumulate || pc > 0);
+                     accumulate || pc > 0, colBias && pc + kc >= K ? colBias + jc : nullptr);
       }
     }
   }
 }
 
-// Parallel version of the same loops: B's panel for each (jc, pc) is packed once, shared by all threads;
-// the (MC-row block x panel range) tasks are handed out dynamically, which also balances load when other
-// processes take a core. Each C element is still summed in the same k order as gemmSerial.
-void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate) {
+namespace {
+// The packed B of a parallel GEMM, kept between calls by the calling thread: a fresh allocation of several MiB
+// per call costs page faults and zeroing. Released when it grew past kKeepFloats.
+constexpr size_t kKeepFloats = size_t(16) << 20;  // 64 MiB
+
+struct PackedB {
+  std::unique_ptr<float[]> p;
+  size_t n = 0;
+};
+
+float* packedBBuffer(PackedB& b, size_t n) {
+  if (b.n < n) {
+    b.p.reset();
+    b.p.reset(new float[n]);
+    b.n = n;
+  }
+  return b.p.get();
+}
+}  // namespace
+
+// Parallel version of the same loops: all of B is packed once (every KC slice, every panel), shared by all
+// threads; then one task per (MC-row block x panel range) runs every k slice of its tile, so a GEMM has two
+// parallel jobs (two barriers) whatever its K. Tasks are handed out dynamically, which also balances load when
+// other processes take a core. Each C element is still summed in the same k order as gemmSerial.
+void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
+          const float* colBias) {
   const int threads = poolThreads();
   const double flops = 2.0 * M * N * K;
-  if (threads <= 1 || flops < 2e6) return gemmSerial(M, N, K, A, B, C, ldc, accumulate);
+  if (threads <= 1 || flops < 2e6) return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias);
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) return zeroOrKeep(M, N, C, ldc, accumulate);
+  if (K <= 0) {
+    zeroOrKeep(M, N, C, ldc, accumulate);
+    if (colBias) addBias(M, N, colBias, C, ldc);
+    return;
+  }
   const Kernel kern = kernel();
-  std::vector<float> packedB(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
+  const int64_t panels = (N + NR - 1) / NR, Npad = panels * NR, slices = (K + KC - 1) / KC;
+  thread_local PackedB cache;
+  // Slice s (rows pc = s*KC .. pc+kc of B) starts at pc * Npad; its panel p at + p * kc * NR.
+  float* pb = packedBBuffer(cache, static_cast<size_t>(K * Npad));
+  constexpr int64_t kPackPanels = 8;
+  const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
+  parallelFor(slices * packGroups, [&](int64_t t) {
+    const int64_t pc = (t / packGroups) * KC, kc = std::min(KC, K - pc);
+    const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
+    const int64_t j0 = p0 * NR, cols = std::min(N, p1 * NR) - j0;
+    packB(kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + pc * Npad + p0 * kc * NR);
+  });
   const int64_t mblocks = (M + MC - 1) / MC;
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc), panels = (nc + NR - 1) / NR;
-    // Enough tasks to keep every thread busy: split the panels too when there are few row blocks.
-    const int64_t nsplit = std::min<int64_t>(panels, std::max<int64_t>(1, (3 * threads + mblocks - 1) / mblocks));
-    const int64_t perSplit = (panels + nsplit - 1) / nsplit;
+  // Panel ranges of at most NC columns; split further when there are too few row blocks to busy every thread.
+  int64_t perRange = std::min<int64_t>(panels, NC / NR);
+  int64_t ranges = (panels + perRange - 1) / perRange;
+  if (mblocks * ranges < 3 * threads) {
+    ranges = std::min<int64_t>(panels, (3 * threads + mblocks - 1) / mblocks);
+    perRange = (panels + ranges - 1) / ranges;
+    ranges = (panels + perRange - 1) / perRange;
+  }
+  parallelFor(mblocks * ranges, [&](int64_t t) {
+    const int64_t ib = t / ranges, p0 = (t % ranges) * perRange, p1 = std::min(panels, p0 + perRange);
+    const int64_t ic = ib * MC, mc = std::min(MC, M - ic);
+    Scratch& s = scratch();
+    s.a.resize(static_cast<size_t>(MC * KC + 8));
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      const bool acc = accumulate || pc > 0;
-      const int64_t packTasks = std::min<int64_t>(panels, 2 * threads), perPack = (panels + packTasks - 1) / packTasks;
-      parallelFor(packTasks, [&](int64_t t) {
-        const int64_t p0 = t * perPack, p1 = std::min(panels, p0 + perPack);
-        if (p0 >= p1) return;
-        const int64_t j0 = p0 * NR, cols = std::min(nc, p1 * NR) - j0;
-        packB(kc, cols, B.p + pc * B.rs + (jc + j0) * B.cs, B.rs, B.cs, packedB.data() + p0 * kc * NR);
-      });
-      parallelFor(mblocks * nsplit, [&](int64_t t) {
-        const int64_t ib = t / nsplit, p0 = (t % nsplit) * perSplit, p1 = std::min(panels, p0 + perSplit);
-        if (p0 >= p1) return;
-        const int64_t ic = ib * MC, mc = std::min(MC, M - ic);
-        Scratch& s = scratch();
-        s.a.resize(static_cast<size_t>(MC * KC));
-        packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
-        computeBlock(kern, mc, nc, kc, p0, p1, s.a.data(), packedB.data(), C + ic * ldc + jc, ldc, acc);
-      });
+      packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
+      computeBlock(kern, mc, N, kc, p0, p1, s.a.data(), pb + pc * Npad, C + ic * ldc, ldc, accumulate || pc > 0,
+                   colBias && pc + kc >= K ? colBias : nullptr);
     }
+  });
+  if (cache.n > kKeepFloats) {
+    cache.p.reset();
+    cache.n = 0;
   }
 }
 

@@ -15,10 +15,12 @@ struct MatView {
   int64_t cs;  // stride between columns
 };
 
-// Serial. accumulate=false overwrites C.
-void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate);
+// Serial. accumulate=false overwrites C. colBias (N values, or null) is added to every row after the product.
+void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
+                const float* colBias = nullptr);
 // Splits M or N over the thread pool when the product is big enough.
-void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate);
+void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
+          const float* colBias = nullptr);
 
 // Which micro-kernel runs ("avx2-fma" or "portable"); TESSERA_PORTABLE=1 forces the portable one.
 const char* gemmKernelName();

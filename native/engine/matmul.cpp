@@ -8,15 +8,7 @@ namespace cpu {
 // out (M,N) = inp (M,K) . weight (N,K)^T + bias (N)
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
                     int64_t N) {
-  gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false);
-  if (bias) {
-    parallelRange(M, 256, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) {
-        float* o = out + m * N;
-        for (int64_t n = 0; n < N; n++) o[n] += bias[n];
-      }
-    });
-  }
+  gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias);
 }
 
 // dinp (M,K) += dout . weight; dweight (N,K) += dout^T . inp; dbias (N) += column sums of dout

@@ -156,9 +156,9 @@ int main(int argc, char** argv) {
       else embed(m, px.data(), B, out.data(), static_cast<int>(B));
     };
     once();  // warm-up
-    const double t0 = now();
+    const double t0 = now(), c0 = cpuSeconds();
     for (int s = 0; s < steps; s++) once();
-    const double dt = (now() - t0) / steps;
+    const double dt = (now() - t0) / steps, cpu = (cpuSeconds() - c0) / steps;
     // FLOPs per image of the matmuls (2 per multiply-add), forward only.
     const double T = vc.numTokens(), D = vc.embed_dim, P = vc.numPatches();
     const double fwd = 2.0 * (P * 3 * 256 * D + vc.depth * (T * (4 * D * D + 2 * D * vc.mlpHidden()) + 2 * T * T * D));
@@ -166,9 +166,9 @@ int main(int argc, char** argv) {
     const double chunks = static_cast<double>((B + chunk - 1) / chunk);
     const double passes = mode == "train" ? 3.0 + (chunks - 1.0) / chunks : 1.0;
     std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"images\":%lld,\"chunk\":%d,\"threads\":%d,\"kernel\":\"%s\","
-                "\"images_per_s\":%.3f,\"gflops\":%.1f}\n",
+                "\"images_per_s\":%.3f,\"gflops\":%.1f,\"cpu_s_per_image\":%.4f,\"gflops_per_cpu_s\":%.1f}\n",
                 mode.c_str(), argv[2], (long long)B, chunk, numThreads(), gemmKernelName(), B / dt,
-                B * fwd * passes / dt / 1e9);
+                B * fwd * passes / dt / 1e9, cpu / B, B * fwd * passes / cpu / 1e9);
     return 0;
   }
   std::fprintf(stderr, "bad arguments\n");
