@@ -235,21 +235,31 @@ export class DeepZoom {
     );
   }
 
+  /**
+   * The level box-reduced by `factor`. Only the first copy reads the level (by 2 where the level is
+   * small enough to keep that copy, else by 4); each coarser one reduces the next finer copy.
+   */
   private reducedLevel(slideLevel: number, factor: number): Promise<RgbaPixels> {
     const key = `${slideLevel}/${factor}`;
     let image = this.reducedLevels.get(key);
     if (!image) {
       image = (async () => {
-        const step = Math.min(factor, 4);
+        const sl = this.reader.metadata.levels[slideLevel]!;
+        const firstFactor = sl.width * sl.height <= MAX_REGION_PIXELS / 4 ? 2 : 4;
         let source: RgbaPixels;
-        if (factor === step) {
-          const sl = this.reader.metadata.levels[slideLevel]!;
+        let step: number;
+        if (factor === firstFactor) {
           source = {
             rgba: await this.reader.readRegion(slideLevel, 0, 0, sl.width, sl.height),
             width: sl.width,
             height: sl.height,
           };
-        } else source = await this.reducedLevel(slideLevel, factor / step);
+          step = factor;
+        } else {
+          const finer = REDUCTION_FACTORS.find((f) => f < factor && f >= firstFactor)!;
+          source = await this.reducedLevel(slideLevel, finer);
+          step = factor / finer;
+        }
         const copy = source.rgba.slice();
         const rgba = await this.pool.run(
           {
@@ -258,7 +268,7 @@ export class DeepZoom {
             width: source.width,
             height: source.height,
             factor: step,
-            flatten: factor === step,
+            flatten: factor === firstFactor,
           },
           [copy.buffer as ArrayBuffer],
         );
@@ -331,10 +341,7 @@ const regionBuffers = {
   },
 };
 
-/**
- * Box reductions of whole levels kept per slide, coarsest first: 2 and 4 are made from the level,
- * 16 from 4 and 64 from 16.
- */
+/** Box reductions of whole levels kept per slide, coarsest first (see DeepZoom.reducedLevel). */
 const REDUCTION_FACTORS = [64, 16, 4, 2];
 
 /** OpenSlide 3.4's openslide_get_best_level_for_downsample: the last level with downsample <= d. */

@@ -15,28 +15,41 @@ export function boxReduce(src: RgbaPixels, fx: number, fy: number): RgbaPixels {
   const width = Math.ceil(src.width / fx);
   const height = Math.ceil(src.height / fy);
   const out = new Uint8Array(width * height * 4);
-  const rowSums = new Float64Array(width * 4);
-  const counts = new Uint32Array(width);
+  const sums = new Uint32Array(width * 4);
+  const { rgba, width: sw } = src;
   for (let oy = 0; oy < height; oy++) {
-    rowSums.fill(0);
-    counts.fill(0);
-    const y1 = Math.min(src.height, (oy + 1) * fy);
-    for (let y = oy * fy; y < y1; y++) {
-      let i = y * src.width * 4;
-      for (let x = 0; x < src.width; x++, i += 4) {
-        const o = Math.floor(x / fx);
-        const s = o * 4;
-        rowSums[s] = rowSums[s]! + src.rgba[i]!;
-        rowSums[s + 1] = rowSums[s + 1]! + src.rgba[i + 1]!;
-        rowSums[s + 2] = rowSums[s + 2]! + src.rgba[i + 2]!;
-        rowSums[s + 3] = rowSums[s + 3]! + src.rgba[i + 3]!;
-        counts[o]!++;
+    sums.fill(0);
+    const y0 = oy * fy;
+    const rows = Math.min(src.height, y0 + fy) - y0;
+    for (let y = y0; y < y0 + rows; y++) {
+      const row = y * sw * 4;
+      for (let ox = 0, x = 0; ox < width; ox++) {
+        const xEnd = Math.min(sw, x + fx);
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        let a = 0;
+        for (let i = row + x * 4; x < xEnd; x++, i += 4) {
+          r += rgba[i]!;
+          g += rgba[i + 1]!;
+          b += rgba[i + 2]!;
+          a += rgba[i + 3]!;
+        }
+        const s4 = ox * 4;
+        sums[s4] = sums[s4]! + r;
+        sums[s4 + 1] = sums[s4 + 1]! + g;
+        sums[s4 + 2] = sums[s4 + 2]! + b;
+        sums[s4 + 3] = sums[s4 + 3]! + a;
       }
     }
     const base = oy * width * 4;
-    for (let o = 0; o < width; o++) {
-      const n = counts[o]!;
-      for (let c = 0; c < 4; c++) out[base + o * 4 + c] = Math.round(rowSums[o * 4 + c]! / n);
+    for (let ox = 0; ox < width; ox++) {
+      const n = rows * (Math.min(sw, (ox + 1) * fx) - ox * fx);
+      const s4 = ox * 4;
+      out[base + s4] = Math.round(sums[s4]! / n);
+      out[base + s4 + 1] = Math.round(sums[s4 + 1]! / n);
+      out[base + s4 + 2] = Math.round(sums[s4 + 2]! / n);
+      out[base + s4 + 3] = Math.round(sums[s4 + 3]! / n);
     }
   }
   return { rgba: out, width, height };
