@@ -157,6 +157,26 @@ export class DeepZoom {
     const info = this.tileInfo(level, col, row);
     const reduced = await this.tileFromReducedLevel(info);
     if (reduced) return reduced;
+    const encoding = {
+      outWidth: info.width,
+      outHeight: info.height,
+      flatten: true,
+      type: this.format,
+      quality: this.quality,
+    };
+    // Read, compose, flatten and encode in one worker task where the reader can.
+    const direct = await this.reader.encodeRegion?.(
+      info.slideLevel,
+      info.l0x,
+      info.l0y,
+      info.readWidth,
+      info.readHeight,
+      encoding,
+    );
+    if (direct) {
+      this.stats.rendered++;
+      return direct;
+    }
     const bytes = info.readWidth * info.readHeight * 4;
     const rgba = await this.reader.readRegion(
       info.slideLevel,

@@ -17,7 +17,10 @@
  * For the app: one `SlideService` keeps readers open by path (LRU of open files) and hands out
  * `reader(path)` and `deepZoom(path)`. All decoding, resizing and encoding runs in a worker pool
  * (`sharedDecodePool()`, size set with `setSharedDecodePool(new DecodePool(n))`); decoded tiles live
- * in one byte-bounded LRU (`sharedTileCache().setCapacity(bytes)`).
+ * in one byte-bounded LRU (`sharedTileCache().setCapacity(bytes)`) whose memory is slabs of shared
+ * memory: workers decode straight into cache slots, and tile churn allocates nothing on the main
+ * thread. Rendered Deep Zoom tiles take one worker task each (`reader.encodeRegion`: decode the
+ * missing tiles, compose from cache slots, flatten, resize, encode); the main thread only routes.
  *
  * Backends: the built-in TIFF reader (Aperio SVS, generic pyramidal TIFF/BigTIFF, both byte
  * orders, tiled or stripped, levels from the directory chain or SubIFDs; JPEG, JPEG 2000 (Aperio
@@ -35,6 +38,7 @@ import type { SlideBackendName, SlideReader } from './types.js';
 
 export type {
   SlideReader,
+  RegionEncoding,
   SlideMetadata,
   SlideLevel,
   RgbaImage,

@@ -4,7 +4,9 @@
  * implements only `readTile` (and metadata); it may also implement `readTiles` to fetch the tiles
  * a region needs in one batch (one worker round trip instead of one per tile).
  */
-import type { RgbaImage, SlideMetadata, SlideReader } from './types.js';
+import type { RegionEncoding, RgbaImage, SlideMetadata, SlideReader } from './types.js';
+import type { TileFormat } from './codecs/tile-format.js';
+import type { DecodePool } from './worker/decode-pool.js';
 import { sharedTileCache, type TileCache } from './tile-cache.js';
 import { MAX_REGION_PIXELS } from './types.js';
 
@@ -27,6 +29,144 @@ export abstract class TiledSlideReader implements SlideReader {
   }
 
   abstract readAssociatedImage(name: string): Promise<RgbaImage>;
+
+  /**
+   * Where a worker can read a level's tiles itself (file, tile format, pool), for encodeRegion;
+   * undefined (the default) where it cannot.
+   */
+  protected workerSource(
+    _level: number,
+  ): { pool: DecodePool; file: { key: string; path: string }; format: TileFormat } | undefined {
+    return undefined;
+  }
+
+  /** File offset and length of a stored tile, null when nothing is stored (for workerSource levels). */
+  protected storedRange(_level: number, _col: number, _row: number): [number, number] | null {
+    return null;
+  }
+
+  /** Wraps a worker's decode error for the user (the subclass knows the file). */
+  protected decodeError(level: number, err: unknown): Error {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /**
+   * One worker task per region: cached tiles are passed as their slab slots (pinned while the
+   * worker reads them), missing ones are decoded by the worker into fresh slots and cached when it
+   * answers; the main thread copies no pixels. Undefined where a tile is not in a slab slot.
+   */
+  async encodeRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    encoding: RegionEncoding,
+  ): Promise<Uint8Array | undefined> {
+    const source = this.workerSource(level);
+    if (!source) return undefined;
+    const g = this.regionGeometry(level, x, y, w, h);
+    // Tiles other requests are decoding right now: wait for them, then everything is cache or ours.
+    for (;;) {
+      const running = g.addresses.flatMap(
+        ([c, r]) => this.inflight.get(`${this.id}/${level}/${c}/${r}`) ?? [],
+      );
+      if (running.length === 0) break;
+      await Promise.allSettled(running);
+    }
+    const tileBytes = source.format.tileWidth * source.format.tileHeight * 4;
+    const tiles: { col: number; row: number; pixels: Uint8Array; range: [number, number] | null }[] = [];
+    const pinned: Uint8Array[] = [];
+    const decoding: {
+      key: string;
+      pixels: Uint8Array;
+      done: (tile: Uint8Array | null, err?: unknown) => void;
+    }[] = [];
+    const undo = () => {
+      for (const p of pinned) this.cache.unpin(p);
+      for (const d of decoding) this.cache.giveBack(d.pixels);
+    };
+    for (const [col, row] of g.addresses) {
+      const key = `${this.id}/${level}/${col}/${row}`;
+      const hit = this.cache.get(key);
+      if (hit) {
+        if (!this.cache.isSlabSlot(hit)) return (undo(), undefined);
+        this.cache.pin(hit);
+        pinned.push(hit);
+        tiles.push({ col, row, pixels: hit, range: null });
+        continue;
+      }
+      const range = this.storedRange(level, col, row);
+      if (!range) continue; // sparse: transparent
+      const pixels = this.cache.takeBuffer(tileBytes);
+      if (!this.cache.isSlabSlot(pixels)) {
+        decoding.push({ key, pixels, done: () => {} });
+        return (undo(), undefined);
+      }
+      tiles.push({ col, row, pixels, range });
+      decoding.push({ key, pixels, done: () => {} });
+    }
+    // Concurrent getTile callers share these decodes.
+    for (const d of decoding) {
+      const p = new Promise<Uint8Array | null>((resolve, reject) => {
+        d.done = (tile, err) => (err === undefined ? resolve(tile) : reject(err as Error));
+      });
+      p.catch(() => {});
+      this.inflight.set(d.key, p);
+    }
+    try {
+      const encoded = await source.pool.run({
+        kind: 'render',
+        file: source.file,
+        format: source.format,
+        tiles,
+        region: { lx: g.lx, ly: g.ly, x0: g.x0, y0: g.y0, x1: g.x1, y1: g.y1 },
+        width: w,
+        height: h,
+        ...encoding,
+      });
+      for (const d of decoding) {
+        this.inflight.delete(d.key);
+        this.cache.set(d.key, d.pixels);
+        d.done(d.pixels);
+      }
+      for (const p of pinned) this.cache.unpin(p);
+      return encoded;
+    } catch (err) {
+      const error = this.decodeError(level, err);
+      for (const d of decoding) {
+        this.inflight.delete(d.key);
+        d.done(null, error);
+      }
+      undo();
+      throw error;
+    }
+  }
+
+  /** Level coordinates of a region and the addresses of the stored tiles it touches. */
+  private regionGeometry(level: number, x: number, y: number, w: number, h: number) {
+    const lv = this.metadata.levels[level];
+    if (!lv)
+      throw new RangeError(`level ${level} does not exist (the slide has ${this.metadata.levels.length})`);
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
+      throw new RangeError(`invalid region size ${w}x${h} (at most ${MAX_REGION_PIXELS} pixels)`);
+    }
+    const lx = Math.floor(x / lv.downsample);
+    const ly = Math.floor(y / lv.downsample);
+    const x0 = Math.max(0, lx);
+    const y0 = Math.max(0, ly);
+    const x1 = Math.min(lv.width, lx + w);
+    const y1 = Math.min(lv.height, ly + h);
+    const addresses: [number, number][] = [];
+    if (x0 < x1 && y0 < y1) {
+      const tw = lv.tileWidth;
+      const th = lv.tileHeight;
+      for (let row = Math.floor(y0 / th); row * th < y1; row++) {
+        for (let col = Math.floor(x0 / tw); col * tw < x1; col++) addresses.push([col, row]);
+      }
+    }
+    return { lv, lx, ly, x0, y0, x1, y1, addresses };
+  }
 
   async close(): Promise<void> {
     this.cache.deletePrefix(this.id + '/');
@@ -100,28 +240,12 @@ export abstract class TiledSlideReader implements SlideReader {
     h: number,
     into?: Uint8Array,
   ): Promise<Uint8Array> {
-    const lv = this.metadata.levels[level];
-    if (!lv)
-      throw new RangeError(`level ${level} does not exist (the slide has ${this.metadata.levels.length})`);
-    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
-      throw new RangeError(`invalid region size ${w}x${h} (at most ${MAX_REGION_PIXELS} pixels)`);
-    }
+    const { lv, lx, ly, x0, y0, x1, y1, addresses } = this.regionGeometry(level, x, y, w, h);
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
     const out = into ? into.fill(0) : new Uint8Array(w * h * 4);
-    // Level coordinates of the region's top-left corner.
-    const lx = Math.floor(x / lv.downsample);
-    const ly = Math.floor(y / lv.downsample);
-    const x0 = Math.max(0, lx);
-    const y0 = Math.max(0, ly);
-    const x1 = Math.min(lv.width, lx + w);
-    const y1 = Math.min(lv.height, ly + h);
-    if (x0 >= x1 || y0 >= y1) return out;
+    if (addresses.length === 0) return out;
     const tw = lv.tileWidth;
     const th = lv.tileHeight;
-    const addresses: [number, number][] = [];
-    for (let row = Math.floor(y0 / th); row * th < y1; row++) {
-      for (let col = Math.floor(x0 / tw); col * tw < x1; col++) addresses.push([col, row]);
-    }
     const jobs = this.getTiles(level, addresses).map((pending, i) =>
       pending.then((tile) => {
         if (!tile) return;

@@ -41,6 +41,14 @@ export interface RgbaImage {
   rgba: Uint8Array;
 }
 
+export interface RegionEncoding {
+  outWidth: number;
+  outHeight: number;
+  flatten: boolean;
+  type: 'jpeg' | 'png';
+  quality: number;
+}
+
 export interface SlideReader {
   /** Unique per file version (path, size, mtime); prefix of every cache key of this reader. */
   readonly id: string;
@@ -60,6 +68,19 @@ export interface SlideReader {
     h: number,
     into?: Uint8Array,
   ): Promise<Uint8Array>;
+  /**
+   * readRegion, then optionally flatten onto white, resize to outWidth x outHeight and encode, in
+   * one worker task (the tiles are decoded there, straight into the tile cache). Undefined where
+   * the reader cannot do that for this level: the caller reads the region and encodes it itself.
+   */
+  encodeRegion?(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    encoding: RegionEncoding,
+  ): Promise<Uint8Array | undefined>;
   readAssociatedImage(name: string): Promise<RgbaImage>;
   /**
    * The stored tile as a complete JPEG file (tables merged, colour space marked), when the level is

@@ -95,6 +95,30 @@ export class TiffSlideReader extends TiledSlideReader {
     return this.decodeStoredTile(image, col, row);
   }
 
+  protected override workerSource(level: number) {
+    const image = this.levels[level];
+    if (!image || this.closed) return undefined;
+    return { pool: this.pool, file: { key: this.id, path: this.path }, format: image.format };
+  }
+
+  protected override storedRange(level: number, col: number, row: number): [number, number] | null {
+    const image = this.levels[level];
+    if (!image || col < 0 || row < 0 || col >= image.tilesAcross || row >= image.tilesDown) return null;
+    const index = row * image.tilesAcross + col;
+    const offset = image.offsets[index]!;
+    const count = image.byteCounts[index]!;
+    return count === 0 || offset === 0 ? null : [offset, count];
+  }
+
+  protected override decodeError(level: number, err: unknown): Error {
+    const image = this.levels[level]!;
+    return new SlideError(
+      this.path,
+      `a tile of a ${image.width}x${image.height} image cannot be decoded (${(err as Error).message})`,
+      { cause: err },
+    );
+  }
+
   /** The tiles a region needs: read together, decoded in at most one batch per worker. */
   protected override async readTiles(
     level: number,
@@ -126,10 +150,12 @@ export class TiffSlideReader extends TiledSlideReader {
       Array.from({ length: chunks }, async (_, k) => {
         const indices = present.slice(k * per, (k + 1) * per);
         if (indices.length === 0) return;
+        // Slab slots (shared memory) are written in place by the worker; plain buffers travel.
         const into = indices.map(() => this.cache.takeBuffer(tileBytes));
+        const transfer = into.flatMap((b) => (b.buffer instanceof ArrayBuffer ? [b.buffer] : []));
         let decoded: Uint8Array[];
         try {
-          decoded = await this.pool.runForBuffers(
+          const back = await this.pool.runForBuffers(
             {
               kind: 'decodeRanges',
               file: { key: this.id, path: this.path },
@@ -137,9 +163,11 @@ export class TiffSlideReader extends TiledSlideReader {
               ranges: ranges.slice(k * per, (k + 1) * per),
               into,
             },
-            into.map((b) => b.buffer as ArrayBuffer),
+            transfer,
           );
+          decoded = into.map((b, j) => (b.buffer instanceof ArrayBuffer ? back[j]! : b));
         } catch (err) {
+          for (const b of into) if (!(b.buffer instanceof ArrayBuffer)) this.cache.giveBack(b);
           throw new SlideError(
             this.path,
             `a tile of a ${image.width}x${image.height} image cannot be decoded (${(err as Error).message})`,

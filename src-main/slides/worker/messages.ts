@@ -14,8 +14,30 @@ export type WorkerTask =
       file: { key: string; path: string };
       format: TileFormat;
       ranges: [number, number][];
-      /** One tile-sized buffer per range (recycled by the tile cache), filled and sent back. */
+      /**
+       * One tile-sized buffer per range from the tile cache: slab slots (shared memory) are filled in
+       * place and answered with an empty array; plain buffers are transferred, filled and sent back.
+       */
       into: Uint8Array[];
+    }
+  /**
+   * A region in one round trip: decode the tiles that carry a file range into their slots (tile-cache
+   * slab slots, shared memory), compose the region (level pixels x0..x1, y0..y1 of the level; the
+   * region's top-left is lx, ly), optionally flatten onto white, resize and encode.
+   */
+  | {
+      kind: 'render';
+      file: { key: string; path: string };
+      format: TileFormat;
+      tiles: { col: number; row: number; pixels: Uint8Array; range: [number, number] | null }[];
+      region: { lx: number; ly: number; x0: number; y0: number; x1: number; y1: number };
+      width: number;
+      height: number;
+      outWidth: number;
+      outHeight: number;
+      flatten: boolean;
+      type: 'jpeg' | 'png';
+      quality: number;
     }
   /** Flatten onto white, then box-reduce by `factor` in both directions (returns RGBA). */
   | { kind: 'reduce'; rgba: Uint8Array; width: number; height: number; factor: number; flatten: boolean }

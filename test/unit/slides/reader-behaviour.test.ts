@@ -8,6 +8,7 @@ import { Transformer } from '@napi-rs/image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DecodePool,
+  DeepZoom,
   SlideRegistry,
   SlideService,
   TileCache,
@@ -37,6 +38,7 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       if (task.kind === 'decode') decodeCount++;
       if (task.kind === 'decodeMany') decodeCount += task.stored.length;
       if (task.kind === 'decodeRanges') decodeCount += task.ranges.length;
+      if (task.kind === 'render') decodeCount += task.tiles.filter((t) => t.range).length;
     };
     const run = pool.run.bind(pool);
     const runForBuffers = pool.runForBuffers.bind(pool);
@@ -87,6 +89,37 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       expect(cache.sizeBytes).toBeLessThanOrEqual(256 * 256 * 4);
     } finally {
       await reader.close();
+    }
+  });
+
+  it('renders Deep Zoom tiles in the worker from cache slots, as readRegion + encode does', async () => {
+    const { pool, decodes } = countingPool();
+    // Reference: the same reader type without the one-task path (main thread composes).
+    const plain = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    Object.defineProperty(plain, 'encodeRegion', { value: undefined });
+    const big = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    // Two tiles' worth: slots are evicted and reused while other renders still read them.
+    const small = await TiffSlideReader.open(file, { pool, cache: new TileCache(2 * 256 * 256 * 4) });
+    try {
+      const dz = (r: TiffSlideReader) => new DeepZoom(r, { tileSize: 254, overlap: 1, pool });
+      const level = dz(plain).levelCount - 1;
+      const [cols, rows] = dz(plain).levelTiles[level]!;
+      const all: [number, number][] = [];
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) all.push([c, r]);
+      const expected = await Promise.all(all.map(([c, r]) => dz(plain).tile(level, c, r)));
+      // Concurrent requests for the same tile share its four stored-tile decodes.
+      const before = decodes();
+      const same = await Promise.all(Array.from({ length: 4 }, () => dz(big).tile(level, 1, 1)));
+      expect(decodes() - before).toBe(4);
+      for (const t of same) expect(t).toEqual(expected[cols + 1]);
+      for (const reader of [big, small]) {
+        const d = dz(reader);
+        const got = await Promise.all([...all, ...all].map(([c, r]) => d.tile(level, c, r)));
+        got.forEach((t, i) => expect(t).toEqual(expected[i % all.length]));
+        expect(d.stats.rendered).toBe(2 * all.length);
+      }
+    } finally {
+      await Promise.all([plain.close(), big.close(), small.close()]);
     }
   });
 

@@ -37,15 +37,60 @@ describe('TileCache', () => {
     expect(cache.sizeBytes).toBe(10);
   });
 
-  it('recycles evicted tile buffers, but only after the current macrotask', async () => {
+  it('hands out tile slots cut from shared slabs and reuses evicted slots after the current macrotask', async () => {
     const cache = new TileCache(200);
+    const same = (x: Uint8Array, y: Uint8Array) => x.buffer === y.buffer && x.byteOffset === y.byteOffset;
+    const a = cache.takeBuffer(100);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(a.byteLength).toBe(100);
+    cache.set('a', a);
+    const b = cache.takeBuffer(100);
+    expect(same(a, b)).toBe(false);
+    cache.set('b', b);
+    cache.set('c', cache.takeBuffer(100)); // evicts a
+    expect(cache.slabSizeBytes).toBeLessThanOrEqual(400); // capacity plus at most one more slab
+    expect(same(cache.takeBuffer(100), a)).toBe(false); // still quarantined: a reader may hold it
+    await new Promise((resolve) => setImmediate(resolve));
+    const again = cache.takeBuffer(100);
+    expect(same(again, a)).toBe(true);
+    cache.giveBack(again);
+    cache.giveBack(again); // a double release must not hand the slot out twice
+    await new Promise((resolve) => setImmediate(resolve));
+    const x = cache.takeBuffer(100);
+    const y = cache.takeBuffer(100);
+    expect(same(x, a)).toBe(true);
+    expect(same(y, a)).toBe(false);
+  });
+
+  it('does not reuse a pinned slot (a worker is reading it) until it is unpinned', async () => {
+    const cache = new TileCache(200);
+    const same = (x: Uint8Array, y: Uint8Array) => x.buffer === y.buffer && x.byteOffset === y.byteOffset;
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
     const a = cache.takeBuffer(100);
     cache.set('a', a);
+    cache.pin(cache.get('a')!);
     cache.set('b', cache.takeBuffer(100));
-    cache.set('c', cache.takeBuffer(100)); // evicts a
-    expect(cache.takeBuffer(100).buffer).not.toBe(a.buffer); // still quarantined: a reader may hold it
+    cache.set('c', new Uint8Array(100)); // evicts a while pinned
+    expect(cache.get('a')).toBeUndefined();
+    await tick();
+    expect(cache.isSlabSlot(a)).toBe(true);
+    const other = cache.takeBuffer(100);
+    expect(same(other, a)).toBe(false);
+    cache.unpin(a);
+    await tick();
+    expect(same(cache.takeBuffer(100), a)).toBe(true);
+  });
+
+  it('recycles plain buffers for tiles too large for a slab', async () => {
+    const big = 8 * 1024 * 1024; // over a quarter of a 16 MiB slab
+    const cache = new TileCache(2 * big);
+    const a = cache.takeBuffer(big);
+    expect(a.buffer).toBeInstanceOf(ArrayBuffer);
+    cache.set('a', a);
+    cache.set('b', cache.takeBuffer(big));
+    cache.set('c', cache.takeBuffer(big)); // evicts a
+    expect(cache.takeBuffer(big).buffer).not.toBe(a.buffer);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(cache.takeBuffer(100).buffer).toBe(a.buffer);
-    expect(cache.takeBuffer(100).buffer).not.toBe(a.buffer);
+    expect(cache.takeBuffer(big).buffer).toBe(a.buffer);
   });
 });
