@@ -168,6 +168,16 @@ __attribute__((target("avx2,fma"))) int64_t packPanelARowMajor(int64_t kc, const
   return k;
 }
 
+// One full MR-tall panel of a column-major A (rs == 1, a transposed operand such as dout^T): the MR values of
+// each k are contiguous; copied as 4 + 2 so nothing past the panel's rows is read.
+__attribute__((target("avx2,fma"))) void packPanelAColMajor(int64_t kc, const float* a, int64_t cs, float* out) {
+  for (int64_t k = 0; k < kc; k++) {
+    const float* src = a + k * cs;
+    _mm_storeu_ps(out + k * MR, _mm_loadu_ps(src));
+    _mm_storel_pi(reinterpret_cast<__m64*>(out + k * MR + 4), _mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(src + 4)));
+  }
+}
+
 // NR columns of a B read as W^T (rs == 1: column j is row j of W, contiguous in k), 8 k x 8 columns at a time.
 __attribute__((target("avx2,fma"))) int64_t packPanelBTransposed(int64_t kc, const float* b, int64_t cs, float* out) {
   int64_t k = 0;
@@ -200,6 +210,10 @@ void packA(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float
 #ifdef TESSERA_X86
     if (cs == 1 && mr == MR && useSimdPacking()) {
       k = packPanelARowMajor(kc, a + i0 * rs, rs, out);
+      out += k * MR;
+    } else if (rs == 1 && mr == MR && useSimdPacking()) {
+      packPanelAColMajor(kc, a + i0, cs, out);
+      k = kc;
       out += k * MR;
     }
 #endif
