@@ -36,7 +36,9 @@ def region(item):
 
 work = dz_tile if req['kind'] == 'dz' else region
 start = time.perf_counter()
+cpu_start = time.process_time()
 with ThreadPoolExecutor(max_workers=req['threads']) as pool:
     latencies = list(pool.map(work, req['items']))
 wall = time.perf_counter() - start
-print(json.dumps({'wall_s': wall, 'latencies_s': latencies, 'openslide': openslide.__library_version__}))
+cpu = time.process_time() - cpu_start
+print(json.dumps({'wall_s': wall, 'cpu_s': cpu, 'latencies_s': latencies, 'openslide': openslide.__library_version__}))

@@ -77,12 +77,21 @@ interface Result {
   rate: number;
   p50: number;
   p99: number;
+  /** CPU time of the whole process (all threads) per request, ms: steadier than rates on a shared machine. */
+  cpuMs: number;
+  /** Tessera only: p99 of the main event loop's delay while the case ran, ms. */
+  loopP99?: number;
 }
 
-function summarize(latenciesMs: number[], wallS: number): Result {
+function summarize(latenciesMs: number[], wallS: number, cpuS: number): Result {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  return { rate: latenciesMs.length / wallS, p50: q(0.5), p99: q(0.99) };
+  return {
+    rate: latenciesMs.length / wallS,
+    p50: q(0.5),
+    p99: q(0.99),
+    cpuMs: (cpuS * 1000) / latenciesMs.length,
+  };
 }
 
 async function closedLoop<T>(
@@ -92,6 +101,9 @@ async function closedLoop<T>(
 ): Promise<Result> {
   const lat: number[] = [];
   let next = 0;
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -103,7 +115,13 @@ async function closedLoop<T>(
       }
     }),
   );
-  return summarize(lat, (performance.now() - start) / 1000);
+  const wall = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  delay.disable();
+  return {
+    ...summarize(lat, wall, (used.user + used.system) / 1e6),
+    loopP99: delay.percentile(99) / 1e6,
+  };
 }
 
 function openSlideSide(req: object): Result {
@@ -115,10 +133,11 @@ function openSlideSide(req: object): Result {
         encoding: 'utf8',
         maxBuffer: 1 << 26,
       }),
-    ) as { wall_s: number; latencies_s: number[] };
+    ) as { wall_s: number; cpu_s: number; latencies_s: number[] };
     return summarize(
       out.latencies_s.map((s) => s * 1000),
       out.wall_s,
+      out.cpu_s,
     );
   } finally {
     fs.rmSync(f, { force: true });
@@ -232,16 +251,12 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
     const auto = await withReader(file, workers, async (reader, pool) => {
       const dz = deepZoomFor(reader, { pool });
       const tiles = randomTiles(dz, N_TILES, 11);
-      const delay = monitorEventLoopDelay({ resolution: 1 });
-      delay.enable();
       const ours = await closedLoop(tiles, workers, ([l, c, r]) => dz.tile(l, c, r));
-      delay.disable();
       return {
         ours,
         grid: `${dz.tileSize}/${dz.overlap}`,
         passthrough: dz.stats.passthrough,
         rendered: dz.stats.rendered,
-        loopP99: delay.percentile(99) / 1e6,
       };
     });
     rows.push({
@@ -250,7 +265,7 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
       workers,
       tessera: auto.ours,
       openslide: rows[rows.length - 1]!.openslide,
-      note: `${auto.passthrough} stored tiles passed through, ${auto.rendered} rendered; main event-loop delay p99 ${auto.loopP99.toFixed(1)} ms`,
+      note: `${auto.passthrough} stored tiles passed through, ${auto.rendered} rendered`,
     });
     const regions = await withReader(file, workers, async (reader) => {
       const items = randomRegions(reader, N_REGIONS, 13);
@@ -270,12 +285,12 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| slide | what | workers | Tessera /s | OpenSlide /s | ratio | Tessera p50 / p99 ms | OpenSlide p50 / p99 ms | goal: ≥ 2x and p99 ≤ |',
-    '| --- | --- | --: | --: | --: | --: | --: | --: | --- |',
+    '| slide | what | workers | Tessera /s | OpenSlide /s | ratio | Tessera p50 / p99 ms | OpenSlide p50 / p99 ms | CPU ms per request Tessera / OpenSlide | Tessera event-loop delay p99 ms | goal: ≥ 2x and p99 ≤ |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.slide} | ${r.what} | ${r.workers} | ${r.tessera.rate.toFixed(0)} | ${r.openslide.rate.toFixed(0)} | ${(r.tessera.rate / r.openslide.rate).toFixed(2)}x | ${r.tessera.p50.toFixed(2)} / ${r.tessera.p99.toFixed(2)} | ${r.openslide.p50.toFixed(2)} / ${r.openslide.p99.toFixed(2)} | ${r.tessera.rate >= 2 * r.openslide.rate && r.tessera.p99 <= r.openslide.p99 ? 'met' : 'not met'} |`,
+      `| ${r.slide} | ${r.what} | ${r.workers} | ${r.tessera.rate.toFixed(0)} | ${r.openslide.rate.toFixed(0)} | ${(r.tessera.rate / r.openslide.rate).toFixed(2)}x | ${r.tessera.p50.toFixed(2)} / ${r.tessera.p99.toFixed(2)} | ${r.openslide.p50.toFixed(2)} / ${r.openslide.p99.toFixed(2)} | ${r.tessera.cpuMs.toFixed(2)} / ${r.openslide.cpuMs.toFixed(2)} | ${(r.tessera.loopP99 ?? 0).toFixed(1)} | ${r.tessera.rate >= 2 * r.openslide.rate && r.tessera.p99 <= r.openslide.p99 ? 'met' : 'not met'} |`,
     );
   }
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.slide}, ${r.workers} worker(s): ${r.note}`);
@@ -316,8 +331,13 @@ const body = [
   'koffi) decodes to RGBA in about 0.4-0.9 ms and encodes quality 75 in about 0.6 ms; @napi-rs/image decodes in',
   'about 1.6 ms (RGB, plus a copy to RGBA) and encodes in about 6 ms (mozjpeg). TurboJPEG is used where installed.',
   'The decode-and-re-encode paths (254/1 grid, regions) are bound by JPEG decoding, the same libjpeg-turbo work',
-  'OpenSlide does; their p99 carries V8 mark-compact pauses (3-14 ms) that external-memory growth triggers',
-  'while the decoded-tile cache fills (evicted tile buffers are recycled once it is full).',
+  'OpenSlide does: a random 254/1 tile or 256 px region touches 4 stored tiles (4 x ~0.45 ms to decode here, plus',
+  '~0.5 ms to encode a tile). "CPU ms per request" counts every thread of each process, so it is steadier than',
+  'rates on this shared machine; its ratio bounds the throughput ratio once the 2 cores are busy.',
+  'Decoded tiles live in shared-memory slabs (no per-tile allocation, no V8 full GCs while the cache fills);',
+  'rendered Deep Zoom tiles are decoded, composed, flattened and encoded in one worker task.',
+  'Event-loop delay: when every tile a request needs is cached, the closed loop runs on microtasks alone and',
+  'the delay monitor reports that stretch (CMU regions), not a pause a request sees.',
   'The viewer uses the per-slide grid, where stored tiles pass through without decoding.',
   '',
   'Machine (`lscpu | head`):',
