@@ -27,6 +27,7 @@ import {
   type SlideReader,
 } from '../../src-main/slides/index.js';
 import { TiffSlideReader } from '../../src-main/slides/tiff/tiff-reader.js';
+import { saveJpegPyramid } from '../helpers/vips.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const work = path.join(root, 'test', 'bench', 'work');
@@ -52,22 +53,7 @@ function makeLargeSlide(): string {
   if (fs.existsSync(cmu)) execFileSync('vips', ['tiffload', cmu, tile]);
   else execFileSync('vips', ['gaussnoise', tile, '2220', '2967', '--mean', '180', '--sigma', '30']);
   execFileSync('vips', ['replicate', tile, big, '8', '7']); // 17760 x 20769 of H&E texture
-  execFileSync('vips', [
-    'tiffsave',
-    big,
-    file,
-    '--tile',
-    '--tile-width',
-    '256',
-    '--tile-height',
-    '256',
-    '--pyramid',
-    '--compression',
-    'jpeg',
-    '--Q',
-    '75',
-    '--bigtiff',
-  ]);
+  saveJpegPyramid(big, file, { quality: 75, bigtiff: true });
   fs.rmSync(tile, { force: true });
   fs.rmSync(big, { force: true });
   return file;

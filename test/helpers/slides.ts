@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './temp.js';
+import { saveJpegPyramid } from './vips.js';
 
 /** The real scanner slides beside the checkout (../shared/data/wsi), or null when absent. */
 export function sharedWsiDir(): string | null {
@@ -26,21 +27,7 @@ export function makePyramidalTiff(file: string, width = 1200, height = 900): str
   // Scale the coordinates into 8-bit RGB so the image is not flat.
   execFileSync('vips', ['linear', v, `${v}.lin.v`, '0.2', '0', '--uchar']);
   execFileSync('vips', ['bandjoin_const', `${v}.lin.v`, png, '128']);
-  execFileSync('vips', [
-    'tiffsave',
-    png,
-    file,
-    '--tile',
-    '--tile-width',
-    '256',
-    '--tile-height',
-    '256',
-    '--pyramid',
-    '--compression',
-    'jpeg',
-    '--Q',
-    '90',
-  ]);
+  saveJpegPyramid(png, file, { quality: 90 });
   for (const f of [v, `${v}.lin.v`, png]) fs.rmSync(f, { force: true });
   return file;
 }

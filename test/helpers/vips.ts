@@ -1,0 +1,26 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Saves `input` (any image vips reads) as a pyramidal TIFF of 256 px JPEG tiles: the layout generated
+ * test and benchmark slides share. No vitest imports, so benchmarks can use it too.
+ */
+export function saveJpegPyramid(
+  input: string,
+  output: string,
+  options: { quality: number; bigtiff?: boolean },
+): void {
+  const args = [
+    'tiffsave',
+    input,
+    output,
+    '--tile',
+    '--tile-width',
+    '256',
+    '--tile-height',
+    '256',
+    '--pyramid',
+  ];
+  args.push('--compression', 'jpeg', '--Q', String(options.quality));
+  if (options.bigtiff) args.push('--bigtiff');
+  execFileSync('vips', args);
+}
