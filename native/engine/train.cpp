@@ -187,20 +187,32 @@ void finishLosses(const Model& model, const std::vector<double>& sums, const std
   }
 }
 
-}  // namespace
+const void* slideData(const SlidePatches& s) { return s.pixels; }
+const void* slideData(const SlideEmbeddings& s) { return s.embeddings; }
 
-StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& slides, const TrainOptions& opt,
-                              const ProgressFn& progress, const std::atomic<bool>* cancel) {
+// Checks a training step's inputs before any compute and returns each slide's labels. `Slide` is
+// SlidePatches or SlideEmbeddings; `data` names what a slide must carry, for the error message.
+template <typename Slide>
+std::vector<std::vector<int>> validateStepInputs(const Model& model, const TrainOptions& opt,
+                                                 const std::vector<Slide>& slides, const char* data) {
   requireAggregator(model);
   validateOptions(opt);
   if (slides.empty()) throw std::invalid_argument("A training step needs at least one slide.");
   std::vector<std::vector<int>> labels;
   for (size_t s = 0; s < slides.size(); s++) {
-    if (slides[s].numPatches <= 0 || !slides[s].pixels)
-      throw std::invalid_argument("Slide " + std::to_string(s) + " has no patches.");
+    if (slides[s].numPatches <= 0 || !slideData(slides[s]))
+      throw std::invalid_argument("Slide " + std::to_string(s) + " has no " + data + ".");
     validateLabels(model, slides[s].labels, s);
     labels.push_back(slides[s].labels);
   }
+  return labels;
+}
+
+}  // namespace
+
+StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& slides, const TrainOptions& opt,
+                              const ProgressFn& progress, const std::atomic<bool>* cancel) {
+  const std::vector<std::vector<int>> labels = validateStepInputs(model, opt, slides, "patches");
   const ViTConfig& c = model.vit();
   const int64_t img = static_cast<int64_t>(c.img_size) * c.img_size * 3, Dout = c.outputDim();
   int64_t totalPatches = 0;
@@ -267,16 +279,7 @@ StepResult trainStepEndToEnd(Model& model, const std::vector<SlidePatches>& slid
 
 StepResult accumulateFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
                             const ProgressFn& progress, const std::atomic<bool>* cancel) {
-  requireAggregator(model);
-  validateOptions(opt);
-  if (slides.empty()) throw std::invalid_argument("A training step needs at least one slide.");
-  std::vector<std::vector<int>> labels;
-  for (size_t s = 0; s < slides.size(); s++) {
-    if (slides[s].numPatches <= 0 || !slides[s].embeddings)
-      throw std::invalid_argument("Slide " + std::to_string(s) + " has no embeddings.");
-    validateLabels(model, slides[s].labels, s);
-    labels.push_back(slides[s].labels);
-  }
+  const std::vector<std::vector<int>> labels = validateStepInputs(model, opt, slides, "embeddings");
   const int64_t Din = model.aggregator().input_dim;
   model.grads();
   StepResult r;
