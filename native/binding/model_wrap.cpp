@@ -336,82 +336,86 @@ Napi::Value ModelWrap::PredictFromEmbeddings(const Napi::CallbackInfo& info) {
   return worker->promise();
 }
 
-// trainStepEndToEnd(slides: [{pixels, numPatches, labels}], options?, onProgress?) -> Promise<StepResult>
-Napi::Value ModelWrap::TrainStepEndToEnd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  tessera::Model* m = &live(env);
-  if (!m->aggregator().enabled()) throw makeError(env, "This model has no aggregator or tasks to train.", "ERR_INVALID_ARG");
+// The slides argument of a training step: a non-empty array of objects, each with numPatches, labels and
+// the data `readSlide` takes from it (its typed array is added to `keep`, alive until the step ends).
+template <typename Slide, typename ReadSlide>
+std::vector<Slide> slidesArg(Napi::Env env, const Napi::CallbackInfo& info, const tessera::Model& m,
+                             const char* shape, std::vector<Napi::Value>& keep, ReadSlide readSlide) {
+  if (!m.aggregator().enabled()) throw makeError(env, "This model has no aggregator or tasks to train.", "ERR_INVALID_ARG");
   if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
-    throw Napi::TypeError::New(env, "slides must be a non-empty array of { pixels, numPatches, labels }.");
+    throw Napi::TypeError::New(env, std::string("slides must be a non-empty array of ") + shape + ".");
   }
   Napi::Array arr = info[0].As<Napi::Array>();
-  tessera::TrainOptions opt = trainOptionsFromJs(info.Length() > 1 ? info[1] : env.Undefined());
-  Napi::Value onProgress = info.Length() > 2 ? info[2] : env.Undefined();
-  std::vector<Napi::Value> keep{Value()};
-  std::vector<tessera::SlidePatches> slides;
+  std::vector<Slide> slides;
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     std::string what = "slides[" + std::to_string(i) + "]";
     Napi::Value sv = arr.Get(i);
     if (!sv.IsObject()) throw Napi::TypeError::New(env, what + " must be an object.");
     Napi::Object s = sv.As<Napi::Object>();
-    int64_t n = countArg(s.Get("numPatches"), what + ".numPatches");
-    Napi::Uint8Array px = pixelsArg(s.Get("pixels"), n, m->vit(), what + ".pixels");
-    keep.push_back(px);
-    tessera::SlidePatches sp;
-    sp.pixels = px.Data();
-    sp.numPatches = n;
-    sp.labels = labelsArg(s.Get("labels"), m->aggregator(), what + ".labels");
-    slides.push_back(std::move(sp));
+    Slide slide;
+    slide.numPatches = countArg(s.Get("numPatches"), what + ".numPatches");
+    keep.push_back(readSlide(s, slide, what));
+    slide.labels = labelsArg(s.Get("labels"), m.aggregator(), what + ".labels");
+    slides.push_back(std::move(slide));
   }
+  return slides;
+}
+
+// Queues one training step on the engine's worker: `step(model, slides, options, progress, cancel)`.
+template <typename Slide, typename Step>
+Napi::Value ModelWrap::queueTrainStep(const Napi::CallbackInfo& info, tessera::Model* m, const char* name,
+                                      std::vector<Slide> slides, std::vector<Napi::Value> keep, Step step) {
+  Napi::Env env = info.Env();
+  tessera::TrainOptions opt = trainOptionsFromJs(info.Length() > 1 ? info[1] : env.Undefined());
+  Napi::Value onProgress = info.Length() > 2 ? info[2] : env.Undefined();
+  keep.insert(keep.begin(), Value());
   std::atomic<bool>* cancel = &cancel_;
   auto result = std::make_shared<tessera::StepResult>();
   auto* worker = new EngineWorker(
-      env, "tessera.trainStepEndToEnd", onProgress, keep,
-      [m, slides, opt, cancel, result](const tessera::ProgressFn& p) {
-        *result = tessera::trainStepEndToEnd(*m, slides, opt, p, cancel);
+      env, name, onProgress, keep,
+      [m, slides = std::move(slides), opt, cancel, result, step](const tessera::ProgressFn& p) {
+        *result = step(*m, slides, opt, p, cancel);
       },
       [result](Napi::Env e) -> Napi::Value { return stepResultToJs(e, *result); }, beginCall());
   worker->Queue();
   return worker->promise();
 }
 
+// trainStepEndToEnd(slides: [{pixels, numPatches, labels}], options?, onProgress?) -> Promise<StepResult>
+Napi::Value ModelWrap::TrainStepEndToEnd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  tessera::Model* m = &live(env);
+  std::vector<Napi::Value> keep;
+  auto slides = slidesArg<tessera::SlidePatches>(
+      env, info, *m, "{ pixels, numPatches, labels }", keep,
+      [m](Napi::Object s, tessera::SlidePatches& sp, const std::string& what) -> Napi::Value {
+        Napi::Uint8Array px = pixelsArg(s.Get("pixels"), sp.numPatches, m->vit(), what + ".pixels");
+        sp.pixels = px.Data();
+        return px;
+      });
+  return queueTrainStep(info, m, "tessera.trainStepEndToEnd", std::move(slides), std::move(keep),
+                        [](tessera::Model& model, const std::vector<tessera::SlidePatches>& sl,
+                           const tessera::TrainOptions& o, const tessera::ProgressFn& p,
+                           const std::atomic<bool>* c) { return tessera::trainStepEndToEnd(model, sl, o, p, c); });
+}
+
 // trainStepFrozen(slides: [{embeddings, numPatches, labels}], options?, onProgress?) -> Promise<StepResult>
 Napi::Value ModelWrap::TrainStepFrozen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   tessera::Model* m = &live(env);
-  if (!m->aggregator().enabled()) throw makeError(env, "This model has no aggregator or tasks to train.", "ERR_INVALID_ARG");
-  if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
-    throw Napi::TypeError::New(env, "slides must be a non-empty array of { embeddings, numPatches, labels }.");
-  }
-  Napi::Array arr = info[0].As<Napi::Array>();
-  tessera::TrainOptions opt = trainOptionsFromJs(info.Length() > 1 ? info[1] : env.Undefined());
-  Napi::Value onProgress = info.Length() > 2 ? info[2] : env.Undefined();
-  std::vector<Napi::Value> keep{Value()};
-  std::vector<tessera::SlideEmbeddings> slides;
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    std::string what = "slides[" + std::to_string(i) + "]";
-    Napi::Value sv = arr.Get(i);
-    if (!sv.IsObject()) throw Napi::TypeError::New(env, what + " must be an object.");
-    Napi::Object s = sv.As<Napi::Object>();
-    int64_t n = countArg(s.Get("numPatches"), what + ".numPatches");
-    Napi::Float32Array emb = embeddingsArg(s.Get("embeddings"), n, m->vit().outputDim(), what + ".embeddings");
-    keep.push_back(emb);
-    tessera::SlideEmbeddings se;
-    se.embeddings = emb.Data();
-    se.numPatches = n;
-    se.labels = labelsArg(s.Get("labels"), m->aggregator(), what + ".labels");
-    slides.push_back(std::move(se));
-  }
-  std::atomic<bool>* cancel = &cancel_;
-  auto result = std::make_shared<tessera::StepResult>();
-  auto* worker = new EngineWorker(
-      env, "tessera.trainStepFrozen", onProgress, keep,
-      [m, slides, opt, cancel, result](const tessera::ProgressFn& p) {
-        *result = tessera::trainStepFrozen(*m, slides, opt, p, cancel);
-      },
-      [result](Napi::Env e) -> Napi::Value { return stepResultToJs(e, *result); }, beginCall());
-  worker->Queue();
-  return worker->promise();
+  std::vector<Napi::Value> keep;
+  auto slides = slidesArg<tessera::SlideEmbeddings>(
+      env, info, *m, "{ embeddings, numPatches, labels }", keep,
+      [m](Napi::Object s, tessera::SlideEmbeddings& se, const std::string& what) -> Napi::Value {
+        Napi::Float32Array emb =
+            embeddingsArg(s.Get("embeddings"), se.numPatches, m->vit().outputDim(), what + ".embeddings");
+        se.embeddings = emb.Data();
+        return emb;
+      });
+  return queueTrainStep(info, m, "tessera.trainStepFrozen", std::move(slides), std::move(keep),
+                        [](tessera::Model& model, const std::vector<tessera::SlideEmbeddings>& sl,
+                           const tessera::TrainOptions& o, const tessera::ProgressFn& p,
+                           const std::atomic<bool>* c) { return tessera::trainStepFrozen(model, sl, o, p, c); });
 }
 
 Napi::Value ModelWrap::Cancel(const Napi::CallbackInfo& info) {

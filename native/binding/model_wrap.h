@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "../engine/config.h"
 #include "../engine/model.h"
@@ -43,6 +44,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value GetNumParams(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
   Napi::Value GetBusy(const Napi::CallbackInfo& info);
+
+  // Queues a training step on the engine's worker (options and progress from info[1], info[2]).
+  template <typename Slide, typename Step>
+  Napi::Value queueTrainStep(const Napi::CallbackInfo& info, tessera::Model* m, const char* name,
+                             std::vector<Slide> slides, std::vector<Napi::Value> keep, Step step);
 
   // Throws a JS Error when disposed or (requireIdle) busy.
   tessera::Model& live(Napi::Env env, bool requireIdle = true);
