@@ -9,10 +9,31 @@ import type { TileFormat } from './codecs/tile-format.js';
 import type { DecodePool } from './worker/decode-pool.js';
 import { sharedTileCache, type TileCache } from './tile-cache.js';
 import { MAX_REGION_PIXELS } from './types.js';
+import { canDecodeTilePart } from './codecs/decode-tile.js';
+import type { RenderTile } from './worker/messages.js';
+
+/** A missing tile is decoded only in part when a request needs less than this fraction of it. */
+const PART_DECODE_MAX_FRACTION = 0.5;
+/** How many partly decoded tiles a reader remembers, to decode them whole when asked again. */
+const PART_DECODE_MEMORY = 4096;
+const NO_PIXELS = new Uint8Array(0);
+
+interface RegionGeometry {
+  lv: SlideMetadata['levels'][number];
+  lx: number;
+  ly: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  addresses: [number, number][];
+}
 
 export abstract class TiledSlideReader implements SlideReader {
   abstract readonly metadata: SlideMetadata;
   private inflight = new Map<string, Promise<Uint8Array | null>>();
+  /** Tiles recently decoded only in part, oldest first (see decodeInPart). */
+  private decodedInPart = new Set<string>();
 
   protected constructor(
     readonly id: string,
@@ -63,9 +84,41 @@ export abstract class TiledSlideReader implements SlideReader {
     h: number,
     encoding: RegionEncoding,
   ): Promise<Uint8Array | undefined> {
+    return await this.renderInWorker(level, this.regionGeometry(level, x, y, w, h), w, h, encoding);
+  }
+
+  /**
+   * Whether a missing tile is decoded only in part: where its format allows it, the request needs less
+   * than half of it, and no recent request decoded part of it. A part is not cached; a tile asked for a
+   * second time (neighbouring patches read in order, a viewer panning) is decoded whole and cached, so
+   * random access pays for parts and coherent access for one extra decode. `peek` leaves the record as
+   * it is.
+   */
+  private decodeInPart(format: TileFormat, key: string, tileIntersection: number, peek = false): boolean {
+    if (tileIntersection >= PART_DECODE_MAX_FRACTION * format.tileWidth * format.tileHeight) return false;
+    if (!canDecodeTilePart(format)) return false;
+    if (this.decodedInPart.has(key)) {
+      if (!peek) this.decodedInPart.delete(key);
+      return false;
+    }
+    if (!peek) {
+      this.decodedInPart.add(key);
+      if (this.decodedInPart.size > PART_DECODE_MEMORY) {
+        this.decodedInPart.delete(this.decodedInPart.values().next().value!);
+      }
+    }
+    return true;
+  }
+
+  private async renderInWorker(
+    level: number,
+    g: RegionGeometry,
+    w: number,
+    h: number,
+    output: RegionEncoding | { type: 'rgba' },
+  ): Promise<Uint8Array | undefined> {
     const source = this.workerSource(level);
     if (!source) return undefined;
-    const g = this.regionGeometry(level, x, y, w, h);
     // Tiles other requests are decoding right now: wait for them, then everything is cache or ours.
     for (;;) {
       const running = g.addresses.flatMap(
@@ -74,8 +127,8 @@ export abstract class TiledSlideReader implements SlideReader {
       if (running.length === 0) break;
       await Promise.allSettled(running);
     }
-    const tileBytes = source.format.tileWidth * source.format.tileHeight * 4;
-    const tiles: { col: number; row: number; pixels: Uint8Array; range: [number, number] | null }[] = [];
+    const { tileWidth: tw, tileHeight: th } = source.format;
+    const tiles: RenderTile[] = [];
     const pinned: Uint8Array[] = [];
     const decoding: {
       key: string;
@@ -98,7 +151,13 @@ export abstract class TiledSlideReader implements SlideReader {
       }
       const range = this.storedRange(level, col, row);
       if (!range) continue; // sparse: transparent
-      const pixels = this.cache.takeBuffer(tileBytes);
+      const iw = Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw);
+      const ih = Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th);
+      if (this.decodeInPart(source.format, key, iw * ih)) {
+        tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
+        continue;
+      }
+      const pixels = this.cache.takeBuffer(tw * th * 4);
       if (!this.cache.isSlabSlot(pixels)) {
         decoding.push({ key, pixels, done: () => {} });
         return (undo(), undefined);
@@ -114,8 +173,12 @@ export abstract class TiledSlideReader implements SlideReader {
       p.catch(() => {});
       this.inflight.set(d.key, p);
     }
+    const encoding =
+      output.type === 'rgba'
+        ? { outWidth: w, outHeight: h, flatten: false, type: 'rgba' as const, quality: 0 }
+        : output;
     try {
-      const encoded = await source.pool.run({
+      const result = await source.pool.run({
         kind: 'render',
         file: source.file,
         format: source.format,
@@ -131,7 +194,7 @@ export abstract class TiledSlideReader implements SlideReader {
         d.done(d.pixels);
       }
       for (const p of pinned) this.cache.unpin(p);
-      return encoded;
+      return result;
     } catch (err) {
       const error = this.decodeError(level, err);
       for (const d of decoding) {
@@ -143,8 +206,25 @@ export abstract class TiledSlideReader implements SlideReader {
     }
   }
 
+  /**
+   * True when reading this region in one worker task pays: a missing tile that would be decoded only in
+   * part (otherwise the tiles are fetched into the cache and the region composed here).
+   */
+  private renderPays(level: number, g: RegionGeometry): boolean {
+    const source = this.workerSource(level);
+    if (!source || !canDecodeTilePart(source.format)) return false;
+    const { tileWidth: tw, tileHeight: th } = source.format;
+    return g.addresses.some(([col, row]) => {
+      const key = `${this.id}/${level}/${col}/${row}`;
+      if (this.cache.get(key)) return false;
+      const iw = Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw);
+      const ih = Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th);
+      return this.decodeInPart(source.format, key, iw * ih, true);
+    });
+  }
+
   /** Level coordinates of a region and the addresses of the stored tiles it touches. */
-  private regionGeometry(level: number, x: number, y: number, w: number, h: number) {
+  private regionGeometry(level: number, x: number, y: number, w: number, h: number): RegionGeometry {
     const lv = this.metadata.levels[level];
     if (!lv)
       throw new RangeError(`level ${level} does not exist (the slide has ${this.metadata.levels.length})`);
@@ -169,6 +249,7 @@ export abstract class TiledSlideReader implements SlideReader {
   }
 
   async close(): Promise<void> {
+    this.decodedInPart.clear();
     this.cache.deletePrefix(this.id + '/');
   }
 
@@ -240,8 +321,17 @@ export abstract class TiledSlideReader implements SlideReader {
     h: number,
     into?: Uint8Array,
   ): Promise<Uint8Array> {
-    const { lv, lx, ly, x0, y0, x1, y1, addresses } = this.regionGeometry(level, x, y, w, h);
+    const g = this.regionGeometry(level, x, y, w, h);
+    const { lv, lx, ly, x0, y0, x1, y1, addresses } = g;
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
+    if (this.renderPays(level, g)) {
+      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' });
+      if (rgba) {
+        if (!into) return rgba;
+        into.set(rgba);
+        return into;
+      }
+    }
     const out = into ? into.fill(0) : new Uint8Array(w * h * 4);
     if (addresses.length === 0) return out;
     const tw = lv.tileWidth;

@@ -4,6 +4,7 @@
  */
 import zlib from 'node:zlib';
 import { jpegCodec } from './jpeg-codec.js';
+import { partialJpegDecoder, type JpegPart } from './jpeg-part.js';
 import { expandToRgba } from './rgba.js';
 import { Compression, Photometric } from '../tiff/tiff-tags.js';
 import { decodeLzw } from './lzw.js';
@@ -69,7 +70,35 @@ async function decodeOtherTile(format: TileFormat, stored: Uint8Array): Promise<
   }
 }
 
-function decodeJpegTile(format: TileFormat, stored: Uint8Array, into?: Uint8Array): Uint8Array {
+/** True where `decodeTilePart` can decode part of this format's tiles (JPEG, with the partial decoder). */
+export function canDecodeTilePart(format: TileFormat): boolean {
+  return format.compression === Compression.JPEG && partialJpegDecoder() !== undefined;
+}
+
+/**
+ * Decodes only `part` (tile pixels) of one JPEG tile, as RGBA, into out[outOffset + row * outStride ...].
+ * Pixels of the part that the JPEG frame does not cover are left as they are.
+ */
+export function decodeTilePart(
+  format: TileFormat,
+  stored: Uint8Array,
+  part: JpegPart,
+  out: Uint8Array,
+  outOffset: number,
+  outStride: number,
+): void {
+  const decoder = partialJpegDecoder();
+  if (!decoder || format.compression !== Compression.JPEG)
+    throw new Error('partial decoding needs JPEG tiles and the tessera_jpeg addon');
+  const { jpeg, size } = checkedJpeg(format, stored);
+  const w = Math.min(part.x + part.w, size.width) - part.x;
+  const h = Math.min(part.y + part.h, size.height) - part.y;
+  if (w <= 0 || h <= 0) return;
+  decoder.decodePart(jpeg, { x: part.x, y: part.y, w, h }, out, outOffset, outStride);
+}
+
+/** The complete JPEG stream of a tile and its frame size, refusing frames larger than the tile. */
+function checkedJpeg(format: TileFormat, stored: Uint8Array) {
   const jpeg = completeJpeg(
     stored,
     format.jpegTables,
@@ -83,6 +112,11 @@ function decodeJpegTile(format: TileFormat, stored: Uint8Array, into?: Uint8Arra
       `JPEG tile is ${size.width}x${size.height}, larger than the ${format.tileWidth}x${format.tileHeight} tile`,
     );
   }
+  return { jpeg, size };
+}
+
+function decodeJpegTile(format: TileFormat, stored: Uint8Array, into?: Uint8Array): Uint8Array {
+  const { jpeg, size } = checkedJpeg(format, stored);
   const exact = size.width === format.tileWidth && size.height === format.tileHeight;
   const decoded = jpegCodec().decode(jpeg, size.width, size.height, exact ? into : undefined);
   if (exact) return decoded.rgba;

@@ -1,5 +1,18 @@
 import type { TileFormat } from '../codecs/tile-format.js';
 
+/**
+ * A stored tile a render task uses: cached pixels (range null), or the file range of its stored bytes,
+ * decoded into `pixels` (a tile-cache slab slot) or, with `part`, only the part the region needs,
+ * straight into the region (then `pixels` is empty and nothing is cached).
+ */
+export interface RenderTile {
+  col: number;
+  row: number;
+  pixels: Uint8Array;
+  range: [number, number] | null;
+  part?: boolean;
+}
+
 /** Work the decode workers do: CPU-heavy steps kept off the main event loop. */
 export type WorkerTask =
   | { kind: 'decode'; format: TileFormat; stored: Uint8Array }
@@ -29,14 +42,15 @@ export type WorkerTask =
       kind: 'render';
       file: { key: string; path: string };
       format: TileFormat;
-      tiles: { col: number; row: number; pixels: Uint8Array; range: [number, number] | null }[];
+      tiles: RenderTile[];
       region: { lx: number; ly: number; x0: number; y0: number; x1: number; y1: number };
       width: number;
       height: number;
       outWidth: number;
       outHeight: number;
       flatten: boolean;
-      type: 'jpeg' | 'png';
+      /** 'rgba': answer the composed pixels themselves (no flattening, resizing or encoding). */
+      type: 'jpeg' | 'png' | 'rgba';
       quality: number;
     }
   /** Flatten onto white, then box-reduce by `factor` in both directions (returns RGBA). */

@@ -1,0 +1,135 @@
+// tessera_jpeg: decodes only the part of a JPEG that a request needs, with libjpeg-turbo's
+// jpeg_crop_scanline (whole iMCU columns) and jpeg_skip_scanlines (rows above the part are entropy-decoded
+// but not transformed; rows below are not read at all). A random 256 px region or 254/1 Deep Zoom tile
+// needs a quarter of each of four stored tiles on average, and decoding a quarter costs about a third of
+// a whole tile (test/bench/RESULTS.md). Pixels are those of a full decode with libjpeg's defaults (accurate
+// integer IDCT, fancy upsampling): test/unit/slides/jpeg-region.test.ts checks every offset against one.
+//
+// Built only where libjpeg's headers are installed (binding.gyp); the slide reader falls back to whole-tile
+// decoding without it. Runs synchronously in the calling (decode worker) thread.
+#include <napi.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <cstdio>  // jpeglib.h needs FILE
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <jpeglib.h>
+
+namespace {
+
+struct ErrorManager {
+  jpeg_error_mgr pub;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void onError(j_common_ptr cinfo) {
+  auto* e = reinterpret_cast<ErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  longjmp(e->jump, 1);
+}
+
+// Warnings (a truncated scan, extraneous bytes) are what TurboJPEG reports as TJERR_WARNING and the
+// whole-tile path accepts: libjpeg fills what is missing. Not printed.
+void onMessage(j_common_ptr, int) {}
+
+struct Part {
+  int x, y, w, h;         // in image pixels, inside the image
+  uint8_t* out;           // RGBA destination of the part's top-left pixel
+  size_t outStride;       // bytes between destination rows
+};
+
+// Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
+// Returns an empty string on success, else libjpeg's message.
+std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row,
+                       int* imageWidth, int* imageHeight) {
+  jpeg_decompress_struct cinfo;
+  ErrorManager err;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = onError;
+  err.pub.emit_message = onMessage;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    return err.message;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, jpeg, static_cast<unsigned long>(size));
+  jpeg_read_header(&cinfo, TRUE);
+  *imageWidth = static_cast<int>(cinfo.image_width);
+  *imageHeight = static_cast<int>(cinfo.image_height);
+  if (part.x < 0 || part.y < 0 || part.w <= 0 || part.h <= 0 ||
+      static_cast<JDIMENSION>(part.x + part.w) > cinfo.image_width ||
+      static_cast<JDIMENSION>(part.y + part.h) > cinfo.image_height) {
+    jpeg_destroy_decompress(&cinfo);
+    return "the requested part lies outside the " + std::to_string(*imageWidth) + "x" +
+           std::to_string(*imageHeight) + " image";
+  }
+  cinfo.out_color_space = JCS_EXT_RGBA;
+  jpeg_start_decompress(&cinfo);
+  // libjpeg upsamples chroma as if the cropped columns were the whole image, so the crop's first and last
+  // columns differ from a full decode: crop one column wider on each side than the part needs, and at
+  // least 32 columns wide (its upsamplers assume two chroma columns or more).
+  const int left = part.x > 0 ? part.x - 1 : 0;
+  const int right = std::min(std::max(part.x + part.w + 1, left + 32), static_cast<int>(cinfo.output_width));
+  JDIMENSION xoffset = static_cast<JDIMENSION>(left);
+  JDIMENSION width = static_cast<JDIMENSION>(right - left);
+  if (width < cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoffset, &width);
+  else xoffset = 0;
+  row.resize(static_cast<size_t>(cinfo.output_width) * 4);
+  if (part.y > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(part.y));
+  const size_t skip = static_cast<size_t>(part.x - static_cast<int>(xoffset)) * 4;
+  JSAMPROW rows[1] = {row.data()};
+  for (int y = 0; y < part.h; y++) {
+    if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) break;  // cannot happen with a memory source
+    std::memcpy(part.out + static_cast<size_t>(y) * part.outStride, row.data() + skip,
+                static_cast<size_t>(part.w) * 4);
+  }
+  // The rows below the part are never read: abort instead of finish.
+  jpeg_destroy_decompress(&cinfo);
+  return {};
+}
+
+int intArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  if (v != static_cast<double>(static_cast<int>(v)))
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be an integer");
+  return static_cast<int>(v);
+}
+
+// decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride): the w x h pixels at (x, y) of the JPEG, as
+// RGBA, written to out[outOffset + row * outStride ...]. Throws on corrupt data or a bad part.
+Napi::Value DecodeRegion(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8 || !info[0].IsTypedArray() || !info[5].IsTypedArray())
+    throw Napi::TypeError::New(env, "decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride)");
+  auto jpeg = info[0].As<Napi::Uint8Array>();
+  auto out = info[5].As<Napi::Uint8Array>();
+  Part part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0};
+  const int offset = intArg(info, 6, "outOffset");
+  const int stride = intArg(info, 7, "outStride");
+  if (part.w <= 0 || part.h <= 0) throw Napi::RangeError::New(env, "the part is empty");
+  if (offset < 0 || stride < part.w * 4 ||
+      static_cast<size_t>(offset) + static_cast<size_t>(stride) * (part.h - 1) + part.w * 4 > out.ByteLength())
+    throw Napi::RangeError::New(env, "the output buffer is too small for the part");
+  part.out = out.Data() + offset;
+  part.outStride = static_cast<size_t>(stride);
+  std::vector<uint8_t> row;
+  int width = 0, height = 0;
+  std::string error = decodePart(jpeg.Data(), jpeg.ByteLength(), part, row, &width, &height);
+  if (!error.empty()) throw Napi::Error::New(env, "corrupt JPEG data (" + error + ")");
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("decodeRegion", Napi::Function::New(env, DecodeRegion, "decodeRegion"));
+  exports.Set("libjpegVersion", Napi::Number::New(env, JPEG_LIB_VERSION));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tessera_jpeg, Init)

@@ -1,0 +1,180 @@
+/**
+ * Partial JPEG decoding (native/jpeg, tessera_jpeg) gives exactly the pixels of a whole decode, for
+ * every chroma subsampling, odd frame sizes, every crop offset across iMCU boundaries and the real
+ * Aperio tiles; bad data and bad parts are errors, never crashes.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
+import { partialJpegDecoder, type JpegPart } from '../../../src-main/slides/codecs/jpeg-part.js';
+import { completeJpeg, jpegSize } from '../../../src-main/slides/codecs/jpeg-stream.js';
+import { TiffFile } from '../../../src-main/slides/tiff/tiff-file.js';
+import { describeImage, type TiffImage } from '../../../src-main/slides/tiff/tiff-image.js';
+import { sharedWsiDir } from '../../helpers/slides.js';
+import { hasTool, makeFixtureDir, sourcePixels } from './fixtures.js';
+
+const decoder = partialJpegDecoder();
+
+/** A small fixed-seed generator (the cases must be the same on every run). */
+function lcg(seed: number): () => number {
+  return () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+
+function wholeDecode(jpeg: Uint8Array): { rgba: Uint8Array; width: number; height: number } {
+  const { width, height } = jpegSize(jpeg);
+  return { ...jpegCodec().decode(jpeg, width, height), width, height };
+}
+
+/** First differing pixel of `part` between a partial decode and the whole decode, or null. */
+function firstDifference(
+  jpeg: Uint8Array,
+  whole: ReturnType<typeof wholeDecode>,
+  p: JpegPart,
+): string | null {
+  // Decode into the middle of a larger buffer with a stride, as the slide reader composes regions.
+  const stride = (p.w + 3) * 4;
+  const out = new Uint8Array(stride * (p.h + 2)).fill(7);
+  const offset = stride + 8;
+  decoder!.decodePart(jpeg, p, out, offset, stride);
+  for (let y = 0; y < p.h; y++) {
+    for (let x = 0; x < p.w * 4; x++) {
+      const got = out[offset + y * stride + x];
+      const want = whole.rgba[((p.y + y) * whole.width + p.x) * 4 + x];
+      if (got !== want)
+        return `part ${JSON.stringify(p)}: pixel (${x >> 2}, ${y}) is ${got}, whole decode ${want}`;
+    }
+  }
+  // Nothing outside the part was written.
+  for (let x = 0; x < stride; x++) if (out[x] !== 7) return `part ${JSON.stringify(p)} wrote above itself`;
+  return null;
+}
+
+/** Parts across every column offset and many row offsets, small and reaching the far edge. */
+function parts(width: number, height: number, seed: number): JpegPart[] {
+  const rand = lcg(seed);
+  const out: JpegPart[] = [];
+  for (let x = 0; x < width; x++) {
+    const y = Math.floor(rand() * height);
+    for (const w of [1, 3, 17, width - x]) {
+      const ww = Math.min(w, width - x);
+      out.push({ x, y, w: ww, h: Math.max(1, Math.min(height - y, 1 + Math.floor(rand() * 40))) });
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const x = Math.floor(rand() * width);
+    out.push({ x, y, w: Math.min(width - x, 1 + Math.floor(rand() * 60)), h: height - y });
+    out.push({ x, y, w: width - x, h: 1 });
+  }
+  return out;
+}
+
+describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_jpeg)', () => {
+  let dir: string;
+  const jpegs = new Map<string, Uint8Array>();
+
+  beforeAll(() => {
+    dir = makeFixtureDir();
+    const make = (name: string, width: number, height: number, options: string[], bands = 3) => {
+      const raw = path.join(dir, `${name}.raw`);
+      const rgb = sourcePixels(width, height);
+      const pixels = bands === 1 ? rgb.filter((_, i) => i % 3 === 1) : rgb;
+      fs.writeFileSync(raw, pixels);
+      const v = path.join(dir, `${name}.v`);
+      execFileSync('vips', ['rawload', raw, v, String(width), String(height), String(bands)]);
+      if (bands === 1) execFileSync('vips', ['copy', v, `${v}.bw.v`, '--interpretation', 'b-w']);
+      const file = path.join(dir, `${name}.jpg`);
+      execFileSync('vips', ['jpegsave', bands === 1 ? `${v}.bw.v` : v, file, ...options]);
+      jpegs.set(name, new Uint8Array(fs.readFileSync(file)));
+    };
+    make('4:2:0 q75', 256, 256, ['--Q', '75']);
+    make('4:4:4 q92', 256, 256, ['--Q', '92', '--subsample-mode', 'off']);
+    make('4:2:0 odd 250x131', 250, 131, ['--Q', '80']);
+    make('4:2:0 restart markers', 240, 240, ['--Q', '85', '--restart-interval', '3']);
+    make('grey', 200, 120, ['--Q', '70'], 1);
+    // An Adobe transform-0 marker makes libjpeg skip the colour conversion (as for Aperio RGB tiles).
+    jpegs.set('Adobe RGB', completeJpeg(jpegs.get('4:2:0 q75')!, undefined, true));
+  }, 60_000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('equals the whole decode for every crop offset and size', () => {
+    let checked = 0;
+    for (const [name, jpeg] of jpegs) {
+      const whole = wholeDecode(jpeg);
+      for (const p of parts(whole.width, whole.height, 99)) {
+        expect(firstDifference(jpeg, whole, p), name).toBeNull();
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(8000);
+  });
+
+  it('reports corrupt data, parts outside the image and short buffers as errors', () => {
+    const jpeg = jpegs.get('4:2:0 q75')!;
+    const out = new Uint8Array(256 * 256 * 4);
+    expect(() => decoder!.decodePart(jpeg, { x: 200, y: 0, w: 57, h: 10 }, out, 0, 1024)).toThrow(
+      /outside the 256x256 image/,
+    );
+    expect(() => decoder!.decodePart(jpeg, { x: 0, y: 0, w: 10, h: 10 }, out, 0, 8)).toThrow(RangeError);
+    expect(() => decoder!.decodePart(jpeg, { x: 0, y: 0, w: 256, h: 256 }, out, 4, 1024)).toThrow(RangeError);
+    expect(() => decoder!.decodePart(jpeg.subarray(0, 100), { x: 0, y: 0, w: 8, h: 8 }, out, 0, 32)).toThrow(
+      /corrupt JPEG data/,
+    );
+    expect(() => decoder!.decodePart(new Uint8Array(64), { x: 0, y: 0, w: 8, h: 8 }, out, 0, 32)).toThrow(
+      /corrupt JPEG data \(Not a JPEG file/,
+    );
+    // A truncated scan is a warning, as for the whole-tile decoder: the rest is filled, no error.
+    const truncated = jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
+    expect(() => decoder!.decodePart(truncated, { x: 10, y: 200, w: 30, h: 30 }, out, 0, 120)).not.toThrow();
+  });
+
+  it('never crashes on mutated files (2,000 cases, fixed seed)', () => {
+    const rand = lcg(7);
+    const source = jpegs.get('4:2:0 odd 250x131')!;
+    const out = new Uint8Array(250 * 131 * 4);
+    let errors = 0;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = source.slice();
+      const flips = 1 + Math.floor(rand() * 8);
+      for (let k = 0; k < flips; k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      const x = Math.floor(rand() * 240);
+      const y = Math.floor(rand() * 120);
+      try {
+        decoder!.decodePart(bytes, { x, y, w: 10, h: 11 }, out, 0, 40);
+      } catch (err) {
+        expect((err as Error).message).toMatch(/corrupt JPEG data|outside the/);
+        errors++;
+      }
+    }
+    expect(errors).toBeGreaterThan(0);
+  });
+});
+
+const wsi = sharedWsiDir();
+
+describe.skipIf(!decoder || !wsi)('partial decoding of real Aperio tiles (needs ../shared/data/wsi)', () => {
+  it('equals the whole decode on CMU-1-Small-Region tiles (JPEG tables, RGB components)', async () => {
+    const handle = await open(path.join(wsi!, 'CMU-1-Small-Region.svs'));
+    try {
+      const size = (await handle.stat()).size;
+      const image = describeImage((await TiffFile.parse(handle, size)).ifds[0]!, size) as TiffImage;
+      for (let i = 0; i < 4; i++) {
+        const k = (i * 37) % image.offsets.length;
+        const stored = new Uint8Array(image.byteCounts[k]!);
+        await handle.read(stored, 0, stored.length, image.offsets[k]!);
+        const jpeg = completeJpeg(stored, image.format.jpegTables, true);
+        const whole = wholeDecode(jpeg);
+        for (const p of parts(whole.width, whole.height, i).filter((_, j) => j % 3 === 0)) {
+          expect(firstDifference(jpeg, whole, p), `tile ${k}`).toBeNull();
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+});
