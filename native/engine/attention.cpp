@@ -1,5 +1,7 @@
 // Multi-head self-attention core (timm Attention without the projections): per (image, head)
-// softmax(q k^T / sqrt(hd)) v, computed with the strided GEMM straight out of the packed qkv tensor.
+// softmax(q k^T / sqrt(hd)) v, computed with the strided GEMM straight out of the packed qkv tensor. The
+// queries may be the first Tq tokens only (the last block of a class-token encoder needs just the class token's
+// row); each computed row is the same, bit for bit, as in the full attention.
 #include <cmath>
 #include <vector>
 
@@ -18,8 +20,10 @@ std::vector<float>& threadScratch(size_t n) {
 }
 }  // namespace
 
-// qkv (B,T,3C) laid out [q | k | v], each C = NH * hd wide -> out (B,T,C); att (B,NH,T,T) or null
-void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH) {
+// qkv (B,T,3C) laid out [q | k | v], each C = NH * hd wide; queries are tokens [0, Tq) -> out (B,Tq,C);
+// att (B,NH,Tq,T) or null
+void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t Tq, int64_t C,
+                       int64_t NH) {
   const int64_t hd = C / NH, C3 = 3 * C;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   parallelFor(B * NH, [&](int64_t bh) {
@@ -27,9 +31,9 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
     const float* q = qkv + b * T * C3 + h * hd;
     const float* k = q + C;
     const float* v = q + 2 * C;
-    float* P = att ? att + bh * T * T : threadScratch(static_cast<size_t>(T * T)).data();
-    gemmSerial(T, T, hd, MatView{q, C3, 1}, MatView{k, 1, C3}, P, T, false);
-    for (int64_t i = 0; i < T; i++) {
+    float* P = att ? att + bh * Tq * T : threadScratch(static_cast<size_t>(Tq * T)).data();
+    gemmSerial(Tq, T, hd, MatView{q, C3, 1}, MatView{k, 1, C3}, P, T, false);
+    for (int64_t i = 0; i < Tq; i++) {
       float* row = P + i * T;
       float mx = -INFINITY;
       for (int64_t j = 0; j < T; j++) mx = row[j] * scale > mx ? row[j] * scale : mx;
@@ -37,13 +41,13 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
       const float inv = 1.0f / sum;
       for (int64_t j = 0; j < T; j++) row[j] *= inv;
     }
-    gemmSerial(T, hd, T, MatView{P, T, 1}, MatView{v, C3, 1}, out + b * T * C + h * hd, C, false);
+    gemmSerial(Tq, hd, T, MatView{P, T, 1}, MatView{v, C3, 1}, out + b * Tq * C + h * hd, C, false);
   });
 }
 
-// dqkv (B,T,3C) += gradients for q, k and v
+// dqkv (B,T,3C) += gradients for q (rows [0, Tq)), k and v; dout (B,Tq,C), att (B,NH,Tq,T)
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B, int64_t T,
-                        int64_t C, int64_t NH) {
+                        int64_t Tq, int64_t C, int64_t NH) {
   const int64_t hd = C / NH, C3 = 3 * C;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   parallelFor(B * NH, [&](int64_t bh) {
@@ -54,20 +58,20 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     float* dq = dqkv + b * T * C3 + h * hd;
     float* dk = dq + C;
     float* dv = dq + 2 * C;
-    const float* P = att + bh * T * T;
-    const float* dO = dout + b * T * C + h * hd;
-    float* dS = threadScratch(static_cast<size_t>(T * T)).data();
-    gemmSerial(T, T, hd, MatView{dO, C, 1}, MatView{v, 1, C3}, dS, T, false);  // dP = dO v^T
-    gemmSerial(T, hd, T, MatView{P, 1, T}, MatView{dO, C, 1}, dv, C3, true);  // dv += P^T dO
-    for (int64_t i = 0; i < T; i++) {  // softmax backward, then the 1/sqrt(hd) scale
+    const float* P = att + bh * Tq * T;
+    const float* dO = dout + b * Tq * C + h * hd;
+    float* dS = threadScratch(static_cast<size_t>(Tq * T)).data();
+    gemmSerial(Tq, T, hd, MatView{dO, C, 1}, MatView{v, 1, C3}, dS, T, false);  // dP = dO v^T
+    gemmSerial(T, hd, Tq, MatView{P, 1, T}, MatView{dO, C, 1}, dv, C3, true);  // dv += P^T dO
+    for (int64_t i = 0; i < Tq; i++) {  // softmax backward, then the 1/sqrt(hd) scale
       const float* p = P + i * T;
       float* d = dS + i * T;
       float dot = 0.0f;
       for (int64_t j = 0; j < T; j++) dot += p[j] * d[j];
       for (int64_t j = 0; j < T; j++) d[j] = p[j] * (d[j] - dot) * scale;
     }
-    gemmSerial(T, hd, T, MatView{dS, T, 1}, MatView{k, C3, 1}, dq, C3, true);  // dq += dS k
-    gemmSerial(T, hd, T, MatView{dS, 1, T}, MatView{q, C3, 1}, dk, C3, true);  // dk += dS^T q
+    gemmSerial(Tq, hd, T, MatView{dS, T, 1}, MatView{k, C3, 1}, dq, C3, true);  // dq += dS k
+    gemmSerial(T, hd, Tq, MatView{dS, 1, T}, MatView{q, C3, 1}, dk, C3, true);  // dk += dS^T q
   });
 }
 

@@ -18,6 +18,10 @@ struct Backend {
   // out (M,N) = inp (M,K) . weight (N,K)^T + bias (N, may be null)
   void (*linear_forward)(float* out, const float* inp, const float* weight, const float* bias, int64_t M,
                          int64_t K, int64_t N);
+  // The same over strided rows: out row m at out + m*ldo, inp row m at inp + m*ldi (a column block of a wider
+  // output, or every T-th row of a token matrix)
+  void (*linear_forward_rows)(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
+                              const float* bias, int64_t M, int64_t K, int64_t N);
   // dinp (M,K) may be null; dbias may be null
   void (*linear_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                           const float* weight, int64_t M, int64_t K, int64_t N);
@@ -28,12 +32,13 @@ struct Backend {
   void (*layernorm_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                              const float* weight, const float* mean, const float* rstd, int64_t M, int64_t C);
 
-  // qkv (B,T,3C) -> out (B,T,C); att (B,NH,T,T) softmax probabilities, may be null (inference)
-  void (*attention_forward)(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t C,
-                            int64_t NH);
-  // dqkv (B,T,3C)
+  // qkv (B,T,3C); queries are each image's first Tq tokens (Tq = T: full self-attention) -> out (B,Tq,C);
+  // att (B,NH,Tq,T) softmax probabilities, may be null (inference)
+  void (*attention_forward)(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t Tq,
+                            int64_t C, int64_t NH);
+  // dqkv (B,T,3C): q rows [0, Tq), every k and v row
   void (*attention_backward)(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B,
-                             int64_t T, int64_t C, int64_t NH);
+                             int64_t T, int64_t Tq, int64_t C, int64_t NH);
 
   // exact (erf) GELU, elementwise over n
   void (*gelu_forward)(float* out, const float* inp, int64_t n);

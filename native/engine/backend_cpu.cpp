@@ -8,6 +8,7 @@ const Backend& cpuBackend() {
   static const Backend b = {
       "cpu",
       cpu::linear_forward,
+      cpu::linear_forward_rows,
       cpu::linear_backward,
       cpu::layernorm_forward,
       cpu::layernorm_backward,

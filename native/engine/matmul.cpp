@@ -11,6 +11,12 @@ void linear_forward(float* out, const float* inp, const float* weight, const flo
   gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias);
 }
 
+// out rows (stride ldo) = inp rows (stride ldi) . weight (N,K)^T + bias (N)
+void linear_forward_rows(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
+                         const float* bias, int64_t M, int64_t K, int64_t N) {
+  gemm(M, N, K, MatView{inp, ldi, 1}, MatView{weight, 1, K}, out, ldo, false, bias);
+}
+
 // dinp (M,K) += dout . weight; dweight (N,K) += dout^T . inp; dbias (N) += column sums of dout
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N) {

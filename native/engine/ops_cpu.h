@@ -9,15 +9,18 @@ namespace cpu {
 
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
                     int64_t N);
+void linear_forward_rows(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
+                         const float* bias, int64_t M, int64_t K, int64_t N);
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N);
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int64_t M, int64_t C, float eps);
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int64_t M, int64_t C);
-void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t C, int64_t NH);
+void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t Tq, int64_t C,
+                       int64_t NH);
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B, int64_t T,
-                        int64_t C, int64_t NH);
+                        int64_t Tq, int64_t C, int64_t NH);
 void gelu_forward(float* out, const float* inp, int64_t n);
 void gelu_backward(float* dinp, const float* dout, const float* inp, int64_t n);
 void swiglu_forward(float* out, const float* inp, int64_t M, int64_t H);

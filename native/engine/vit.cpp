@@ -1,6 +1,7 @@
 // ViT encoder over a chunk of images. Token order is [class, registers, patches] as in timm's _pos_embed.
 #include "vit.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -19,13 +20,18 @@ struct Span {
 }  // namespace
 
 namespace {
+bool prunes(const ViTConfig& cfg, bool pruneOutputRows) {
+  return pruneOutputRows && cfg.global_pool == GlobalPool::Token && cfg.depth > 0;
+}
+
 // Buffer sizes (floats) of one block, in Block field order, and the total of one EncoderActivations.
 struct Layout {
   int64_t block[15];
+  int64_t last[15];  // the pruned last block (keep: blocks[depth-1]; otherwise blocks[1], beside the shared one)
   int64_t nBlocks, normRows, total;
 };
 
-Layout layoutFor(const ViTConfig& cfg, int64_t B, bool keep) {
+Layout layoutFor(const ViTConfig& cfg, int64_t B, bool keep, bool pruned) {
   Layout L{};
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T, NH = cfg.num_heads;
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = fc1Width(cfg), Fi = cfg.mlpInner();
@@ -33,32 +39,41 @@ Layout layoutFor(const ViTConfig& cfg, int64_t B, bool keep) {
   const bool ls = cfg.init_values > 0;
   const int64_t blockSizes[15] = {M * D, M * D, M, M, 3 * M * D, keep ? B * NH * T * T : 0, M * D,
                                   ls ? M * D : 0, M * D, M * D, M, M, M * F1, M * Fi, ls ? M * D : 0};
-  int64_t perBlock = 0;
+  // Pruned: full-size inputs up to qkv (shared with the other blocks' buffers when !keep), one row per image
+  // from the attention output on.
+  const int64_t lastSizes[15] = {keep ? M * D : 0, keep ? M * D : 0, keep ? M : 0, keep ? M : 0,
+                                 keep ? 3 * M * D : 0, keep ? B * NH * T : 0, B * D, ls ? B * D : 0, B * D, B * D,
+                                 B, B, B * F1, B * Fi, ls ? B * D : 0};
+  int64_t perBlock = 0, perLast = 0;
   for (int i = 0; i < 15; i++) {
     L.block[i] = blockSizes[i];
+    L.last[i] = pruned ? lastSizes[i] : blockSizes[i];
     perBlock += blockSizes[i];
+    perLast += L.last[i];
   }
-  L.nBlocks = keep ? cfg.depth : (cfg.depth > 0 ? 1 : 0);
-  L.normRows = cfg.fc_norm ? B * Dout / D : M;
-  L.total = B * P * K + B * P * D + L.nBlocks * perBlock + M * D + (cfg.fc_norm ? 0 : M * D) + 2 * L.normRows +
-            2 * B * Dout;
+  const int64_t blocks = keep ? std::max(cfg.depth - 1, 0) : (cfg.depth > 0 ? 1 : 0);
+  const int64_t lasts = keep ? (cfg.depth > 0 ? 1 : 0) : (pruned ? 1 : 0);
+  L.nBlocks = blocks + lasts;
+  const int64_t finalRows = pruned ? B : M;
+  L.normRows = cfg.fc_norm ? B * Dout / D : finalRows;
+  L.total = B * P * K + B * P * D + blocks * perBlock + lasts * perLast + (keep ? finalRows : M) * D +
+            (cfg.fc_norm ? 0 : finalRows * D) + 2 * L.normRows + 2 * B * Dout;
   return L;
 }
 }  // namespace
 
-int64_t EncoderActivations::activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep) {
-  return layoutFor(cfg, capacity, keep).total;
+int64_t EncoderActivations::activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep,
+                                             bool pruneOutputRows) {
+  return layoutFor(cfg, capacity, keep, prunes(cfg, pruneOutputRows)).total;
 }
 
-EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep_)
-    : B(capacity), keep(keep_), cfg_(cfg), capacity_(capacity) {
+EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep_, bool pruneOutputRows)
+    : B(capacity), keep(keep_), pruned(prunes(cfg, pruneOutputRows)), cfg_(cfg), capacity_(capacity) {
   if (capacity <= 0) throw std::invalid_argument("The chunk size must be positive.");
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T;
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, Dout = cfg.outputDim();
-  const Layout L = layoutFor(cfg, B, keep);
-  const int64_t* blockSizes = L.block;
-  const int64_t nBlocks = L.nBlocks, normRows = L.normRows, total = L.total;
-  size_ = static_cast<size_t>(total);
+  const Layout L = layoutFor(cfg, B, keep, pruned);
+  size_ = static_cast<size_t>(L.total);
   gradFloats_ = gradientFloats(cfg, capacity);
   storage_.reset(new float[size_]);
   float* p = storage_.get();
@@ -69,22 +84,33 @@ EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, b
   };
   cols = take(B * P * K);
   patch_out = take(B * P * D);
-  for (int64_t l = 0; l < nBlocks; l++) {
+  for (int64_t l = 0; l < L.nBlocks; l++) {
+    const int64_t* sizes = l == L.nBlocks - 1 && (keep || pruned) ? L.last : L.block;
     Block b{};
     float** fields[15] = {&b.x_in, &b.ln1, &b.mean1, &b.rstd1, &b.qkv, &b.att, &b.attn_out, &b.proj,
                           &b.x_mid, &b.ln2, &b.mean2, &b.rstd2, &b.fc1, &b.act, &b.fc2};
-    for (int i = 0; i < 15; i++) *fields[i] = take(blockSizes[i]);
+    for (int i = 0; i < 15; i++) *fields[i] = take(sizes[i]);
     blocks.push_back(b);
   }
-  x_final = take(M * D);
-  normed = cfg.fc_norm ? nullptr : take(M * D);
-  mean_f = take(normRows);
-  rstd_f = take(normRows);
+  const int64_t finalRows = pruned ? B : M;
+  x_final = take((keep ? finalRows : M) * D);
+  normed = cfg.fc_norm ? nullptr : take(finalRows * D);
+  mean_f = take(L.normRows);
+  rstd_f = take(L.normRows);
   pooled = take(B * Dout);
   out = take(B * Dout);
   if (!keep) {
-    // One residual stream updated in place: every block reads and writes x_final.
-    for (Block& b : blocks) b.x_in = b.x_mid = x_final;
+    // One residual stream updated in place: every block reads and writes x_final. The pruned last block
+    // (blocks[1]) reads x_final and takes its full-size buffers (ln1, qkv) from the shared block.
+    blocks[0].x_in = blocks[0].x_mid = x_final;
+    if (pruned) {
+      Block& last = blocks[1];
+      last.x_in = x_final;
+      last.ln1 = blocks[0].ln1;
+      last.mean1 = blocks[0].mean1;
+      last.rstd1 = blocks[0].rstd1;
+      last.qkv = blocks[0].qkv;
+    }
   }
 }
 
@@ -126,6 +152,37 @@ EncoderActivations::Grads& EncoderActivations::grads() {
   return grads_;
 }
 
+namespace {
+// The last block when only the class-token rows are needed (acts.pruned): norm1 and the keys and values for every
+// token, the query and everything after the attention for token 0 of each image. Writes acts.x_final (B,D).
+void lastBlockRowsForward(const Backend& be, Model& model, const Model::BlockOffsets& bo, EncoderActivations& acts,
+                          EncoderActivations::Block& a) {
+  const ViTConfig& c = model.vit();
+  const float* W = model.params();
+  const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads;
+  const int64_t F1 = fc1Width(c), Fi = c.mlpInner();
+  const float* x_in = a.x_in;
+  be.layernorm_forward(a.ln1, a.mean1, a.rstd1, x_in, W + bo.norm1_w, W + bo.norm1_b, M, D, c.norm_eps);
+  const float* qkvBias = bo.qkv_b >= 0 ? W + bo.qkv_b : nullptr;
+  be.linear_forward_rows(a.qkv + D, 3 * D, a.ln1, D, W + bo.qkv_w + D * D, qkvBias ? qkvBias + D : nullptr, M, D,
+                         2 * D);  // k, v: every token
+  be.linear_forward_rows(a.qkv, T * 3 * D, a.ln1, T * D, W + bo.qkv_w, qkvBias, B, D, D);  // q: token 0
+  be.attention_forward(a.attn_out, a.att, a.qkv, B, T, 1, D, NH);
+  float* proj = a.proj ? a.proj : a.ln2;  // ln2 is free until norm2 below
+  be.linear_forward(proj, a.attn_out, W + bo.proj_w, W + bo.proj_b, B, D, D);
+  for (int64_t b = 0; b < B; b++) std::memcpy(a.x_mid + b * D, x_in + b * T * D, sizeof(float) * D);
+  be.residual_scale_forward(a.x_mid, a.x_mid, proj, bo.ls1 >= 0 ? W + bo.ls1 : nullptr, B, D);
+  be.layernorm_forward(a.ln2, a.mean2, a.rstd2, a.x_mid, W + bo.norm2_w, W + bo.norm2_b, B, D, c.norm_eps);
+  be.linear_forward(a.fc1, a.ln2, W + bo.fc1_w, W + bo.fc1_b, B, D, F1);
+  if (c.mlp == MlpKind::Gelu) be.gelu_forward(a.act, a.fc1, B * F1);
+  else be.swiglu_forward(a.act, a.fc1, B, Fi);
+  // Inference: x_final (the residual stream, no longer read) takes the B output rows.
+  float* fc2 = a.fc2 ? a.fc2 : (acts.keep ? acts.x_final : a.ln2);
+  be.linear_forward(fc2, a.act, W + bo.fc2_w, W + bo.fc2_b, B, Fi, D);
+  be.residual_scale_forward(acts.x_final, a.x_mid, fc2, bo.ls2 >= 0 ? W + bo.ls2 : nullptr, B, D);
+}
+}  // namespace
+
 void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts) {
   const ViTConfig& c = model.vit();
   const Model::EncoderOffsets& o = model.encoderOffsets();
@@ -149,12 +206,16 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
   }
   for (int64_t l = 0; l < c.depth; l++) {
     const Model::BlockOffsets& bo = o.blocks[l];
+    if (acts.pruned && l == c.depth - 1) {
+      lastBlockRowsForward(be, model, bo, acts, acts.blocks[acts.keep ? l : 1]);
+      break;
+    }
     EncoderActivations::Block& a = acts.blocks[acts.keep ? l : 0];
     float* x_in = acts.keep ? a.x_in : acts.x_final;
     float* x_out = acts.keep ? (l + 1 < c.depth ? acts.blocks[l + 1].x_in : acts.x_final) : acts.x_final;
     be.layernorm_forward(a.ln1, a.mean1, a.rstd1, x_in, W + bo.norm1_w, W + bo.norm1_b, M, D, c.norm_eps);
     be.linear_forward(a.qkv, a.ln1, W + bo.qkv_w, bo.qkv_b >= 0 ? W + bo.qkv_b : nullptr, M, D, 3 * D);
-    be.attention_forward(a.attn_out, a.att, a.qkv, B, T, D, NH);
+    be.attention_forward(a.attn_out, a.att, a.qkv, B, T, T, D, NH);
     // Without LayerScale backward does not need proj / fc2: write them straight into the residual output
     // (training) or into a buffer already consumed (inference, where x_mid and x_out alias x_in).
     float* proj = a.proj ? a.proj : (acts.keep ? a.x_mid : a.ln1);
@@ -168,17 +229,18 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
     be.linear_forward(fc2, a.act, W + bo.fc2_w, W + bo.fc2_b, M, Fi, D);
     be.residual_scale_forward(x_out, a.x_mid, fc2, bo.ls2 >= 0 ? W + bo.ls2 : nullptr, M, D);
   }
-  // Final norm and pooling.
+  // Final norm and pooling (over the class-token rows only when pruned).
   const float* src = acts.x_final;
+  const int64_t rows = acts.pruned ? B : M, rowsPerImage = acts.pruned ? 1 : T;
   if (!c.fc_norm) {
-    be.layernorm_forward(acts.normed, acts.mean_f, acts.rstd_f, acts.x_final, W + o.norm_w, W + o.norm_b, M, D,
+    be.layernorm_forward(acts.normed, acts.mean_f, acts.rstd_f, acts.x_final, W + o.norm_w, W + o.norm_b, rows, D,
                          c.norm_eps);
     src = acts.normed;
   }
   float* pooled = c.fc_norm ? acts.pooled : acts.out;
   for (int64_t b = 0; b < B; b++) {
     float* dst = pooled + b * Dout;
-    const float* sb = src + b * T * D;
+    const float* sb = src + b * rowsPerImage * D;
     if (c.global_pool != GlobalPool::Avg) {
       std::memcpy(dst, sb, sizeof(float) * D);
       dst += D;
@@ -194,6 +256,53 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
     be.layernorm_forward(acts.out, acts.mean_f, acts.rstd_f, acts.pooled, W + o.norm_w, W + o.norm_b,
                          B * Dout / D, D, c.norm_eps);
 }
+
+namespace {
+// Backward of lastBlockRowsForward. On entry dx holds d x_out for the B class-token rows (B,D); on exit d x_in
+// for every row (B*T,D). Only those rows carry gradient into the MLP, the projection and the query; keys,
+// values and norm1 get it for every token through the attention.
+void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOffsets& bo,
+                           EncoderActivations& acts, const EncoderActivations::Block& a) {
+  const ViTConfig& c = model.vit();
+  const float* W = model.params();
+  float* G = model.grads();
+  const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads;
+  const int64_t F1 = fc1Width(c), Fi = c.mlpInner();
+  const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
+  const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
+  EncoderActivations::Grads& gb = acts.grads();
+  const Span dx{gb.dx, B * D}, dtmp{gb.dtmp, B * D}, dattn{gb.dattn, B * D}, dfc1{gb.dfc1, B * F1},
+      dact{gb.dact, B * Fi};
+  dtmp.zero();
+  be.residual_scale_backward(dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, B, D);
+  dact.zero();
+  be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dtmp.data(), a.act, W + bo.fc2_w, B, Fi, D);
+  dfc1.zero();
+  if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, B * F1);
+  else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, B, Fi);
+  dtmp.zero();
+  be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, B, D, F1);
+  be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w, a.mean2,
+                        a.rstd2, B, D);
+  dtmp.zero();
+  be.residual_scale_backward(dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, B, D);
+  dattn.zero();
+  be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dtmp.data(), a.attn_out, W + bo.proj_w, B, D, D);
+  const Span dqkv{gb.dqkv, 3 * M * D}, dtmpAll{gb.dtmp, M * D}, dxAll{gb.dx, M * D};
+  dqkv.zero();
+  be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, 1, D, NH);
+  dtmpAll.zero();
+  be.linear_backward(dtmpAll.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
+                     W + bo.qkv_w, M, D, 3 * D);
+  // d x_in: the residual passes d x_mid to the class-token rows (staged in dattn, no longer needed); norm1
+  // adds its part to every row.
+  std::memcpy(dattn.data(), dx.data(), sizeof(float) * B * D);
+  dxAll.zero();
+  for (int64_t b = 0; b < B; b++) std::memcpy(dxAll.data() + b * T * D, dattn.data() + b * D, sizeof(float) * D);
+  be.layernorm_backward(dxAll.data(), G + bo.norm1_w, G + bo.norm1_b, dtmpAll.data(), a.x_in, W + bo.norm1_w,
+                        a.mean1, a.rstd1, M, D);
+}
+}  // namespace
 
 // Backward walks the encoder in reverse: pooling/final norm, blocks L-1..0, token assembly, patch embedding.
 void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts,
@@ -223,9 +332,10 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
   }
   float* dsrc = c.fc_norm ? dx.data() : dtmp.data();
   if (!c.fc_norm) dtmp.zero();
+  const int64_t rows = acts.pruned ? B : M, rowsPerImage = acts.pruned ? 1 : T;
   for (int64_t b = 0; b < B; b++) {
     const float* db = dpool + b * Dout;
-    float* ds = dsrc + b * T * D;
+    float* ds = dsrc + b * rowsPerImage * D;
     if (c.global_pool != GlobalPool::Avg) {
       for (int64_t d = 0; d < D; d++) ds[d] += db[d];
       db += D;
@@ -238,11 +348,15 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
   }
   if (!c.fc_norm)
     be.layernorm_backward(dx.data(), G + o.norm_w, G + o.norm_b, dtmp.data(), acts.x_final, W + o.norm_w,
-                          acts.mean_f, acts.rstd_f, M, D);
+                          acts.mean_f, acts.rstd_f, rows, D);
 
   for (int64_t l = c.depth - 1; l >= 0; l--) {  // blocks in reverse
     const Model::BlockOffsets& bo = o.blocks[l];
     const EncoderActivations::Block& a = acts.blocks[l];
+    if (acts.pruned && l == c.depth - 1) {
+      lastBlockRowsBackward(be, model, bo, acts, a);
+      continue;
+    }
     const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
     const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
     // x_out = x_mid + ls2 * fc2(act(fc1(ln2(x_mid)))); dx holds d x_out and becomes d x_mid.
@@ -264,7 +378,7 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
     be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dtmp.data(), a.attn_out, W + bo.proj_w, M, D,
                        D);
     dqkv.zero();
-    be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, D, NH);
+    be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, T, D, NH);
     dtmp.zero();
     be.linear_backward(dtmp.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                        W + bo.qkv_w, M, D, 3 * D);

@@ -16,9 +16,17 @@ namespace tessera {
 // keep=false (inference / the first, embedding-only sweep) reuses one block's worth of buffers for all
 // blocks. One allocation, uninitialised (every buffer is written before it is read), reused across chunks:
 // setBatch() picks the chunk's size. Backward's gradient buffers are allocated on first use.
+//
+// Output rows only (`pruned`): with global_pool = token the encoder's output is the class token's row of the
+// final norm, so the last block needs keys and values for every token but its query, attention output,
+// projection, residuals, MLP and the final norm only for that row (register and patch rows are dropped by the
+// pooling). The last block then keeps one row per image after the attention: its buffers from attn_out on,
+// x_final and the final norm are (B, .) instead of (B*T, .). The results are those of the full computation
+// (bit for bit forward; backward sums the same terms without the zero rows). Avg and token+avg pooling read
+// every row and take the full path; pruneOutputRows=false forces it (tests compare the two).
 class EncoderActivations {
  public:
-  EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep);
+  EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep, bool pruneOutputRows = true);
   void setBatch(int64_t b);  // 1 <= b <= capacity
   int64_t capacity() const { return capacity_; }
   struct Block {
@@ -27,19 +35,20 @@ class EncoderActivations {
   };
   int64_t B;
   bool keep;
+  bool pruned;  // the last block computes only the class-token rows (see above)
   float* cols;  // (B*P, 3*p*p)
   float* patch_out;  // (B*P, D)
   std::vector<Block> blocks;
-  float* x_final;  // (B,T,D) residual stream after the last block
-  float* normed;  // (B,T,D) final norm output (norm.* case)
-  float *mean_f, *rstd_f;  // (B*T) or (B*Dout/D) for fc_norm
+  float* x_final;  // (B,T,D) residual stream after the last block; (B,D) when pruned and keep
+  float* normed;  // (B,T,D) final norm output (norm.* case); (B,D) when pruned
+  float *mean_f, *rstd_f;  // (B*T), (B) when pruned, or (B*Dout/D) for fc_norm
   float* pooled;  // (B, Dout) before fc_norm (fc_norm case)
   float* out;  // (B, Dout) encoder output
   // Bytes of the activation buffers, and of backward's gradient buffers (allocated on first backward).
   size_t bytes() const { return size_ * sizeof(float); }
   size_t gradientBytes() const { return static_cast<size_t>(gradFloats_) * sizeof(float); }
   static int64_t gradientFloats(const ViTConfig& cfg, int64_t capacity);
-  static int64_t activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep);
+  static int64_t activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep, bool pruneOutputRows = true);
 
   // Backward scratch (sized for capacity): dx, dtmp, dattn (M,D); dqkv (M,3D); dfc1 (M,F1); dact (M,Fi);
   // dpatch (B*P, D); dpooled (B, Dout).

@@ -18,6 +18,7 @@
 #include "../engine/model.h"
 #include "../engine/pos_embed_resample.h"
 #include "../engine/train.h"
+#include "../engine/vit.h"
 #include "fixture.h"
 
 using namespace tessera;
@@ -403,18 +404,18 @@ void runFiniteDifferences() {
                                     rstd.data(), M, C);
             });
   }
-  {
+  for (const int64_t Tq : {5, 2}) {  // full self-attention, and queries from the first 2 tokens only
     const int64_t B = 2, T = 5, C = 8, NH = 2;
     auto qkv = randn(B * T * 3 * C);
-    std::vector<float> dqkv(qkv.size()), att(B * NH * T * T);
-    fdCheck("attention (q, k, v)", {&qkv}, {&dqkv},
+    std::vector<float> dqkv(qkv.size()), att(B * NH * Tq * T);
+    fdCheck(Tq == T ? "attention (q, k, v)" : "attention, first 2 queries (q, k, v)", {&qkv}, {&dqkv},
             [&] {
-              std::vector<float> o(B * T * C);
-              be.attention_forward(o.data(), att.data(), qkv.data(), B, T, C, NH);
+              std::vector<float> o(B * Tq * C);
+              be.attention_forward(o.data(), att.data(), qkv.data(), B, T, Tq, C, NH);
               return o;
             },
             [&](const std::vector<float>& d) {
-              be.attention_backward(dqkv.data(), d.data(), qkv.data(), att.data(), B, T, C, NH);
+              be.attention_backward(dqkv.data(), d.data(), qkv.data(), att.data(), B, T, Tq, C, NH);
             });
   }
   {
@@ -560,6 +561,80 @@ void runFiniteDifferences() {
   }
 }
 
+// ---- output rows only: the pruned last block equals the full computation -------------------------------------
+
+// With global_pool = token the last block computes only the class-token rows (EncoderActivations::pruned).
+// Forward outputs must equal the full computation bit for bit (same sums in the same order), every parameter
+// gradient within rounding (the weight gradients sum the same terms without the zero rows, in other k slices).
+void runPruning() {
+  ViTConfig base;
+  base.img_size = 32;
+  base.patch_size = 8;
+  base.embed_dim = 24;
+  base.depth = 2;
+  base.num_heads = 4;
+  base.mlp_ratio = 2.0;
+  base.global_pool = GlobalPool::Token;
+  struct Case {
+    std::string name;
+    ViTConfig c;
+    bool pruned;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"token pool", base, true});
+  ViTConfig regs = base;  // registers (dropped by the pooling), LayerScale, packed SwiGLU
+  regs.reg_tokens = 2;
+  regs.init_values = 0.5f;
+  regs.mlp = MlpKind::SwiGLUPacked;
+  regs.qkv_bias = false;
+  cases.push_back({"token pool, registers + LayerScale + SwiGLU", regs, true});
+  ViTConfig fcn = base;
+  fcn.fc_norm = true;
+  fcn.depth = 1;
+  cases.push_back({"token pool, fc_norm, depth 1", fcn, true});
+  ViTConfig avg = base;
+  avg.global_pool = GlobalPool::TokenAvg;
+  cases.push_back({"token+avg pool (full path)", avg, false});
+  const int64_t B = 3;
+  for (const Case& k : cases) {
+    Model m(k.c, AggregatorConfig{});
+    std::vector<float> w = randn(static_cast<size_t>(m.numParams()), 0.3f);
+    std::memcpy(m.params(), w.data(), sizeof(float) * w.size());
+    std::vector<uint8_t> px(static_cast<size_t>(B * k.c.img_size * k.c.img_size * 3));
+    for (auto& v : px) v = static_cast<uint8_t>(rng() & 255);
+    const int64_t n = B * k.c.outputDim();
+    const std::vector<float> dout = randn(static_cast<size_t>(n));
+    std::vector<float> outs[2], infer[2], grads[2];
+    bool flags[2] = {false, false};
+    for (int prune = 0; prune < 2; prune++) {
+      EncoderActivations acts(k.c, B, true, prune != 0);
+      flags[prune] = acts.pruned;
+      encoderForward(cpuBackend(), m, px.data(), acts);
+      outs[prune].assign(acts.out, acts.out + n);
+      m.zeroGrads();
+      encoderBackward(cpuBackend(), m, px.data(), acts, dout.data());
+      grads[prune].assign(m.grads(), m.grads() + m.numParams());
+      EncoderActivations inf(k.c, B, false, prune != 0);
+      encoderForward(cpuBackend(), m, px.data(), inf);
+      infer[prune].assign(inf.out, inf.out + n);
+    }
+    double worst = 0.0;
+    std::string worstName;
+    for (const NamedTensor& t : m.parameters()) {
+      const double e = relL2(grads[1].data() + t.offset, grads[0].data() + t.offset, t.numel);
+      if (e > worst) {
+        worst = e;
+        worstName = t.name;
+      }
+    }
+    check(flags[1] == k.pruned && !flags[0] && outs[1] == outs[0] && infer[1] == outs[0] && infer[0] == outs[0] &&
+              worst <= 1e-6,
+          "output rows only == full computation: " + k.name,
+          std::string(flags[1] ? "pruned" : "full path") + ", outputs " + (outs[1] == outs[0] ? "bitwise equal" : "differ") +
+              ", gradients " + fmtErr(worst) + " worst " + worstName);
+  }
+}
+
 // ---- errors --------------------------------------------------------------------------------------------------
 
 template <class E, class F>
@@ -655,6 +730,7 @@ int main(int argc, char** argv) {
     runResample(dir);
     runBehaviour(dir);
     runFiniteDifferences();
+    runPruning();
     runErrors(dir);
   } catch (const std::exception& e) {
     check(false, "driver", e.what());

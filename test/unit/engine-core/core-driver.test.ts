@@ -142,6 +142,7 @@ describe('engine core op checks', () => {
       ['linear (input, weight, bias)', true],
       ['layernorm (input, weight, bias)', true],
       ['attention (q, k, v)', true],
+      ['attention, first 2 queries (q, k, v)', true],
       ['exact GELU', true],
       ['SwiGLU (gate, value)', true],
       ['residual + LayerScale (input, gamma)', true],
@@ -152,6 +153,20 @@ describe('engine core op checks', () => {
     ]);
     expect(findCheck(/^AdamW update == reference formula/)[0]?.ok).toBe(true);
     expect(findCheck(/^gemm .* vs naive/)[0]?.ok).toBe(true);
+  });
+
+  it('computes only the class-token rows of the last block for token pooling, equal to the full path', () => {
+    const rows = findCheck(/^output rows only == full computation: /).map((c) => [
+      c.name.slice('output rows only == full computation: '.length),
+      c.detail.split(',')[0],
+      c.ok,
+    ]);
+    expect(rows).toEqual([
+      ['token pool', 'pruned', true],
+      ['token pool, registers + LayerScale + SwiGLU', 'pruned', true],
+      ['token pool, fc_norm, depth 1', 'pruned', true],
+      ['token+avg pool (full path)', 'full path', true],
+    ]);
   });
 
   it('is deterministic across thread counts, accumulates gradients exactly and cancels cleanly', () => {
