@@ -8,9 +8,11 @@
  *   - 256 px level-0 region reads/s at random positions;
  *   - each with 1 and 2 workers (Tessera decode workers; threads calling OpenSlide).
  *
- * Requests run closed-loop at concurrency = workers. "Cold": every case opens the slide afresh
- * with an empty tile cache, and the random tiles are distinct; the file itself is in the OS page
- * cache for both sides. Slides: a generated 17760 x 20769
+ * Requests run closed-loop at concurrency = workers. Warm processes, cold tile caches: each case first
+ * runs WARMUP other requests on a throwaway slide handle (Tessera's workers and OpenSlide's Python warm
+ * up, as in a running app), then times its requests in passes, each on the slide opened afresh with an
+ * empty tile cache; within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
+ * takes several passes). The file itself is in the OS page cache for both sides. Slides: a generated 17760 x 20769
  * JPEG pyramid (test/bench/work/, git-ignored) and the real CMU-1-Small-Region.svs when present.
  * Results go to the "slides" section of test/bench/RESULTS.md.
  */
@@ -32,8 +34,9 @@ import { saveJpegPyramid } from '../helpers/vips.js';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const work = path.join(root, 'test', 'bench', 'work');
 const PYTHON = '/usr/bin/python3';
-const N_TILES = Number(process.env.BENCH_TILES ?? 400);
-const N_REGIONS = Number(process.env.BENCH_REGIONS ?? 400);
+const N_TILES = Number(process.env.BENCH_TILES ?? 1500);
+const N_REGIONS = Number(process.env.BENCH_REGIONS ?? 1500);
+const WARMUP = 100;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -80,12 +83,19 @@ function summarize(latenciesMs: number[], wallS: number, cpuS: number): Result {
   };
 }
 
+interface LoopRun {
+  latencies: number[];
+  wallS: number;
+  cpuS: number;
+  loopP99: number;
+}
+
 async function closedLoop<T>(
   items: T[],
   concurrency: number,
   run: (item: T) => Promise<unknown>,
-): Promise<Result> {
-  const lat: number[] = [];
+): Promise<LoopRun> {
+  const latencies: number[] = [];
   let next = 0;
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
@@ -97,17 +107,61 @@ async function closedLoop<T>(
         const item = items[next++]!;
         const t = performance.now();
         await run(item);
-        lat.push(performance.now() - t);
+        latencies.push(performance.now() - t);
       }
     }),
   );
-  const wall = (performance.now() - start) / 1000;
+  const wallS = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
   delay.disable();
+  return { latencies, wallS, cpuS: (used.user + used.system) / 1e6, loopP99: delay.percentile(99) / 1e6 };
+}
+
+/**
+ * Tessera's side of a case: one pool of `workers` decode workers for the whole case; the warm-up and
+ * every pass on the slide opened afresh with an empty tile cache; only the passes are timed.
+ */
+async function measure<T>(
+  file: string,
+  workers: number,
+  plan: Plan<T>,
+  request: (reader: SlideReader, pool: DecodePool) => (item: T) => Promise<unknown>,
+): Promise<Result> {
+  const pool = new DecodePool(workers);
+  const timed: LoopRun[] = [];
+  try {
+    for (const [i, items] of [plan.warmup, ...plan.passes].entries()) {
+      const reader = await TiffSlideReader.open(file, { pool, cache: new TileCache(256 * 1024 * 1024) });
+      try {
+        const run = await closedLoop(items, workers, request(reader, pool));
+        if (i > 0) timed.push(run);
+      } finally {
+        await reader.close();
+      }
+    }
+  } finally {
+    await pool.close();
+  }
   return {
-    ...summarize(lat, wall, (used.user + used.system) / 1e6),
-    loopP99: delay.percentile(99) / 1e6,
+    ...summarize(
+      timed.flatMap((r) => r.latencies),
+      timed.reduce((a, r) => a + r.wallS, 0),
+      timed.reduce((a, r) => a + r.cpuS, 0),
+    ),
+    loopP99: Math.max(...timed.map((r) => r.loopP99)),
   };
+}
+
+/** Opens the slide once to plan a case's requests. */
+async function planFor<R>(file: string, make: (reader: SlideReader, pool: DecodePool) => R): Promise<R> {
+  const pool = new DecodePool(1);
+  const reader = await TiffSlideReader.open(file, { pool, cache: new TileCache(1024 * 1024) });
+  try {
+    return make(reader, pool);
+  } finally {
+    await reader.close();
+    await pool.close();
+  }
 }
 
 function openSlideSide(req: object): Result {
@@ -130,31 +184,47 @@ function openSlideSide(req: object): Result {
   }
 }
 
-/** Distinct random tiles of the full-resolution Deep Zoom level. */
-function randomTiles(dz: DeepZoom, n: number, seed: number): [number, number, number][] {
+/** Requests of one case: a warm-up list (throwaway handle), then passes, each on a fresh handle. */
+interface Plan<T> {
+  warmup: T[];
+  passes: T[][];
+}
+
+/**
+ * Random tiles of the full-resolution Deep Zoom level: distinct within a pass; the warm-up and the first
+ * pass do not share tiles where the level has enough of them.
+ */
+function tilePlan(dz: DeepZoom, n: number, seed: number): Plan<[number, number, number]> {
   const level = dz.levelCount - 1;
   const [cols, rows] = dz.levelTiles[level]!;
   const rand = rng(seed);
-  const seen = new Set<string>();
-  const out: [number, number, number][] = [];
-  while (out.length < Math.min(n, cols * rows)) {
-    const c = Math.floor(rand() * cols);
-    const r = Math.floor(rand() * rows);
-    if (seen.has(`${c},${r}`)) continue;
-    seen.add(`${c},${r}`);
-    out.push([level, c, r]);
-  }
-  return out;
+  const shuffled = () => {
+    const all: [number, number, number][] = [];
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) all.push([level, c, r]);
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [all[i], all[j]] = [all[j]!, all[i]!];
+    }
+    return all;
+  };
+  const first = shuffled();
+  if (first.length >= n + WARMUP)
+    return { warmup: first.slice(0, WARMUP), passes: [first.slice(WARMUP, WARMUP + n)] };
+  const passes: [number, number, number][][] = [];
+  for (let left = n; left > 0; left -= first.length) passes.push(shuffled().slice(0, left));
+  return { warmup: first.slice(0, WARMUP), passes };
 }
 
-function randomRegions(reader: SlideReader, n: number, seed: number): [number, number, number][] {
+function regionPlan(reader: SlideReader, n: number, seed: number): Plan<[number, number, number]> {
   const { width, height } = reader.metadata.levels[0]!;
   const rand = rng(seed);
-  return Array.from({ length: n }, () => [
-    Math.floor(rand() * (width - 256)),
-    Math.floor(rand() * (height - 256)),
-    256,
-  ]);
+  const list = (k: number) =>
+    Array.from({ length: k }, (): [number, number, number] => [
+      Math.floor(rand() * (width - 256)),
+      Math.floor(rand() * (height - 256)),
+      256,
+    ]);
+  return { warmup: list(WARMUP), passes: [list(n)] };
 }
 
 interface Row {
@@ -164,37 +234,6 @@ interface Row {
   tessera: Result;
   openslide: Result;
   note?: string;
-}
-
-async function withReader<T>(
-  file: string,
-  workers: number,
-  use: (r: SlideReader, pool: DecodePool) => Promise<T>,
-): Promise<T> {
-  const pool = new DecodePool(workers);
-  const reader = await TiffSlideReader.open(file, { pool, cache: new TileCache(256 * 1024 * 1024) });
-  try {
-    // Start the workers before timing (a running app has them warm; tile caches stay cold).
-    await Promise.all(
-      Array.from({ length: workers }, () =>
-        pool.run({
-          kind: 'encode',
-          rgba: new Uint8Array(4),
-          width: 1,
-          height: 1,
-          outWidth: 1,
-          outHeight: 1,
-          flatten: false,
-          type: 'png',
-          quality: 0,
-        }),
-      ),
-    );
-    return await use(reader, pool);
-  } finally {
-    await reader.close();
-    await pool.close();
-  }
 }
 
 /** Reads the file once so both sides start with it in the OS page cache (tile caches stay cold). */
@@ -211,59 +250,64 @@ function warmPageCache(file: string): void {
 async function benchSlide(name: string, file: string): Promise<Row[]> {
   const rows: Row[] = [];
   warmPageCache(file);
+  const osGridPlan = await planFor(file, (reader, pool) =>
+    tilePlan(new DeepZoom(reader, { tileSize: 254, overlap: 1, pool }), N_TILES, 7),
+  );
+  const autoPlan = await planFor(file, (reader, pool) =>
+    tilePlan(deepZoomFor(reader, { pool }), N_TILES, 11),
+  );
+  const autoGrid = await planFor(file, (reader, pool) => {
+    const dz = deepZoomFor(reader, { pool });
+    return `${dz.tileSize}/${dz.overlap}`;
+  });
+  const regions = await planFor(file, (reader) => regionPlan(reader, N_REGIONS, 13));
   for (const workers of [1, 2]) {
     // Deep Zoom, OpenSlide's grid on both sides.
-    const osGrid = await withReader(file, workers, async (reader, pool) => {
-      const dz = new DeepZoom(reader, { tileSize: 254, overlap: 1, pool });
-      const tiles = randomTiles(dz, N_TILES, 7);
-      const ours = await closedLoop(tiles, workers, ([l, c, r]) => dz.tile(l, c, r));
-      return { tiles, ours };
+    const osDz = openSlideSide({
+      slide: file,
+      threads: workers,
+      kind: 'dz',
+      tile_size: 254,
+      overlap: 1,
+      ...osGridPlan,
     });
     rows.push({
       slide: name,
       what: 'Deep Zoom 254/1 tiles',
       workers,
-      tessera: osGrid.ours,
-      openslide: openSlideSide({
-        slide: file,
-        threads: workers,
-        kind: 'dz',
-        tile_size: 254,
-        overlap: 1,
-        items: osGrid.tiles,
+      tessera: await measure(file, workers, osGridPlan, (reader, pool) => {
+        const dz = new DeepZoom(reader, { tileSize: 254, overlap: 1, pool });
+        return ([l, c, r]) => dz.tile(l, c, r);
       }),
+      openslide: osDz,
     });
     // Deep Zoom on Tessera's per-slide grid (what the viewer uses) vs OpenSlide's default grid.
-    const auto = await withReader(file, workers, async (reader, pool) => {
-      const dz = deepZoomFor(reader, { pool });
-      const tiles = randomTiles(dz, N_TILES, 11);
-      const ours = await closedLoop(tiles, workers, ([l, c, r]) => dz.tile(l, c, r));
-      return {
-        ours,
-        grid: `${dz.tileSize}/${dz.overlap}`,
-        passthrough: dz.stats.passthrough,
-        rendered: dz.stats.rendered,
-      };
-    });
+    const served: DeepZoom[] = []; // every pass's Deep Zoom, for the pass-through count
     rows.push({
       slide: name,
-      what: `Deep Zoom tiles, per-slide grid ${auto.grid} (OpenSlide: 254/1)`,
+      what: `Deep Zoom tiles, per-slide grid ${autoGrid} (OpenSlide: 254/1)`,
       workers,
-      tessera: auto.ours,
-      openslide: rows[rows.length - 1]!.openslide,
-      note: `${auto.passthrough} stored tiles passed through, ${auto.rendered} rendered`,
-    });
-    const regions = await withReader(file, workers, async (reader) => {
-      const items = randomRegions(reader, N_REGIONS, 13);
-      const ours = await closedLoop(items, workers, ([x, y, s]) => reader.readRegion(0, x, y, s, s));
-      return { items, ours };
+      tessera: await measure(file, workers, autoPlan, (reader, pool) => {
+        const dz = deepZoomFor(reader, { pool });
+        served.push(dz);
+        return ([l, c, r]) => dz.tile(l, c, r);
+      }),
+      openslide: osDz,
+      note: `${served.slice(1).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(1).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
     });
     rows.push({
       slide: name,
       what: '256 px level-0 regions',
       workers,
-      tessera: regions.ours,
-      openslide: openSlideSide({ slide: file, threads: workers, kind: 'region', items: regions.items }),
+      tessera: await measure(
+        file,
+        workers,
+        regions,
+        (reader) =>
+          ([x, y, size]) =>
+            reader.readRegion(0, x, y, size, size),
+      ),
+      openslide: openSlideSide({ slide: file, threads: workers, kind: 'region', ...regions }),
     });
   }
   return rows;
@@ -307,7 +351,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random distinct Deep Zoom tiles and ${N_REGIONS} random 256 px regions per case; BENCH_TILES / BENCH_REGIONS change that).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh with an empty tile cache, on both sides; BENCH_TILES / BENCH_REGIONS change the counts).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
@@ -316,9 +360,13 @@ const body = [
   'JPEG codec, chosen by measurement on this machine (one 256 px tile, one thread): TurboJPEG (libturbojpeg0 through',
   'koffi) decodes to RGBA in about 0.4-0.9 ms and encodes quality 75 in about 0.6 ms; @napi-rs/image decodes in',
   'about 1.6 ms (RGB, plus a copy to RGBA) and encodes in about 6 ms (mozjpeg). TurboJPEG is used where installed.',
-  'The decode-and-re-encode paths (254/1 grid, regions) are bound by JPEG decoding, the same libjpeg-turbo work',
-  'OpenSlide does: a random 254/1 tile or 256 px region touches 4 stored tiles (4 x ~0.45 ms to decode here, plus',
-  '~0.5 ms to encode a tile). "CPU ms per request" counts every thread of each process, so it is steadier than',
+  'A random 254/1 tile or 256 px region touches 4 stored tiles and needs about a quarter of each. Tessera decodes',
+  'only that part where a request needs less than half of a tile (native/jpeg: libjpeg-turbo with',
+  'jpeg_crop_scanline / jpeg_skip_scanlines; rows below the part are not read, rows above are only entropy-decoded;',
+  'pixels identical to a whole decode), and a tile asked for again is decoded whole and cached. Measured for one',
+  '256 px q75 H&E tile here: whole 0.42 ms, top-left quarter 0.19 ms, bottom-right quarter 0.35 ms, a 3 px sliver',
+  'at the bottom 0.21 ms. OpenSlide decodes the 4 tiles whole, then ~0.5 ms to encode a tile on both sides.',
+  '"CPU ms per request" counts every thread of each process, so it is steadier than',
   'rates on this shared machine; its ratio bounds the throughput ratio once the 2 cores are busy.',
   'Decoded tiles live in shared-memory slabs (no per-tile allocation, no V8 full GCs while the cache fills);',
   'rendered Deep Zoom tiles are decoded, composed, flattened and encoded in one worker task.',
