@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "rng.h"
+#include "vit.h"
 
 namespace tessera {
 

@@ -14,6 +14,8 @@
 
 namespace tessera {
 
+class EncoderActivations;  // vit.h
+
 // timm's Mlp (fc1 -> exact GELU -> fc2), GluMlp with SiLU and gate_last=False ("SwiGLUPacked": fc1 produces
 // [gate | value], fc2 takes hidden/2) or SwiGLU (separate fc1_g / fc1_x, fc2 takes hidden).
 enum class MlpKind { Gelu, SwiGLUPacked, SwiGLU };
@@ -132,6 +134,12 @@ class Model {
   // Train-step calls whose gradients are waiting in grads() (gradient accumulation); checkpoints save it.
   int64_t pendingMicroSteps = 0;
 
+  // Activation buffers kept from one call to the next (train.cpp: one for training steps, keep=true, one for
+  // embedding, keep=false), so a step does not page-fault and zero hundreds of MiB afresh each time. Scratch,
+  // not model state: checkpoints ignore it; it goes with the model. The caller replaces an entry whose size
+  // does not fit.
+  std::unique_ptr<EncoderActivations>& cachedActivations(bool keep) { return keep ? trainActs_ : embedActs_; }
+
   // timm-like init: trunc_normal(std=.02) for matrices, tokens and pos_embed (cls/reg 1e-6 as timm), zeros
   // for biases, ones for norm weights, init_values for LayerScale gammas. Deterministic for a seed.
   void initRandom(uint64_t seed);
@@ -172,6 +180,7 @@ class Model {
   std::unique_ptr<float[]> grads_;
   std::unique_ptr<float[]> m_;
   std::unique_ptr<float[]> v_;
+  std::unique_ptr<EncoderActivations> trainActs_, embedActs_;
 };
 
 }  // namespace tessera

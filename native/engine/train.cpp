@@ -78,12 +78,24 @@ uint64_t dropoutSeed(uint64_t seed, int64_t step, int64_t micro, size_t slide) {
   return h;
 }
 
+// The model's cached activation buffers for `capacity` images (keep: with what backward needs), replaced when
+// the capacity differs (the old ones are freed first, so peak memory is one set).
+EncoderActivations& activations(Model& model, int64_t capacity, bool keep) {
+  std::unique_ptr<EncoderActivations>& cached = model.cachedActivations(keep);
+  if (!cached || cached->capacity() != capacity) {
+    cached.reset();
+    cached.reset(new EncoderActivations(model.vit(), capacity, keep));
+  }
+  cached->setBatch(capacity);
+  return *cached;
+}
+
 // Encoder forward without saved activations over n patches in chunks -> out (n, Dout).
 void embedChunks(Model& model, const uint8_t* pixels, int64_t n, float* out, int chunk, const ProgressFn& progress,
                  const std::atomic<bool>* cancel, const char* phase) {
   const ViTConfig& c = model.vit();
   const int64_t img = static_cast<int64_t>(c.img_size) * c.img_size * 3, Dout = c.outputDim();
-  EncoderActivations acts(c, std::min<int64_t>(chunk, n), false);
+  EncoderActivations& acts = activations(model, std::min<int64_t>(chunk, n), false);
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
     checkCancel(cancel);
     const int64_t b = std::min<int64_t>(chunk, n - i0);
@@ -226,7 +238,7 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
     std::vector<double> sums(scales.size(), 0.0);
     int64_t done = 0, maxPatches = 0;
     for (const SlidePatches& sp : slides) maxPatches = std::max(maxPatches, sp.numPatches);
-    EncoderActivations acts(c, std::min<int64_t>(opt.chunkSize, maxPatches), true);  // reused by every chunk
+    EncoderActivations& acts = activations(model, std::min<int64_t>(opt.chunkSize, maxPatches), true);
     for (size_t s = 0; s < slides.size(); s++) {
       const SlidePatches& slide = slides[s];
       const int64_t N = slide.numPatches;
