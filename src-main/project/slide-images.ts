@@ -87,20 +87,22 @@ export class SlideImages {
     }
     if (request.kind === 'associated') {
       try {
-        const reader = await this.slides.reader(row.path);
-        if (!reader.metadata.associatedImages.includes(request.name)) {
-          return { status: 404, message: `This slide has no ${request.name} image.` };
-        }
-        const bytes = await encodePng(await reader.readAssociatedImage(request.name));
-        return { status: 200, contentType: 'image/png', bytes };
+        return await this.slides.withReader(row.path, async (reader): Promise<SlideImageResult> => {
+          if (!reader.metadata.associatedImages.includes(request.name)) {
+            return { status: 404, message: `This slide has no ${request.name} image.` };
+          }
+          const bytes = await encodePng(await reader.readAssociatedImage(request.name));
+          return { status: 200, contentType: 'image/png', bytes };
+        });
       } catch (err) {
         log.warn(`associated image ${JSON.stringify(request)} failed`, err);
         return { status: 422, message: err instanceof Error ? err.message : String(err) };
       }
     }
     try {
-      const deepZoom = await this.slides.deepZoom(row.path);
-      const bytes = await deepZoom.tile(request.level, request.col, request.row);
+      const bytes = await this.slides.withDeepZoom(row.path, (deepZoom) =>
+        deepZoom.tile(request.level, request.col, request.row),
+      );
       return { status: 200, contentType: 'image/jpeg', bytes };
     } catch (err) {
       if (err instanceof RangeError) return { status: 404, message: err.message };

@@ -232,6 +232,56 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     await service.closeAll();
     expect(service.openCount).toBe(0);
   });
+
+  it('SlideService never closes a slide under a running request', async () => {
+    const service = new SlideService({ maxOpen: 1 });
+    const [a, b] = ['lease-a.tif', 'lease-b.tif'].map((name) => {
+      const f = path.join(dir, name);
+      fs.copyFileSync(file, f);
+      return f;
+    });
+    const closed = new Set<string>();
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { open, opened };
+    };
+    /** A request on `f` that has started (its reader's close is watched) and waits for `release`. */
+    const hold = async (f: string, release: Promise<void>) => {
+      const started = gate();
+      const done = service.withReader(f, async (reader) => {
+        const close = reader.close.bind(reader);
+        reader.close = async () => (closed.add(f), close());
+        started.open();
+        await release;
+        return reader.readRegion(0, 100, 100, 64, 64);
+      });
+      await started.opened;
+      return { done }; // not the promise itself: awaiting hold() must not wait for the request
+    };
+    const releaseA = gate();
+    const requestA = (await hold(a!, releaseA.opened)).done;
+    // Opening b goes beyond maxOpen: a is the least recently used but busy, so it stays open.
+    await service.reader(b!);
+    expect(service.openCount).toBe(2);
+    expect(closed.has(a!)).toBe(false);
+    releaseA.open();
+    const pixels = await requestA;
+    expect(pixels[3]).toBe(255); // the read ran to the end on an open slide
+    // With its last request done, a is evicted.
+    await expect.poll(() => closed.has(a!)).toBe(true);
+    expect(service.openCount).toBe(1);
+    // An explicit close waits for the running request too.
+    const releaseB = gate();
+    const requestB = (await hold(b!, releaseB.opened)).done;
+    const closing = service.closeSlide(b!);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed.has(b!)).toBe(false);
+    releaseB.open();
+    expect((await requestB)[3]).toBe(255);
+    await closing;
+    expect(closed.has(b!)).toBe(true);
+  });
 });
 
 describe('OpenSlide backend availability', () => {
