@@ -115,21 +115,33 @@ export class OpenSlideReader implements SlideReader {
   }
 }
 
-/** OpenSlide's premultiplied native-endian ARGB → straight RGBA bytes. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * OpenSlide's premultiplied native-endian ARGB → straight RGBA bytes, in place: the returned bytes
+ * share `src`'s buffer. Opaque pixels (nearly all of a slide) take one 32-bit swizzle each, which keeps
+ * this at a fraction of a millisecond per tile on the main thread.
+ */
 export function argbToRgba(src: Uint32Array): Uint8Array {
-  const out = new Uint8Array(src.length * 4);
-  for (let i = 0, d = 0; i < src.length; i++, d += 4) {
+  const out = new Uint8Array(src.buffer, src.byteOffset, src.length * 4);
+  for (let i = 0; i < src.length; i++) {
     const p = src[i]!;
     const a = p >>> 24;
-    if (a === 0) continue;
+    if (a === 255 && LITTLE_ENDIAN) {
+      // ARGB as a native (little-endian) word → the bytes R, G, B, A: swap R and B, keep G and A.
+      src[i] = (p & 0xff00ff00) | ((p >>> 16) & 0xff) | ((p & 0xff) << 16);
+      continue;
+    }
     let r = (p >>> 16) & 0xff;
     let g = (p >>> 8) & 0xff;
     let b = p & 0xff;
-    if (a !== 255) {
+    if (a === 0) r = g = b = 0;
+    else if (a !== 255) {
       r = Math.min(255, Math.round((r * 255) / a));
       g = Math.min(255, Math.round((g * 255) / a));
       b = Math.min(255, Math.round((b * 255) / a));
     }
+    const d = i * 4;
     out[d] = r;
     out[d + 1] = g;
     out[d + 2] = b;
