@@ -27,8 +27,11 @@ constexpr int64_t KC = 256;
 constexpr int64_t MC = 96;  // multiple of MR
 constexpr int64_t NC = 1024;  // multiple of NR
 
-// c (MR x NR tile, row stride ldc) = or += sum_k a[k][0..MR) * b[k][0..NR)
-using Kernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc);
+// c (MR x NR tile, row stride ldc) = or += sum_k a[k][0..MR) * b[k][0..NR), then + bias[0..NR) when bias is not
+// null (the linear bias, in the last k slice: added after the full sum, as a separate pass would, so the
+// result is the same bit for bit, without a second pass over the tile)
+using Kernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
+                        const float* bias);
 
 #if defined(__GNUC__) || defined(__clang__)
 // Portable kernel with GCC/Clang generic vectors (SSE2 on any x86-64, NEON on arm64): the 16 columns in two
@@ -41,7 +44,7 @@ inline v4f load4(const float* p) {
   return v;
 }
 
-void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc) {
+void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, const float* bias) {
   for (int h = 0; h < 2; h++) {
     v4f lo[MR], hi[MR];
     for (int i = 0; i < MR; i++) lo[i] = hi[i] = v4f{0.0f, 0.0f, 0.0f, 0.0f};
@@ -60,11 +63,13 @@ void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_
       std::memcpy(t + 4, &hi[i], sizeof hi[i]);
       float* ci = c + i * ldc + h * 8;
       for (int j = 0; j < 8; j++) ci[j] = acc ? ci[j] + t[j] : t[j];
+      if (bias)
+        for (int j = 0; j < 8; j++) ci[j] += bias[h * 8 + j];
     }
   }
 }
 #else
-void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc) {
+void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc, const float* bias) {
   float t[MR][NR] = {};
   for (int64_t k = 0; k < kc; k++) {
     const float* ak = a + k * MR;
@@ -73,13 +78,16 @@ void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_
       for (int j = 0; j < NR; j++) t[i][j] += ak[i] * bk[j];
   }
   for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+    for (int j = 0; j < NR; j++) {
+      c[i * ldc + j] = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+      if (bias) c[i * ldc + j] += bias[j];
+    }
 }
 #endif
 
 #ifdef TESSERA_X86
 __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float* a, const float* b, float* c,
-                                                    int64_t ldc, bool acc) {
+                                                    int64_t ldc, bool acc, const float* bias) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
@@ -114,6 +122,10 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float* a, 
     if (acc) {
       r[i][0] = _mm256_add_ps(r[i][0], _mm256_loadu_ps(ci));
       r[i][1] = _mm256_add_ps(r[i][1], _mm256_loadu_ps(ci + 8));
+    }
+    if (bias) {
+      r[i][0] = _mm256_add_ps(r[i][0], _mm256_loadu_ps(bias));
+      r[i][1] = _mm256_add_ps(r[i][1], _mm256_loadu_ps(bias + 8));
     }
     _mm256_storeu_ps(ci, r[i][0]);
     _mm256_storeu_ps(ci + 8, r[i][1]);
@@ -275,8 +287,7 @@ const char* gemmKernelName() { return kernel() == kernelPortable ? "portable" : 
 
 namespace {
 
-// Epilogue of the last k slice: the tile is still in L1, so the bias costs no extra pass over C. Added after
-// the full sum, as a separate pass would, so the result is the same bit for bit.
+// The bias of an edge tile (and of a GEMM with K = 0), added after the full sum as the kernel does.
 inline void addBias(int64_t mr, int64_t nr, const float* bias, float* c, int64_t ldc) {
   for (int64_t i = 0; i < mr; i++)
     for (int64_t j = 0; j < nr; j++) c[i * ldc + j] += bias[j];
@@ -294,10 +305,9 @@ void computeBlock(Kernel kern, int64_t mc, int64_t nc, int64_t kc, int64_t p0, i
       const float* ap = pa + (ir / MR) * kc * MR;
       float* c = C + ir * ldc + jr;
       if (mr == MR && nr == NR) {
-        kern(kc, ap, bp, c, ldc, acc);
-        if (bias) addBias(MR, NR, bias + jr, c, ldc);
+        kern(kc, ap, bp, c, ldc, acc, bias ? bias + jr : nullptr);
       } else {
-        kern(kc, ap, bp, edge, NR, false);
+        kern(kc, ap, bp, edge, NR, false, nullptr);
         for (int64_t i = 0; i < mr; i++)
           for (int64_t j = 0; j < nr; j++)
             c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
