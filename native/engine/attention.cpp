@@ -33,14 +33,7 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
     const float* v = q + 2 * C;
     float* P = att ? att + bh * Tq * T : threadScratch(static_cast<size_t>(Tq * T)).data();
     gemmSerial(Tq, T, hd, MatView{q, C3, 1}, MatView{k, 1, C3}, P, T, false);
-    for (int64_t i = 0; i < Tq; i++) {
-      float* row = P + i * T;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < T; j++) mx = row[j] * scale > mx ? row[j] * scale : mx;
-      const float sum = vecExpShifted(row, T, scale, mx);
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j < T; j++) row[j] *= inv;
-    }
+    for (int64_t i = 0; i < Tq; i++) vecSoftmax(P + i * T, T, scale);
     gemmSerial(Tq, hd, T, MatView{P, T, 1}, MatView{v, C3, 1}, out + b * Tq * C + h * hd, C, false);
   });
 }
@@ -63,13 +56,7 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     float* dS = threadScratch(static_cast<size_t>(Tq * T)).data();
     gemmSerial(Tq, T, hd, MatView{dO, C, 1}, MatView{v, 1, C3}, dS, T, false);  // dP = dO v^T
     gemmSerial(T, hd, Tq, MatView{P, 1, T}, MatView{dO, C, 1}, dv, C3, true);  // dv += P^T dO
-    for (int64_t i = 0; i < Tq; i++) {  // softmax backward, then the 1/sqrt(hd) scale
-      const float* p = P + i * T;
-      float* d = dS + i * T;
-      float dot = 0.0f;
-      for (int64_t j = 0; j < T; j++) dot += p[j] * d[j];
-      for (int64_t j = 0; j < T; j++) d[j] = p[j] * (d[j] - dot) * scale;
-    }
+    for (int64_t i = 0; i < Tq; i++) vecSoftmaxBackward(dS + i * T, P + i * T, T, scale);  // then 1/sqrt(hd)
     gemmSerial(Tq, hd, T, MatView{dS, T, 1}, MatView{k, C3, 1}, dq, C3, true);  // dq += dS k
     gemmSerial(T, hd, Tq, MatView{dS, 1, T}, MatView{q, C3, 1}, dk, C3, true);  // dk += dS^T q
   });

@@ -94,6 +94,40 @@ AVX2_FN __m256 expShiftStep(const float* x, float* out, __m256 scale, __m256 shi
   return e;
 }
 
+__attribute__((target("avx2,fma"))) float maxAvx2(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  float r = -INFINITY;
+  for (float l : lanes) r = l > r ? l : r;
+  for (; i < n; i++) r = x[i] > r ? x[i] : r;
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) void scaleAvx2(float* x, int64_t n, float s) {
+  const __m256 sv = _mm256_set1_ps(s);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), sv));
+  for (; i < n; i++) x[i] *= s;
+}
+
+__attribute__((target("avx2,fma"))) void softmaxBackwardAvx2(float* d, const float* p, int64_t n, float scale) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(d + i), acc);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  float dot = 0.0f;
+  for (float l : lanes) dot += l;
+  for (; i < n; i++) dot += p[i] * d[i];
+  const __m256 dv = _mm256_set1_ps(dot), sv = _mm256_set1_ps(scale);
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(d + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), _mm256_sub_ps(_mm256_loadu_ps(d + i), dv)), sv));
+  for (; i < n; i++) d[i] = p[i] * (d[i] - dot) * scale;
+}
+
 struct Tail {
   alignas(32) float a[8] = {}, b[8] = {}, c[8] = {}, o1[8] = {}, o2[8] = {};
 };
@@ -214,16 +248,32 @@ void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, 
   }
 }
 
-float vecExpShifted(float* row, int64_t n, float scale, float shift) {
+// The maximum of row * scale is scale * max(row): rounding is monotonic, so the two are equal.
+void vecSoftmax(float* row, int64_t n, float scale) {
 #ifdef TESSERA_VEC_AVX2
-  if (useAvx2Fma()) return expShiftedAvx2(row, n, scale, shift);
+  if (useAvx2Fma()) {
+    const float mx = maxAvx2(row, n) * scale;
+    return scaleAvx2(row, n, 1.0f / expShiftedAvx2(row, n, scale, mx));
+  }
 #endif
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n; j++) mx = row[j] * scale > mx ? row[j] * scale : mx;
   float sum = 0.0f;
   for (int64_t j = 0; j < n; j++) {
-    row[j] = fastExp(row[j] * scale - shift);
+    row[j] = fastExp(row[j] * scale - mx);
     sum += row[j];
   }
-  return sum;
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < n; j++) row[j] *= inv;
+}
+
+void vecSoftmaxBackward(float* d, const float* p, int64_t n, float scale) {
+#ifdef TESSERA_VEC_AVX2
+  if (useAvx2Fma()) return softmaxBackwardAvx2(d, p, n, scale);
+#endif
+  float dot = 0.0f;
+  for (int64_t j = 0; j < n; j++) dot += p[j] * d[j];
+  for (int64_t j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot) * scale;
 }
 
 }  // namespace tessera

@@ -16,7 +16,9 @@ void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n);
 void vecSwigluForward(float* out, const float* g, const float* v, int64_t n);
 // dg += dout * v * s (1 + g (1 - s)), dv += dout * g * s, s = sigmoid(g)
 void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n);
-// row[j] = exp(row[j] * scale - shift); returns the sum of the new values
-float vecExpShifted(float* row, int64_t n, float scale, float shift);
+// row = softmax(row * scale), scale > 0
+void vecSoftmax(float* row, int64_t n, float scale);
+// softmax backward, then a scale: d = p * (d - sum_j p_j d_j) * scale
+void vecSoftmaxBackward(float* d, const float* p, int64_t n, float scale);
 
 }  // namespace tessera
