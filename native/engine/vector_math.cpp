@@ -1,5 +1,6 @@
 // AVX2 and portable elementwise kernels (see vector_math.h). The AVX2 exp / erf use the same constants as
-// fast_math.h: Cephes range reduction + degree-6 polynomial, and Abramowitz & Stegun 7.1.26.
+// fast_math.h: Cephes range reduction + degree-6 polynomial, and Abramowitz & Stegun 7.1.26; the AVX2 GELU
+// forward uses a rational erf instead (erf8Rational).
 #include "vector_math.h"
 
 #include <cmath>
@@ -52,6 +53,26 @@ AVX2_FN __m256 erf8(__m256 x, __m256* expNegSq = nullptr) {
   return _mm256_or_ps(y, sign);
 }
 
+// erf(x) as a rational function x P(x^2) / Q(x^2) on [-4, 4] (the float erf of Eigen and XLA; outside, erf is
+// +-1 in float): no exp, about half the work of erf8. Absolute error below 3e-7.
+AVX2_FN __m256 erf8Rational(__m256 a) {
+  const __m256 x = _mm256_max_ps(_mm256_min_ps(a, _mm256_set1_ps(4.0f)), _mm256_set1_ps(-4.0f));
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-2.72614225801306e-10f);
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+  __m256 q = _mm256_set1_ps(-1.45660718464996e-05f);
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+  return _mm256_div_ps(_mm256_mul_ps(p, x), q);
+}
+
 AVX2_FN __m256 sigmoid8(__m256 g) {
   const __m256 one = _mm256_set1_ps(1.0f);
   return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
@@ -59,9 +80,11 @@ AVX2_FN __m256 sigmoid8(__m256 g) {
 
 // Each step function handles 8 elements; loop tails go through zero-padded copies so that every element
 // sees identical arithmetic whatever the split.
+// Forward: the rational erf. Backward: erf8, whose exp(-x^2/2) the pdf reuses (cheaper than the rational erf
+// plus an exp). The two erfs differ by under 5e-7.
 AVX2_FN void geluStep(const float* x, float* out) {
   const __m256 v = _mm256_loadu_ps(x);
-  const __m256 cdf = _mm256_fmadd_ps(erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))),
+  const __m256 cdf = _mm256_fmadd_ps(erf8Rational(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f))),
                                      _mm256_set1_ps(0.5f), _mm256_set1_ps(0.5f));
   _mm256_storeu_ps(out, _mm256_mul_ps(v, cdf));
 }
