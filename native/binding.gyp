@@ -3,11 +3,11 @@
 # one binary serves Node and Electron. Offline: headers come from nodedir (/usr/include/node here).
 # -z now: a missing engine symbol fails at require() with a clear message instead of killing the process
 # at the first call that needs it.
-# tessera_jpeg: partial JPEG decoding for the slide reader (native/jpeg), built only where libjpeg's headers
-# are installed (Debian: libjpeg62-turbo-dev); without it the reader decodes whole tiles.
+# tessera_pixels: pixel work for the slide reader (native/pixels): Lanczos scaling always, partial JPEG decoding
+# where libjpeg's headers are installed (Debian: libjpeg62-turbo-dev); without them the reader decodes whole tiles.
 {
   "variables": {
-    "has_libjpeg": "<!(node jpeg/has-libjpeg.cjs)"
+    "has_libjpeg": "<!(node pixels/has-libjpeg.cjs)"
   },
   "targets": [
     {
@@ -70,62 +70,75 @@
       }
     },
     {
-      "target_name": "tessera_jpeg",
+      "target_name": "tessera_pixels",
+      "sources": [
+        "pixels/addon.cpp",
+        "pixels/lanczos.cpp"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "ldflags": [
+        "-Wl,-z,now"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "cflags!": [
+        "-fno-exceptions",
+        "-O2",
+        "-O0"
+      ],
+      "cflags_cc!": [
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-std=gnu++17",
+        "-std=gnu++20",
+        "-O2",
+        "-O0"
+      ],
+      "cflags": [
+        "-O3",
+        "-pthread"
+      ],
+      "cflags_cc": [
+        "-O3",
+        "-std=c++17",
+        "-fexceptions",
+        "-frtti",
+        "-pthread"
+      ],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "GCC_ENABLE_CPP_RTTI": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": {
+          "ExceptionHandling": 1,
+          "AdditionalOptions": [
+            "/std:c++17",
+            "/O2"
+          ]
+        }
+      },
       "conditions": [
         [
           "has_libjpeg==1",
           {
             "sources": [
-              "jpeg/jpeg_region.cpp"
-            ],
-            "include_dirs": [
-              "<!(node -p \"require('node-addon-api').include_dir\")"
+              "pixels/jpeg_region.cpp"
             ],
             "defines": [
-              "NAPI_VERSION=8",
-              "NAPI_CPP_EXCEPTIONS",
-              "NODE_ADDON_API_DISABLE_DEPRECATED"
-            ],
-            "cflags!": [
-              "-fno-exceptions",
-              "-O2",
-              "-O0"
-            ],
-            "cflags_cc!": [
-              "-fno-exceptions",
-              "-fno-rtti",
-              "-std=gnu++17",
-              "-std=gnu++20",
-              "-O2",
-              "-O0"
-            ],
-            "cflags": [
-              "-O3",
-              "-pthread"
-            ],
-            "cflags_cc": [
-              "-O3",
-              "-std=c++17",
-              "-fexceptions",
-              "-frtti",
-              "-pthread"
+              "TESSERA_HAVE_LIBJPEG"
             ],
             "libraries": [
               "-ljpeg"
-            ],
-            "ldflags": [
-              "-Wl,-z,now"
-            ],
-            "xcode_settings": {
-              "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-              "GCC_ENABLE_CPP_RTTI": "YES",
-              "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-              "GCC_OPTIMIZATION_LEVEL": "3",
-              "MACOSX_DEPLOYMENT_TARGET": "11.0"
-            }
-          },
-          {
-            "type": "none"
+            ]
           }
         ]
       ]

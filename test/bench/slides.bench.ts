@@ -361,7 +361,7 @@ const body = [
   'koffi) decodes to RGBA in about 0.4-0.9 ms and encodes quality 75 in about 0.6 ms; @napi-rs/image decodes in',
   'about 1.6 ms (RGB, plus a copy to RGBA) and encodes in about 6 ms (mozjpeg). TurboJPEG is used where installed.',
   'A random 254/1 tile or 256 px region touches 4 stored tiles and needs about a quarter of each. Tessera decodes',
-  'only that part where a request needs less than half of a tile (native/jpeg: libjpeg-turbo with',
+  'only that part where a request needs less than half of a tile (native/pixels: libjpeg-turbo with',
   'jpeg_crop_scanline / jpeg_skip_scanlines; rows below the part are not read, rows above are only entropy-decoded;',
   'pixels identical to a whole decode), and a tile asked for again is decoded whole and cached. Measured for one',
   '256 px q75 H&E tile here: whole 0.42 ms, top-left quarter 0.19 ms, bottom-right quarter 0.35 ms, a 3 px sliver',

@@ -45,14 +45,26 @@ export function boxReduce(src: RgbaPixels, fx: number, fy: number): RgbaPixels {
     const base = oy * width * 4;
     for (let ox = 0; ox < width; ox++) {
       const n = rows * (Math.min(sw, (ox + 1) * fx) - ox * fx);
+      const amend = n >> 1;
+      const multiplier = pillowMultiplier(n);
       const s4 = ox * 4;
-      out[base + s4] = Math.round(sums[s4]! / n);
-      out[base + s4 + 1] = Math.round(sums[s4 + 1]! / n);
-      out[base + s4 + 2] = Math.round(sums[s4 + 2]! / n);
-      out[base + s4 + 3] = Math.round(sums[s4 + 3]! / n);
+      // (sum + amend) * multiplier < 2^32: exact in doubles, as in Pillow's 32-bit arithmetic.
+      out[base + s4] = Math.floor(((sums[s4]! + amend) * multiplier) / 2 ** 24);
+      out[base + s4 + 1] = Math.floor(((sums[s4 + 1]! + amend) * multiplier) / 2 ** 24);
+      out[base + s4 + 2] = Math.floor(((sums[s4 + 2]! + amend) * multiplier) / 2 ** 24);
+      out[base + s4 + 3] = Math.floor(((sums[s4 + 3]! + amend) * multiplier) / 2 ** 24);
     }
   }
   return { rgba: out, width, height };
+}
+
+/**
+ * Pillow's Image.reduce divides a block's sum by its n pixels as ((sum + n / 2) * m) >> 24 with
+ * m = (uint32)(2^32 / (256 n)) computed in single precision (Reduce.c, division_UINT32): for most n that
+ * is one less than rounding, now and then. Reproduced to the bit, so reduced tiles equal OpenSlide's.
+ */
+function pillowMultiplier(n: number): number {
+  return Math.trunc(Math.fround(2 ** 32 / Math.fround(256 * n)));
 }
 
 /** Pillow's reducing_gap = 2 factors for scaling (w, h) down to (outW, outH); 1 means no reduction. */

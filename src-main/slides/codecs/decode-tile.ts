@@ -4,7 +4,7 @@
  */
 import zlib from 'node:zlib';
 import { jpegCodec } from './jpeg-codec.js';
-import { partialJpegDecoder, type JpegPart } from './jpeg-part.js';
+import { partialJpegDecoder, type JpegPart } from './native-pixels.js';
 import { expandToRgba } from './rgba.js';
 import { Compression, Photometric } from '../tiff/tiff-tags.js';
 import { decodeLzw } from './lzw.js';
@@ -89,7 +89,7 @@ export function decodeTilePart(
 ): void {
   const decoder = partialJpegDecoder();
   if (!decoder || format.compression !== Compression.JPEG)
-    throw new Error('partial decoding needs JPEG tiles and the tessera_jpeg addon');
+    throw new Error('partial decoding needs JPEG tiles and the tessera_pixels addon built with libjpeg');
   const { jpeg, size } = checkedJpeg(format, stored);
   const w = Math.min(part.x + part.w, size.width) - part.x;
   const h = Math.min(part.y + part.h, size.height) - part.y;

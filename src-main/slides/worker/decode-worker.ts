@@ -5,6 +5,7 @@ import { Transformer, ResizeFilterType, ResizeFit } from '@napi-rs/image';
 import { boxReduce, reductionFactors } from '../codecs/box-reduce.js';
 import { decodeTile, decodeTilePart } from '../codecs/decode-tile.js';
 import { jpegCodec } from '../codecs/jpeg-codec.js';
+import { lanczosResampler } from '../codecs/native-pixels.js';
 import { expandToRgba } from '../codecs/rgba.js';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
@@ -108,6 +109,14 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<Ui
   let source = { rgba: task.rgba, width: task.width, height: task.height };
   const [fx, fy] = reductionFactors(task.width, task.height, task.outWidth, task.outHeight);
   if (resize && (fx > 1 || fy > 1)) source = boxReduce(source, fx, fy);
+  const lanczos = resize ? lanczosResampler() : undefined;
+  if (lanczos) {
+    // After the box reduction the region spans width / fx of the ceil(width / fx) pixels (as in Pillow).
+    const { outWidth: w, outHeight: h } = task;
+    const rgba = lanczos(source.rgba, source.width, source.height, task.width / fx, task.height / fy, w, h);
+    if (task.type === 'png') return Transformer.fromRgbaPixels(rgba, w, h).pngSync();
+    return jpegCodec().encode(rgba, w, h, task.quality);
+  }
   let t = Transformer.fromRgbaPixels(source.rgba, source.width, source.height);
   if (resize) t = t.resize(task.outWidth, task.outHeight, ResizeFilterType.Lanczos3, ResizeFit.Fill);
   if (task.type === 'png') return t.pngSync();

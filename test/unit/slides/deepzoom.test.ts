@@ -15,6 +15,7 @@ import {
   openSlide,
   type SlideReader,
 } from '../../../src-main/slides/index.js';
+import { lanczosResampler } from '../../../src-main/slides/codecs/native-pixels.js';
 import { sharedWsiDir } from '../../helpers/slides.js';
 import { expectAligned, maxChannelMad } from './compare.js';
 import { buildFixtures, hasTool, loadJp2kEncoder, makeFixtureDir } from './fixtures.js';
@@ -29,6 +30,9 @@ const hasPythonOpenSlide = (() => {
   }
 })();
 const wsi = sharedWsiDir();
+
+/** Whether tiles are scaled with Pillow's Lanczos arithmetic (the tessera_pixels addon). */
+const pillowLanczos = lanczosResampler() !== undefined;
 
 interface Reference {
   level_count: number;
@@ -108,11 +112,12 @@ describe.skipIf(!hasPythonOpenSlide || !hasTool('vips'))(
         const [w, h] = size(ours);
         expect(w * h * 4, t).toBe(want.length);
         const got = rgba(ours);
-        // Levels read 1:1 from a slide level must match; scaled ones differ by Lanczos implementation.
+        // Levels read 1:1 from a slide level must match; scaled ones are computed with Pillow's Lanczos
+        // arithmetic (native/pixels) and match too, or differ by Lanczos implementation (the fallback).
         if (l >= 10) expect(() => expectAligned(got, want, w, h, 2), t).not.toThrow();
-        // A 1x1 tile is one filter tap of a 187x137 image: PIL's thumbnail and the image crate's
-        // Lanczos3 legitimately differ there.
-        else expect(maxChannelMad(got, want), t).toBeLessThanOrEqual(w * h === 1 ? 24 : 4);
+        // A 1x1 tile is one filter tap of a 187x137 image, reduced in different steps here and in PIL.
+        else if (w * h === 1) expect(maxChannelMad(got, want), t).toBeLessThanOrEqual(24);
+        else expect(maxChannelMad(got, want), t).toBeLessThanOrEqual(pillowLanczos ? 0.05 : 4);
         const jpeg = await dzJpeg.tile(l, c, r);
         expect(size(jpeg)).toEqual([w, h]);
         expect(maxChannelMad(rgba(jpeg), got), `${t} as JPEG q75`).toBeLessThanOrEqual(24);
@@ -190,8 +195,10 @@ describe.skipIf(!wsi || !hasPythonOpenSlide)(
           const want = ref.tiles.get(t)!;
           const [w, h] = size(ours);
           expect(w * h * 4, t).toBe(want.length);
-          // Same tolerance as other scaled tiles; tiny tiles are a handful of filter taps.
-          expect(maxChannelMad(rgba(ours), want), t).toBeLessThanOrEqual(w * h <= 16 ? 24 : 4);
+          // Tiles scaled straight from the level (9-11) match PIL's to rounding; the coarser ones come
+          // from box reductions composed in other steps than PIL's, and tiny tiles are a few filter taps.
+          const tolerance = w * h <= 16 ? 24 : l >= 9 && pillowLanczos ? 0.2 : 4;
+          expect(maxChannelMad(rgba(ours), want), t).toBeLessThanOrEqual(tolerance);
         }
       } finally {
         await reader.close();

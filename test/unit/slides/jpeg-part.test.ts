@@ -1,5 +1,5 @@
 /**
- * Partial JPEG decoding (native/jpeg, tessera_jpeg) gives exactly the pixels of a whole decode, for
+ * Partial JPEG decoding (native/pixels, tessera_pixels) gives exactly the pixels of a whole decode, for
  * every chroma subsampling, odd frame sizes, every crop offset across iMCU boundaries and the real
  * Aperio tiles; bad data and bad parts are errors, never crashes.
  */
@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
-import { partialJpegDecoder, type JpegPart } from '../../../src-main/slides/codecs/jpeg-part.js';
+import { partialJpegDecoder, type JpegPart } from '../../../src-main/slides/codecs/native-pixels.js';
 import { completeJpeg, jpegSize } from '../../../src-main/slides/codecs/jpeg-stream.js';
 import { TiffFile } from '../../../src-main/slides/tiff/tiff-file.js';
 import { describeImage, type TiffImage } from '../../../src-main/slides/tiff/tiff-image.js';
@@ -74,7 +74,7 @@ function parts(width: number, height: number, seed: number): JpegPart[] {
   return out;
 }
 
-describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_jpeg)', () => {
+describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_pixels)', () => {
   let dir: string;
   const jpegs = new Map<string, Uint8Array>();
 

@@ -23,9 +23,9 @@ import { hasTool, jp2kEncoderSync, loadJp2kEncoder, makeFixtureDir } from './fix
 import { writeTiff, type WriterImage } from './tiff-writer.js';
 import type { WorkerTask } from '../../../src-main/slides/worker/messages.js';
 import { makePyramidalTiff } from '../../helpers/slides.js';
-import { partialJpegDecoder } from '../../../src-main/slides/codecs/jpeg-part.js';
+import { partialJpegDecoder } from '../../../src-main/slides/codecs/native-pixels.js';
 
-/** Whether the tessera_jpeg addon is built here (readers then decode small parts of JPEG tiles). */
+/** Whether the tessera_pixels addon is built here with libjpeg (readers then decode small parts of JPEG tiles). */
 const partial = partialJpegDecoder() !== undefined;
 
 describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {

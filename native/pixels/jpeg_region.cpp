@@ -1,13 +1,14 @@
-// tessera_jpeg: decodes only the part of a JPEG that a request needs, with libjpeg-turbo's
+// Part of tessera_pixels: decodes only the part of a JPEG that a request needs, with libjpeg-turbo's
 // jpeg_crop_scanline (whole iMCU columns) and jpeg_skip_scanlines (rows above the part are entropy-decoded
 // but not transformed; rows below are not read at all). A random 256 px region or 254/1 Deep Zoom tile
 // needs a quarter of each of four stored tiles on average, and decoding a quarter costs about a third of
 // a whole tile (test/bench/RESULTS.md). Pixels are those of a full decode with libjpeg's defaults (accurate
 // integer IDCT, fancy upsampling): test/unit/slides/jpeg-region.test.ts checks every offset against one.
 //
-// Built only where libjpeg's headers are installed (binding.gyp); the slide reader falls back to whole-tile
-// decoding without it. Runs synchronously in the calling (decode worker) thread.
-#include <napi.h>
+// Compiled only where libjpeg's headers are installed (binding.gyp defines TESSERA_HAVE_LIBJPEG); the slide
+// reader falls back to whole-tile decoding without it. Runs synchronously in the calling (decode worker)
+// thread.
+#include "addon.h"
 
 #include <algorithm>
 #include <csetjmp>
@@ -92,17 +93,13 @@ std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::
   return {};
 }
 
-int intArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v != static_cast<double>(static_cast<int>(v)))
-    throw Napi::RangeError::New(info.Env(), std::string(name) + " must be an integer");
-  return static_cast<int>(v);
-}
+}  // namespace
+
+namespace tessera {
 
 // decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride): the w x h pixels at (x, y) of the JPEG, as
 // RGBA, written to out[outOffset + row * outStride ...]. Throws on corrupt data or a bad part.
-Napi::Value DecodeRegion(const Napi::CallbackInfo& info) {
+Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 8 || !info[0].IsTypedArray() || !info[5].IsTypedArray())
     throw Napi::TypeError::New(env, "decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride)");
@@ -124,12 +121,9 @@ Napi::Value DecodeRegion(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("decodeRegion", Napi::Function::New(env, DecodeRegion, "decodeRegion"));
+void registerJpeg(Napi::Env env, Napi::Object exports) {
+  exports.Set("decodeRegion", Napi::Function::New(env, decodeRegion, "decodeRegion"));
   exports.Set("libjpegVersion", Napi::Number::New(env, JPEG_LIB_VERSION));
-  return exports;
 }
 
-}  // namespace
-
-NODE_API_MODULE(tessera_jpeg, Init)
+}  // namespace tessera

@@ -1,0 +1,44 @@
+// tessera_pixels entry point: Lanczos scaling always; partial JPEG decoding where libjpeg was found at build
+// time (the JS side checks for `decodeRegion`).
+#include "addon.h"
+
+#include "lanczos.h"
+
+namespace tessera {
+namespace {
+
+// resampleLanczos(src, srcWidth, srcHeight, boxWidth, boxHeight, dst, dstWidth, dstHeight[, portable])
+Napi::Value resampleLanczos(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8 || !info[0].IsTypedArray() || !info[5].IsTypedArray() || !info[3].IsNumber() ||
+      !info[4].IsNumber())
+    throw Napi::TypeError::New(
+        env, "resampleLanczos(src, srcWidth, srcHeight, boxWidth, boxHeight, dst, dstWidth, dstHeight)");
+  auto src = info[0].As<Napi::Uint8Array>();
+  auto dst = info[5].As<Napi::Uint8Array>();
+  const int sw = intArg(info, 1, "srcWidth"), sh = intArg(info, 2, "srcHeight");
+  const int dw = intArg(info, 6, "dstWidth"), dh = intArg(info, 7, "dstHeight");
+  const double bw = info[3].As<Napi::Number>().DoubleValue(), bh = info[4].As<Napi::Number>().DoubleValue();
+  if (sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0) throw Napi::RangeError::New(env, "sizes must be positive");
+  if (!(bw > 0 && bw <= sw && bh > 0 && bh <= sh))
+    throw Napi::RangeError::New(env, "the box must lie inside the source image");
+  if (src.ByteLength() < static_cast<size_t>(sw) * sh * 4 || dst.ByteLength() < static_cast<size_t>(dw) * dh * 4)
+    throw Napi::RangeError::New(env, "a pixel buffer is smaller than its size says");
+  const bool portable = info.Length() > 8 && info[8].ToBoolean().Value();
+  resampleLanczosRgba(src.Data(), sw, sh, bw, bh, dst.Data(), dw, dh, portable);
+  return env.Undefined();
+}
+
+}  // namespace
+}  // namespace tessera
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace tessera;
+  exports.Set("resampleLanczos", Napi::Function::New(env, resampleLanczos, "resampleLanczos"));
+#ifdef TESSERA_HAVE_LIBJPEG
+  registerJpeg(env, exports);
+#endif
+  return exports;
+}
+
+NODE_API_MODULE(tessera_pixels, Init)

@@ -1,0 +1,114 @@
+/**
+ * The tessera_pixels addon (native/pixels): pixel work JavaScript does too slowly, called from the
+ * decode workers. Optional: without the build, readers decode whole tiles and scale with @napi-rs/image.
+ *
+ * - Partial JPEG decoding (where libjpeg's headers were found at build time): only the rows and
+ *   whole-iMCU columns a request needs are transformed, and rows below it are not even entropy-decoded.
+ *   A random region or 254/1 Deep Zoom tile needs about a quarter of each of the four stored tiles it
+ *   touches, which then costs about half as much as decoding them whole (test/bench/RESULTS.md). The
+ *   pixels are exactly those of a whole decode (test/unit/slides/jpeg-part.test.ts).
+ * - Lanczos scaling with Pillow's arithmetic (OpenSlide's Deep Zoom tiles are scaled by Pillow), about
+ *   2.5 times faster than @napi-rs/image here (and equal to Pillow's output) (test/unit/slides/lanczos.test.ts).
+ *
+ * TESSERA_NATIVE_PIXELS=0 switches the addon off (to compare, or to test the fallbacks).
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { appRoot } from '../../version.js';
+
+export interface JpegPart {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface PartialJpegDecoder {
+  /** Decodes `part` of a complete JPEG as RGBA into out[outOffset + row * outStride ...]. */
+  decodePart(jpeg: Uint8Array, part: JpegPart, out: Uint8Array, outOffset: number, outStride: number): void;
+}
+
+/**
+ * Scales the box [0, boxWidth) x [0, boxHeight) of an RGBA image to dstWidth x dstHeight with Lanczos-3
+ * (the box may be fractional: after a box reduction by f, a region w pixels wide spans w / f pixels).
+ */
+export type LanczosResampler = (
+  src: Uint8Array,
+  srcWidth: number,
+  srcHeight: number,
+  boxWidth: number,
+  boxHeight: number,
+  dstWidth: number,
+  dstHeight: number,
+  /** Force the plain loops instead of the SSE4.1 / AVX2 ones (the same pixels; for tests). */
+  portable?: boolean,
+) => Uint8Array;
+
+interface NativePixels {
+  resampleLanczos(
+    src: Uint8Array,
+    srcWidth: number,
+    srcHeight: number,
+    boxWidth: number,
+    boxHeight: number,
+    dst: Uint8Array,
+    dstWidth: number,
+    dstHeight: number,
+    portable?: boolean,
+  ): void;
+  decodeRegion?(
+    jpeg: Uint8Array,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    out: Uint8Array,
+    outOffset: number,
+    outStride: number,
+  ): void;
+}
+
+let loaded: NativePixels | null | undefined;
+
+export function nativePixelsAddonPath(): string {
+  return (
+    process.env.TESSERA_PIXELS_ADDON ??
+    path.join(appRoot(), 'native', 'build', 'Release', 'tessera_pixels.node')
+  );
+}
+
+function addon(): NativePixels | undefined {
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  if (process.env.TESSERA_NATIVE_PIXELS === '0') return undefined;
+  try {
+    const file = nativePixelsAddonPath();
+    if (fs.existsSync(file)) loaded = createRequire(import.meta.url)(file) as NativePixels;
+  } catch {
+    // A broken or foreign build: the JavaScript paths still work.
+  }
+  return loaded ?? undefined;
+}
+
+/** The partial JPEG decoder, or undefined where the addon was built without libjpeg (or is off). */
+export function partialJpegDecoder(): PartialJpegDecoder | undefined {
+  const native = addon();
+  const decodeRegion = native?.decodeRegion;
+  if (!decodeRegion) return undefined;
+  return {
+    decodePart: (jpeg, p, out, outOffset, outStride) =>
+      decodeRegion(jpeg, p.x, p.y, p.w, p.h, out, outOffset, outStride),
+  };
+}
+
+/** The Lanczos resampler, or undefined where the addon is not built (or is off). */
+export function lanczosResampler(): LanczosResampler | undefined {
+  const native = addon();
+  if (!native) return undefined;
+  return (src, srcWidth, srcHeight, boxWidth, boxHeight, dstWidth, dstHeight, portable = false) => {
+    const dst = new Uint8Array(dstWidth * dstHeight * 4);
+    native.resampleLanczos(src, srcWidth, srcHeight, boxWidth, boxHeight, dst, dstWidth, dstHeight, portable);
+    return dst;
+  };
+}
