@@ -73,6 +73,7 @@
       "target_name": "tessera_pixels",
       "sources": [
         "pixels/addon.cpp",
+        "pixels/box_reduce.cpp",
         "pixels/lanczos.cpp"
       ],
       "defines": [

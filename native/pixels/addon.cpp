@@ -1,7 +1,8 @@
-// tessera_pixels entry point: Lanczos scaling always; partial JPEG decoding where libjpeg was found at build
+// tessera_pixels entry point: Lanczos scaling and box reduction always; partial JPEG decoding where libjpeg was found at build
 // time (the JS side checks for `decodeRegion`).
 #include "addon.h"
 
+#include "box_reduce.h"
 #include "lanczos.h"
 
 namespace tessera {
@@ -29,12 +30,30 @@ Napi::Value resampleLanczos(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// boxReduce(src, width, height, fx, fy, flattenOnWhite, dst)
+Napi::Value boxReduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7 || !info[0].IsTypedArray() || !info[6].IsTypedArray())
+    throw Napi::TypeError::New(env, "boxReduce(src, width, height, fx, fy, flattenOnWhite, dst)");
+  auto src = info[0].As<Napi::Uint8Array>();
+  auto dst = info[6].As<Napi::Uint8Array>();
+  const int w = intArg(info, 1, "width"), h = intArg(info, 2, "height");
+  const int fx = intArg(info, 3, "fx"), fy = intArg(info, 4, "fy");
+  if (w <= 0 || h <= 0 || fx <= 0 || fy <= 0) throw Napi::RangeError::New(env, "sizes and factors must be positive");
+  const size_t ow = (w + fx - 1) / fx, oh = (h + fy - 1) / fy;
+  if (src.ByteLength() < static_cast<size_t>(w) * h * 4 || dst.ByteLength() < ow * oh * 4)
+    throw Napi::RangeError::New(env, "a pixel buffer is smaller than its size says");
+  boxReduceRgba(src.Data(), w, h, fx, fy, info[5].ToBoolean().Value(), dst.Data());
+  return env.Undefined();
+}
+
 }  // namespace
 }  // namespace tessera
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace tessera;
   exports.Set("resampleLanczos", Napi::Function::New(env, resampleLanczos, "resampleLanczos"));
+  exports.Set("boxReduce", Napi::Function::New(env, boxReduce, "boxReduce"));
 #ifdef TESSERA_HAVE_LIBJPEG
   registerJpeg(env, exports);
 #endif

@@ -71,3 +71,16 @@ function pillowMultiplier(n: number): number {
 export function reductionFactors(w: number, h: number, outW: number, outH: number): [number, number] {
   return [Math.max(1, Math.floor(w / outW / 2)), Math.max(1, Math.floor(h / outH / 2))];
 }
+
+/** Composites straight-alpha pixels onto opaque white, in place (OpenSlide's Deep Zoom background). */
+export function flattenOnWhite(rgba: Uint8Array): void {
+  for (let i = 0; i < rgba.length; i += 4) {
+    const a = rgba[i + 3]!;
+    if (a === 255) continue;
+    const k = 255 - a;
+    rgba[i] = Math.round((rgba[i]! * a + 255 * k) / 255);
+    rgba[i + 1] = Math.round((rgba[i + 1]! * a + 255 * k) / 255);
+    rgba[i + 2] = Math.round((rgba[i + 2]! * a + 255 * k) / 255);
+    rgba[i + 3] = 255;
+  }
+}

@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { Transformer, ResizeFilterType, ResizeFit } from '@napi-rs/image';
-import { boxReduce, reductionFactors } from '../codecs/box-reduce.js';
+import { boxReduce, flattenOnWhite, reductionFactors, type RgbaPixels } from '../codecs/box-reduce.js';
 import { decodeTile, decodeTilePart } from '../codecs/decode-tile.js';
 import { jpegCodec } from '../codecs/jpeg-codec.js';
-import { lanczosResampler } from '../codecs/native-pixels.js';
+import { lanczosResampler, nativeBoxReducer } from '../codecs/native-pixels.js';
 import { expandToRgba } from '../codecs/rgba.js';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
@@ -13,10 +13,7 @@ const EMPTY = new Uint8Array(0);
 
 async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
   if (task.kind === 'decode') return decodeTile(task.format, task.stored);
-  if (task.kind === 'reduce') {
-    if (task.flatten) flattenOnWhite(task.rgba);
-    return boxReduce(task, task.factor, task.factor).rgba;
-  }
+  if (task.kind === 'reduce') return reduce(task, task.factor, task.factor, task.flatten).rgba;
   if (task.kind === 'forget') {
     forget(task.key);
     return new Uint8Array(0);
@@ -89,6 +86,16 @@ function readStored(fd: number, [offset, length]: [number, number]): Uint8Array 
   return stored;
 }
 
+/** Box reduction (optionally after flattening onto white): native where built, else JavaScript. */
+function reduce(src: RgbaPixels, fx: number, fy: number, flatten: boolean): RgbaPixels {
+  const width = Math.ceil(src.width / fx);
+  const height = Math.ceil(src.height / fy);
+  const native = nativeBoxReducer();
+  if (native) return { rgba: native(src.rgba, src.width, src.height, fx, fy, flatten), width, height };
+  if (flatten) flattenOnWhite(src.rgba);
+  return boxReduce(src, fx, fy);
+}
+
 /** One region buffer per size, reused (the encoders copy what they need), filled with `pixel`. */
 const composeBuffers = new Map<number, Uint8Array>();
 function composeBuffer(bytes: number, pixel: number): Uint8Array {
@@ -108,7 +115,7 @@ async function encode(task: Extract<WorkerTask, { kind: 'encode' }>): Promise<Ui
     return jpegCodec().encode(task.rgba, task.width, task.height, task.quality);
   let source = { rgba: task.rgba, width: task.width, height: task.height };
   const [fx, fy] = reductionFactors(task.width, task.height, task.outWidth, task.outHeight);
-  if (resize && (fx > 1 || fy > 1)) source = boxReduce(source, fx, fy);
+  if (resize && (fx > 1 || fy > 1)) source = reduce(source, fx, fy, false);
   const lanczos = resize ? lanczosResampler() : undefined;
   if (lanczos) {
     // After the box reduction the region spans width / fx of the ceil(width / fx) pixels (as in Pillow).
@@ -148,18 +155,6 @@ function forget(key: string): void {
   if (fd === undefined) return;
   descriptors.delete(key);
   fs.closeSync(fd);
-}
-
-function flattenOnWhite(rgba: Uint8Array): void {
-  for (let i = 0; i < rgba.length; i += 4) {
-    const a = rgba[i + 3]!;
-    if (a === 255) continue;
-    const k = 255 - a;
-    rgba[i] = Math.round((rgba[i]! * a + 255 * k) / 255);
-    rgba[i + 1] = Math.round((rgba[i + 1]! * a + 255 * k) / 255);
-    rgba[i + 2] = Math.round((rgba[i + 2]! * a + 255 * k) / 255);
-    rgba[i + 3] = 255;
-  }
 }
 
 /** Buffers that can move back without a copy: each whole, and each only once. */
