@@ -1,5 +1,7 @@
 // LayerNorm over the last dimension (biased variance, as torch.nn.LayerNorm).
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "cpu_features.h"
 #include "ops_cpu.h"
@@ -119,48 +121,53 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
   });
 }
 
+// One pass over x and dout: rows go in fixed blocks of kRows, each block's task writes dinp for its rows and the
+// block's partial sums of dweight / dbias, and the partials are added in block order afterwards (so the result
+// does not depend on the thread count).
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int64_t M, int64_t C) {
-  if (dinp) {
-    parallelRange(M, 64, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) {
-        const float* x = inp + m * C;
-        const float* d = dout + m * C;
-        const float mu = mean[m], r = rstd[m];
-        double sumD = 0.0, sumDX = 0.0;
-#ifdef TESSERA_LN_AVX2
-        if (lnAvx2()) {
-          rowBackSumsAvx2(x, d, weight, C, mu, r, &sumD, &sumDX);
-        } else
-#endif
-        {
-          for (int64_t c = 0; c < C; c++) {
-            const float dn = d[c] * weight[c];
-            sumD += dn;
-            sumDX += static_cast<double>(dn) * ((x[c] - mu) * r);
-          }
-        }
-        const float meanD = static_cast<float>(sumD / C), meanDX = static_cast<float>(sumDX / C);
-        float* di = dinp + m * C;
-        for (int64_t c = 0; c < C; c++) {
-          const float xhat = (x[c] - mu) * r;
-          di[c] += (d[c] * weight[c] - meanD - xhat * meanDX) * r;
-        }
-      }
-    });
-  }
-  // Parameter gradients: each task owns a column range and walks the rows in order (deterministic).
-  parallelRange(C, 32, [&](int64_t c0, int64_t c1) {
-    for (int64_t m = 0; m < M; m++) {
+  constexpr int64_t kRows = 64;
+  const int64_t blocks = (M + kRows - 1) / kRows;
+  std::vector<float> partial(static_cast<size_t>(blocks * 2 * C), 0.0f);
+  parallelFor(blocks, [&](int64_t blk) {
+    float* pw = partial.data() + blk * 2 * C;
+    float* pb = pw + C;
+    for (int64_t m = blk * kRows; m < std::min(M, (blk + 1) * kRows); m++) {
       const float* x = inp + m * C;
       const float* d = dout + m * C;
       const float mu = mean[m], r = rstd[m];
-      for (int64_t c = c0; c < c1; c++) {
-        dweight[c] += d[c] * ((x[c] - mu) * r);
-        if (dbias) dbias[c] += d[c];
+      for (int64_t c = 0; c < C; c++) {
+        pw[c] += d[c] * ((x[c] - mu) * r);
+        pb[c] += d[c];
+      }
+      if (!dinp) continue;
+      double sumD = 0.0, sumDX = 0.0;
+#ifdef TESSERA_LN_AVX2
+      if (lnAvx2()) {
+        rowBackSumsAvx2(x, d, weight, C, mu, r, &sumD, &sumDX);
+      } else
+#endif
+      {
+        for (int64_t c = 0; c < C; c++) {
+          const float dn = d[c] * weight[c];
+          sumD += dn;
+          sumDX += static_cast<double>(dn) * ((x[c] - mu) * r);
+        }
+      }
+      const float meanD = static_cast<float>(sumD / C), meanDX = static_cast<float>(sumDX / C);
+      float* di = dinp + m * C;
+      for (int64_t c = 0; c < C; c++) {
+        const float xhat = (x[c] - mu) * r;
+        di[c] += (d[c] * weight[c] - meanD - xhat * meanDX) * r;
       }
     }
   });
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const float* pw = partial.data() + blk * 2 * C;
+    for (int64_t c = 0; c < C; c++) dweight[c] += pw[c];
+    if (dbias)
+      for (int64_t c = 0; c < C; c++) dbias[c] += pw[C + c];
+  }
 }
 
 }  // namespace cpu
