@@ -1,4 +1,7 @@
 // Linear layer (x W^T + b), the op that carries almost all of the FLOPs; the arithmetic is in gemm.cpp.
+#include <algorithm>
+#include <vector>
+
 #include "gemm.h"
 #include "ops_cpu.h"
 
@@ -23,13 +26,22 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
   if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, true);
   if (dweight) gemm(N, K, M, MatView{dout, 1, N}, MatView{inp, K, 1}, dweight, K, true);
   if (dbias) {
-    // Each task owns a column range and sums the rows in order: deterministic.
-    parallelRange(N, 64, [&](int64_t n0, int64_t n1) {
-      for (int64_t m = 0; m < M; m++) {
+    // Column sums over fixed blocks of kRows rows (each task reads whole rows, in order), then the block sums are
+    // added in block order: deterministic for any thread count.
+    constexpr int64_t kRows = 64;
+    const int64_t blocks = (M + kRows - 1) / kRows;
+    std::vector<float> partial(static_cast<size_t>(blocks * N), 0.0f);
+    parallelFor(blocks, [&](int64_t b) {
+      float* p = partial.data() + b * N;
+      for (int64_t m = b * kRows; m < std::min(M, (b + 1) * kRows); m++) {
         const float* d = dout + m * N;
-        for (int64_t n = n0; n < n1; n++) dbias[n] += d[n];
+        for (int64_t n = 0; n < N; n++) p[n] += d[n];
       }
     });
+    for (int64_t b = 0; b < blocks; b++) {
+      const float* p = partial.data() + b * N;
+      for (int64_t n = 0; n < N; n++) dbias[n] += p[n];
+    }
   }
 }
 
