@@ -268,6 +268,10 @@ export class DeepZoom {
         const firstFactor = sl.width * sl.height <= MAX_REGION_PIXELS / 4 ? 2 : 4;
         let source: RgbaPixels;
         let step: number;
+        // Tile by tile in the workers where the reader can: the same pixels without a full-size copy.
+        const direct =
+          factor === firstFactor ? await this.reader.readLevelReduced?.(slideLevel, factor, true) : undefined;
+        if (direct) return direct;
         if (factor === firstFactor) {
           source = {
             rgba: await this.reader.readRegion(slideLevel, 0, 0, sl.width, sl.height),

@@ -223,6 +223,59 @@ export abstract class TiledSlideReader implements SlideReader {
     });
   }
 
+  /**
+   * The level box-reduced by `factor`, tile by tile in the decode workers (one task per worker, a band of
+   * tile rows each, writing into shared memory): no full-size copy of the level is ever composed. Only
+   * where the factor divides the tile size, so that reduction blocks never straddle tiles; the pixels are
+   * then those of reducing the whole level at once. Tiles are decoded from the file, not cached.
+   */
+  async readLevelReduced(
+    level: number,
+    factor: number,
+    flattenOnWhite: boolean,
+  ): Promise<RgbaImage | undefined> {
+    const source = this.workerSource(level);
+    const lv = this.metadata.levels[level];
+    if (!source || !lv || !Number.isInteger(factor) || factor < 1) return undefined;
+    const { tileWidth: tw, tileHeight: th } = source.format;
+    if (tw % factor !== 0 || th % factor !== 0 || lv.tileWidth !== tw || lv.tileHeight !== th)
+      return undefined;
+    const width = Math.ceil(lv.width / factor);
+    const height = Math.ceil(lv.height / factor);
+    const out = new Uint8Array(new SharedArrayBuffer(width * height * 4));
+    const rows = Math.ceil(lv.height / th);
+    const cols = Math.ceil(lv.width / tw);
+    const bands = Math.min(source.pool.size, rows);
+    const tasks: Promise<unknown>[] = [];
+    for (let b = 0; b < bands; b++) {
+      const tiles: { col: number; row: number; range: [number, number] | null }[] = [];
+      for (let row = Math.floor((b * rows) / bands); row < Math.floor(((b + 1) * rows) / bands); row++) {
+        for (let col = 0; col < cols; col++)
+          tiles.push({ col, row, range: this.storedRange(level, col, row) });
+      }
+      tasks.push(
+        source.pool.run({
+          kind: 'reduceTiles',
+          file: source.file,
+          format: source.format,
+          tiles,
+          factor,
+          flatten: flattenOnWhite,
+          levelWidth: lv.width,
+          levelHeight: lv.height,
+          out,
+          outWidth: width,
+        }),
+      );
+    }
+    try {
+      await Promise.all(tasks);
+    } catch (err) {
+      throw this.decodeError(level, err);
+    }
+    return { rgba: out, width, height };
+  }
+
   /** Level coordinates of a region and the addresses of the stored tiles it touches. */
   private regionGeometry(level: number, x: number, y: number, w: number, h: number): RegionGeometry {
     const lv = this.metadata.levels[level];

@@ -81,6 +81,12 @@ export interface SlideReader {
     h: number,
     encoding: RegionEncoding,
   ): Promise<Uint8Array | undefined>;
+  /**
+   * The whole of `level` box-reduced by `factor` (Pillow's Image.reduce), optionally flattened onto white
+   * first: what reading the level and reducing it gives, computed tile by tile in the decode workers
+   * without composing the full-size level. Undefined where the reader cannot (the caller reads the level).
+   */
+  readLevelReduced?(level: number, factor: number, flattenOnWhite: boolean): Promise<RgbaImage | undefined>;
   readAssociatedImage(name: string): Promise<RgbaImage>;
   /**
    * The stored tile as a complete JPEG file (tables merged, colour space marked), when the level is

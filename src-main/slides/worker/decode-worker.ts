@@ -26,6 +26,7 @@ async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
     return task.into.map((v) => (v.buffer instanceof SharedArrayBuffer ? EMPTY : v));
   }
   if (task.kind === 'render') return render(task);
+  if (task.kind === 'reduceTiles') return reduceTiles(task);
   if (task.kind === 'decodeMany') {
     // Tiles decode to the same size, so one buffer carries them all (one transfer, no copies back).
     const tileBytes = task.format.tileWidth * task.format.tileHeight * 4;
@@ -84,6 +85,42 @@ function readStored(fd: number, [offset, length]: [number, number]): Uint8Array 
   const stored = new Uint8Array(length);
   if (fs.readSync(fd, stored, 0, length, offset) !== length) throw new Error('the file is truncated');
   return stored;
+}
+
+async function reduceTiles(task: Extract<WorkerTask, { kind: 'reduceTiles' }>): Promise<Uint8Array> {
+  const { tileWidth: tw, tileHeight: th } = task.format;
+  const { factor: f, out, outWidth } = task;
+  const fd = descriptor(task.file.key, task.file.path);
+  const tile = new Uint8Array(tw * th * 4);
+  const out32 = new Uint32Array(out.buffer, out.byteOffset, out.length / 4);
+  for (const { col, row, range } of task.tiles) {
+    // The tile's part inside the level (edge tiles hang over it).
+    const w = Math.min(tw, task.levelWidth - col * tw);
+    const h = Math.min(th, task.levelHeight - row * th);
+    const bw = Math.ceil(w / f);
+    const bh = Math.ceil(h / f);
+    const x0 = (col * tw) / f;
+    const y0 = (row * th) / f;
+    if (!range) {
+      // Empty: transparent, or white once flattened.
+      const pixel = task.flatten ? 0xffffffff : 0;
+      for (let y = 0; y < bh; y++) out32.fill(pixel, (y0 + y) * outWidth + x0, (y0 + y) * outWidth + x0 + bw);
+      continue;
+    }
+    const pixels = await decodeTile(task.format, readStored(fd, range), tile);
+    const inside = w === tw && h === th ? pixels : crop(pixels, tw, w, h);
+    const block = reduce({ rgba: inside, width: w, height: h }, f, f, task.flatten).rgba;
+    const block32 = new Uint32Array(block.buffer, block.byteOffset, bw * bh);
+    for (let y = 0; y < bh; y++) out32.set(block32.subarray(y * bw, (y + 1) * bw), (y0 + y) * outWidth + x0);
+  }
+  return EMPTY;
+}
+
+/** The top-left w x h pixels of an RGBA image `width` pixels wide, packed. */
+function crop(rgba: Uint8Array, width: number, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) out.set(rgba.subarray(y * width * 4, (y * width + w) * 4), y * w * 4);
+  return out;
 }
 
 /** Box reduction (optionally after flattening onto white): native where built, else JavaScript. */

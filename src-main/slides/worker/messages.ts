@@ -53,6 +53,24 @@ export type WorkerTask =
       type: 'jpeg' | 'png' | 'rgba';
       quality: number;
     }
+  /**
+   * Part of a level box-reduced tile by tile (the factor divides the tile size, so blocks never straddle
+   * tiles): decode each stored tile (or take its cached pixels), optionally flatten onto white, reduce its
+   * part inside the level and write it into `out` (shared memory, outWidth pixels wide). Tiles with
+   * neither range nor pixels are empty (transparent; white once flattened).
+   */
+  | {
+      kind: 'reduceTiles';
+      file: { key: string; path: string };
+      format: TileFormat;
+      tiles: { col: number; row: number; range: [number, number] | null }[];
+      factor: number;
+      flatten: boolean;
+      levelWidth: number;
+      levelHeight: number;
+      out: Uint8Array;
+      outWidth: number;
+    }
   /** Flatten onto white, then box-reduce by `factor` in both directions (returns RGBA). */
   | { kind: 'reduce'; rgba: Uint8Array; width: number; height: number; factor: number; flatten: boolean }
   /** Close the worker's descriptor for a file (the reader was closed). */

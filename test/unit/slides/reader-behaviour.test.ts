@@ -23,6 +23,7 @@ import { hasTool, jp2kEncoderSync, loadJp2kEncoder, makeFixtureDir } from './fix
 import { writeTiff, type WriterImage } from './tiff-writer.js';
 import type { WorkerTask } from '../../../src-main/slides/worker/messages.js';
 import { makePyramidalTiff } from '../../helpers/slides.js';
+import { boxReduce, flattenOnWhite } from '../../../src-main/slides/codecs/box-reduce.js';
 import { partialJpegDecoder } from '../../../src-main/slides/codecs/native-pixels.js';
 
 /** Whether the tessera_pixels addon is built here with libjpeg (readers then decode small parts of JPEG tiles). */
@@ -135,6 +136,30 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       }
     } finally {
       await Promise.all([plain.close(), big.close(), small.close()]);
+    }
+  });
+
+  it('reduces a whole level tile by tile in the workers to the pixels of reading and reducing it', async () => {
+    const reader = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    try {
+      const { width, height } = reader.metadata.levels[0]!; // 1200 x 900: edge tiles hang over
+      const whole = await reader.readRegion(0, 0, 0, width, height);
+      for (const [factor, flatten] of [
+        [2, true],
+        [4, false],
+        [8, true],
+      ] as const) {
+        const tiled = (await reader.readLevelReduced(0, factor, flatten))!;
+        const expected = whole.slice();
+        if (flatten) flattenOnWhite(expected);
+        const reference = boxReduce({ rgba: expected, width, height }, factor, factor);
+        expect([tiled.width, tiled.height]).toEqual([reference.width, reference.height]);
+        expect(Buffer.compare(Buffer.from(tiled.rgba), Buffer.from(reference.rgba)), `by ${factor}`).toBe(0);
+      }
+      // A factor that does not divide the 256 px tiles is left to the caller.
+      expect(await reader.readLevelReduced(0, 3, true)).toBeUndefined();
+    } finally {
+      await reader.close();
     }
   });
 
