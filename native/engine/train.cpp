@@ -358,8 +358,11 @@ int64_t estimateTrainStepBytes(const Model& model, int chunkSize, int64_t maxPat
   const ViTConfig& c = model.vit();
   const int64_t b = std::min<int64_t>(chunkSize, maxPatchesPerSlide), N = maxPatchesPerSlide;
   const int64_t Din = c.outputDim(), Dh = model.aggregator().enabled() ? model.aggregator().hidden_dim : 0;
+  // The weight-gradient GEMMs pack their B operand, a layer's input over the chunk's b*T rows, into a buffer
+  // the thread keeps (gemm.cpp).
+  const int64_t widestInput = std::max<int64_t>({c.embed_dim, c.mlpInner(), 3LL * c.patch_size * c.patch_size});
   const int64_t floats = EncoderActivations::activationFloats(c, b, true) + EncoderActivations::gradientFloats(c, b) +
-                         2 * N * Din + N * (4 * Dh + 2);
+                         b * c.numTokens() * widestInput + 2 * N * Din + N * (4 * Dh + 2);
   return floats * static_cast<int64_t>(sizeof(float));
 }
 

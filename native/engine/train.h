@@ -113,8 +113,9 @@ SlidePrediction predictSlide(Model& model, const uint8_t* pixels, int64_t n, int
 SlidePrediction predictFromEmbeddings(Model& model, const float* embeddings, int64_t n);
 
 // Bytes a call allocates beyond the model (parameters, gradients, AdamW state) and the caller's buffers: the
-// chunk workspace (activations and, for training, their gradients) plus, for training, the slide's
-// embeddings, their gradient and the aggregator's buffers. For choosing the largest chunk that fits.
+// chunk workspace (activations and, for training, their gradients and the weight-gradient GEMMs' packing
+// buffer) plus, for training, the slide's embeddings, their gradient and the aggregator's buffers. For choosing
+// the largest chunk that fits.
 int64_t estimateTrainStepBytes(const Model& model, int chunkSize, int64_t maxPatchesPerSlide);
 int64_t estimateEmbedBytes(const Model& model, int chunkSize);
 
