@@ -258,6 +258,16 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
 }
 
 namespace {
+// Gradient reaching the branch of out = x + gamma * branch given d out in dx (rows x D): gamma * dx, written to
+// dtmp (and dgamma accumulated), or without LayerScale dx itself, with no copy.
+const float* branchGrad(const Backend& be, float* dtmp, float* dgamma, const float* dx, const float* branch,
+                        const float* gamma, int64_t rows, int64_t D) {
+  if (!gamma) return dx;
+  Span{dtmp, rows * D}.zero();
+  be.residual_scale_backward(dtmp, dgamma, dx, branch, gamma, rows, D);
+  return dtmp;
+}
+
 // Backward of lastBlockRowsForward. On entry dx holds d x_out for the B class-token rows (B,D); on exit d x_in
 // for every row (B*T,D). Only those rows carry gradient into the MLP, the projection and the query; keys,
 // values and norm1 get it for every token through the attention.
@@ -273,10 +283,9 @@ void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOf
   EncoderActivations::Grads& gb = acts.grads();
   const Span dx{gb.dx, B * D}, dtmp{gb.dtmp, B * D}, dattn{gb.dattn, B * D}, dfc1{gb.dfc1, B * F1},
       dact{gb.dact, B * Fi};
-  dtmp.zero();
-  be.residual_scale_backward(dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, B, D);
+  const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, B, D);
   dact.zero();
-  be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dtmp.data(), a.act, W + bo.fc2_w, B, Fi, D);
+  be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, B, Fi, D);
   dfc1.zero();
   if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, B * F1);
   else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, B, Fi);
@@ -284,10 +293,9 @@ void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOf
   be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, B, D, F1);
   be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w, a.mean2,
                         a.rstd2, B, D);
-  dtmp.zero();
-  be.residual_scale_backward(dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, B, D);
+  const float* dproj = branchGrad(be, dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, B, D);
   dattn.zero();
-  be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dtmp.data(), a.attn_out, W + bo.proj_w, B, D, D);
+  be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, B, D, D);
   const Span dqkv{gb.dqkv, 3 * M * D}, dtmpAll{gb.dtmp, M * D}, dxAll{gb.dx, M * D};
   dqkv.zero();
   be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, 1, D, NH);
@@ -360,10 +368,9 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
     const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
     const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
     // x_out = x_mid + ls2 * fc2(act(fc1(ln2(x_mid)))); dx holds d x_out and becomes d x_mid.
-    dtmp.zero();
-    be.residual_scale_backward(dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, M, D);
+    const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, M, D);
     dact.zero();
-    be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dtmp.data(), a.act, W + bo.fc2_w, M, Fi, D);
+    be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, M, Fi, D);
     dfc1.zero();
     if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, M * F1);
     else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, M, Fi);
@@ -372,11 +379,9 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
     be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w,
                           a.mean2, a.rstd2, M, D);
     // x_mid = x_in + ls1 * proj(attn(qkv(ln1(x_in)))); dx becomes d x_in.
-    dtmp.zero();
-    be.residual_scale_backward(dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, M, D);
+    const float* dproj = branchGrad(be, dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, M, D);
     dattn.zero();
-    be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dtmp.data(), a.attn_out, W + bo.proj_w, M, D,
-                       D);
+    be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, M, D, D);
     dqkv.zero();
     be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, T, D, NH);
     dtmp.zero();
