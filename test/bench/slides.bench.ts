@@ -8,7 +8,9 @@
  *   - 256 px level-0 region reads/s at random positions;
  *   - each with 1 and 2 workers (Tessera decode workers; threads calling OpenSlide).
  *
- * Requests run closed-loop at concurrency = workers. Warm processes, cold tile caches: each case first
+ * Requests run closed-loop at concurrency = workers. Both sides take turns: a case's requests are timed in
+ * three groups, each on Tessera and then on OpenSlide, so both meet the same spells of load on a shared
+ * machine. Warm processes, cold tile caches: each group first
  * runs WARMUP other requests on a throwaway slide handle (Tessera's workers and OpenSlide's Python warm
  * up, as in a running app), then times its requests in passes, each on the slide opened afresh with an
  * empty tile cache; within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
@@ -126,7 +128,7 @@ async function measure<T>(
   workers: number,
   plan: Plan<T>,
   request: (reader: SlideReader, pool: DecodePool) => (item: T) => Promise<unknown>,
-): Promise<Result> {
+): Promise<LoopRun> {
   const pool = new DecodePool(workers);
   const timed: LoopRun[] = [];
   try {
@@ -142,14 +144,57 @@ async function measure<T>(
   } finally {
     await pool.close();
   }
+  return combine(timed);
+}
+
+function combine(runs: LoopRun[]): LoopRun {
   return {
-    ...summarize(
-      timed.flatMap((r) => r.latencies),
-      timed.reduce((a, r) => a + r.wallS, 0),
-      timed.reduce((a, r) => a + r.cpuS, 0),
-    ),
-    loopP99: Math.max(...timed.map((r) => r.loopP99)),
+    latencies: runs.flatMap((r) => r.latencies),
+    wallS: runs.reduce((a, r) => a + r.wallS, 0),
+    cpuS: runs.reduce((a, r) => a + r.cpuS, 0),
+    loopP99: Math.max(0, ...runs.map((r) => r.loopP99)),
   };
+}
+
+function result(run: LoopRun): Result {
+  return { ...summarize(run.latencies, run.wallS, run.cpuS), loopP99: run.loopP99 };
+}
+
+/** The passes of a plan in `n` groups (a single long pass is cut into n passes). */
+function thirds<T>(plan: Plan<T>, n = 3): Plan<T>[] {
+  const passes =
+    plan.passes.length >= n
+      ? plan.passes
+      : plan.passes.flatMap((p) =>
+          Array.from({ length: n }, (_, i) =>
+            p.slice(Math.floor((i * p.length) / n), Math.floor(((i + 1) * p.length) / n)),
+          ),
+        );
+  return Array.from({ length: n }, (_, i) => ({
+    warmup: plan.warmup,
+    passes: passes.slice(Math.floor((i * passes.length) / n), Math.floor(((i + 1) * passes.length) / n)),
+  }));
+}
+
+/**
+ * Both sides of a case, interleaved: the requests in three groups, each timed on Tessera and then on
+ * OpenSlide (each group after its own warm-up), so that both see the same spells of load on a shared
+ * machine; latencies of the groups are pooled.
+ */
+async function sideBySide<T>(
+  file: string,
+  workers: number,
+  plan: Plan<T>,
+  request: (reader: SlideReader, pool: DecodePool) => (item: T) => Promise<unknown>,
+  openSlideRequest: object,
+): Promise<{ tessera: Result; openslide: Result }> {
+  const ours: LoopRun[] = [];
+  const theirs: LoopRun[] = [];
+  for (const group of thirds(plan)) {
+    ours.push(await measure(file, workers, group, request));
+    theirs.push(openSlideSide({ ...openSlideRequest, ...group }));
+  }
+  return { tessera: result(combine(ours)), openslide: result(combine(theirs)) };
 }
 
 /** Opens the slide once to plan a case's requests. */
@@ -164,7 +209,7 @@ async function planFor<R>(file: string, make: (reader: SlideReader, pool: Decode
   }
 }
 
-function openSlideSide(req: object): Result {
+function openSlideSide(req: object): LoopRun {
   const f = path.join(os.tmpdir(), `tessera-bench-${process.pid}.json`);
   fs.writeFileSync(f, JSON.stringify(req));
   try {
@@ -174,11 +219,12 @@ function openSlideSide(req: object): Result {
         maxBuffer: 1 << 26,
       }),
     ) as { wall_s: number; cpu_s: number; latencies_s: number[] };
-    return summarize(
-      out.latencies_s.map((s) => s * 1000),
-      out.wall_s,
-      out.cpu_s,
-    );
+    return {
+      latencies: out.latencies_s.map((s) => s * 1000),
+      wallS: out.wall_s,
+      cpuS: out.cpu_s,
+      loopP99: 0,
+    };
   } finally {
     fs.rmSync(f, { force: true });
   }
@@ -263,52 +309,45 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
   const regions = await planFor(file, (reader) => regionPlan(reader, N_REGIONS, 13));
   for (const workers of [1, 2]) {
     // Deep Zoom, OpenSlide's grid on both sides.
-    const osDz = openSlideSide({
-      slide: file,
-      threads: workers,
-      kind: 'dz',
-      tile_size: 254,
-      overlap: 1,
-      ...osGridPlan,
-    });
-    rows.push({
-      slide: name,
-      what: 'Deep Zoom 254/1 tiles',
+    const dz254 = await sideBySide(
+      file,
       workers,
-      tessera: await measure(file, workers, osGridPlan, (reader, pool) => {
+      osGridPlan,
+      (reader, pool) => {
         const dz = new DeepZoom(reader, { tileSize: 254, overlap: 1, pool });
         return ([l, c, r]) => dz.tile(l, c, r);
-      }),
-      openslide: osDz,
-    });
-    // Deep Zoom on Tessera's per-slide grid (what the viewer uses) vs OpenSlide's default grid.
+      },
+      { slide: file, threads: workers, kind: 'dz', tile_size: 254, overlap: 1 },
+    );
+    rows.push({ slide: name, what: 'Deep Zoom 254/1 tiles', workers, ...dz254 });
+    // Deep Zoom on Tessera's per-slide grid (what the viewer uses) vs OpenSlide's default grid (the row
+    // above's OpenSlide numbers).
     const served: DeepZoom[] = []; // every pass's Deep Zoom, for the pass-through count
-    rows.push({
-      slide: name,
-      what: `Deep Zoom tiles, per-slide grid ${autoGrid} (OpenSlide: 254/1)`,
-      workers,
-      tessera: await measure(file, workers, autoPlan, (reader, pool) => {
+    const auto = result(
+      await measure(file, workers, autoPlan, (reader, pool) => {
         const dz = deepZoomFor(reader, { pool });
         served.push(dz);
         return ([l, c, r]) => dz.tile(l, c, r);
       }),
-      openslide: osDz,
-      note: `${served.slice(1).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(1).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
-    });
+    );
     rows.push({
       slide: name,
-      what: '256 px level-0 regions',
+      what: `Deep Zoom tiles, per-slide grid ${autoGrid} (OpenSlide: 254/1)`,
       workers,
-      tessera: await measure(
-        file,
-        workers,
-        regions,
-        (reader) =>
-          ([x, y, size]) =>
-            reader.readRegion(0, x, y, size, size),
-      ),
-      openslide: openSlideSide({ slide: file, threads: workers, kind: 'region', ...regions }),
+      tessera: auto,
+      openslide: dz254.openslide,
+      note: `${served.slice(1).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(1).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
     });
+    const regionRow = await sideBySide(
+      file,
+      workers,
+      regions,
+      (reader) =>
+        ([x, y, size]) =>
+          reader.readRegion(0, x, y, size, size),
+      { slide: file, threads: workers, kind: 'region' },
+    );
+    rows.push({ slide: name, what: '256 px level-0 regions', workers, ...regionRow });
   }
   return rows;
 }
