@@ -268,6 +268,33 @@ const float* branchGrad(const Backend& be, float* dtmp, float* dgamma, const flo
   return dtmp;
 }
 
+// The backward of a block down to the attention output, over `rows` rows (every token, or only the class
+// tokens of a pruned last block). x_out = x_mid + ls2 * fc2(act(fc1(ln2(x_mid)))): on entry dx holds
+// d x_out and becomes d x_mid. x_mid = x_in + ls1 * proj(attn(...)): on exit dattn holds d attn_out (dx
+// keeps d x_mid, the residual's share of d x_in).
+void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model::BlockOffsets& bo, const float* W,
+                              float* G, const EncoderActivations::Block& a, EncoderActivations::Grads& gb,
+                              int64_t rows) {
+  const int64_t D = c.embed_dim, F1 = fc1Width(c), Fi = c.mlpInner();
+  const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
+  const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
+  const Span dx{gb.dx, rows * D}, dtmp{gb.dtmp, rows * D}, dattn{gb.dattn, rows * D}, dfc1{gb.dfc1, rows * F1},
+      dact{gb.dact, rows * Fi};
+  const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, rows, D);
+  dact.zero();
+  be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
+  dfc1.zero();
+  if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, rows * F1);
+  else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, rows, Fi);
+  dtmp.zero();
+  be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, rows, D, F1);
+  be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w, a.mean2,
+                        a.rstd2, rows, D);
+  const float* dproj = branchGrad(be, dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, rows, D);
+  dattn.zero();
+  be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, rows, D, D);
+}
+
 // Backward of lastBlockRowsForward. On entry dx holds d x_out for the B class-token rows (B,D); on exit d x_in
 // for every row (B*T,D). Only those rows carry gradient into the MLP, the projection and the query; keys,
 // values and norm1 get it for every token through the attention.
@@ -277,25 +304,9 @@ void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOf
   const float* W = model.params();
   float* G = model.grads();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads;
-  const int64_t F1 = fc1Width(c), Fi = c.mlpInner();
-  const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
-  const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
   EncoderActivations::Grads& gb = acts.grads();
-  const Span dx{gb.dx, B * D}, dtmp{gb.dtmp, B * D}, dattn{gb.dattn, B * D}, dfc1{gb.dfc1, B * F1},
-      dact{gb.dact, B * Fi};
-  const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, B, D);
-  dact.zero();
-  be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, B, Fi, D);
-  dfc1.zero();
-  if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, B * F1);
-  else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, B, Fi);
-  dtmp.zero();
-  be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, B, D, F1);
-  be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w, a.mean2,
-                        a.rstd2, B, D);
-  const float* dproj = branchGrad(be, dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, B, D);
-  dattn.zero();
-  be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, B, D, D);
+  const Span dx{gb.dx, B * D}, dattn{gb.dattn, B * D};
+  mlpAndProjectionBackward(be, c, bo, W, G, a, gb, B);
   const Span dqkv{gb.dqkv, 3 * M * D}, dtmpAll{gb.dtmp, M * D}, dxAll{gb.dx, M * D};
   dqkv.zero();
   be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, 1, D, NH);
@@ -323,11 +334,10 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
   float* G = model.grads();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), P = c.numPatches(), M = B * T;
   const int64_t pre = c.numPrefixTokens(), NH = c.num_heads;
-  const int64_t F1 = fc1Width(c), Fi = c.mlpInner(), Dout = c.outputDim();
+  const int64_t Dout = c.outputDim();
 
   EncoderActivations::Grads& gb = acts.grads();
-  Span dx{gb.dx, M * D}, dtmp{gb.dtmp, M * D}, dqkv{gb.dqkv, 3 * M * D}, dfc1{gb.dfc1, M * F1},
-      dact{gb.dact, M * Fi}, dattn{gb.dattn, M * D};
+  Span dx{gb.dx, M * D}, dtmp{gb.dtmp, M * D}, dqkv{gb.dqkv, 3 * M * D}, dattn{gb.dattn, M * D};
   dx.zero();
   // Pooling and final norm.
   const float* dpool = dout;
@@ -365,23 +375,7 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
       lastBlockRowsBackward(be, model, bo, acts, a);
       continue;
     }
-    const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
-    const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
-    // x_out = x_mid + ls2 * fc2(act(fc1(ln2(x_mid)))); dx holds d x_out and becomes d x_mid.
-    const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, M, D);
-    dact.zero();
-    be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, M, Fi, D);
-    dfc1.zero();
-    if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, M * F1);
-    else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, M, Fi);
-    dtmp.zero();
-    be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, M, D, F1);
-    be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w,
-                          a.mean2, a.rstd2, M, D);
-    // x_mid = x_in + ls1 * proj(attn(qkv(ln1(x_in)))); dx becomes d x_in.
-    const float* dproj = branchGrad(be, dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, M, D);
-    dattn.zero();
-    be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, M, D, D);
+    mlpAndProjectionBackward(be, c, bo, W, G, a, gb, M);
     dqkv.zero();
     be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, T, D, NH);
     dtmp.zero();

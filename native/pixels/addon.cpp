@@ -1,5 +1,5 @@
-// tessera_pixels entry point: Lanczos scaling and box reduction always; partial JPEG decoding where libjpeg was found at build
-// time (the JS side checks for `decodeRegion`).
+// tessera_pixels entry point: Lanczos scaling and box reduction always; partial JPEG decoding where libjpeg
+// was found at build time (the JS side checks for `decodeRegion`).
 #include "addon.h"
 
 #include "box_reduce.h"
