@@ -7,7 +7,7 @@
 # where libjpeg's headers are installed (Debian: libjpeg62-turbo-dev); without them the reader decodes whole tiles.
 {
   "variables": {
-    "has_libjpeg": "<!(node pixels/has-libjpeg.cjs)"
+    "has_libjpeg": "<!(node pixels/has-libjpeg.mjs)"
   },
   "targets": [
     {

@@ -1,6 +1,6 @@
 // Prints 1 when libjpeg's headers are on the C++ compiler's include path (binding.gyp then compiles
 // partial JPEG decoding into tessera_pixels), else 0. TESSERA_NO_LIBJPEG=1 forces 0, to test the fallback.
-const { spawnSync } = require('node:child_process');
+import { spawnSync } from 'node:child_process';
 
 function hasLibjpeg() {
   if (process.env.TESSERA_NO_LIBJPEG === '1' || process.platform === 'win32') return false;
