@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ImportProgress } from '../api/contract.js';
 import { ApiError } from '../api/errors.js';
+import type { ReducedCopy } from '../slides/index.js';
 import type { SlideReader } from '../slides/types.js';
+import { reducedCopyPath, saveReducedCopy } from './reduced-copies.js';
 import type { Project } from './project.js';
 import { upsertSlide } from './slides-repo.js';
 
@@ -32,6 +34,8 @@ export interface SlideToolkit {
   /** JPEG bytes of a thumbnail whose longer side is at most `maxSize`. */
   thumbnail(reader: SlideReader, maxSize: number): Promise<Uint8Array>;
   fingerprint(reader: SlideReader): Promise<string>;
+  /** The reduced copy the viewer's coarse levels come from, where the slide needs one (reduced-copies.ts). */
+  reducedCopy(reader: SlideReader): Promise<ReducedCopy | undefined>;
 }
 
 export const THUMBNAIL_SIZE = 256;
@@ -113,6 +117,7 @@ async function importOne(project: Project, file: string, toolkit: SlideToolkit):
       toolkit.fingerprint(reader),
       fs.promises.stat(file),
     ]);
+    const reduced = await toolkit.reducedCopy(reader);
     const { id, created } = project.db.transaction(() =>
       upsertSlide(project.db, {
         path: file,
@@ -132,6 +137,8 @@ async function importOne(project: Project, file: string, toolkit: SlideToolkit):
     const target = thumbnailPath(project, id);
     fs.writeFileSync(`${target}.tmp`, thumbnail);
     fs.renameSync(`${target}.tmp`, target);
+    if (reduced) saveReducedCopy(project, id, fingerprint, reduced);
+    else fs.rmSync(reducedCopyPath(project, id), { force: true });
     return created;
   } finally {
     await reader.close();

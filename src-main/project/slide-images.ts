@@ -11,6 +11,7 @@ import type { SlideService } from '../slides/slide-service.js';
 import { encodePng } from '../slides/thumbnail.js';
 import { log } from '../log.js';
 import { thumbnailPath } from './import.js';
+import { loadReducedCopy } from './reduced-copies.js';
 import type { AppSession } from './session.js';
 import { getSlide } from './slides-repo.js';
 
@@ -47,6 +48,12 @@ export class SlideImages {
     const row = getSlide(project.db, slideId);
     if (!row) throw new ApiError('not-found', `There is no slide ${slideId} in this project.`);
     const { reader, deepZoom } = await this.open(row.path);
+    // The viewer asks for tiles next: have the coarse levels' source ready (kept since import, or started).
+    if (deepZoom.wantsReducedCopy()) {
+      const kept = loadReducedCopy(project, row.id, row.fingerprint);
+      if (kept) deepZoom.seedReducedCopy(kept);
+      deepZoom.prepare(); // from the kept copy, only the small coarser copies are left to make
+    }
     const { metadata } = reader;
     const dz = deepZoom.descriptor();
     return {

@@ -217,14 +217,9 @@ export class DeepZoom {
   private async tileFromReducedLevel(
     info: ReturnType<DeepZoom['tileInfo']>,
   ): Promise<Uint8Array | undefined> {
-    const pillowFactor = Math.floor(Math.min(info.readWidth / info.width, info.readHeight / info.height) / 2);
+    const factor = this.reductionFor(info);
+    if (!factor) return undefined;
     const sl = this.reader.metadata.levels[info.slideLevel]!;
-    const pixels = sl.width * sl.height;
-    // A copy reduced by 2 is a quarter of the level: kept only for levels of up to 16 Mpx (64 MiB).
-    const factor = REDUCTION_FACTORS.find(
-      (f) => f <= pillowFactor && (f > 2 || pixels <= MAX_REGION_PIXELS / 4),
-    );
-    if (!factor || pixels > MAX_REGION_PIXELS) return undefined;
     const image = await this.reducedLevel(info.slideLevel, factor);
     // Level pixels of the region (readRegion's rounding), then the covering block of the reduced image.
     const lx = Math.floor(info.l0x / sl.downsample);
@@ -255,6 +250,68 @@ export class DeepZoom {
     );
   }
 
+  /** The reduced copy a tile comes from (see tileFromReducedLevel), or undefined when it reads the level. */
+  private reductionFor(info: ReturnType<DeepZoom['tileInfo']>): number | undefined {
+    const pillowFactor = Math.floor(Math.min(info.readWidth / info.width, info.readHeight / info.height) / 2);
+    const sl = this.reader.metadata.levels[info.slideLevel]!;
+    const pixels = sl.width * sl.height;
+    if (pixels > MAX_REGION_PIXELS) return undefined;
+    // A copy reduced by 2 is a quarter of the level: kept only for levels of up to 16 Mpx (64 MiB).
+    return REDUCTION_FACTORS.find((f) => f <= pillowFactor && (f > 2 || pixels <= MAX_REGION_PIXELS / 4));
+  }
+
+  /**
+   * Starts, in the background, what a first screen of this slide will wait for: the reduced copies that
+   * the coarse Deep Zoom levels of a single-level slide come from (the first one reads the whole level,
+   * unless seeded with a kept copy; the coarser ones reduce it further). The viewer asks for a slide's
+   * details before it asks for tiles, so the work gets that head start.
+   */
+  prepare(): void {
+    const info = this.tileInfo(0, 0, 0);
+    const factor = this.reductionFor(info);
+    if (factor) this.reducedLevel(info.slideLevel, factor).catch(() => {}); // a tile request reports errors
+  }
+
+  /**
+   * The first reduced copy the coarse levels come from (every coarser copy derives from it cheaply), for
+   * slides where building it means reading a large level (at least `minLevelPixels`); undefined otherwise.
+   * Kept on disk by the project (made at import), it spares the first screen that read.
+   */
+  async firstReducedCopy(minLevelPixels = 0): Promise<ReducedCopy | undefined> {
+    const info = this.tileInfo(0, 0, 0);
+    if (!this.reductionFor(info)) return undefined;
+    const sl = this.reader.metadata.levels[info.slideLevel]!;
+    if (sl.width * sl.height < minLevelPixels) return undefined;
+    const factor = firstReductionFactor(sl.width * sl.height);
+    const image = await this.reducedLevel(info.slideLevel, factor);
+    return { slideLevel: info.slideLevel, factor, ...image };
+  }
+
+  /** True while coarse tiles of this slide would have to build their reduced copy by reading the level. */
+  wantsReducedCopy(): boolean {
+    const info = this.tileInfo(0, 0, 0);
+    if (!this.reductionFor(info)) return false;
+    const sl = this.reader.metadata.levels[info.slideLevel]!;
+    return !this.reducedLevels.has(`${info.slideLevel}/${firstReductionFactor(sl.width * sl.height)}`);
+  }
+
+  /** Uses a copy made by firstReducedCopy (this slide's, same size), instead of reading the level again. */
+  seedReducedCopy(copy: ReducedCopy): boolean {
+    const sl = this.reader.metadata.levels[copy.slideLevel];
+    if (!sl || copy.factor !== firstReductionFactor(sl.width * sl.height)) return false;
+    const { width, height } = {
+      width: Math.ceil(sl.width / copy.factor),
+      height: Math.ceil(sl.height / copy.factor),
+    };
+    if (copy.width !== width || copy.height !== height || copy.rgba.length !== width * height * 4)
+      return false;
+    this.reducedLevels.set(
+      `${copy.slideLevel}/${copy.factor}`,
+      Promise.resolve({ rgba: copy.rgba, width, height }),
+    );
+    return true;
+  }
+
   /**
    * The level box-reduced by `factor`. Only the first copy reads the level (by 2 where the level is
    * small enough to keep that copy, else by 4); each coarser one reduces the next finer copy.
@@ -265,7 +322,7 @@ export class DeepZoom {
     if (!image) {
       image = (async () => {
         const sl = this.reader.metadata.levels[slideLevel]!;
-        const firstFactor = sl.width * sl.height <= MAX_REGION_PIXELS / 4 ? 2 : 4;
+        const firstFactor = firstReductionFactor(sl.width * sl.height);
         let source: RgbaPixels;
         let step: number;
         // Tile by tile in the workers where the reader can: the same pixels without a full-size copy.
@@ -394,4 +451,15 @@ export function deepZoomFor(reader: SlideReader, options: DeepZoomOptions = {}):
 /** The DZI descriptor (XML and OpenSeadragon JSON) of the per-slide grid `deepZoomFor` chooses. */
 export function deepZoomDescriptor(reader: SlideReader, options: DeepZoomOptions = {}): DeepZoomDescriptor {
   return deepZoomFor(reader, options).descriptor();
+}
+
+/** A level box-reduced by `factor` after flattening onto white: what coarse Deep Zoom tiles come from. */
+export interface ReducedCopy extends RgbaPixels {
+  slideLevel: number;
+  factor: number;
+}
+
+/** The first reduction of a level of `pixels` pixels: by 2 where that copy stays within 16 Mpx, else by 4. */
+function firstReductionFactor(pixels: number): number {
+  return pixels <= MAX_REGION_PIXELS / 4 ? 2 : 4;
 }

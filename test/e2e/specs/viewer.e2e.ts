@@ -130,9 +130,9 @@ describe('import and viewer', () => {
     console.log(`first screen of ${firstName}: ${firstScreenMs} ms`);
     expect(firstScreenMs).toBeGreaterThan(0);
     // A stored pyramid (the generated TIFF) is served tile for tile and must be well under a second.
-    // CMU-1-Small-Region has a single level, so the server downsamples the whole slide for the fitted
-    // view's tiles; that costs seconds on a busy 2-core machine.
-    expect(firstScreenMs).toBeLessThan(firstName === 'synthetic-cells.tif' ? 1000 : 5000);
+    // CMU-1-Small-Region has a single level: the fitted view's tiles come from a reduced copy of the whole
+    // slide, kept since import (about 0.6 s here on a quiet 2-core machine; the limit leaves room for CI).
+    expect(firstScreenMs).toBeLessThan(firstName === 'synthetic-cells.tif' ? 1000 : 2000);
     // Tiles really are on the canvas: its centre is not the empty background.
     const drawn = await browser.execute(() => {
       const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="slide-viewer"] canvas');
