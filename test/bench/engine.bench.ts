@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SlideModel, measurePeakGflops, setEngineThreads } from '../../src-main/engine/model.js';
 import type { EncoderSpec } from '../../src-main/engine/types.js';
+import { vitSpec } from '../helpers/engine.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const work = path.join(root, 'test', 'bench', 'work');
@@ -50,32 +51,14 @@ const ARCHS: Arch[] = [
 ];
 
 function spec(dim: number, heads: number, img = 224): EncoderSpec {
-  return {
-    architecture: 'vit',
-    vit: {
-      imgSize: img,
-      patchSize: 16,
-      embedDim: dim,
-      depth: 12,
-      numHeads: heads,
-      mlpRatio: 4,
-      qkvBias: true,
-      initValues: 0,
-      regTokens: 0,
-      noEmbedClass: false,
-      classToken: true,
-      globalPool: 'token',
-      fcNorm: false,
-      normEps: 1e-6,
-      mlp: 'gelu',
-      mean: [0.5, 0.5, 0.5],
-      std: [0.5, 0.5, 0.5],
-    },
-    dynamicImgSize: false,
-    inputSize: img,
-    cropPct: 1,
-    interpolation: 'bicubic',
-  };
+  return vitSpec('vit', {
+    imgSize: img,
+    patchSize: 16,
+    embedDim: dim,
+    depth: 12,
+    numHeads: heads,
+    mlpRatio: 4,
+  });
 }
 
 const AGGREGATOR = { hiddenDim: 128, tasks: [{ name: 'msi', kind: 'binary' as const }] };

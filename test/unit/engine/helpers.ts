@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { vitSpec } from '../../helpers/engine.js';
 import { repoRoot } from '../../helpers/temp.js';
 import type { EncoderSpec } from '../../../src-main/engine/types.js';
 
@@ -19,33 +20,15 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** A small encoder spec for binding tests (fast on 2 cores). */
 export function smallSpec(overrides: Partial<EncoderSpec['vit']> = {}): EncoderSpec {
-  return {
-    architecture: 'test',
-    vit: {
-      imgSize: 16,
-      patchSize: 8,
-      embedDim: 16,
-      depth: 1,
-      numHeads: 2,
-      mlpRatio: 2,
-      qkvBias: true,
-      initValues: 0,
-      regTokens: 0,
-      noEmbedClass: false,
-      classToken: true,
-      globalPool: 'token',
-      fcNorm: false,
-      normEps: 1e-6,
-      mlp: 'gelu',
-      mean: [0.5, 0.5, 0.5],
-      std: [0.5, 0.5, 0.5],
-      ...overrides,
-    },
-    dynamicImgSize: false,
-    inputSize: overrides.imgSize ?? 16,
-    cropPct: 1,
-    interpolation: 'bicubic',
-  };
+  return vitSpec('test', {
+    imgSize: 16,
+    patchSize: 8,
+    embedDim: 16,
+    depth: 1,
+    numHeads: 2,
+    mlpRatio: 2,
+    ...overrides,
+  });
 }
 
 /** Deterministic pseudo-random patches. */
