@@ -91,8 +91,6 @@ interface NativePixels {
   ): void;
 }
 
-let loaded: NativePixels | null | undefined;
-
 export function nativePixelsAddonPath(): string {
   return (
     process.env.TESSERA_PIXELS_ADDON ??
@@ -100,49 +98,69 @@ export function nativePixelsAddonPath(): string {
   );
 }
 
-function addon(): NativePixels | undefined {
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  if (process.env.TESSERA_NATIVE_PIXELS === '0') return undefined;
+interface NativeHelpers {
+  partialJpeg?: PartialJpegDecoder;
+  lanczos: LanczosResampler;
+  boxReduce: BoxReducer;
+}
+
+/** The addon's helpers, wrapped once at first use (they are called per tile); null where it is not built. */
+let helpers: NativeHelpers | null | undefined;
+
+function native(): NativeHelpers | null {
+  if (helpers !== undefined) return helpers;
+  helpers = null;
+  if (process.env.TESSERA_NATIVE_PIXELS === '0') return helpers;
+  let addon: NativePixels;
   try {
     const file = nativePixelsAddonPath();
-    if (fs.existsSync(file)) loaded = createRequire(import.meta.url)(file) as NativePixels;
+    if (!fs.existsSync(file)) return helpers;
+    addon = createRequire(import.meta.url)(file) as NativePixels;
   } catch {
-    // A broken or foreign build: the JavaScript paths still work.
+    return helpers; // a broken or foreign build: the JavaScript paths still work
   }
-  return loaded ?? undefined;
+  const decodeRegion = addon.decodeRegion;
+  helpers = {
+    partialJpeg: decodeRegion && {
+      decodePart: (jpeg, p, out, outOffset, outStride) =>
+        decodeRegion(jpeg, p.x, p.y, p.w, p.h, out, outOffset, outStride),
+    },
+    lanczos: (src, srcWidth, srcHeight, boxWidth, boxHeight, dstWidth, dstHeight, portable = false) => {
+      const dst = new Uint8Array(dstWidth * dstHeight * 4);
+      addon.resampleLanczos(
+        src,
+        srcWidth,
+        srcHeight,
+        boxWidth,
+        boxHeight,
+        dst,
+        dstWidth,
+        dstHeight,
+        portable,
+      );
+      return dst;
+    },
+    boxReduce: (src, width, height, fx, fy, flattenOnWhite) => {
+      if (!(fx >= 1 && fy >= 1)) throw new RangeError('box reduction factors must be positive');
+      const dst = new Uint8Array(Math.ceil(width / fx) * Math.ceil(height / fy) * 4);
+      addon.boxReduce(src, width, height, fx, fy, flattenOnWhite, dst);
+      return dst;
+    },
+  };
+  return helpers;
 }
 
 /** The partial JPEG decoder, or undefined where the addon was built without libjpeg (or is off). */
 export function partialJpegDecoder(): PartialJpegDecoder | undefined {
-  const native = addon();
-  const decodeRegion = native?.decodeRegion;
-  if (!decodeRegion) return undefined;
-  return {
-    decodePart: (jpeg, p, out, outOffset, outStride) =>
-      decodeRegion(jpeg, p.x, p.y, p.w, p.h, out, outOffset, outStride),
-  };
+  return native()?.partialJpeg;
 }
 
 /** The Lanczos resampler, or undefined where the addon is not built (or is off). */
 export function lanczosResampler(): LanczosResampler | undefined {
-  const native = addon();
-  if (!native) return undefined;
-  return (src, srcWidth, srcHeight, boxWidth, boxHeight, dstWidth, dstHeight, portable = false) => {
-    const dst = new Uint8Array(dstWidth * dstHeight * 4);
-    native.resampleLanczos(src, srcWidth, srcHeight, boxWidth, boxHeight, dst, dstWidth, dstHeight, portable);
-    return dst;
-  };
+  return native()?.lanczos;
 }
 
 /** The native box reducer, or undefined where the addon is not built (or is off). */
 export function nativeBoxReducer(): BoxReducer | undefined {
-  const native = addon();
-  if (!native) return undefined;
-  return (src, width, height, fx, fy, flattenOnWhite) => {
-    if (!(fx >= 1 && fy >= 1)) throw new RangeError('box reduction factors must be positive');
-    const dst = new Uint8Array(Math.ceil(width / fx) * Math.ceil(height / fy) * 4);
-    native.boxReduce(src, width, height, fx, fy, flattenOnWhite, dst);
-    return dst;
-  };
+  return native()?.boxReduce;
 }
