@@ -57,6 +57,7 @@ export class DeepZoom {
   private readonly l0Offset: [number, number];
   private readonly pool: DecodePool;
   private readonly reducedLevels = new Map<string, Promise<RgbaPixels>>();
+  private firstReductionMemo?: FirstReduction | null;
   /** Tiles served from stored bytes vs rendered, for tests and benchmarks. */
   readonly stats = { passthrough: 0, rendered: 0 };
 
@@ -250,6 +251,28 @@ export class DeepZoom {
     );
   }
 
+  /**
+   * Where the coarsest tile (level 0) comes from, when that is a reduced copy: the slide level, the first
+   * reduction of it (the copy that reads the level) and the coarsest one. Fixed per slide, so worked out once.
+   */
+  private firstReduction(): FirstReduction | undefined {
+    if (this.firstReductionMemo === undefined) {
+      const info = this.tileInfo(0, 0, 0);
+      const coarsestFactor = this.reductionFor(info);
+      const sl = this.reader.metadata.levels[info.slideLevel]!;
+      const levelPixels = sl.width * sl.height;
+      this.firstReductionMemo = coarsestFactor
+        ? {
+            slideLevel: info.slideLevel,
+            levelPixels,
+            factor: firstReductionFactor(levelPixels),
+            coarsestFactor,
+          }
+        : null;
+    }
+    return this.firstReductionMemo ?? undefined;
+  }
+
   /** The reduced copy a tile comes from (see tileFromReducedLevel), or undefined when it reads the level. */
   private reductionFor(info: ReturnType<DeepZoom['tileInfo']>): number | undefined {
     const pillowFactor = Math.floor(Math.min(info.readWidth / info.width, info.readHeight / info.height) / 2);
@@ -267,9 +290,8 @@ export class DeepZoom {
    * details before it asks for tiles, so the work gets that head start.
    */
   prepare(): void {
-    const info = this.tileInfo(0, 0, 0);
-    const factor = this.reductionFor(info);
-    if (factor) this.reducedLevel(info.slideLevel, factor).catch(() => {}); // a tile request reports errors
+    const first = this.firstReduction();
+    if (first) this.reducedLevel(first.slideLevel, first.coarsestFactor).catch(() => {}); // tiles report errors
   }
 
   /**
@@ -278,31 +300,25 @@ export class DeepZoom {
    * Kept on disk by the project (made at import), it spares the first screen that read.
    */
   async firstReducedCopy(minLevelPixels = 0): Promise<ReducedCopy | undefined> {
-    const info = this.tileInfo(0, 0, 0);
-    if (!this.reductionFor(info)) return undefined;
-    const sl = this.reader.metadata.levels[info.slideLevel]!;
-    if (sl.width * sl.height < minLevelPixels) return undefined;
-    const factor = firstReductionFactor(sl.width * sl.height);
-    const image = await this.reducedLevel(info.slideLevel, factor);
-    return { slideLevel: info.slideLevel, factor, ...image };
+    const first = this.firstReduction();
+    if (!first || first.levelPixels < minLevelPixels) return undefined;
+    const image = await this.reducedLevel(first.slideLevel, first.factor);
+    return { slideLevel: first.slideLevel, factor: first.factor, ...image };
   }
 
   /** True while coarse tiles of this slide would have to build their reduced copy by reading the level. */
   wantsReducedCopy(): boolean {
-    const info = this.tileInfo(0, 0, 0);
-    if (!this.reductionFor(info)) return false;
-    const sl = this.reader.metadata.levels[info.slideLevel]!;
-    return !this.reducedLevels.has(`${info.slideLevel}/${firstReductionFactor(sl.width * sl.height)}`);
+    const first = this.firstReduction();
+    return first !== undefined && !this.reducedLevels.has(`${first.slideLevel}/${first.factor}`);
   }
 
   /** Uses a copy made by firstReducedCopy (this slide's, same size), instead of reading the level again. */
   seedReducedCopy(copy: ReducedCopy): boolean {
-    const sl = this.reader.metadata.levels[copy.slideLevel];
-    if (!sl || copy.factor !== firstReductionFactor(sl.width * sl.height)) return false;
-    const { width, height } = {
-      width: Math.ceil(sl.width / copy.factor),
-      height: Math.ceil(sl.height / copy.factor),
-    };
+    const first = this.firstReduction();
+    if (!first || copy.slideLevel !== first.slideLevel || copy.factor !== first.factor) return false;
+    const sl = this.reader.metadata.levels[copy.slideLevel]!;
+    const width = Math.ceil(sl.width / copy.factor);
+    const height = Math.ceil(sl.height / copy.factor);
     if (copy.width !== width || copy.height !== height || copy.rgba.length !== width * height * 4)
       return false;
     this.reducedLevels.set(
@@ -457,6 +473,16 @@ export function deepZoomDescriptor(reader: SlideReader, options: DeepZoomOptions
 export interface ReducedCopy extends RgbaPixels {
   slideLevel: number;
   factor: number;
+}
+
+/** Where the coarsest tile of a slide comes from, when that is a reduced copy (DeepZoom.firstReduction). */
+interface FirstReduction {
+  slideLevel: number;
+  levelPixels: number;
+  /** The first reduction, the copy that reads the level. */
+  factor: number;
+  /** The coarsest tile's reduction. */
+  coarsestFactor: number;
 }
 
 /** The first reduction of a level of `pixels` pixels: by 2 where that copy stays within 16 Mpx, else by 4. */

@@ -94,8 +94,20 @@ export abstract class TiledSlideReader implements SlideReader {
    * random access pays for parts and coherent access for one extra decode. `peek` leaves the record as
    * it is.
    */
-  private decodeInPart(format: TileFormat, key: string, tileIntersection: number, peek = false): boolean {
-    if (tileIntersection >= PART_DECODE_MAX_FRACTION * format.tileWidth * format.tileHeight) return false;
+  private decodeInPart(
+    format: TileFormat,
+    key: string,
+    g: RegionGeometry,
+    col: number,
+    row: number,
+    peek = false,
+  ): boolean {
+    const { tileWidth: tw, tileHeight: th } = format;
+    // Pixels of the tile inside the region.
+    const needed =
+      (Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw)) *
+      (Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th));
+    if (needed >= PART_DECODE_MAX_FRACTION * tw * th) return false;
     if (!canDecodeTilePart(format)) return false;
     if (this.decodedInPart.has(key)) {
       if (!peek) this.decodedInPart.delete(key);
@@ -151,9 +163,7 @@ export abstract class TiledSlideReader implements SlideReader {
       }
       const range = this.storedRange(level, col, row);
       if (!range) continue; // sparse: transparent
-      const iw = Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw);
-      const ih = Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th);
-      if (this.decodeInPart(source.format, key, iw * ih)) {
+      if (this.decodeInPart(source.format, key, g, col, row)) {
         tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
         continue;
       }
@@ -213,13 +223,10 @@ export abstract class TiledSlideReader implements SlideReader {
   private renderPays(level: number, g: RegionGeometry): boolean {
     const source = this.workerSource(level);
     if (!source || !canDecodeTilePart(source.format)) return false;
-    const { tileWidth: tw, tileHeight: th } = source.format;
     return g.addresses.some(([col, row]) => {
       const key = `${this.id}/${level}/${col}/${row}`;
       if (this.cache.get(key)) return false;
-      const iw = Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw);
-      const ih = Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th);
-      return this.decodeInPart(source.format, key, iw * ih, true);
+      return this.decodeInPart(source.format, key, g, col, row, true);
     });
   }
 
