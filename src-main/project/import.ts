@@ -137,7 +137,7 @@ async function importOne(project: Project, file: string, toolkit: SlideToolkit):
     const target = thumbnailPath(project, id);
     fs.writeFileSync(`${target}.tmp`, thumbnail);
     fs.renameSync(`${target}.tmp`, target);
-    if (reduced) saveReducedCopy(project, id, fingerprint, reduced);
+    if (reduced) await saveReducedCopy(project, id, fingerprint, reduced);
     else fs.rmSync(reducedCopyPath(project, id), { force: true });
     return created;
   } finally {

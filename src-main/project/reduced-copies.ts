@@ -9,11 +9,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { ReducedCopy } from '../slides/index.js';
 import type { Project } from './project.js';
 
 const MAGIC = 'TSRC1\n';
+// Several MB each way: compressed off the event loop (libuv's thread pool), not with the *Sync calls.
+const deflateRaw = promisify(zlib.deflateRaw);
+const inflateRaw = promisify(zlib.inflateRaw);
 
 /** Levels smaller than this are read quickly enough: no copy is kept for them. */
 export const REDUCED_COPY_MIN_PIXELS = 4 * 1024 * 1024;
@@ -30,12 +34,12 @@ export function reducedCopyPath(project: Project, slideId: number): string {
   return path.join(project.dir, 'cache', 'reduced', `${slideId}.rgba.deflate`);
 }
 
-export function saveReducedCopy(
+export async function saveReducedCopy(
   project: Project,
   slideId: number,
   fingerprint: string,
   copy: ReducedCopy,
-): void {
+): Promise<void> {
   const file = reducedCopyPath(project, slideId);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const header: Header = {
@@ -45,23 +49,21 @@ export function saveReducedCopy(
     width: copy.width,
     height: copy.height,
   };
-  const pixels = zlib.deflateRawSync(copy.rgba, { level: 1 });
-  fs.writeFileSync(
-    `${file}.tmp`,
-    Buffer.concat([Buffer.from(MAGIC + JSON.stringify(header) + '\n'), pixels]),
-  );
-  fs.renameSync(`${file}.tmp`, file);
+  const pixels = await deflateRaw(copy.rgba, { level: 1 });
+  const head = Buffer.from(MAGIC + JSON.stringify(header) + '\n');
+  await fs.promises.writeFile(`${file}.tmp`, Buffer.concat([head, pixels]));
+  await fs.promises.rename(`${file}.tmp`, file);
 }
 
 /** The kept copy of this slide, or undefined when there is none or it does not belong to `fingerprint`. */
-export function loadReducedCopy(
+export async function loadReducedCopy(
   project: Project,
   slideId: number,
   fingerprint: string,
-): ReducedCopy | undefined {
+): Promise<ReducedCopy | undefined> {
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(reducedCopyPath(project, slideId));
+    bytes = await fs.promises.readFile(reducedCopyPath(project, slideId));
   } catch {
     return undefined;
   }
@@ -72,7 +74,7 @@ export function loadReducedCopy(
     const header = JSON.parse(bytes.subarray(MAGIC.length, end).toString('utf8')) as Header;
     if (header.fingerprint !== fingerprint) return undefined;
     const size = header.width * header.height * 4;
-    const rgba = new Uint8Array(zlib.inflateRawSync(bytes.subarray(end + 1), { maxOutputLength: size }));
+    const rgba = new Uint8Array(await inflateRaw(bytes.subarray(end + 1), { maxOutputLength: size }));
     if (rgba.length !== size) return undefined;
     return {
       slideLevel: header.slideLevel,

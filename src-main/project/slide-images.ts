@@ -50,7 +50,7 @@ export class SlideImages {
     const { reader, deepZoom } = await this.open(row.path);
     // The viewer asks for tiles next: have the coarse levels' source ready (kept since import, or started).
     if (deepZoom.wantsReducedCopy()) {
-      const kept = loadReducedCopy(project, row.id, row.fingerprint);
+      const kept = await loadReducedCopy(project, row.id, row.fingerprint);
       if (kept) deepZoom.seedReducedCopy(kept);
       deepZoom.prepare(); // from the kept copy, only the small coarser copies are left to make
     }

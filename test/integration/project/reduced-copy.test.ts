@@ -65,9 +65,9 @@ describe.skipIf(!hasVips())('reduced copies of single-level slides', () => {
     const file = reducedCopyPath(project, 1);
     expect(fs.existsSync(file)).toBe(true);
     const fingerprint = getSlide(project.db, 1)!.fingerprint;
-    const copy = loadReducedCopy(project, 1, fingerprint)!;
+    const copy = (await loadReducedCopy(project, 1, fingerprint))!;
     expect(copy).toMatchObject({ slideLevel: 0, factor: 2, width: 1150, height: 1000 });
-    expect(loadReducedCopy(project, 1, 'another-fingerprint')).toBeUndefined();
+    expect(await loadReducedCopy(project, 1, 'another-fingerprint')).toBeUndefined();
     project.close();
 
     const fromCopy = await coarseTiles(dir);
@@ -79,7 +79,7 @@ describe.skipIf(!hasVips())('reduced copies of single-level slides', () => {
 
     // The viewer really draws from the kept copy: a copy with other pixels (same fingerprint) shows.
     const reopenedForEdit = await openProject(dir);
-    saveReducedCopy(reopenedForEdit, 1, fingerprint, { ...copy, rgba: copy.rgba.map((v) => 255 - v) });
+    await saveReducedCopy(reopenedForEdit, 1, fingerprint, { ...copy, rgba: copy.rgba.map((v) => 255 - v) });
     reopenedForEdit.close();
     const fromEdited = await coarseTiles(dir);
     expect(Buffer.compare(fromEdited.get('0/0_0')!, fromLevel.get('0/0_0')!)).not.toBe(0);
@@ -87,7 +87,7 @@ describe.skipIf(!hasVips())('reduced copies of single-level slides', () => {
     // A damaged copy is ignored: the tiles are made from the level again.
     fs.writeFileSync(file, kept.subarray(0, kept.length >> 1));
     const reopened = await openProject(dir);
-    expect(loadReducedCopy(reopened, 1, fingerprint)).toBeUndefined();
+    expect(await loadReducedCopy(reopened, 1, fingerprint)).toBeUndefined();
     reopened.close();
     const fromDamaged = await coarseTiles(dir);
     for (const [key, bytes] of fromLevel) expect(Buffer.compare(fromDamaged.get(key)!, bytes), key).toBe(0);
