@@ -60,12 +60,3 @@ export function writeBrokenSlideFolder(dir: string): { folder: string; file: str
   fs.writeFileSync(file, 'This is a text file with a slide extension, not a TIFF.\n');
   return { folder: dir, file };
 }
-
-export function hasVips(): boolean {
-  try {
-    execFileSync('vips', ['--version'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
