@@ -96,48 +96,22 @@ describe.skipIf(!hasTool('vips'))('tessera slide', () => {
 
   it('usage mistakes exit 2', async () => {
     const out = path.join(tempDir(), 'x.png');
+    const region = (level: string, ...rest: string[]) => [
+      ...['slide', 'region', file, '--level', level, '--x', '0', '--y', '0', '--w', '10'],
+      ...rest,
+      ...['-o', out],
+    ];
+    const levelTooHigh = region('7', '--h', '10');
     const cases = [
-      ['slide', 'region', file, '--level', '0', '--x', '0', '--y', '0', '--w', '10', '-o', out], // no --h
-      [
-        'slide',
-        'region',
-        file,
-        '--level',
-        'one',
-        '--x',
-        '0',
-        '--y',
-        '0',
-        '--w',
-        '10',
-        '--h',
-        '10',
-        '-o',
-        out,
-      ],
-      ['slide', 'region', file, '--level', '7', '--x', '0', '--y', '0', '--w', '10', '--h', '10', '-o', out],
+      region('0'), // no --h
+      region('one', '--h', '10'),
+      levelTooHigh,
       ['slide', 'tile', file, '99', '0', '0', '-o', out],
       ['slide', 'tile', file, '11', '40', '0', '-o', out],
       ['slide', 'info'],
     ];
     for (const args of cases) expect((await cli(...args)).code, args.join(' ')).toBe(2);
-    const res = await cli(
-      'slide',
-      'region',
-      file,
-      '--level',
-      '7',
-      '--x',
-      '0',
-      '--y',
-      '0',
-      '--w',
-      '10',
-      '--h',
-      '10',
-      '-o',
-      out,
-    );
+    const res = await cli(...levelTooHigh);
     expect(res.err).toMatch(/--level must be below 4 for this slide, got 7/);
   });
 

@@ -77,6 +77,16 @@ function size(encoded: Uint8Array): [number, number] {
   return [m.width, m.height];
 }
 
+/** Our tile "level:col:row" and the reference's pixels for it, checked to be the same size. */
+async function ourTileAndReference(dz: DeepZoom, ref: Reference, t: string) {
+  const [l, c, r] = t.split(':').map(Number) as [number, number, number];
+  const ours = await dz.tile(l, c, r);
+  const want = ref.tiles.get(t)!;
+  const [w, h] = size(ours);
+  expect(w * h * 4, t).toBe(want.length);
+  return { l, c, r, ours, want, w, h };
+}
+
 describe.skipIf(!hasPythonOpenSlide || !hasTool('vips'))(
   'Deep Zoom vs openslide-python DeepZoomGenerator',
   () => {
@@ -106,11 +116,7 @@ describe.skipIf(!hasPythonOpenSlide || !hasTool('vips'))(
       expect(dz.levelDimensions).toEqual(ref.level_dimensions);
       expect(dz.levelTiles).toEqual(ref.level_tiles);
       for (const t of tiles) {
-        const [l, c, r] = t.split(':').map(Number) as [number, number, number];
-        const ours = await dz.tile(l, c, r);
-        const want = ref.tiles.get(t)!;
-        const [w, h] = size(ours);
-        expect(w * h * 4, t).toBe(want.length);
+        const { l, c, r, ours, want, w, h } = await ourTileAndReference(dz, ref, t);
         const got = rgba(ours);
         // Levels read 1:1 from a slide level must match; scaled ones are computed with Pillow's Lanczos
         // arithmetic (native/pixels) and match too, or differ by Lanczos implementation (the fallback).
@@ -190,11 +196,7 @@ describe.skipIf(!wsi || !hasPythonOpenSlide)(
         const tiles = ['4:0:0', '6:0:0', '8:0:0', '9:1:1', '10:2:3', '11:4:6'];
         const ref = reference(file, 240, 0, tiles);
         for (const t of tiles) {
-          const [l, c, r] = t.split(':').map(Number) as [number, number, number];
-          const ours = await dz.tile(l, c, r);
-          const want = ref.tiles.get(t)!;
-          const [w, h] = size(ours);
-          expect(w * h * 4, t).toBe(want.length);
+          const { l, ours, want, w, h } = await ourTileAndReference(dz, ref, t);
           // Tiles scaled straight from the level (9-11) match PIL's to rounding; the coarser ones come
           // from box reductions composed in other steps than PIL's, and tiny tiles are a few filter taps.
           const tolerance = w * h <= 16 ? 24 : l >= 9 && pillowLanczos ? 0.2 : 4;
