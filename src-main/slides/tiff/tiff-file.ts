@@ -84,16 +84,23 @@ async function readHeader(handle: FileHandle, size: number): Promise<TiffHeader>
   await handle.read(buf, 0, Math.min(16, size), 0);
   if (!looksLikeTiff(buf)) throw new TiffFormatError('the file is not a TIFF (bad header)');
   const littleEndian = buf[0] === 0x49;
-  const magic = littleEndian ? buf.readUInt16LE(2) : buf.readUInt16BE(2);
-  if (magic === 42) {
-    const firstIfd = littleEndian ? buf.readUInt32LE(4) : buf.readUInt32BE(4);
-    return { littleEndian, bigTiff: false, firstIfd };
-  }
+  const classic = fields(buf, littleEndian, false);
+  if (classic.word(2) === 42) return { littleEndian, bigTiff: false, firstIfd: classic.offset(4) };
   if (size < 16) throw new TiffFormatError('the file is too small to be a BigTIFF');
-  const offsetSize = littleEndian ? buf.readUInt16LE(4) : buf.readUInt16BE(4);
-  if (offsetSize !== 8) throw new TiffFormatError('the BigTIFF header has an unsupported offset size');
-  const firstIfd = Number(littleEndian ? buf.readBigUInt64LE(8) : buf.readBigUInt64BE(8));
-  return { littleEndian, bigTiff: true, firstIfd };
+  if (classic.word(4) !== 8) throw new TiffFormatError('the BigTIFF header has an unsupported offset size');
+  return { littleEndian, bigTiff: true, firstIfd: fields(buf, littleEndian, true).offset(8) };
+}
+
+/**
+ * Reads the fields of a TIFF structure in one byte order: 16-bit words, and offset-sized fields (counts,
+ * offsets: 32 bits, or 64 in BigTIFF, as numbers; beyond 2^53 they could not be addressed anyway).
+ */
+function fields(buf: Buffer, le: boolean, bigTiff: boolean) {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  return {
+    word: (at: number) => view.getUint16(at, le),
+    offset: (at: number) => (bigTiff ? Number(view.getBigUint64(at, le)) : view.getUint32(at, le)),
+  };
 }
 
 class IfdReader {
@@ -138,51 +145,33 @@ class IfdReader {
     const { littleEndian: le, bigTiff } = this.header;
     const countSize = bigTiff ? 8 : 2;
     const entrySize = bigTiff ? 20 : 12;
-    const countBuf = await this.readBytes(offset, countSize);
-    const n = bigTiff
-      ? Number(le ? countBuf.readBigUInt64LE(0) : countBuf.readBigUInt64BE(0))
-      : le
-        ? countBuf.readUInt16LE(0)
-        : countBuf.readUInt16BE(0);
+    const countField = fields(await this.readBytes(offset, countSize), le, bigTiff);
+    const n = bigTiff ? countField.offset(0) : countField.word(0);
     if (n === 0 || n > MAX_ENTRIES)
       throw new TiffFormatError(`a TIFF directory has an invalid entry count (${n})`);
     const body = await this.readBytes(offset + countSize, n * entrySize + (bigTiff ? 8 : 4));
+    const entries = fields(body, le, bigTiff);
     const tags = new Map<number, TagValue>();
     for (let i = 0; i < n; i++) {
       const e = i * entrySize;
-      const tag = le ? body.readUInt16LE(e) : body.readUInt16BE(e);
-      const type = le ? body.readUInt16LE(e + 2) : body.readUInt16BE(e + 2);
-      const count = bigTiff
-        ? Number(le ? body.readBigUInt64LE(e + 4) : body.readBigUInt64BE(e + 4))
-        : le
-          ? body.readUInt32LE(e + 4)
-          : body.readUInt32BE(e + 4);
+      const tag = entries.word(e);
+      const type = entries.word(e + 2);
+      const count = entries.offset(e + 4);
       const typeSize = TYPE_SIZE[type] ?? 0;
       if (typeSize === 0) continue; // unknown field types are skipped, as TIFF readers must
       const bytes = count * typeSize;
       if (bytes > MAX_VALUE_BYTES || !Number.isSafeInteger(bytes)) {
         throw new TiffFormatError(`TIFF tag ${tag} is implausibly large`);
       }
-      const inlineSize = bigTiff ? 8 : 4;
-      let data: Buffer;
-      if (bytes <= inlineSize) {
-        data = body.subarray(e + (bigTiff ? 12 : 8), e + (bigTiff ? 12 : 8) + bytes);
-      } else {
-        const ptr = bigTiff
-          ? Number(le ? body.readBigUInt64LE(e + 12) : body.readBigUInt64BE(e + 12))
-          : le
-            ? body.readUInt32LE(e + 8)
-            : body.readUInt32BE(e + 8);
-        data = await this.readBytes(ptr, bytes);
-      }
+      // The value, or where it is: inline when it fits the offset-sized field.
+      const valueAt = e + (bigTiff ? 12 : 8);
+      const data =
+        bytes <= (bigTiff ? 8 : 4)
+          ? body.subarray(valueAt, valueAt + bytes)
+          : await this.readBytes(entries.offset(valueAt), bytes);
       tags.set(tag, decodeValues(data, type, count, le));
     }
-    const nb = n * entrySize;
-    const next = bigTiff
-      ? Number(le ? body.readBigUInt64LE(nb) : body.readBigUInt64BE(nb))
-      : le
-        ? body.readUInt32LE(nb)
-        : body.readUInt32BE(nb);
+    const next = entries.offset(n * entrySize);
     if (next !== 0 && (next >= this.size || !Number.isSafeInteger(next))) {
       // A dangling next pointer after valid directories is common in damaged files; stop there.
       return { ifd: { offset, tags, subIfds: [] }, next: 0 };
@@ -191,96 +180,47 @@ class IfdReader {
   }
 }
 
+type ReadValue = (view: DataView, at: number, le: boolean) => number;
+
+const rational =
+  (part: (view: DataView, at: number, le: boolean) => number): ReadValue =>
+  (view, at, le) => {
+    const den = part(view, at + 4, le);
+    return den === 0 ? 0 : part(view, at, le) / den;
+  };
+
+/**
+ * How to read one value of each numeric field type (its size is TYPE_SIZE). 64-bit values (16/17/18) are
+ * read as unsigned numbers: offsets beyond 2^53 cannot be addressed anyway.
+ */
+const READ_VALUE: Record<number, ReadValue> = {
+  3: (v, at, le) => v.getUint16(at, le),
+  8: (v, at, le) => v.getInt16(at, le),
+  4: (v, at, le) => v.getUint32(at, le),
+  13: (v, at, le) => v.getUint32(at, le),
+  9: (v, at, le) => v.getInt32(at, le),
+  5: rational((v, at, le) => v.getUint32(at, le)),
+  10: rational((v, at, le) => v.getInt32(at, le)),
+  11: (v, at, le) => v.getFloat32(at, le),
+  12: (v, at, le) => v.getFloat64(at, le),
+  16: (v, at, le) => Number(v.getBigUint64(at, le)),
+  17: (v, at, le) => Number(v.getBigUint64(at, le)),
+  18: (v, at, le) => Number(v.getBigUint64(at, le)),
+};
+
 function decodeValues(data: Buffer, type: number, count: number, le: boolean): TagValue {
-  switch (type) {
-    case 2: {
-      const end = data.indexOf(0);
-      return data.subarray(0, end < 0 ? data.length : end).toString('latin1');
-    }
-    case 1:
-    case 7:
-      return new Uint8Array(data);
-    case 6:
-      return Array.from(new Int8Array(data.buffer, data.byteOffset, count));
-    case 3:
-    case 8: {
-      const out = new Array<number>(count);
-      for (let i = 0; i < count; i++) {
-        out[i] =
-          type === 3
-            ? le
-              ? data.readUInt16LE(i * 2)
-              : data.readUInt16BE(i * 2)
-            : le
-              ? data.readInt16LE(i * 2)
-              : data.readInt16BE(i * 2);
-      }
-      return out;
-    }
-    case 4:
-    case 9:
-    case 13: {
-      const out = new Array<number>(count);
-      for (let i = 0; i < count; i++) {
-        out[i] =
-          type === 9
-            ? le
-              ? data.readInt32LE(i * 4)
-              : data.readInt32BE(i * 4)
-            : le
-              ? data.readUInt32LE(i * 4)
-              : data.readUInt32BE(i * 4);
-      }
-      return out;
-    }
-    case 5:
-    case 10: {
-      const out = new Array<number>(count);
-      for (let i = 0; i < count; i++) {
-        const num =
-          type === 5
-            ? le
-              ? data.readUInt32LE(i * 8)
-              : data.readUInt32BE(i * 8)
-            : le
-              ? data.readInt32LE(i * 8)
-              : data.readInt32BE(i * 8);
-        const den =
-          type === 5
-            ? le
-              ? data.readUInt32LE(i * 8 + 4)
-              : data.readUInt32BE(i * 8 + 4)
-            : le
-              ? data.readInt32LE(i * 8 + 4)
-              : data.readInt32BE(i * 8 + 4);
-        out[i] = den === 0 ? 0 : num / den;
-      }
-      return out;
-    }
-    case 11:
-    case 12: {
-      const out = new Array<number>(count);
-      for (let i = 0; i < count; i++) {
-        out[i] =
-          type === 11
-            ? le
-              ? data.readFloatLE(i * 4)
-              : data.readFloatBE(i * 4)
-            : le
-              ? data.readDoubleLE(i * 8)
-              : data.readDoubleBE(i * 8);
-      }
-      return out;
-    }
-    default: {
-      // 16/17/18: 64-bit; offsets beyond 2^53 cannot be addressed anyway.
-      const out = new Array<number>(count);
-      for (let i = 0; i < count; i++) {
-        out[i] = Number(le ? data.readBigUInt64LE(i * 8) : data.readBigUInt64BE(i * 8));
-      }
-      return out;
-    }
+  if (type === 2) {
+    const end = data.indexOf(0);
+    return data.subarray(0, end < 0 ? data.length : end).toString('latin1');
   }
+  if (type === 1 || type === 7) return new Uint8Array(data);
+  if (type === 6) return Array.from(new Int8Array(data.buffer, data.byteOffset, count));
+  const read = READ_VALUE[type]!;
+  const size = TYPE_SIZE[type]!;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = read(view, i * size, le);
+  return out;
 }
 
 export function tagNumber(ifd: Ifd, tag: number): number | undefined {
