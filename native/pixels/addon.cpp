@@ -2,6 +2,9 @@
 // was found at build time (the JS side checks for `decodeRegion`).
 #include "addon.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "box_reduce.h"
 #include "lanczos.h"
 
@@ -47,6 +50,31 @@ Napi::Value boxReduce(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// copyRect(src, srcOffset, srcStride, dst, dstOffset, dstStride, rowBytes, rows): one call per tile where
+// JavaScript made a subarray per row (tens of KB of garbage per region on the main thread).
+Napi::Value copyRect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8 || !info[0].IsTypedArray() || !info[3].IsTypedArray())
+    throw Napi::TypeError::New(env, "copyRect(src, srcOffset, srcStride, dst, dstOffset, dstStride, rowBytes, rows)");
+  auto src = info[0].As<Napi::Uint8Array>();
+  auto dst = info[3].As<Napi::Uint8Array>();
+  const int so = intArg(info, 1, "srcOffset"), ss = intArg(info, 2, "srcStride");
+  const int doff = intArg(info, 4, "dstOffset"), ds = intArg(info, 5, "dstStride");
+  const int rowBytes = intArg(info, 6, "rowBytes"), rows = intArg(info, 7, "rows");
+  if (so < 0 || ss < 0 || doff < 0 || ds < 0 || rowBytes < 0 || rows < 0)
+    throw Napi::RangeError::New(env, "offsets, strides and sizes must not be negative");
+  if (rows == 0 || rowBytes == 0) return env.Undefined();
+  // The last byte each side touches, in 64 bits so that no product overflows.
+  const int64_t srcEnd = so + static_cast<int64_t>(ss) * (rows - 1) + rowBytes;
+  const int64_t dstEnd = doff + static_cast<int64_t>(ds) * (rows - 1) + rowBytes;
+  if (srcEnd > static_cast<int64_t>(src.ByteLength()) || dstEnd > static_cast<int64_t>(dst.ByteLength()))
+    throw Napi::RangeError::New(env, "the rectangle does not fit its buffer");
+  const uint8_t* from = src.Data() + so;
+  uint8_t* to = dst.Data() + doff;
+  for (int y = 0; y < rows; y++) std::memmove(to + static_cast<size_t>(y) * ds, from + static_cast<size_t>(y) * ss, rowBytes);
+  return env.Undefined();
+}
+
 }  // namespace
 }  // namespace tessera
 
@@ -54,6 +82,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace tessera;
   exports.Set("resampleLanczos", Napi::Function::New(env, resampleLanczos, "resampleLanczos"));
   exports.Set("boxReduce", Napi::Function::New(env, boxReduce, "boxReduce"));
+  exports.Set("copyRect", Napi::Function::New(env, copyRect, "copyRect"));
 #ifdef TESSERA_HAVE_LIBJPEG
   registerJpeg(env, exports);
 #endif

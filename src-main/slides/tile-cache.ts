@@ -7,7 +7,8 @@
  * (`takeBuffer`). Workers decode straight into a slot (sharing, no transfer) and evicted slots are
  * reused, so tile churn allocates nothing: per-tile ArrayBuffers made V8 run full GCs on the main
  * thread as external memory grew (3-14 ms pauses in the p99 of region reads). Slabs grow up to the
- * capacity plus one slab and are kept for the life of the cache; past that, and for tiles over a
+ * capacity plus two slabs (room for the tiles being decoded and the regions being composed while the
+ * cache is full) and are kept for the life of the cache; past that, and for tiles over a
  * quarter of a slab, plain buffers are used and recycled the old way (at most 64 MiB spare).
  * A slot or buffer becomes reusable only after the current macrotask, so a tile handed out by
  * `get` stays intact at least until then (callers copy what they need right away, as readRegion does).
@@ -52,7 +53,7 @@ export class TileCache {
       this.idleSlots.delete(slot);
       return slot;
     }
-    if (bytes > 0 && bytes <= this.slabSize / 4 && this.slabBytes < this.capacityBytes) {
+    if (bytes > 0 && bytes <= this.slabSize / 4 && this.slabBytes < this.capacityBytes + 2 * this.slabSize) {
       const count = Math.max(
         1,
         Math.min(Math.floor(this.slabSize / bytes), Math.ceil(this.capacityBytes / bytes)),
@@ -148,6 +149,13 @@ export class TileCache {
 
   get count(): number {
     return this.entries.size;
+  }
+
+  /** Bytes of slab slots free for reuse (not cached, lent out or waiting out the current macrotask). */
+  get freeSlabBytes(): number {
+    let n = 0;
+    for (const [bytes, list] of this.freeSlots) n += bytes * list.length;
+    return n;
   }
 
   /** Bytes held in slabs (in use or free). */

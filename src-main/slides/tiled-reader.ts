@@ -10,6 +10,7 @@ import type { DecodePool } from './worker/decode-pool.js';
 import { sharedTileCache, type TileCache } from './tile-cache.js';
 import { MAX_REGION_PIXELS } from './types.js';
 import { canDecodeTilePart } from './codecs/decode-tile.js';
+import { rectCopier } from './codecs/native-pixels.js';
 import type { RenderTile } from './worker/messages.js';
 
 /** A missing tile is decoded only in part when a request needs less than this fraction of it. */
@@ -128,6 +129,8 @@ export abstract class TiledSlideReader implements SlideReader {
     w: number,
     h: number,
     output: RegionEncoding | { type: 'rgba' },
+    /** For 'rgba': where the pixels go (else a new buffer). */
+    into?: Uint8Array,
   ): Promise<Uint8Array | undefined> {
     const source = this.workerSource(level);
     if (!source) return undefined;
@@ -183,9 +186,20 @@ export abstract class TiledSlideReader implements SlideReader {
       p.catch(() => {});
       this.inflight.set(d.key, p);
     }
+    // Raw pixels are composed in shared memory (a slab slot where one fits), so no buffer crosses back:
+    // a fresh 256 KiB answer per region made V8 run a full GC every few hundred regions.
+    const intoShared = into?.buffer instanceof SharedArrayBuffer;
+    let shared = output.type !== 'rgba' ? undefined : intoShared ? into : this.cache.takeBuffer(w * h * 4);
+    if (shared && !intoShared && !this.cache.isSlabSlot(shared)) {
+      this.cache.giveBack(shared);
+      shared = undefined;
+    }
+    const giveBack = () => {
+      if (shared && !intoShared) this.cache.giveBack(shared);
+    };
     const encoding =
       output.type === 'rgba'
-        ? { outWidth: w, outHeight: h, flatten: false, type: 'rgba' as const, quality: 0 }
+        ? { outWidth: w, outHeight: h, flatten: false, type: 'rgba' as const, quality: 0, into: shared }
         : output;
     try {
       const result = await source.pool.run({
@@ -204,7 +218,12 @@ export abstract class TiledSlideReader implements SlideReader {
         d.done(d.pixels);
       }
       for (const p of pinned) this.cache.unpin(p);
-      return result;
+      if (!shared) return result;
+      if (intoShared) return into;
+      const pixels = into ?? new Uint8Array(w * h * 4);
+      pixels.set(shared);
+      giveBack();
+      return pixels;
     } catch (err) {
       const error = this.decodeError(level, err);
       for (const d of decoding) {
@@ -212,6 +231,7 @@ export abstract class TiledSlideReader implements SlideReader {
         d.done(null, error);
       }
       undo();
+      giveBack();
       throw error;
     }
   }
@@ -381,13 +401,14 @@ export abstract class TiledSlideReader implements SlideReader {
     h: number,
     into?: Uint8Array,
   ): Promise<Uint8Array> {
+    const copyRect = rectCopier();
     const g = this.regionGeometry(level, x, y, w, h);
     const { lv, lx, ly, x0, y0, x1, y1, addresses } = g;
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
     if (this.renderPays(level, g)) {
-      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' });
+      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into);
       if (rgba) {
-        if (!into) return rgba;
+        if (!into || rgba === into) return rgba;
         into.set(rgba);
         return into;
       }
@@ -405,12 +426,16 @@ export abstract class TiledSlideReader implements SlideReader {
         const iy0 = Math.max(y0, row * th);
         const ix1 = Math.min(x1, (col + 1) * tw);
         const iy1 = Math.min(y1, (row + 1) * th);
-        const rowBytes = (ix1 - ix0) * 4;
-        for (let yy = iy0; yy < iy1; yy++) {
-          const src = ((yy - row * th) * tw + (ix0 - col * tw)) * 4;
-          const dst = ((yy - ly) * w + (ix0 - lx)) * 4;
-          out.set(tile.subarray(src, src + rowBytes), dst);
-        }
+        copyRect(
+          tile,
+          ((iy0 - row * th) * tw + (ix0 - col * tw)) * 4,
+          tw * 4,
+          out,
+          ((iy0 - ly) * w + (ix0 - lx)) * 4,
+          w * 4,
+          (ix1 - ix0) * 4,
+          iy1 - iy0,
+        );
       }),
     );
     await Promise.all(jobs);

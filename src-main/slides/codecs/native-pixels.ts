@@ -46,6 +46,21 @@ export type LanczosResampler = (
 ) => Uint8Array;
 
 /**
+ * Copies `rows` rows of `rowBytes` bytes from src[srcOffset + y * srcStride] to dst[dstOffset + y * dstStride]
+ * (a tile's part into a region) in one call, allocating nothing.
+ */
+export type RectCopier = (
+  src: Uint8Array,
+  srcOffset: number,
+  srcStride: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  dstStride: number,
+  rowBytes: number,
+  rows: number,
+) => void;
+
+/**
  * Box-reduces RGBA by fx x fy (Pillow's Image.reduce, to the bit), optionally flattening onto white
  * first; the JavaScript boxReduce (box-reduce.ts) computes the same pixels, several times slower.
  */
@@ -79,6 +94,16 @@ interface NativePixels {
     dstHeight: number,
     portable?: boolean,
   ): void;
+  copyRect(
+    src: Uint8Array,
+    srcOffset: number,
+    srcStride: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    dstStride: number,
+    rowBytes: number,
+    rows: number,
+  ): void;
   decodeRegion?(
     jpeg: Uint8Array,
     x: number,
@@ -100,6 +125,7 @@ export function nativePixelsAddonPath(): string {
 
 interface NativeHelpers {
   partialJpeg?: PartialJpegDecoder;
+  copyRect: RectCopier;
   lanczos: LanczosResampler;
   boxReduce: BoxReducer;
 }
@@ -121,6 +147,7 @@ function native(): NativeHelpers | null {
   }
   const decodeRegion = addon.decodeRegion;
   helpers = {
+    copyRect: addon.copyRect,
     partialJpeg: decodeRegion && {
       decodePart: (jpeg, p, out, outOffset, outStride) =>
         decodeRegion(jpeg, p.x, p.y, p.w, p.h, out, outOffset, outStride),
@@ -158,6 +185,36 @@ export function partialJpegDecoder(): PartialJpegDecoder | undefined {
 /** The Lanczos resampler, or undefined where the addon is not built (or is off). */
 export function lanczosResampler(): LanczosResampler | undefined {
   return native()?.lanczos;
+}
+
+/**
+ * A rectangle copier: native where built, else one subarray per row (as fast, but each row leaves a small
+ * object behind, which on the main thread means more frequent garbage collections).
+ */
+export function rectCopier(): RectCopier {
+  return native()?.copyRect ?? copyRectInJs;
+}
+
+export function copyRectInJs(
+  src: Uint8Array,
+  srcOffset: number,
+  srcStride: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  dstStride: number,
+  rowBytes: number,
+  rows: number,
+): void {
+  if (rows <= 0 || rowBytes <= 0) return;
+  if (
+    srcOffset + (rows - 1) * srcStride + rowBytes > src.length ||
+    dstOffset + (rows - 1) * dstStride + rowBytes > dst.length
+  )
+    throw new RangeError('the rectangle does not fit its buffer');
+  for (let y = 0; y < rows; y++) {
+    const from = srcOffset + y * srcStride;
+    dst.set(src.subarray(from, from + rowBytes), dstOffset + y * dstStride);
+  }
 }
 
 /** The native box reducer, or undefined where the addon is not built (or is off). */

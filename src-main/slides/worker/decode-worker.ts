@@ -5,7 +5,7 @@ import { Transformer, ResizeFilterType, ResizeFit } from '@napi-rs/image';
 import { boxReduce, flattenOnWhite, reductionFactors, type RgbaPixels } from '../codecs/box-reduce.js';
 import { decodeTile, decodeTilePart } from '../codecs/decode-tile.js';
 import { jpegCodec } from '../codecs/jpeg-codec.js';
-import { lanczosResampler, nativeBoxReducer } from '../codecs/native-pixels.js';
+import { lanczosResampler, nativeBoxReducer, rectCopier } from '../codecs/native-pixels.js';
 import { expandToRgba } from '../codecs/rgba.js';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
@@ -52,12 +52,12 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
   // Flattening onto white turns uncovered (transparent) pixels white and leaves opaque ones as they
   // are: without an alpha channel in the tiles, starting from white does the whole job.
   const whiteBackground = task.flatten && !task.format.hasAlpha;
-  // Raw pixels go back to the caller (transferred), so they need a buffer of their own.
+  // Raw pixels go into the caller's shared memory, or back to it (transferred) in a buffer of their own.
   const rgba =
     task.type === 'rgba'
-      ? new Uint8Array(w * h * 4)
+      ? (task.into?.fill(0) ?? new Uint8Array(w * h * 4))
       : composeBuffer(w * h * 4, whiteBackground ? 0xffffffff : 0);
-  const out32 = new Uint32Array(rgba.buffer, rgba.byteOffset, w * h);
+  const copyRect = rectCopier();
   for (const { col, row, pixels, range, part } of task.tiles) {
     const ix0 = Math.max(x0, col * tw);
     const iy0 = Math.max(y0, row * th);
@@ -69,20 +69,22 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
       decodeTilePart(task.format, readStored(fd, range), at, rgba, ((iy0 - ly) * w + (ix0 - lx)) * 4, w * 4);
       continue;
     }
-    const in32 = new Uint32Array(pixels.buffer, pixels.byteOffset, tw * th);
-    // set(subarray) measured fastest for rows out of shared memory (2x Buffer#copy, 2.5x a loop).
-    for (let yy = iy0; yy < iy1; yy++) {
-      const src = (yy - row * th) * tw + (ix0 - col * tw);
-      out32.set(in32.subarray(src, src + n), (yy - ly) * w + (ix0 - lx));
-    }
+    const src = ((iy0 - row * th) * tw + (ix0 - col * tw)) * 4;
+    copyRect(pixels, src, tw * 4, rgba, ((iy0 - ly) * w + (ix0 - lx)) * 4, w * 4, n * 4, iy1 - iy0);
   }
-  if (task.type === 'rgba') return rgba;
+  if (task.type === 'rgba') return task.into ? EMPTY : rgba;
   if (task.flatten && !whiteBackground) flattenOnWhite(rgba);
   return encode({ ...task, kind: 'encode', type: task.type, rgba });
 }
 
+/**
+ * A stored tile's bytes, in a scratch buffer reused by the next read: a fresh buffer per tile made V8
+ * collect this thread's heap every few hundred tiles (the decoders keep nothing of their input).
+ */
+let scratch = new Uint8Array(1 << 16);
 function readStored(fd: number, [offset, length]: [number, number]): Uint8Array {
-  const stored = new Uint8Array(length);
+  if (scratch.length < length) scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+  const stored = scratch.subarray(0, length);
   if (fs.readSync(fd, stored, 0, length, offset) !== length) throw new Error('the file is truncated');
   return stored;
 }
@@ -207,8 +209,15 @@ function transferable(views: Uint8Array[]): ArrayBuffer[] {
 // Load the JPEG codec now (koffi and libturbojpeg take tens of ms), not on the first tile request.
 if (parentPort) jpegCodec();
 
+// One task at a time, even where a decoder awaits (the first JPEG 2000 tile loads its module): tasks
+// share scratch and compose buffers.
+let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', (req: WorkerRequest) => {
-  run(req.task).then(
+  queue = queue.then(() => answer(req));
+});
+
+function answer(req: WorkerRequest): Promise<void> {
+  return run(req.task).then(
     (bytes) => {
       const res: WorkerResponse = { id: req.id, ok: true, bytes };
       parentPort!.postMessage(res, transferable(Array.isArray(bytes) ? bytes : [bytes]));
@@ -222,4 +231,4 @@ parentPort?.on('message', (req: WorkerRequest) => {
       parentPort!.postMessage(res);
     },
   );
-});
+}

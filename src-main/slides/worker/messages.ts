@@ -52,6 +52,11 @@ export type WorkerTask =
       /** 'rgba': answer the composed pixels themselves (no flattening, resizing or encoding). */
       type: 'jpeg' | 'png' | 'rgba';
       quality: number;
+      /**
+       * For 'rgba': shared memory (width x height x 4) to compose into, answered with an empty array;
+       * without it the pixels come back in a buffer of their own.
+       */
+      into?: Uint8Array;
     }
   /**
    * Part of a level box-reduced tile by tile (the factor divides the tile size, so blocks never straddle

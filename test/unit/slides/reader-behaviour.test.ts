@@ -107,6 +107,41 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     }
   });
 
+  it('reads regions into a caller’s buffer, plain or shared, as it reads them into a new one, and keeps every tile slot accounted for', async () => {
+    let seed = 5;
+    const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const regions = Array.from({ length: 60 }, () => {
+      const w = 20 + Math.floor(rand() * 300);
+      const h = 20 + Math.floor(rand() * 300);
+      return [Math.floor(rand() * 1300) - 50, Math.floor(rand() * 1000) - 50, w, h] as const;
+    });
+    // One reader per way of reading, each with its own cache, so that all take the same decode path.
+    const modes = ['new', 'plain', 'shared'] as const;
+    const caches = modes.map(() => new TileCache(8 * 256 * 256 * 4));
+    const readers = await Promise.all(caches.map((cache) => TiffSlideReader.open(file, { pool, cache })));
+    try {
+      for (const [x, y, w, h] of regions) {
+        const [fresh, plain, shared] = await Promise.all([
+          readers[0]!.readRegion(0, x, y, w, h),
+          readers[1]!.readRegion(0, x, y, w, h, new Uint8Array(w * h * 4).fill(9)),
+          readers[2]!.readRegion(0, x, y, w, h, new Uint8Array(new SharedArrayBuffer(w * h * 4)).fill(9)),
+        ]);
+        // Buffer#equals: toEqual walks typed arrays element by element (seconds for these sizes).
+        const same = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(fresh);
+        expect(same(plain), `plain buffer, region ${x},${y} ${w}x${h}`).toBe(true);
+        expect(same(shared), `shared buffer, region ${x},${y} ${w}x${h}`).toBe(true);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const cache of caches) {
+        // Every slab slot is either holding a cached tile or free: none was lost on the way.
+        expect(cache.count).toBeGreaterThan(0);
+        expect(cache.slabSizeBytes - cache.freeSlabBytes).toBe(cache.sizeBytes);
+      }
+    } finally {
+      await Promise.all(readers.map((r) => r.close()));
+    }
+  });
+
   it('renders Deep Zoom tiles in the worker from cache slots, as readRegion + encode does', async () => {
     const { pool, decodes } = countingPool();
     // Reference: the same reader type without the one-task path (main thread composes).
