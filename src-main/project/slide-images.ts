@@ -35,7 +35,14 @@ export function parseSlideImagePath(p: string): SlideImageRequest | null {
   return null;
 }
 
+/** Encoded associated images kept in memory, by slide fingerprint and name, at most this many bytes. */
+const ASSOCIATED_CACHE_BYTES = 32 * 1024 * 1024;
+
 export class SlideImages {
+  /** PNGs of associated images already served (a label or macro costs tens of ms to decode and encode). */
+  private associated = new Map<string, Uint8Array>();
+  private associatedBytes = 0;
+
   constructor(
     private readonly session: AppSession,
     private readonly slides: SlideService,
@@ -49,9 +56,9 @@ export class SlideImages {
     if (!row) throw new ApiError('not-found', `There is no slide ${slideId} in this project.`);
     const { reader, deepZoom } = await this.open(row.path);
     // The viewer asks for tiles next: have the coarse levels' source ready (kept since import, or started).
+    // Not awaited: the copy loads (inflating a few MB) while the viewer opens, and tiles wait for it.
     if (deepZoom.wantsReducedCopy()) {
-      const kept = await loadReducedCopy(project, row.id, row.fingerprint);
-      if (kept) deepZoom.seedReducedCopy(kept);
+      deepZoom.seedReducedCopyLater(loadReducedCopy(project, row.id, row.fingerprint));
       deepZoom.prepare(); // from the kept copy, only the small coarser copies are left to make
     }
     const { metadata } = reader;
@@ -93,12 +100,16 @@ export class SlideImages {
       }
     }
     if (request.kind === 'associated') {
+      const key = `${row.fingerprint}/${request.name}`;
+      const kept = this.associated.get(key);
+      if (kept) return { status: 200, contentType: 'image/png', bytes: kept };
       try {
         return await this.slides.withReader(row.path, async (reader): Promise<SlideImageResult> => {
           if (!reader.metadata.associatedImages.includes(request.name)) {
             return { status: 404, message: `This slide has no ${request.name} image.` };
           }
           const bytes = await encodePng(await reader.readAssociatedImage(request.name));
+          this.keepAssociated(key, bytes);
           return { status: 200, contentType: 'image/png', bytes };
         });
       } catch (err) {
@@ -115,6 +126,18 @@ export class SlideImages {
       if (err instanceof RangeError) return { status: 404, message: err.message };
       log.warn(`tile ${JSON.stringify(request)} failed`, err);
       return { status: 422, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Remembers an encoded associated image, forgetting the oldest past ASSOCIATED_CACHE_BYTES. */
+  private keepAssociated(key: string, bytes: Uint8Array): void {
+    if (bytes.length > ASSOCIATED_CACHE_BYTES / 4 || this.associated.has(key)) return;
+    this.associated.set(key, bytes);
+    this.associatedBytes += bytes.length;
+    for (const [k, v] of this.associated) {
+      if (this.associatedBytes <= ASSOCIATED_CACHE_BYTES) break;
+      this.associated.delete(k);
+      this.associatedBytes -= v.length;
     }
   }
 

@@ -312,6 +312,24 @@ export class DeepZoom {
     return first !== undefined && !this.reducedLevels.has(`${first.slideLevel}/${first.factor}`);
   }
 
+  /**
+   * seedReducedCopy for a copy still loading (kept on disk): coarse tiles asked for meanwhile wait for it
+   * rather than read the level; should it be missing or not fit, the level is read after all.
+   */
+  seedReducedCopyLater(loading: Promise<ReducedCopy | undefined>): void {
+    const first = this.firstReduction();
+    if (!first || !this.wantsReducedCopy()) return;
+    const key = `${first.slideLevel}/${first.factor}`;
+    const image = loading
+      .catch(() => undefined)
+      .then((copy) => {
+        this.reducedLevels.delete(key);
+        if (copy && this.seedReducedCopy(copy)) return this.reducedLevels.get(key)!;
+        return this.reducedLevel(first.slideLevel, first.factor);
+      });
+    this.reducedLevels.set(key, image);
+  }
+
   /** Uses a copy made by firstReducedCopy (this slide's, same size), instead of reading the level again. */
   seedReducedCopy(copy: ReducedCopy): boolean {
     const first = this.firstReduction();

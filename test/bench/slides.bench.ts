@@ -5,15 +5,16 @@
  *   - Deep Zoom tiles/s and p50/p99 latency for random cold tiles of the full-resolution level;
  *     Tessera both with its per-slide grid (stored JPEG tiles passed through) and with OpenSlide's
  *     254 px / overlap 1 grid (decode, crop, re-encode at quality 75);
- *   - 256 px level-0 region reads/s at random positions;
+ *   - 256 px level-0 region reads/s at random positions, into the caller's buffer (as OpenSlide's C API
+ *     reads them), and for comparison into a new buffer per read;
  *   - each with 1 and 2 workers (Tessera decode workers; threads calling OpenSlide).
  *
  * Requests run closed-loop at concurrency = workers. Both sides take turns: a case's requests are timed in
  * three groups, each on Tessera and then on OpenSlide, so both meet the same spells of load on a shared
  * machine. Warm processes, cold tile caches: each group first
  * runs WARMUP other requests on a throwaway slide handle (Tessera's workers and OpenSlide's Python warm
- * up, as in a running app), then times its requests in passes, each on the slide opened afresh with an
- * empty tile cache; within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
+ * up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
+ * of its tiles cached (Tessera's tile cache is one per process, as in the app); within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
  * takes several passes). The file itself is in the OS page cache for both sides. Slides: a generated 17760 x 20769
  * JPEG pyramid (test/bench/work/, git-ignored) and the real CMU-1-Small-Region.svs when present.
  * Results go to the "slides" section of test/bench/RESULTS.md.
@@ -432,7 +433,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh with an empty tile cache, on both sides; BENCH_TILES / BENCH_REGIONS change the counts).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles; BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
@@ -451,6 +452,10 @@ const body = [
   'rates on this shared machine; its ratio bounds the throughput ratio once the 2 cores are busy.',
   'Decoded tiles live in shared-memory slabs (no per-tile allocation, no V8 full GCs while the cache fills);',
   'rendered Deep Zoom tiles are decoded, composed, flattened and encoded in one worker task.',
+  "Regions are read into a buffer per request stream, as OpenSlide's C API (openslide_read_region) and patch",
+  'extraction read them. The rows "a new buffer per read" show the cost of the other way (python-openslide\'s, whose',
+  'buffers CPython frees at once): every 256 KiB result is V8 garbage, and on the main thread that brings full',
+  'collections of a few ms each every few hundred reads, which is the p99 there.',
   'Event-loop delay: when every tile a request needs is cached, the closed loop runs on microtasks alone and',
   'the delay monitor reports that stretch (CMU regions), not a pause a request sees.',
   'The viewer uses the per-slide grid, where stored tiles pass through without decoding.',

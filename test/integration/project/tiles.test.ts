@@ -88,5 +88,11 @@ describe.skipIf(!wsi)('associated images of a real Aperio slide', () => {
       expect([...bytes.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
     }
     expect((await fetch(`${app.server.url}/tiles/${id}/associated/nope.png`, auth)).status).toBe(404);
+    // Shown once, kept: asking again answers the same encoded bytes without decoding the slide again.
+    const request = { kind: 'associated', slideId: id, name: 'label' } as const;
+    const first = await app.services.slideImages.serve(request);
+    const again = await app.services.slideImages.serve(request);
+    expect(first.status).toBe(200);
+    expect(again.status === 200 && first.status === 200 && again.bytes === first.bytes).toBe(true);
   });
 });
