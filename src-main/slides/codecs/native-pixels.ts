@@ -94,16 +94,7 @@ interface NativePixels {
     dstHeight: number,
     portable?: boolean,
   ): void;
-  copyRect(
-    src: Uint8Array,
-    srcOffset: number,
-    srcStride: number,
-    dst: Uint8Array,
-    dstOffset: number,
-    dstStride: number,
-    rowBytes: number,
-    rows: number,
-  ): void;
+  copyRect: RectCopier;
   decodeRegion?(
     jpeg: Uint8Array,
     x: number,
@@ -195,16 +186,16 @@ export function rectCopier(): RectCopier {
   return native()?.copyRect ?? copyRectInJs;
 }
 
-export function copyRectInJs(
-  src: Uint8Array,
-  srcOffset: number,
-  srcStride: number,
-  dst: Uint8Array,
-  dstOffset: number,
-  dstStride: number,
-  rowBytes: number,
-  rows: number,
-): void {
+export const copyRectInJs: RectCopier = (
+  src,
+  srcOffset,
+  srcStride,
+  dst,
+  dstOffset,
+  dstStride,
+  rowBytes,
+  rows,
+) => {
   if (rows <= 0 || rowBytes <= 0) return;
   if (
     srcOffset + (rows - 1) * srcStride + rowBytes > src.length ||
@@ -215,7 +206,7 @@ export function copyRectInJs(
     const from = srcOffset + y * srcStride;
     dst.set(src.subarray(from, from + rowBytes), dstOffset + y * dstStride);
   }
-}
+};
 
 /** The native box reducer, or undefined where the addon is not built (or is off). */
 export function nativeBoxReducer(): BoxReducer | undefined {
