@@ -216,19 +216,25 @@ parentPort?.on('message', (req: WorkerRequest) => {
   queue = queue.then(() => answer(req));
 });
 
-function answer(req: WorkerRequest): Promise<void> {
-  return run(req.task).then(
-    (bytes) => {
-      const res: WorkerResponse = { id: req.id, ok: true, bytes };
-      parentPort!.postMessage(res, transferable(Array.isArray(bytes) ? bytes : [bytes]));
-    },
-    (err: unknown) => {
-      const res: WorkerResponse = {
-        id: req.id,
-        ok: false,
-        message: err instanceof Error ? err.message : String(err),
-      };
-      parentPort!.postMessage(res);
-    },
-  );
+/** Runs one request and posts its answer; never rejects, so one failure cannot stall the queue. */
+async function answer(req: WorkerRequest): Promise<void> {
+  const failed = (err: unknown): WorkerResponse => ({
+    id: req.id,
+    ok: false,
+    message: err instanceof Error ? err.message : String(err),
+  });
+  let res: WorkerResponse;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const bytes = await run(req.task);
+    res = { id: req.id, ok: true, bytes };
+    transfer = transferable(Array.isArray(bytes) ? bytes : [bytes]);
+  } catch (err) {
+    res = failed(err);
+  }
+  try {
+    parentPort!.postMessage(res, transfer);
+  } catch (err) {
+    parentPort!.postMessage(failed(err));
+  }
 }

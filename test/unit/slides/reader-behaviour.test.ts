@@ -142,6 +142,58 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     }
   });
 
+  it('a worker answers one task at a time, even while its first JPEG 2000 tile loads the decoder', async () => {
+    // Four 64 px JPEG 2000 tiles of four colours; a fresh one-worker pool gets all four reads at once. The
+    // first decode waits for the decoder's module to load; tasks behind it must not start meanwhile (they
+    // share the worker's buffer for stored bytes).
+    await loadJp2kEncoder();
+    const colours = [
+      [200, 30, 40],
+      [20, 180, 60],
+      [30, 40, 220],
+      [240, 240, 20],
+    ];
+    const tiles = colours.map(([r, g, b]) => {
+      const samples = new Uint8Array(64 * 64 * 3);
+      for (let i = 0; i < samples.length; i += 3) samples.set([r!, g!, b!], i);
+      return jp2kEncoderSync()(samples, 64, 64);
+    });
+    const j2k = path.join(dir, 'four-colours.svs');
+    fs.writeFileSync(
+      j2k,
+      writeTiff([
+        {
+          width: 128,
+          height: 128,
+          tileWidth: 64,
+          tileHeight: 64,
+          tiles,
+          compression: 33005,
+          photometric: 2,
+          description: 'Aperio Image Library Tessera test\r\n128x128 (64x64) J2K/KDU Q=70|MPP = 0.25',
+        },
+      ]),
+    );
+    const fresh = new DecodePool(1);
+    const reader = await TiffSlideReader.open(j2k, { pool: fresh, cache: new TileCache(1 << 20) });
+    try {
+      const reads = await Promise.all(
+        colours.map((_, i) => reader.readRegion(0, (i % 2) * 64 + 16, Math.floor(i / 2) * 64 + 16, 8, 8)),
+      );
+      reads.forEach((rgba, i) => {
+        const [r, g, b] = colours[i]!;
+        for (let p = 0; p < rgba.length; p += 4) {
+          const got = [...rgba.subarray(p, p + 3)];
+          if (got.some((v, k) => Math.abs(v - [r!, g!, b!][k]!) > 2))
+            throw new Error(`tile ${i}: pixel ${p / 4} is ${got}, not ${colours[i]}`);
+        }
+      });
+    } finally {
+      await reader.close();
+      await fresh.close();
+    }
+  });
+
   it('renders Deep Zoom tiles in the worker from cache slots, as readRegion + encode does', async () => {
     const { pool, decodes } = countingPool();
     // Reference: the same reader type without the one-task path (main thread composes).
