@@ -221,7 +221,7 @@ export abstract class TiledSlideReader implements SlideReader {
       if (!shared) return result;
       if (intoShared) return into;
       const pixels = into ?? new Uint8Array(w * h * 4);
-      pixels.set(shared);
+      rectCopier()(shared, 0, w * 4, pixels, 0, w * 4, w * 4, h); // set() copies shared memory word by word
       giveBack();
       return pixels;
     } catch (err) {

@@ -77,7 +77,8 @@ export function canDecodeTilePart(format: TileFormat): boolean {
 
 /**
  * Decodes only `part` (tile pixels) of one JPEG tile, as RGBA, into out[outOffset + row * outStride ...].
- * Pixels of the part that the JPEG frame does not cover are left as they are.
+ * Pixels of the part that the JPEG frame does not cover become transparent, as in a whole decode (the
+ * region buffer may hold an earlier region's pixels).
  */
 export function decodeTilePart(
   format: TileFormat,
@@ -91,9 +92,13 @@ export function decodeTilePart(
   if (!decoder || format.compression !== Compression.JPEG)
     throw new Error('partial decoding needs JPEG tiles and the tessera_pixels addon built with libjpeg');
   const { jpeg, size } = checkedJpeg(format, stored);
-  const w = Math.min(part.x + part.w, size.width) - part.x;
-  const h = Math.min(part.y + part.h, size.height) - part.y;
-  if (w <= 0 || h <= 0) return;
+  const w = Math.max(0, Math.min(part.x + part.w, size.width) - part.x);
+  const h = Math.max(0, Math.min(part.y + part.h, size.height) - part.y);
+  for (let y = 0; y < part.h && (w < part.w || h < part.h); y++) {
+    const row = outOffset + y * outStride;
+    out.fill(0, row + (y < h ? w : 0) * 4, row + part.w * 4);
+  }
+  if (w === 0 || h === 0) return;
   decoder.decodePart(jpeg, { x: part.x, y: part.y, w, h }, out, outOffset, outStride);
 }
 

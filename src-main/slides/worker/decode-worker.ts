@@ -53,9 +53,14 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
   // are: without an alpha channel in the tiles, starting from white does the whole job.
   const whiteBackground = task.flatten && !task.format.hasAlpha;
   // Raw pixels go into the caller's shared memory, or back to it (transferred) in a buffer of their own.
+  // Shared memory is cleared only where tiles leave gaps: V8 fills it byte by byte (0.1 ms per region).
   const rgba =
     task.type === 'rgba'
-      ? (task.into?.fill(0) ?? new Uint8Array(w * h * 4))
+      ? task.into
+        ? coversRegion(task)
+          ? task.into
+          : task.into.fill(0)
+        : new Uint8Array(w * h * 4)
       : composeBuffer(w * h * 4, whiteBackground ? 0xffffffff : 0);
   const copyRect = rectCopier();
   for (const { col, row, pixels, range, part } of task.tiles) {
@@ -75,6 +80,16 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
   if (task.type === 'rgba') return task.into ? EMPTY : rgba;
   if (task.flatten && !whiteBackground) flattenOnWhite(rgba);
   return encode({ ...task, kind: 'encode', type: task.type, rgba });
+}
+
+/** True when the region lies inside the level and a tile (cached or stored) covers every part of it. */
+function coversRegion(task: Extract<WorkerTask, { kind: 'render' }>): boolean {
+  const { lx, ly, x0, y0, x1, y1 } = task.region;
+  if (x0 !== lx || y0 !== ly || x1 - x0 !== task.width || y1 - y0 !== task.height) return false;
+  const { tileWidth: tw, tileHeight: th } = task.format;
+  const across = Math.floor((x1 - 1) / tw) - Math.floor(x0 / tw) + 1;
+  const down = Math.floor((y1 - 1) / th) - Math.floor(y0 / th) + 1;
+  return task.tiles.length === across * down;
 }
 
 /**

@@ -25,6 +25,7 @@ import type { WorkerTask } from '../../../src-main/slides/worker/messages.js';
 import { makePyramidalTiff } from '../../helpers/slides.js';
 import { boxReduce, flattenOnWhite } from '../../../src-main/slides/codecs/box-reduce.js';
 import { partialJpegDecoder } from '../../../src-main/slides/codecs/native-pixels.js';
+import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
 
 /** Whether the tessera_pixels addon is built here with libjpeg (readers then decode small parts of JPEG tiles). */
 const partial = partialJpegDecoder() !== undefined;
@@ -191,6 +192,49 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     } finally {
       await reader.close();
       await fresh.close();
+    }
+  });
+
+  it('leaves what a short JPEG frame does not cover transparent, whatever the reused buffer held', async () => {
+    // Two 256 px tiles: a red one, and a green one whose JPEG frame is only 128 px wide.
+    const solid = (w: number, h: number, rgb: number[]) => {
+      const rgba = new Uint8Array(w * h * 4);
+      for (let i = 0; i < rgba.length; i += 4) rgba.set([...rgb, 255], i);
+      return jpegCodec().encode(rgba, w, h, 95);
+    };
+    const file = path.join(dir, 'short-frame.tif');
+    fs.writeFileSync(
+      file,
+      writeTiff([
+        {
+          width: 512,
+          height: 256,
+          tileWidth: 256,
+          tileHeight: 256,
+          tiles: [solid(256, 256, [220, 0, 0]), solid(128, 256, [0, 200, 0])],
+          compression: 7,
+          photometric: 6,
+          samplesPerPixel: 3,
+        },
+      ]),
+    );
+    const reader = await TiffSlideReader.open(file, { pool, cache: new TileCache(4 << 20) });
+    try {
+      const expectRow = (rgba: Uint8Array, what: string) => {
+        for (let x = 0; x < 100; x++) {
+          const got = [...rgba.subarray(x * 4, x * 4 + 4)];
+          const want = x < 68 ? [0, 200, 0, 255] : [0, 0, 0, 0];
+          if (got.some((v, k) => Math.abs(v - want[k]!) > 3))
+            throw new Error(`${what}: pixel ${x} is ${got}, not ${want}`);
+        }
+      };
+      expect([...(await reader.readRegion(0, 10, 10, 100, 100)).subarray(0, 4)]).toEqual([220, 0, 0, 255]);
+      await new Promise((resolve) => setImmediate(resolve)); // its region buffer is free again
+      // Tile pixels 60..159 of the green tile: 68 inside the frame, 32 beyond it.
+      expectRow(await reader.readRegion(0, 316, 10, 100, 100), 'first read (part decoded)');
+      expectRow(await reader.readRegion(0, 316, 10, 100, 100), 'second read (whole tile)');
+    } finally {
+      await reader.close();
     }
   });
 
