@@ -58,7 +58,7 @@ export class SlideImages {
     // The viewer asks for tiles next: have the coarse levels' source ready (kept since import, or started).
     // Not awaited: the copy loads (inflating a few MB) while the viewer opens, and tiles wait for it.
     if (deepZoom.wantsReducedCopy()) {
-      deepZoom.seedReducedCopyLater(loadReducedCopy(project, row.id, row.fingerprint));
+      deepZoom.seedReducedCopy(loadReducedCopy(project, row.id, row.fingerprint));
       deepZoom.prepare(); // from the kept copy, only the small coarser copies are left to make
     }
     const { metadata } = reader;

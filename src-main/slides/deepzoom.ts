@@ -309,41 +309,39 @@ export class DeepZoom {
   /** True while coarse tiles of this slide would have to build their reduced copy by reading the level. */
   wantsReducedCopy(): boolean {
     const first = this.firstReduction();
-    return first !== undefined && !this.reducedLevels.has(`${first.slideLevel}/${first.factor}`);
+    return first !== undefined && !this.reducedLevels.has(reducedKey(first.slideLevel, first.factor));
   }
 
   /**
-   * seedReducedCopy for a copy still loading (kept on disk): coarse tiles asked for meanwhile wait for it
-   * rather than read the level; should it be missing or not fit, the level is read after all.
+   * Uses a copy made by firstReducedCopy (kept on disk, still loading) instead of reading the level again:
+   * coarse tiles asked for meanwhile wait for it; should it be missing or not this slide's (level, factor,
+   * size), the level is read after all.
    */
-  seedReducedCopyLater(loading: Promise<ReducedCopy | undefined>): void {
+  seedReducedCopy(loading: Promise<ReducedCopy | undefined>): void {
     const first = this.firstReduction();
     if (!first || !this.wantsReducedCopy()) return;
-    const key = `${first.slideLevel}/${first.factor}`;
+    const key = reducedKey(first.slideLevel, first.factor);
     const image = loading
       .catch(() => undefined)
       .then((copy) => {
+        const fitting = copy && this.fittingCopy(copy);
+        if (fitting) return fitting;
         this.reducedLevels.delete(key);
-        if (copy && this.seedReducedCopy(copy)) return this.reducedLevels.get(key)!;
         return this.reducedLevel(first.slideLevel, first.factor);
       });
     this.reducedLevels.set(key, image);
   }
 
-  /** Uses a copy made by firstReducedCopy (this slide's, same size), instead of reading the level again. */
-  seedReducedCopy(copy: ReducedCopy): boolean {
+  /** The copy's pixels if it is this slide's first reduced copy (level, factor and size), else undefined. */
+  private fittingCopy(copy: ReducedCopy): RgbaPixels | undefined {
     const first = this.firstReduction();
-    if (!first || copy.slideLevel !== first.slideLevel || copy.factor !== first.factor) return false;
+    if (!first || copy.slideLevel !== first.slideLevel || copy.factor !== first.factor) return undefined;
     const sl = this.reader.metadata.levels[copy.slideLevel]!;
     const width = Math.ceil(sl.width / copy.factor);
     const height = Math.ceil(sl.height / copy.factor);
     if (copy.width !== width || copy.height !== height || copy.rgba.length !== width * height * 4)
-      return false;
-    this.reducedLevels.set(
-      `${copy.slideLevel}/${copy.factor}`,
-      Promise.resolve({ rgba: copy.rgba, width, height }),
-    );
-    return true;
+      return undefined;
+    return { rgba: copy.rgba, width, height };
   }
 
   /**
@@ -351,7 +349,7 @@ export class DeepZoom {
    * small enough to keep that copy, else by 4); each coarser one reduces the next finer copy.
    */
   private reducedLevel(slideLevel: number, factor: number): Promise<RgbaPixels> {
-    const key = `${slideLevel}/${factor}`;
+    const key = reducedKey(slideLevel, factor);
     let image = this.reducedLevels.get(key);
     if (!image) {
       image = (async () => {
@@ -501,6 +499,11 @@ interface FirstReduction {
   factor: number;
   /** The coarsest tile's reduction. */
   coarsestFactor: number;
+}
+
+/** The key of a level's copy reduced by `factor` in DeepZoom.reducedLevels. */
+function reducedKey(slideLevel: number, factor: number): string {
+  return `${slideLevel}/${factor}`;
 }
 
 /** The first reduction of a level of `pixels` pixels: by 2 where that copy stays within 16 Mpx, else by 4. */

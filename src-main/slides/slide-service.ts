@@ -120,6 +120,7 @@ export class SlideService {
    * most recently used one (just handed out).
    */
   private evict(): void {
+    if (this.open.size <= this.maxOpen) return; // the common case: every request's lease ends here
     const newest = [...this.open.keys()].pop();
     for (const [key, entry] of this.open) {
       if (this.open.size <= this.maxOpen) return;

@@ -48,6 +48,22 @@ export class TileCache {
    * on a SharedArrayBuffer) where possible. Give it to `set`, or back with `giveBack` if unused.
    */
   takeBuffer(bytes: number): Uint8Array {
+    const slot = this.takeSlot(bytes);
+    if (slot) return slot;
+    const list = this.spare.get(bytes);
+    const buffer = list?.pop();
+    if (buffer) {
+      this.spareBytes -= bytes;
+      return new Uint8Array(buffer);
+    }
+    return new Uint8Array(bytes);
+  }
+
+  /**
+   * A slab slot of `bytes` bytes (shared memory a worker writes in place), or undefined where slabs do not
+   * serve this size or have reached their bound. Give it to `set`, or back with `giveBack` if unused.
+   */
+  takeSlot(bytes: number): Uint8Array | undefined {
     const slot = this.freeSlots.get(bytes)?.pop();
     if (slot) {
       this.idleSlots.delete(slot);
@@ -73,13 +89,7 @@ export class TileCache {
       }
       return first!;
     }
-    const list = this.spare.get(bytes);
-    const buffer = list?.pop();
-    if (buffer) {
-      this.spareBytes -= bytes;
-      return new Uint8Array(buffer);
-    }
-    return new Uint8Array(bytes);
+    return undefined;
   }
 
   /** True for a slab slot from `takeBuffer` (shared memory a worker can read and write in place). */

@@ -136,9 +136,7 @@ export abstract class TiledSlideReader implements SlideReader {
     if (!source) return undefined;
     // Tiles other requests are decoding right now: wait for them, then everything is cache or ours.
     for (;;) {
-      const running = g.addresses.flatMap(
-        ([c, r]) => this.inflight.get(`${this.id}/${level}/${c}/${r}`) ?? [],
-      );
+      const running = g.addresses.flatMap(([c, r]) => this.inflight.get(this.tileKey(level, c, r)) ?? []);
       if (running.length === 0) break;
       await Promise.allSettled(running);
     }
@@ -155,7 +153,7 @@ export abstract class TiledSlideReader implements SlideReader {
       for (const d of decoding) this.cache.giveBack(d.pixels);
     };
     for (const [col, row] of g.addresses) {
-      const key = `${this.id}/${level}/${col}/${row}`;
+      const key = this.tileKey(level, col, row);
       const hit = this.cache.get(key);
       if (hit) {
         if (!this.cache.isSlabSlot(hit)) return (undo(), undefined);
@@ -170,11 +168,8 @@ export abstract class TiledSlideReader implements SlideReader {
         tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
         continue;
       }
-      const pixels = this.cache.takeBuffer(tw * th * 4);
-      if (!this.cache.isSlabSlot(pixels)) {
-        decoding.push({ key, pixels, done: () => {} });
-        return (undo(), undefined);
-      }
+      const pixels = this.cache.takeSlot(tw * th * 4);
+      if (!pixels) return (undo(), undefined);
       tiles.push({ col, row, pixels, range });
       decoding.push({ key, pixels, done: () => {} });
     }
@@ -186,20 +181,21 @@ export abstract class TiledSlideReader implements SlideReader {
       p.catch(() => {});
       this.inflight.set(d.key, p);
     }
-    // Raw pixels are composed in shared memory (a slab slot where one fits), so no buffer crosses back:
-    // a fresh 256 KiB answer per region made V8 run a full GC every few hundred regions.
-    const intoShared = into?.buffer instanceof SharedArrayBuffer;
-    let shared = output.type !== 'rgba' ? undefined : intoShared ? into : this.cache.takeBuffer(w * h * 4);
-    if (shared && !intoShared && !this.cache.isSlabSlot(shared)) {
-      this.cache.giveBack(shared);
-      shared = undefined;
-    }
-    const giveBack = () => {
-      if (shared && !intoShared) this.cache.giveBack(shared);
-    };
+    // Raw pixels are composed in shared memory, so no buffer crosses back (a fresh 256 KiB answer per
+    // region made V8 run a full GC every few hundred regions): in the caller's buffer where that is shared,
+    // else in a slab slot copied out below.
+    const intoShared = output.type === 'rgba' && into?.buffer instanceof SharedArrayBuffer ? into : undefined;
+    const slot = output.type === 'rgba' && !intoShared ? this.cache.takeSlot(w * h * 4) : undefined;
     const encoding =
       output.type === 'rgba'
-        ? { outWidth: w, outHeight: h, flatten: false, type: 'rgba' as const, quality: 0, into: shared }
+        ? {
+            outWidth: w,
+            outHeight: h,
+            flatten: false,
+            type: 'rgba' as const,
+            quality: 0,
+            into: intoShared ?? slot,
+          }
         : output;
     try {
       const result = await source.pool.run({
@@ -218,11 +214,16 @@ export abstract class TiledSlideReader implements SlideReader {
         d.done(d.pixels);
       }
       for (const p of pinned) this.cache.unpin(p);
-      if (!shared) return result;
-      if (intoShared) return into;
+      if (output.type !== 'rgba' || intoShared) return intoShared ?? result;
+      if (!slot) {
+        // No slot was free: the pixels came back in a buffer of their own.
+        if (!into) return result;
+        into.set(result);
+        return into;
+      }
       const pixels = into ?? new Uint8Array(w * h * 4);
-      rectCopier()(shared, 0, w * 4, pixels, 0, w * 4, w * 4, h); // set() copies shared memory word by word
-      giveBack();
+      rectCopier()(slot, 0, w * 4, pixels, 0, w * 4, w * 4, h); // set() copies shared memory word by word
+      this.cache.giveBack(slot);
       return pixels;
     } catch (err) {
       const error = this.decodeError(level, err);
@@ -231,7 +232,7 @@ export abstract class TiledSlideReader implements SlideReader {
         d.done(null, error);
       }
       undo();
-      giveBack();
+      if (slot) this.cache.giveBack(slot);
       throw error;
     }
   }
@@ -244,7 +245,7 @@ export abstract class TiledSlideReader implements SlideReader {
     const source = this.workerSource(level);
     if (!source || !canDecodeTilePart(source.format)) return false;
     return g.addresses.some(([col, row]) => {
-      const key = `${this.id}/${level}/${col}/${row}`;
+      const key = this.tileKey(level, col, row);
       if (this.cache.get(key)) return false;
       return this.decodeInPart(source.format, key, g, col, row, true);
     });
@@ -328,6 +329,11 @@ export abstract class TiledSlideReader implements SlideReader {
     return { lv, lx, ly, x0, y0, x1, y1, addresses };
   }
 
+  /** A stored tile's key in the shared cache (and for concurrent decodes): the reader's id comes first. */
+  private tileKey(level: number, col: number, row: number): string {
+    return `${this.id}/${level}/${col}/${row}`;
+  }
+
   async close(): Promise<void> {
     this.decodedInPart.clear();
     this.cache.deletePrefix(this.id + '/');
@@ -335,7 +341,7 @@ export abstract class TiledSlideReader implements SlideReader {
 
   /** A stored tile through the cache; concurrent callers share one decode. */
   getTile(level: number, col: number, row: number): Promise<Uint8Array | null> {
-    const key = `${this.id}/${level}/${col}/${row}`;
+    const key = this.tileKey(level, col, row);
     const hit = this.cache.get(key);
     if (hit) return Promise.resolve(hit);
     const running = this.inflight.get(key);
@@ -360,7 +366,7 @@ export abstract class TiledSlideReader implements SlideReader {
     const out: Promise<Uint8Array | null>[] = [];
     const missing: { key: string; index: number; col: number; row: number }[] = [];
     tiles.forEach(([col, row], index) => {
-      const key = `${this.id}/${level}/${col}/${row}`;
+      const key = this.tileKey(level, col, row);
       const hit = this.cache.get(key);
       if (hit) out[index] = Promise.resolve(hit);
       else {
@@ -407,11 +413,7 @@ export abstract class TiledSlideReader implements SlideReader {
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
     if (this.renderPays(level, g)) {
       const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into);
-      if (rgba) {
-        if (!into || rgba === into) return rgba;
-        into.set(rgba);
-        return into;
-      }
+      if (rgba) return rgba;
     }
     const out = into ? into.fill(0) : new Uint8Array(w * h * 4);
     if (addresses.length === 0) return out;

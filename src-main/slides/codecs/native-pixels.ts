@@ -9,6 +9,8 @@
  *   pixels are exactly those of a whole decode (test/unit/slides/jpeg-part.test.ts).
  * - Lanczos scaling with Pillow's arithmetic (OpenSlide's Deep Zoom tiles are scaled by Pillow), about
  *   2.5 times faster than @napi-rs/image here (and equal to Pillow's output) (test/unit/slides/lanczos.test.ts).
+ * - Box reduction with Pillow's rounding (test/unit/slides/box-reduce.test.ts), and rectangle copies
+ *   (a tile's part into a region) in one call instead of a subarray per row.
  *
  * TESSERA_NATIVE_PIXELS=0 switches the addon off (to compare, or to test the fallbacks).
  */
@@ -74,15 +76,8 @@ export type BoxReducer = (
 ) => Uint8Array;
 
 interface NativePixels {
-  boxReduce(
-    src: Uint8Array,
-    width: number,
-    height: number,
-    fx: number,
-    fy: number,
-    flattenOnWhite: boolean,
-    dst: Uint8Array,
-  ): void;
+  /** BoxReducer's arguments, then the output buffer. */
+  boxReduce(...args: [...Parameters<BoxReducer>, dst: Uint8Array]): void;
   resampleLanczos(
     src: Uint8Array,
     srcWidth: number,

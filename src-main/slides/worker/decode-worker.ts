@@ -52,16 +52,8 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
   // Flattening onto white turns uncovered (transparent) pixels white and leaves opaque ones as they
   // are: without an alpha channel in the tiles, starting from white does the whole job.
   const whiteBackground = task.flatten && !task.format.hasAlpha;
-  // Raw pixels go into the caller's shared memory, or back to it (transferred) in a buffer of their own.
-  // Shared memory is cleared only where tiles leave gaps: V8 fills it byte by byte (0.1 ms per region).
   const rgba =
-    task.type === 'rgba'
-      ? task.into
-        ? coversRegion(task)
-          ? task.into
-          : task.into.fill(0)
-        : new Uint8Array(w * h * 4)
-      : composeBuffer(w * h * 4, whiteBackground ? 0xffffffff : 0);
+    task.type === 'rgba' ? rgbaTarget(task) : composeBuffer(w * h * 4, whiteBackground ? 0xffffffff : 0);
   const copyRect = rectCopier();
   for (const { col, row, pixels, range, part } of task.tiles) {
     const ix0 = Math.max(x0, col * tw);
@@ -80,6 +72,16 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
   if (task.type === 'rgba') return task.into ? EMPTY : rgba;
   if (task.flatten && !whiteBackground) flattenOnWhite(rgba);
   return encode({ ...task, kind: 'encode', type: task.type, rgba });
+}
+
+/**
+ * Where an 'rgba' render composes: the caller's shared memory, or a buffer of its own that goes back
+ * (transferred). Shared memory is cleared only where tiles leave gaps: V8 fills it byte by byte (0.1 ms
+ * per region).
+ */
+function rgbaTarget(task: Extract<WorkerTask, { kind: 'render' }>): Uint8Array {
+  if (!task.into) return new Uint8Array(task.width * task.height * 4);
+  return coversRegion(task) ? task.into : task.into.fill(0);
 }
 
 /** True when the region lies inside the level and a tile (cached or stored) covers every part of it. */
@@ -110,6 +112,7 @@ async function reduceTiles(task: Extract<WorkerTask, { kind: 'reduceTiles' }>): 
   const fd = descriptor(task.file.key, task.file.path);
   const tile = new Uint8Array(tw * th * 4);
   const out32 = new Uint32Array(out.buffer, out.byteOffset, out.length / 4);
+  const copyRect = rectCopier();
   for (const { col, row, range } of task.tiles) {
     // The tile's part inside the level (edge tiles hang over it).
     const w = Math.min(tw, task.levelWidth - col * tw);
@@ -125,19 +128,15 @@ async function reduceTiles(task: Extract<WorkerTask, { kind: 'reduceTiles' }>): 
       continue;
     }
     const pixels = await decodeTile(task.format, readStored(fd, range), tile);
-    const inside = w === tw && h === th ? pixels : crop(pixels, tw, w, h);
+    let inside = pixels;
+    if (w !== tw || h !== th) {
+      inside = new Uint8Array(w * h * 4); // the part inside the level, packed
+      copyRect(pixels, 0, tw * 4, inside, 0, w * 4, w * 4, h);
+    }
     const block = reduce({ rgba: inside, width: w, height: h }, f, f, task.flatten).rgba;
-    const block32 = new Uint32Array(block.buffer, block.byteOffset, bw * bh);
-    for (let y = 0; y < bh; y++) out32.set(block32.subarray(y * bw, (y + 1) * bw), (y0 + y) * outWidth + x0);
+    copyRect(block, 0, bw * 4, out, (y0 * outWidth + x0) * 4, outWidth * 4, bw * 4, bh);
   }
   return EMPTY;
-}
-
-/** The top-left w x h pixels of an RGBA image `width` pixels wide, packed. */
-function crop(rgba: Uint8Array, width: number, w: number, h: number): Uint8Array {
-  const out = new Uint8Array(w * h * 4);
-  for (let y = 0; y < h; y++) out.set(rgba.subarray(y * width * 4, (y * width + w) * 4), y * w * 4);
-  return out;
 }
 
 /** Box reduction (optionally after flattening onto white): native where built, else JavaScript. */

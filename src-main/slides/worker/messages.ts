@@ -60,9 +60,9 @@ export type WorkerTask =
     }
   /**
    * Part of a level box-reduced tile by tile (the factor divides the tile size, so blocks never straddle
-   * tiles): decode each stored tile (or take its cached pixels), optionally flatten onto white, reduce its
-   * part inside the level and write it into `out` (shared memory, outWidth pixels wide). Tiles with
-   * neither range nor pixels are empty (transparent; white once flattened).
+   * tiles): decode each stored tile, optionally flatten onto white, reduce its part inside the level and
+   * write it into `out` (shared memory, outWidth pixels wide). Tiles without a range are empty
+   * (transparent; white once flattened).
    */
   | {
       kind: 'reduceTiles';
