@@ -3,7 +3,7 @@
 // but not transformed; rows below are not read at all). A random 256 px region or 254/1 Deep Zoom tile
 // needs a quarter of each of four stored tiles on average, and decoding a quarter costs about a third of
 // a whole tile (test/bench/RESULTS.md). Pixels are those of a full decode with libjpeg's defaults (accurate
-// integer IDCT, fancy upsampling): test/unit/slides/jpeg-region.test.ts checks every offset against one.
+// integer IDCT, fancy upsampling): test/unit/slides/jpeg-part.test.ts checks every offset against one.
 //
 // Compiled only where libjpeg's headers are installed (binding.gyp defines TESSERA_HAVE_LIBJPEG); the slide
 // reader falls back to whole-tile decoding without it. Runs synchronously in the calling (decode worker)
@@ -45,8 +45,7 @@ struct Part {
 
 // Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
 // Returns an empty string on success, else libjpeg's message.
-std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row,
-                       int* imageWidth, int* imageHeight) {
+std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row) {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -59,14 +58,12 @@ std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, jpeg, static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
-  *imageWidth = static_cast<int>(cinfo.image_width);
-  *imageHeight = static_cast<int>(cinfo.image_height);
   if (part.x < 0 || part.y < 0 || part.w <= 0 || part.h <= 0 ||
       static_cast<JDIMENSION>(part.x + part.w) > cinfo.image_width ||
       static_cast<JDIMENSION>(part.y + part.h) > cinfo.image_height) {
     jpeg_destroy_decompress(&cinfo);
-    return "the requested part lies outside the " + std::to_string(*imageWidth) + "x" +
-           std::to_string(*imageHeight) + " image";
+    return "the requested part lies outside the " + std::to_string(cinfo.image_width) + "x" +
+           std::to_string(cinfo.image_height) + " image";
   }
   cinfo.out_color_space = JCS_EXT_RGBA;
   jpeg_start_decompress(&cinfo);
@@ -115,15 +112,13 @@ Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
   part.out = out.Data() + offset;
   part.outStride = static_cast<size_t>(stride);
   std::vector<uint8_t> row;
-  int width = 0, height = 0;
-  std::string error = decodePart(jpeg.Data(), jpeg.ByteLength(), part, row, &width, &height);
+  std::string error = decodePart(jpeg.Data(), jpeg.ByteLength(), part, row);
   if (!error.empty()) throw Napi::Error::New(env, "corrupt JPEG data (" + error + ")");
   return env.Undefined();
 }
 
 void registerJpeg(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeRegion", Napi::Function::New(env, decodeRegion, "decodeRegion"));
-  exports.Set("libjpegVersion", Napi::Number::New(env, JPEG_LIB_VERSION));
 }
 
 }  // namespace tessera
