@@ -314,12 +314,9 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
   const osGridPlan = await planFor(file, (reader, pool) =>
     tilePlan(new DeepZoom(reader, { tileSize: 254, overlap: 1, pool }), N_TILES, 7),
   );
-  const autoPlan = await planFor(file, (reader, pool) =>
-    tilePlan(deepZoomFor(reader, { pool }), N_TILES, 11),
-  );
-  const autoGrid = await planFor(file, (reader, pool) => {
+  const { autoPlan, autoGrid } = await planFor(file, (reader, pool) => {
     const dz = deepZoomFor(reader, { pool });
-    return `${dz.tileSize}/${dz.overlap}`;
+    return { autoPlan: tilePlan(dz, N_TILES, 11), autoGrid: `${dz.tileSize}/${dz.overlap}` };
   });
   const regions = await planFor(file, (reader) => regionPlan(reader, N_REGIONS, 13));
   for (const workers of WORKERS) {
