@@ -43,7 +43,8 @@ export default tseslint.config(
     },
   },
   {
-    // The renderer talks to the main process only through the api client; it may import the contract's types.
+    // The renderer talks to the main process only through the api client. From src-main it may import
+    // only the contract: its types, and the pure slide-image URL module (code both sides run).
     files: ['src-renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
@@ -54,13 +55,13 @@ export default tseslint.config(
           patterns: [
             { group: nativeOnlyInMain, message: 'Native modules run only in the main or job process.' },
             {
-              group: ['**/src-main/**', '!**/src-main/api/contract*'],
-              message: 'The renderer may import only the API contract (types) from src-main.',
+              regex: '(^|/)src-main/(?!contract/)',
+              message: 'The renderer may import only from src-main/contract/.',
             },
             {
-              group: ['**/src-main/api/contract*'],
+              regex: '(^|/)src-main/contract/(?!slide-image-urls\\.js$)',
               allowTypeImports: true,
-              message: 'Import the contract with `import type` only.',
+              message: 'Import the contract with `import type` only (its schemas are main-side code).',
             },
           ],
         },

@@ -55,8 +55,8 @@ async function startBrowserMode() {
   ensureNativeDepsFor('node');
   const load = (p) => import(pathToFileURL(path.join(root, 'out', 'main', p)).href);
   const { startBrowserMode } = await load('server/browser-mode.js');
-  const { defaultUserDataDir } = await load('project/app-paths.js');
-  const { ensureDemoProject } = await load('project/demo.js');
+  const { defaultUserDataDir } = await load('app-state/app-paths.js');
+  const { ensureDemoProject } = await load('app-state/demo.js');
   const userDataDir = defaultUserDataDir();
   const projectDir = args.find((a) => !a.startsWith('-')) ?? (await ensureDemoProject(userDataDir));
   const app = await startBrowserMode({ userDataDir, projectDir });

@@ -9,8 +9,8 @@ import {
   type CommandName,
   type CommandResult,
   type ParsedCommandInput,
-} from './contract.js';
-import { ApiError, serializeError, type ApiResult } from './errors.js';
+} from '../contract/contract.js';
+import { ApiError, serializeError, type ApiResult } from '../contract/errors.js';
 import { log } from '../log.js';
 
 export type Handlers = {

@@ -2,11 +2,12 @@
  * The command handlers: plain functions over services, one per contract entry. No transport, window
  * or Electron knowledge here.
  */
-import type { AppInfo, SlideSummary } from './contract.js';
+import type { AppInfo } from '../contract/contract.js';
 import type { Handlers } from './dispatch.js';
 import type { ImportJobs } from '../project/import-jobs.js';
-import type { AppSession } from '../project/session.js';
-import type { SlideImages } from '../project/slide-images.js';
+import type { AppSession } from '../app-state/session.js';
+import { listSlides } from '../project/slides-repo.js';
+import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import { appVersion } from '../version.js';
 
 export interface HandlerContext {
@@ -31,18 +32,7 @@ export function createHandlers({ session, mode, slideImages, imports }: HandlerC
       session.recent.forget(dir);
       return session.recent.list();
     },
-    'slides.list': ({ offset, limit }) => {
-      const { db } = session.requireProject();
-      const total = (db.prepare('SELECT count(*) AS n FROM slides').get() as { n: number }).n;
-      const slides = db
-        .prepare(
-          `SELECT s.id, s.name, s.path, p.external_id AS patient, s.width, s.height, s.mpp_x AS mppX, s.vendor
-           FROM slides s LEFT JOIN patients p ON p.id = s.patient_id
-           ORDER BY s.name, s.id LIMIT ? OFFSET ?`,
-        )
-        .all(limit, offset) as SlideSummary[];
-      return { total, slides };
-    },
+    'slides.list': ({ offset, limit }) => listSlides(session.requireProject().db, offset, limit),
     'slides.get': ({ id }) => slideImages.detail(id),
     'slides.import': ({ folder }) => imports.start(folder),
     'slides.cancelImport': ({ importId }) => {

@@ -2,12 +2,12 @@
  * Builds the services behind the API for one process (Electron main or browser mode): the session, the
  * slide readers, the import runner and the handler table. Knows nothing of transports or windows.
  */
-import type { AppInfo } from './contract.js';
+import type { AppInfo } from '../contract/contract.js';
 import { createHandlers } from './handlers.js';
 import type { Handlers } from './dispatch.js';
 import { ImportJobs } from '../project/import-jobs.js';
-import { AppSession } from '../project/session.js';
-import { SlideImages } from '../project/slide-images.js';
+import { AppSession } from '../app-state/session.js';
+import { SlideImages } from '../viewer-pixels/slide-images.js';
 import { slideToolkit } from '../project/slide-toolkit.js';
 import { SlideService } from '../slides/slide-service.js';
 

@@ -3,7 +3,7 @@
  * (0 ok, 1 failure, 2 usage) instead of exiting so tests can call it in-process.
  */
 import { Command, CommanderError } from 'commander';
-import { ApiError } from '../api/errors.js';
+import { ApiError } from '../contract/errors.js';
 import { appVersion } from '../version.js';
 import { registerAll } from './commands/index.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';

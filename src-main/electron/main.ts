@@ -6,11 +6,11 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, session as electronSession, shell } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventNames } from '../api/contract.js';
+import { eventNames } from '../contract/contract.js';
 import { dispatch } from '../api/dispatch.js';
 import { createAppServices } from '../api/services.js';
-import { ensureDemoProject } from '../project/demo.js';
-import { rendererDir } from '../server/browser-mode.js';
+import { ensureDemoProject } from '../app-state/demo.js';
+import { rendererDir } from '../renderer-host/renderer-dir.js';
 import { log } from '../log.js';
 import { buildMenu } from './menu.js';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './renderer-protocol.js';

@@ -1,5 +1,5 @@
 import { Menu, type MenuItemConstructorOptions } from 'electron';
-import type { AppSession } from '../project/session.js';
+import type { AppSession } from '../app-state/session.js';
 
 export function buildMenu(session: AppSession, actions: { openProject(): void }): Menu {
   const isMac = process.platform === 'darwin';

@@ -1,7 +1,7 @@
 import { net, protocol } from 'electron';
 import { pathToFileURL } from 'node:url';
-import { contentSecurityPolicy } from '../server/server.js';
-import { resolveStaticFile } from '../server/static-files.js';
+import { contentSecurityPolicy } from '../renderer-host/content-security-policy.js';
+import { resolveStaticFile } from '../renderer-host/static-files.js';
 
 export const APP_ORIGIN = 'app://tessera';
 

@@ -1,5 +1,6 @@
 import { protocol } from 'electron';
-import { parseSlideImagePath, type SlideImages } from '../project/slide-images.js';
+import { parseSlideImagePath } from '../contract/slide-image-urls.js';
+import type { SlideImages } from '../viewer-pixels/slide-images.js';
 
 /** slide://tessera/<id>/<level>/<col>_<row>.jpg and slide://tessera/<id>/thumbnail.jpg for the viewer. */
 export function serveSlideImages(images: SlideImages): void {

@@ -3,17 +3,27 @@
  * onImportProgress events. Closing or switching the project cancels a running import.
  */
 import { randomUUID } from 'node:crypto';
-import type { ImportProgress } from '../api/contract.js';
-import { ApiError } from '../api/errors.js';
+import type { ImportProgress } from '../contract/contract.js';
+import { ApiError } from '../contract/errors.js';
 import { log } from '../log.js';
 import { importSlides, type SlideToolkit } from './import.js';
-import type { AppSession } from './session.js';
+import type { Project } from './project.js';
+
+/**
+ * What the runner needs of the app's session (app-state/session.ts, a layer above): the open project and
+ * its events. Named here so the project domain does not import the layer that holds it.
+ */
+export interface ImportHost {
+  requireProject(): Project;
+  on(event: 'onProjectChanged', listener: () => void): () => void;
+  emit(event: 'onImportProgress', payload: ImportProgress): void;
+}
 
 export class ImportJobs {
   private running: { id: string; controller: AbortController; done: Promise<ImportProgress> } | null = null;
 
   constructor(
-    private readonly session: AppSession,
+    private readonly session: ImportHost,
     private readonly toolkit: SlideToolkit,
   ) {
     session.on('onProjectChanged', () => this.running?.controller.abort());

@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ImportProgress } from '../api/contract.js';
-import { ApiError } from '../api/errors.js';
+import type { ImportProgress } from '../contract/contract.js';
+import { ApiError } from '../contract/errors.js';
 import type { ReducedCopy } from '../slides/index.js';
 import type { SlideReader } from '../slides/types.js';
 import { reducedCopyPath, saveReducedCopy } from './reduced-copies.js';

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase, type Db } from '../db/connection.js';
 import { DatabaseTooNewError } from '../db/migrate.js';
-import { ApiError } from '../api/errors.js';
-import type { ProjectInfo } from '../api/contract.js';
+import { ApiError } from '../contract/errors.js';
+import type { ProjectInfo } from '../contract/contract.js';
 
 export const DATABASE_FILE = 'project.sqlite';
 export const PROJECT_SUBFOLDERS = ['cache', 'models'] as const;

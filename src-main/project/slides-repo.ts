@@ -1,4 +1,5 @@
 /** Queries over the slides table; every multi-row change in one transaction by its caller. */
+import type { SlideSummary } from '../contract/contract.js';
 import type { Db } from '../db/connection.js';
 
 export interface SlideRecord {
@@ -59,4 +60,17 @@ export function getSlide(db: Db, id: number): SlideRow | undefined {
 
 export function slidePaths(db: Db): Set<string> {
   return new Set((db.prepare('SELECT path FROM slides').all() as { path: string }[]).map((r) => r.path));
+}
+
+/** One page of the slide list, by name, with the total for paging. */
+export function listSlides(db: Db, offset: number, limit: number): { total: number; slides: SlideSummary[] } {
+  const total = (db.prepare('SELECT count(*) AS n FROM slides').get() as { n: number }).n;
+  const slides = db
+    .prepare(
+      `SELECT s.id, s.name, s.path, p.external_id AS patient, s.width, s.height, s.mpp_x AS mppX, s.vendor
+       FROM slides s LEFT JOIN patients p ON p.id = s.patient_id
+       ORDER BY s.name, s.id LIMIT ? OFFSET ?`,
+    )
+    .all(limit, offset) as SlideSummary[];
+  return { total, slides };
 }

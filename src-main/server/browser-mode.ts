@@ -2,10 +2,8 @@
  * Wires the services to the HTTP/WebSocket transport: what `tessera serve` and `npm start` (without
  * Electron) run.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { createAppServices, type AppServices } from '../api/services.js';
-import { appRoot } from '../version.js';
+import { rendererDir } from '../renderer-host/renderer-dir.js';
 import { startServer, type RunningServer } from './server.js';
 import { tileRoute } from './tile-route.js';
 
@@ -21,11 +19,6 @@ export interface BrowserMode {
   server: RunningServer;
   services: AppServices;
   close(): Promise<void>;
-}
-
-export function rendererDir(): string | null {
-  const dir = path.join(appRoot(), 'out', 'renderer');
-  return fs.existsSync(path.join(dir, 'index.html')) ? dir : null;
 }
 
 export async function startBrowserMode(options: BrowserModeOptions): Promise<BrowserMode> {

@@ -7,13 +7,14 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { eventNames } from '../api/contract.js';
+import { eventNames } from '../contract/contract.js';
 import { dispatch, type Handlers } from '../api/dispatch.js';
-import type { ApiResult } from '../api/errors.js';
-import type { AppSession } from '../project/session.js';
+import type { ApiResult } from '../contract/errors.js';
+import type { AppSession } from '../app-state/session.js';
 import { log } from '../log.js';
 import { isAuthorized, newToken, TOKEN_COOKIE } from './auth.js';
-import { resolveStaticFile } from './static-files.js';
+import { contentSecurityPolicy } from '../renderer-host/content-security-policy.js';
+import { resolveStaticFile } from '../renderer-host/static-files.js';
 
 const MAX_BODY_BYTES = 1 << 20;
 
@@ -54,20 +55,6 @@ const statusFor: Record<string, number> = {
   unauthorized: 401,
   internal: 500,
 };
-
-export function contentSecurityPolicy(): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob: slide:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';

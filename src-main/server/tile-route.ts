@@ -3,18 +3,19 @@
  * `/tiles/<slideId>/thumbnail.jpg`. Only slides of the open project are served; anything else is refused.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseSlideImagePath, type SlideImages } from '../project/slide-images.js';
+import { BROWSER_SLIDE_IMAGE_PREFIX, parseSlideImagePath } from '../contract/slide-image-urls.js';
+import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import type { Route } from './server.js';
 
 export function tileRoute(images: SlideImages): Route {
   return {
-    prefix: '/tiles/',
+    prefix: BROWSER_SLIDE_IMAGE_PREFIX,
     async handle(req: IncomingMessage, res: ServerResponse, url: URL) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405).end();
         return;
       }
-      const request = parseSlideImagePath(url.pathname.slice('/tiles/'.length));
+      const request = parseSlideImagePath(url.pathname.slice(BROWSER_SLIDE_IMAGE_PREFIX.length));
       const result = request ? await images.serve(request) : { status: 404 as const, message: 'Not found.' };
       if (result.status !== 200) {
         res.writeHead(result.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(result.message);

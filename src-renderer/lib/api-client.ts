@@ -8,7 +8,7 @@ import type {
   CommandResult,
   EventName,
   EventPayloads,
-} from '../../src-main/api/contract.js';
+} from '../../src-main/contract/contract.js';
 import type { Transport } from './transport.js';
 
 export class ApiCallError extends Error {

@@ -5,7 +5,12 @@
 import { createApiClient } from './api-client.js';
 import { createBridgeTransport } from './bridge-transport.js';
 import { createBrowserTransport } from './browser-transport.js';
-import { createSlideImageUrls, type SlideImageUrls } from './slide-image-urls.js';
+import {
+  BROWSER_SLIDE_IMAGE_PREFIX,
+  createSlideImageUrls,
+  ELECTRON_SLIDE_IMAGE_BASE,
+  type SlideImageUrls,
+} from '../../src-main/contract/slide-image-urls.js';
 
 export { ApiCallError } from './api-client.js';
 
@@ -16,7 +21,9 @@ const client = createApiClient(
 );
 
 /** Where this shell serves slide pixels: its `slide://` protocol in Electron, `/tiles/` in browser mode. */
-const slideImageBase = bridge ? 'slide://tessera/' : new URL('/tiles/', window.location.origin).href;
+const slideImageBase = bridge
+  ? ELECTRON_SLIDE_IMAGE_BASE
+  : new URL(BROWSER_SLIDE_IMAGE_PREFIX, window.location.origin).href;
 
 /** Tile and thumbnail addresses for the slides of the project with this id. */
 export function slideImageUrls(projectId: string): SlideImageUrls {

@@ -3,7 +3,7 @@
  * project follows onProjectChanged, so a project opened or closed elsewhere (the Electron menu, a
  * second browser tab) updates this window too.
  */
-import type { AppInfo, ProjectInfo } from '../../src-main/api/contract.js';
+import type { AppInfo, ProjectInfo } from '../../src-main/contract/contract.js';
 import { call, on, onResync } from './api.js';
 import { reporting } from './errors.svelte.js';
 

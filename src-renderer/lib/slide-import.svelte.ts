@@ -3,7 +3,7 @@
  * outside the Library view so leaving the view does not lose the progress, and its final summary
  * stays until the user dismisses it.
  */
-import type { ImportProgress } from '../../src-main/api/contract.js';
+import type { ImportProgress } from '../../src-main/contract/contract.js';
 import { call, on } from './api.js';
 import { errors } from './errors.svelte.js';
 

@@ -2,7 +2,7 @@
  * The project's slides as the Library lists them, a page at a time. The Library shows this list and the
  * Viewer's strip walks it, so both agree on what "next slide" means.
  */
-import type { SlideSummary } from '../../src-main/api/contract.js';
+import type { SlideSummary } from '../../src-main/contract/contract.js';
 import { call } from './api.js';
 import { reporting } from './errors.svelte.js';
 

@@ -4,9 +4,9 @@
  * image URLs. Nothing is fetched to configure it, so the first tiles are requested at once.
  */
 import OpenSeadragon from 'openseadragon';
-import type { SlideDetail } from '../../src-main/api/contract.js';
+import type { SlideDetail } from '../../src-main/contract/contract.js';
 import { deepZoomLowestUsefulLevel, deepZoomTopLevel } from './deep-zoom.js';
-import type { SlideImageUrls } from './slide-image-urls.js';
+import type { SlideImageUrls } from '../../src-main/contract/slide-image-urls.js';
 
 export class SlideTileSource extends OpenSeadragon.TileSource {
   private readonly slideId: number;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import type { ImportProgress } from '../../api/contract.js';
+import type { ImportProgress } from '../../contract/contract.js';
 import { importSlides } from '../../project/import.js';
 import { openProject } from '../../project/project.js';
 import { slideToolkit } from '../../project/slide-toolkit.js';

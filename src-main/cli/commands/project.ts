@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ProjectInfo } from '../../api/contract.js';
+import type { ProjectInfo } from '../../contract/contract.js';
 import { createProject, openProject, projectInfo } from '../../project/project.js';
 import type { CliIo } from '../index.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { defaultUserDataDir } from '../../project/app-paths.js';
+import { defaultUserDataDir } from '../../app-state/app-paths.js';
 import { startBrowserMode } from '../../server/browser-mode.js';
 import { parseIntegerOption } from '../errors.js';
 import type { CliIo } from '../index.js';

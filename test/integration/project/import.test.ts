@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ImportProgress } from '../../../src-main/api/contract.js';
+import type { ImportProgress } from '../../../src-main/contract/contract.js';
 import { importSlides, thumbnailPath } from '../../../src-main/project/import.js';
 import { createProject } from '../../../src-main/project/project.js';
 import { slideToolkit } from '../../../src-main/project/slide-toolkit.js';

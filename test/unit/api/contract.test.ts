@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandInputs } from '../../../src-main/api/contract.js';
+import { commandInputs } from '../../../src-main/contract/contract.js';
 import { dispatch, type Handlers } from '../../../src-main/api/dispatch.js';
 import { createAppServices } from '../../../src-main/api/services.js';
 import { tempDir } from '../../helpers/temp.js';

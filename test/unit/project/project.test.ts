@@ -3,8 +3,8 @@ import { latestVersion } from '../../../src-main/db/migrate.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProject, openProject, projectInfo } from '../../../src-main/project/project.js';
-import { AppSession } from '../../../src-main/project/session.js';
-import { ensureDemoProject } from '../../../src-main/project/demo.js';
+import { AppSession } from '../../../src-main/app-state/session.js';
+import { ensureDemoProject } from '../../../src-main/app-state/demo.js';
 import { tempDir } from '../../helpers/temp.js';
 
 describe('projects', () => {

@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transformer } from '@napi-rs/image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImportProgress, SlideDetail } from '../../../src-main/api/contract.js';
-import { parseSlideImagePath } from '../../../src-main/project/slide-images.js';
+import type { ImportProgress, SlideDetail } from '../../../src-main/contract/contract.js';
 import { startBrowserMode, type BrowserMode } from '../../../src-main/server/browser-mode.js';
 import { createApiClient, type ApiClient } from '../../../src-renderer/lib/api-client.js';
 import { createBrowserTransport } from '../../../src-renderer/lib/browser-transport.js';
@@ -19,7 +18,7 @@ import {
   deepZoomTileGrid,
   deepZoomTopLevel,
 } from '../../../src-renderer/lib/deep-zoom.js';
-import { createSlideImageUrls } from '../../../src-renderer/lib/slide-image-urls.js';
+import { createSlideImageUrls, parseSlideImagePath } from '../../../src-main/contract/slide-image-urls.js';
 import { hasVips, makePyramidalTiff, sharedWsiDir } from '../../helpers/slides.js';
 import { tempDir } from '../../helpers/temp.js';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RecentProject } from '../api/contract.js';
-import { databasePath } from './project.js';
+import type { RecentProject } from '../contract/contract.js';
+import { databasePath } from '../project/project.js';
 import { log } from '../log.js';
 
 const MAX_RECENT = 20;

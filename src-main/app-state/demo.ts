@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProject, databasePath } from './project.js';
+import { createProject, databasePath } from '../project/project.js';
 
 export const DEMO_PROJECT_NAME = 'Demo project';
 

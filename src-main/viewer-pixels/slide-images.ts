@@ -5,35 +5,20 @@
  * longer readable is refused with a status and a sentence, never a crash.
  */
 import fs from 'node:fs';
-import type { SlideDetail } from '../api/contract.js';
-import { ApiError } from '../api/errors.js';
+import type { SlideDetail } from '../contract/contract.js';
+import type { SlideImageRequest } from '../contract/slide-image-urls.js';
+import { ApiError } from '../contract/errors.js';
 import type { SlideService } from '../slides/slide-service.js';
 import { encodePng } from '../slides/thumbnail.js';
 import { log } from '../log.js';
-import { thumbnailPath } from './import.js';
-import { loadReducedCopy } from './reduced-copies.js';
-import type { AppSession } from './session.js';
-import { getSlide } from './slides-repo.js';
-
-export type SlideImageRequest =
-  | { kind: 'tile'; slideId: number; level: number; col: number; row: number }
-  | { kind: 'thumbnail'; slideId: number }
-  | { kind: 'associated'; slideId: number; name: string };
+import { thumbnailPath } from '../project/import.js';
+import { loadReducedCopy } from '../project/reduced-copies.js';
+import type { AppSession } from '../app-state/session.js';
+import { getSlide } from '../project/slides-repo.js';
 
 export type SlideImageResult =
   | { status: 200; contentType: string; bytes: Uint8Array }
   | { status: 400 | 404 | 409 | 422; message: string };
-
-/** `<id>/<level>/<col>_<row>.jpg`, `<id>/thumbnail.jpg` or `<id>/associated/<name>.png`; null otherwise. */
-export function parseSlideImagePath(p: string): SlideImageRequest | null {
-  let m = /^(\d{1,9})\/(\d{1,2})\/(\d{1,7})_(\d{1,7})\.jpe?g$/.exec(p);
-  if (m) return { kind: 'tile', slideId: +m[1]!, level: +m[2]!, col: +m[3]!, row: +m[4]! };
-  m = /^(\d{1,9})\/thumbnail\.jpg$/.exec(p);
-  if (m) return { kind: 'thumbnail', slideId: +m[1]! };
-  m = /^(\d{1,9})\/associated\/([a-z0-9_-]{1,40})\.png$/.exec(p);
-  if (m) return { kind: 'associated', slideId: +m[1]!, name: m[2]! };
-  return null;
-}
 
 /** Encoded associated images kept in memory, by slide fingerprint and name, at most this many bytes. */
 const ASSOCIATED_CACHE_BYTES = 32 * 1024 * 1024;

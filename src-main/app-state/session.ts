@@ -4,9 +4,9 @@
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { EventName, EventPayloads, ProjectInfo } from '../api/contract.js';
-import { ApiError } from '../api/errors.js';
-import { createProject, openProject, projectInfo, type Project } from './project.js';
+import type { EventName, EventPayloads, ProjectInfo } from '../contract/contract.js';
+import { ApiError } from '../contract/errors.js';
+import { createProject, openProject, projectInfo, type Project } from '../project/project.js';
 import { RecentProjects } from './recent.js';
 
 export class AppSession {
