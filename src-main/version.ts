@@ -1,30 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './package-root.js';
 
 let cached: string | null = null;
 
-/** The version from package.json, found by walking up from this file (works from src-main and out/main). */
+/** The version from Tessera's package.json. */
 export function appVersion(): string {
   if (cached) return cached;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'package.json');
-    if (fs.existsSync(candidate)) {
-      const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tessera' && pkg.version) return (cached = pkg.version);
-    }
-    dir = path.dirname(dir);
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return (cached = pkg.version ?? '0.0.0');
+  } catch {
+    return (cached = '0.0.0');
   }
-  return (cached = '0.0.0');
-}
-
-/** Repository / app root: the folder holding Tessera's package.json. */
-export function appRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error('cannot find the Tessera package root');
 }

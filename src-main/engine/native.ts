@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-root.js';
 import { EngineError } from './errors.js';
 import type {
   AggregatorConfig,
@@ -90,25 +90,6 @@ export interface NativeEngine {
   readSafetensors(path: string, names?: string[] | boolean): SafetensorsContents;
   writeSafetensors(path: string, tensors: NamedTensor[], metadata?: Record<string, string>): void;
   abiVersion: number;
-}
-
-/** The repository / package root: the nearest folder above this file whose package.json is Tessera's. */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tessera') return dir;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir)
-      throw new EngineError('Cannot find the Tessera package root above ' + import.meta.url, 'ERR_NOT_BUILT');
-    dir = up;
-  }
 }
 
 export function addonPath(): string {

@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { appRoot } from '../../version.js';
+import { packageRoot as appRoot } from '../../package-root.js';
 
 export interface JpegPart {
   x: number;
