@@ -4,7 +4,7 @@
 // with one clear sentence; a set cancel flag throws tessera::Cancelled; out of memory throws std::bad_alloc.
 // The model is left consistent after any throw (gradients of an unfinished step are discarded).
 //
-// Recompute-and-offload (DESIGN.md "Engine"), per slide:
+// Recompute-and-offload (docs/ARCHITECTURE.md, "Engine"), per slide:
 //   1. encoder forward over the N patches in chunks WITHOUT keeping activations -> H (N x D);
 //   2. aggregator forward + loss + backward on H -> dL/dH and the aggregator's gradients;
 //   3. per chunk: encoder forward WITH activations, backward with that chunk's rows of dL/dH; accumulate

@@ -246,7 +246,7 @@ export class SlideModel extends EngineModel {
     return this.native.step;
   }
 
-  /** One recompute-and-offload step over a batch of slides (DESIGN.md "Engine"). */
+  /** One recompute-and-offload step over a batch of slides (docs/ARCHITECTURE.md, "Engine"). */
   trainStepEndToEnd(slides: SlidePatches[], options: TrainOptions & CallOptions = {}): Promise<StepResult> {
     const { signal, onProgress, ...train } = options;
     return this.call((p) => this.native.trainStepEndToEnd(slides, train, p), { signal, onProgress });

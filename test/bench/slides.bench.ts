@@ -32,6 +32,7 @@ import {
   type SlideReader,
 } from '../../src-main/slides/index.js';
 import { TiffSlideReader } from '../../src-main/slides/tiff/tiff-reader.js';
+import { sharedWsiDir } from '../helpers/slides.js';
 import { saveJpegPyramid } from '../helpers/vips.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -58,10 +59,10 @@ function makeLargeSlide(): string {
   const file = path.join(work, 'large-17760x20769-jpeg.tif');
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(work, { recursive: true });
-  const cmu = path.resolve(root, '..', 'shared', 'data', 'wsi', 'CMU-1-Small-Region.svs');
+  const wsi = sharedWsiDir();
   const tile = path.join(work, 'tile.v');
   const big = path.join(work, 'big.v');
-  if (fs.existsSync(cmu)) execFileSync('vips', ['tiffload', cmu, tile]);
+  if (wsi) execFileSync('vips', ['tiffload', path.join(wsi, 'CMU-1-Small-Region.svs'), tile]);
   else execFileSync('vips', ['gaussnoise', tile, '2220', '2967', '--mean', '180', '--sigma', '30']);
   execFileSync('vips', ['replicate', tile, big, '8', '7']); // 17760 x 20769 of H&E texture
   saveJpegPyramid(big, file, { quality: 75, bigtiff: true });
@@ -421,8 +422,9 @@ function writeResults(body: string): void {
 
 const slides: [string, string][] = [];
 if (SLIDES.has('generated')) slides.push(['generated 17760x20769 JPEG', makeLargeSlide()]);
-const cmu = path.resolve(root, '..', 'shared', 'data', 'wsi', 'CMU-1-Small-Region.svs');
-if (SLIDES.has('cmu') && fs.existsSync(cmu)) slides.push(['CMU-1-Small-Region.svs', cmu]);
+const wsi = sharedWsiDir();
+if (SLIDES.has('cmu') && wsi)
+  slides.push(['CMU-1-Small-Region.svs', path.join(wsi, 'CMU-1-Small-Region.svs')]);
 const rows: Row[] = [];
 for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
 const lscpu = execFileSync('sh', ['-c', 'lscpu | head'], { encoding: 'utf8' }).trim();

@@ -1,10 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from './temp.js';
+import { fileURLToPath } from 'node:url';
 import { saveJpegPyramid } from './vips.js';
 
-/** The real scanner slides beside the checkout (../shared/data/wsi), or null when absent. */
+// No vitest imports here: the end-to-end specs and the benchmarks use these helpers too.
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The real scanner slides beside the checkout (../shared/data/wsi), or null when absent. The one place
+ * that knows where they are: tests and benchmarks ask here, and skip (saying why) without them.
+ */
 export function sharedWsiDir(): string | null {
   const dir = path.resolve(repoRoot, '..', 'shared', 'data', 'wsi');
   return fs.existsSync(path.join(dir, 'CMU-1-Small-Region.svs')) ? dir : null;

@@ -1,6 +1,6 @@
 /**
  * The Library lists real slides: a project made and filled by the `tessera` CLI from the shared
- * scanner files, then opened in the page. Skips where ../shared/data/wsi is absent.
+ * scanner files, then opened in the page. Skips where they are absent (test/helpers/slides.ts).
  */
 import { browser, $, $$, expect } from '@wdio/globals';
 import { execFileSync } from 'node:child_process';
@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedWsiDir } from '../../helpers/slides.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const wsiDir = path.resolve(repoRoot, '../shared/data/wsi');
+const wsiDir = sharedWsiDir();
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 
@@ -19,8 +20,8 @@ describe('library', () => {
   let projectDir: string;
 
   before(function () {
-    if (!fs.existsSync(path.join(wsiDir, 'CMU-1-Small-Region.svs'))) {
-      console.warn(`skipping the library spec: ${wsiDir} with the shared scanner slides is absent`);
+    if (!wsiDir) {
+      console.warn('skipping the library spec: the shared scanner slides are absent (sharedWsiDir)');
       this.skip();
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-library-'));
@@ -33,7 +34,7 @@ describe('library', () => {
         stdio: 'pipe',
       });
     tessera('project', 'init', projectDir);
-    tessera('import', projectDir, wsiDir);
+    tessera('import', projectDir, wsiDir!);
   });
 
   after(() => {

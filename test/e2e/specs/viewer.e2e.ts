@@ -3,18 +3,19 @@
  * slides and a vips-generated pyramidal TIFF imported through the Library's import panel, the first
  * slide opened in the viewer until its tiles are drawn, keyboard pan and zoom, next/previous slide,
  * and an import of a broken file listing its reason. The shared slides are skipped, saying why, where
- * ../shared/data/wsi is absent; the generated slide always runs.
+ * they are absent (test/helpers/slides.ts); the generated slide always runs.
  */
 import { browser, $, $$, expect } from '@wdio/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedWsiDir } from '../../helpers/slides.ts';
 import { writeBrokenSlideFolder, writeSyntheticSlide } from '../support/fixtures.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const wsiDir = path.resolve(repoRoot, '../shared/data/wsi');
-const haveWsi = fs.existsSync(path.join(wsiDir, 'CMU-1-Small-Region.svs'));
+const wsiDir = sharedWsiDir() ?? '';
+const haveWsi = wsiDir !== '';
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 const viewerElement = () => byTestId('slide-viewer');
@@ -74,7 +75,7 @@ describe('import and viewer', () => {
 
   it('imports the shared scanner slides through the Library', async function () {
     if (!haveWsi) {
-      console.warn(`skipping the scanner-slide import: ${wsiDir} with the shared slides is absent`);
+      console.warn('skipping the scanner-slide import: the shared scanner slides are absent (sharedWsiDir)');
       this.skip();
     }
     await expect(byTestId('import-panel')).toBeDisplayed();
