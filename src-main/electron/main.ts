@@ -12,6 +12,7 @@ import { createAppServices } from '../api/services.js';
 import { ensureDemoProject } from '../app-state/demo.js';
 import { rendererDir } from '../renderer-host/renderer-dir.js';
 import { log } from '../log.js';
+import { packageRoot } from '../package-root.js';
 import { buildMenu } from './menu.js';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './renderer-protocol.js';
 import { serveSlideImages } from './slide-protocol.js';
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
     minWidth: 800,
     minHeight: 600,
     title: 'Tessera',
+    // The window's own icon (Linux and Windows; an unpackaged run has no installed icon to fall back on).
+    icon: path.join(packageRoot(), 'resources', 'icons', '256x256.png'),
     show: false,
     webPreferences: {
       preload: path.join(here, 'preload.cjs'),
