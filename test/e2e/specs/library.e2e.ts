@@ -8,9 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedWsiDir } from '../../helpers/prerequisites.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const wsiDir = path.resolve(repoRoot, '../shared/data/wsi');
+// A test prerequisite: absent, the spec skips (CI=true: it fails instead).
+const sharedSlides = sharedWsiDir();
+const wsiDir = sharedSlides ?? path.resolve(repoRoot, '../shared/data/wsi');
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 
@@ -19,7 +22,7 @@ describe('library', () => {
   let projectDir: string;
 
   before(function () {
-    if (!fs.existsSync(path.join(wsiDir, 'CMU-1-Small-Region.svs'))) {
+    if (!sharedSlides) {
       console.warn(`skipping the library spec: ${wsiDir} with the shared scanner slides is absent`);
       this.skip();
     }

@@ -10,11 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedWsiDir } from '../../helpers/prerequisites.ts';
 import { writeBrokenSlideFolder, writeSyntheticSlide } from '../support/fixtures.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const wsiDir = path.resolve(repoRoot, '../shared/data/wsi');
-const haveWsi = fs.existsSync(path.join(wsiDir, 'CMU-1-Small-Region.svs'));
+// A test prerequisite: absent, the shared-slide steps skip (CI=true: the spec fails instead).
+const sharedSlides = sharedWsiDir();
+const haveWsi = sharedSlides !== null;
+const wsiDir = sharedSlides ?? path.resolve(repoRoot, '../shared/data/wsi');
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 const viewerElement = () => byTestId('slide-viewer');
