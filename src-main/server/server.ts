@@ -129,7 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req.url);
-    if (!url) return refuse(res, 'bad-input', 'The request target must be a path starting with one "/".');
+    if (!url) return refuse(res, 'bad-input', 'The request target must be a path (starting with "/").');
     // A page on another origin that resolves a name to 127.0.0.1 (DNS rebinding) must not reach us.
     if (!hostAllowed(req)) return refuse(res, 'forbidden', 'Host not allowed.');
     if (launchToken(req, url, token)) {
@@ -203,14 +203,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Nothing a client sends may throw here: an exception in this listener would end the process.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const answer = (status: number, message: string) =>
+    // Answered and half-closed; a client that then keeps the connection open is cut off after a while.
+    const answer = (status: number, message: string) => {
+      const cutOff = setTimeout(() => socket.destroy(), 5000).unref();
+      socket.once('close', () => clearTimeout(cutOff));
       socket.end(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
           `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
       );
+    };
     try {
       const url = requestUrl(req.url);
-      if (!url) return answer(400, 'The request target must be a path starting with one "/".');
+      if (!url) return answer(400, 'The request target must be a path (starting with "/").');
       if (!hostAllowed(req)) return answer(403, 'Host not allowed.');
       const credential = authenticate(req, token);
       if (!credential) return answer(401, unauthorized);
