@@ -21,7 +21,8 @@ export const mainLayers = [
   ['contract'],
   // Process-wide basics: the package root on disk, the log.
   ['package-root.ts', 'log.ts'],
-  ['version.ts'],
+  // What the app's files say about themselves: its version, and whether it runs from a source checkout.
+  ['version.ts', 'build-hint.ts'],
   // Capabilities that know nothing of projects: storage, slide reading, the native engine.
   ['db', 'slides', 'engine'],
   // The project domain: a project folder, its database and files (slides repo, import; labels, tasks,

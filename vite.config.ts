@@ -12,11 +12,19 @@ function proxyToTesseraServer(launchUrl: string | undefined): Record<string, Pro
   if (!launchUrl) return undefined;
   const url = new URL(launchUrl);
   const headers = { Authorization: `Bearer ${url.searchParams.get('token') ?? ''}` };
+  // The server takes API calls and the event socket only from its own origin, or with no Origin from a
+  // client that shows the token in Authorization: this proxy is such a client, so the page's Origin (the
+  // dev server's) is dropped on the way.
+  const configure: ProxyOptions['configure'] = (proxy) => {
+    proxy.on('proxyReq', (proxyReq) => proxyReq.removeHeader('origin'));
+    proxy.on('proxyReqWs', (proxyReq) => proxyReq.removeHeader('origin'));
+  };
   // changeOrigin: the server accepts only its own Host header (DNS-rebinding guard).
+  const common = { target: url.origin, changeOrigin: true, headers, configure };
   return {
-    '/api': { target: url.origin, changeOrigin: true, headers },
-    '/tiles': { target: url.origin, changeOrigin: true, headers },
-    '/events': { target: url.origin.replace(/^http/, 'ws'), ws: true, changeOrigin: true, headers },
+    '/api': common,
+    '/tiles': common,
+    '/events': { ...common, target: url.origin.replace(/^http/, 'ws'), ws: true },
   };
 }
 

@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The default output, then the list of skipped tests and missing prerequisites.
+    reporters: ['default', './test/helpers/skip-reporter.ts'],
   },
 });

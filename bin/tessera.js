@@ -5,7 +5,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const entry = fileURLToPath(new URL('../out/main/cli/index.js', import.meta.url));
 if (!existsSync(entry)) {
-  process.stderr.write('tessera: the app is not built yet; run `npm run build` (or `npm install`) first.\n');
+  // Only a source checkout can build it; an installed Tessera missing it is damaged.
+  const checkout = existsSync(fileURLToPath(new URL('../src-main', import.meta.url)));
+  process.stderr.write(
+    checkout
+      ? 'tessera: the app is not built yet; run `npm run build` (or `npm install`) first.\n'
+      : 'tessera: this installation is incomplete (out/main is missing); reinstall Tessera.\n',
+  );
   process.exit(1);
 }
 const { runCli } = await import(pathToFileURL(entry).href);

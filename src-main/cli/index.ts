@@ -7,6 +7,7 @@ import { ApiError } from '../contract/errors.js';
 import { appVersion } from '../version.js';
 import { registerAll } from './commands/index.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
+import { checkOutputFile, describeFsError } from './file-checks.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -27,6 +28,11 @@ export function buildProgram(io: CliIo): Command {
     .exitOverride();
   registerAll(program, io);
   for (const sub of program.commands) applyToTree(sub, io);
+  // Every command that writes a file takes it as -o/--output: checked before the command does any work.
+  program.hook('preAction', (_program, action) => {
+    const output: unknown = action.opts().output;
+    if (typeof output === 'string') checkOutputFile(output);
+  });
   return program;
 }
 
@@ -56,7 +62,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.err(`tessera: ${err.message}\n(run with --help for usage)\n`);
       return EXIT_USAGE;
     }
-    const message = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+    const message =
+      describeFsError(err) ?? (err instanceof ApiError || err instanceof Error ? err.message : String(err));
     io.err(`tessera: ${message}\n`);
     if (process.env.TESSERA_LOG === 'debug' && err instanceof Error) io.err(`${err.stack}\n`);
     return EXIT_FAILURE;

@@ -11,6 +11,10 @@ export type ApiErrorCode =
   | 'unreadable'
   | 'too-new'
   | 'unauthorized'
+  | 'forbidden'
+  | 'method-not-allowed'
+  | 'too-large'
+  | 'unsupported-media-type'
   | 'internal';
 
 export class ApiError extends Error {

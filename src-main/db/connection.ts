@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
 import { DatabaseTooNewError, latestVersion, migrate, type MigrationOutcome } from './migrate.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 
@@ -9,27 +10,62 @@ export interface OpenedDatabase {
   migration: MigrationOutcome;
 }
 
+/** An existing file that Tessera did not write: empty, or another program's SQLite database. */
+export class NotAProjectDatabaseError extends Error {
+  constructor(
+    readonly file: string,
+    /** What the file is instead, e.g. "is empty (0 bytes)". */
+    readonly reason: string,
+  ) {
+    super(`${file} is not a Tessera project database: it ${reason}.`);
+    this.name = 'NotAProjectDatabaseError';
+  }
+}
+
+export interface OpenDatabaseOptions {
+  /** Create the file (and the schema) when missing; otherwise the file must exist and be Tessera's. */
+  create: boolean;
+  /** Open for reading only: nothing, not even the journal mode or a migration, is written. */
+  readOnly?: boolean;
+  migrations?: readonly Migration[];
+}
+
 /**
  * Opens (creating if asked) a project database: WAL journal, foreign keys on, synchronous FULL
  * (a committed label survives a power cut, not only a crash), then migrates it to the newest schema.
+ * Read-only, it is read as it is: an older schema stays older.
  */
 export async function openDatabase(
   file: string,
-  options: { create: boolean; migrations?: readonly Migration[] } = { create: false },
+  options: OpenDatabaseOptions = { create: false },
 ): Promise<OpenedDatabase> {
-  const db = new Database(file, { fileMustExist: !options.create });
+  const readOnly = options.readOnly === true;
+  const db = new Database(file, { fileMustExist: readOnly || !options.create, readonly: readOnly });
   try {
     // Reading the schema first makes a file that is not a database fail here, with SQLite's reason, and
-    // a file from a newer Tessera is refused before anything (even the journal mode) is written to it.
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    // a file from a newer Tessera or from no Tessera at all is refused before anything (even the journal
+    // mode) is written to it.
+    const tables = (
+      db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }
+    ).n;
     const list = options.migrations ?? allMigrations;
     const fileVersion = db.pragma('user_version', { simple: true }) as number;
     if (fileVersion > latestVersion(list))
       throw new DatabaseTooNewError(file, fileVersion, latestVersion(list));
+    if (fileVersion === 0 && !options.create) {
+      const reason =
+        fs.statSync(file).size === 0
+          ? 'is empty (0 bytes)'
+          : tables === 0
+            ? 'is an SQLite database without any tables'
+            : `is another program's SQLite database (${tables} ${tables === 1 ? 'table' : 'tables'}, none of them Tessera's)`;
+      throw new NotAProjectDatabaseError(file, reason);
+    }
+    db.pragma('busy_timeout = 5000');
+    if (readOnly) return { db, migration: { from: fileVersion, to: fileVersion, backupPath: null } };
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
     const migration = await migrate(db, file, list);
     return { db, migration };
   } catch (err) {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { eventNames } from '../contract/contract.js';
 import { dispatch } from '../api/dispatch.js';
 import { createAppServices } from '../api/services.js';
+import { buildHint } from '../build-hint.js';
 import { ensureDemoProject } from '../app-state/demo.js';
 import { rendererDir } from '../renderer-host/renderer-dir.js';
 import { log } from '../log.js';
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
 
   const renderer = rendererDir();
   if (!renderer) {
-    dialog.showErrorBox('Tessera', 'The renderer is not built. Run `npm run build` and start again.');
+    dialog.showErrorBox('Tessera', `The renderer (out/renderer) is missing${buildHint('npm run build')}.`);
     app.quit();
     return;
   }

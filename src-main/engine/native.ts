@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { buildHint } from '../build-hint.js';
 import { packageRoot } from '../package-root.js';
 import { EngineError } from './errors.js';
 import type {
@@ -107,7 +108,7 @@ export function loadEngine(): NativeEngine {
   const file = addonPath();
   if (!fs.existsSync(file)) {
     throw new EngineError(
-      `The native engine is not built (${file} is missing); run \`npx node-gyp rebuild -C native\` (npm install does this).`,
+      `The native engine ${file} is missing${buildHint('npm run build:native', packageRoot())}.`,
       'ERR_NOT_BUILT',
     );
   }
@@ -116,7 +117,7 @@ export function loadEngine(): NativeEngine {
     loaded = require(file) as NativeEngine;
   } catch (err) {
     throw new EngineError(
-      `The native engine at ${file} could not be loaded (${(err as Error).message}); rebuild it with \`npx node-gyp rebuild -C native\`.`,
+      `The native engine ${file} could not be loaded (${(err as Error).message})${buildHint('npm run build:native', packageRoot())}.`,
       'ERR_NOT_BUILT',
     );
   }

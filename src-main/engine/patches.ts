@@ -10,6 +10,7 @@
  * intermediate, not bit for bit. Alpha is dropped (PIL's convert('RGB')); 16-bit images keep their high byte.
  */
 import { FastResizeFilter, ResizeFit, Transformer } from '@napi-rs/image';
+import { imageSize } from 'image-size';
 import fs from 'node:fs/promises';
 
 export interface PatchGeometry {
@@ -74,13 +75,43 @@ function toRgba(raw: Uint8Array, width: number, height: number, colorType: numbe
   return out;
 }
 
+/**
+ * The largest image taken as a patch. Patches are hundreds of pixels; anything far larger is a slide or a
+ * whole level, which decoding to squeeze into one embedding would take gigabytes for a meaningless row.
+ */
+export const MAX_PATCH_SIDE = 4096;
+const MAX_PATCH_FILE_BYTES = 256 << 20;
+
+/** Refuses an image too large to be a patch from its header, before anything decodes it (even metadata() does). */
+function checkPatchSize(encoded: Buffer, file: string): void {
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    ({ width, height } = imageSize(encoded));
+  } catch {
+    return; // not a format image-size knows: the decoder below says what is wrong with it
+  }
+  if ((width ?? 0) > MAX_PATCH_SIDE || (height ?? 0) > MAX_PATCH_SIDE) {
+    throw new Error(
+      `Cannot use image ${file}: it is ${width} x ${height} pixels, larger than an image patch may be (${MAX_PATCH_SIDE} x ${MAX_PATCH_SIDE}); cut patches from it first.`,
+    );
+  }
+}
+
 /** Decodes one image file and returns size x size x 3 RGB bytes. Errors name the file. */
 export async function loadPatch(file: string, geometry: PatchGeometry): Promise<Uint8Array> {
   const { size } = geometry;
   let encoded: Buffer;
   try {
+    const { size: bytes } = await fs.stat(file);
+    if (bytes > MAX_PATCH_FILE_BYTES) {
+      throw new Error(
+        `Cannot use image ${file}: the file is ${Math.round(bytes / (1 << 20))} MiB, far larger than an image patch; cut patches from it first.`,
+      );
+    }
     encoded = await fs.readFile(file);
   } catch (err) {
+    if ((err as Error).message.startsWith('Cannot use image')) throw err;
     throw new Error(
       `Cannot read image ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
     );
@@ -88,6 +119,7 @@ export async function loadPatch(file: string, geometry: PatchGeometry): Promise<
   let rgba: Uint8Array;
   let width: number;
   let height: number;
+  checkPatchSize(encoded, file);
   try {
     const meta = await new Transformer(encoded).metadata();
     width = meta.width;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Db } from '../db/connection.js';
+import { NotAProjectDatabaseError, openDatabase, type Db } from '../db/connection.js';
 import { DatabaseTooNewError } from '../db/migrate.js';
 import { ApiError } from '../contract/errors.js';
 import type { ProjectInfo } from '../contract/contract.js';
@@ -49,19 +49,39 @@ export async function createProject(dirInput: string, name?: string): Promise<Pr
   return wrap(dir, db, null);
 }
 
-export async function openProject(dirInput: string): Promise<Project> {
+/**
+ * Opens an existing project. `readOnly` (what reading commands use) changes nothing on disk: no
+ * migration, no journal-mode switch, no missing subfolder made; an older schema is read as it is.
+ */
+export async function openProject(dirInput: string, options: { readOnly?: boolean } = {}): Promise<Project> {
   const dir = path.resolve(dirInput);
   const file = databasePath(dir);
-  if (!fs.existsSync(file)) {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
     throw new ApiError('not-found', `${dir} is not a Tessera project (it has no ${DATABASE_FILE}).`);
   }
+  if (!stat.isFile()) {
+    throw new ApiError('unreadable', `${dir} is not a Tessera project: its ${DATABASE_FILE} is not a file.`);
+  }
   try {
-    const { db, migration } = await openDatabase(file, { create: false });
+    const { db, migration } = await openDatabase(file, { create: false, readOnly: options.readOnly });
+    if (options.readOnly) return { dir, db, migratedFromBackup: null, close: () => db.close() };
     return wrap(dir, db, migration.backupPath);
   } catch (err) {
     if (err instanceof DatabaseTooNewError) throw new ApiError('too-new', err.message);
+    if (err instanceof NotAProjectDatabaseError) {
+      throw new ApiError(
+        'unreadable',
+        `${dir} is not a Tessera project: its ${DATABASE_FILE} ${err.reason}.`,
+      );
+    }
     if (err instanceof ApiError) throw err;
-    throw new ApiError('unreadable', `Cannot open ${file}: ${(err as Error).message}`);
+    throw new ApiError(
+      'unreadable',
+      `Cannot open ${file}: it is not a Tessera project database, or it is damaged (SQLite: ${(err as Error).message}).`,
+    );
   }
 }
 
@@ -78,8 +98,14 @@ export function projectInfo(project: Project): ProjectInfo {
       r.value,
     ]),
   );
+  // A project opened read-only may have an older schema, without the newer tables: they hold nothing.
+  const tables = new Set(
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+      (r) => r.name,
+    ),
+  );
   const count = (table: string) =>
-    (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    tables.has(table) ? (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n : 0;
   return {
     dir: project.dir,
     name: meta.get('name') ?? path.basename(project.dir),

@@ -4,19 +4,23 @@
  * Binds 127.0.0.1 unless a host is given deliberately.
  */
 import { createReadStream } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames } from '../contract/contract.js';
 import { dispatch, type Handlers } from '../api/dispatch.js';
-import type { ApiResult } from '../contract/errors.js';
+import type { ApiErrorCode, ApiResult } from '../contract/errors.js';
 import type { AppSession } from '../app-state/session.js';
 import { log } from '../log.js';
-import { isAuthorized, newToken, TOKEN_COOKIE } from './auth.js';
+import { buildHint } from '../build-hint.js';
 import { contentSecurityPolicy } from '../renderer-host/content-security-policy.js';
 import { resolveStaticFile } from '../renderer-host/static-files.js';
-
-const MAX_BODY_BYTES = 1 << 20;
+import { authenticate, launchToken, newToken, tokenCookie, type Credential } from './auth.js';
+import { BodyRefusal, isJsonContentType, readJsonBody } from './body.js';
+import { originRefusal } from './origin.js';
+import { requestUrl } from './request-url.js';
 
 /** Extra routes (e.g. slide tiles) mounted under a prefix; they run after the token check. */
 export interface Route {
@@ -41,10 +45,12 @@ export interface RunningServer {
   token: string;
   port: number;
   host: string;
+  /** The address the listening socket is really bound to, as the operating system reports it. */
+  address: string;
   close(): Promise<void>;
 }
 
-const statusFor: Record<string, number> = {
+const statusFor: Record<ApiErrorCode, number> = {
   'bad-input': 400,
   'unknown-command': 404,
   'not-found': 404,
@@ -53,6 +59,10 @@ const statusFor: Record<string, number> = {
   unreadable: 422,
   'too-new': 422,
   unauthorized: 401,
+  forbidden: 403,
+  'method-not-allowed': 405,
+  'too-large': 413,
+  'unsupported-media-type': 415,
   internal: 500,
 };
 
@@ -62,68 +72,76 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const loopbackOnly = isLoopback(host);
   let port = 0;
 
-  const sendJson = (res: ServerResponse, status: number, body: unknown) => {
+  const sendJson = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
+      ...headers,
     });
     res.end(JSON.stringify(body));
   };
-  const refuse = (res: ServerResponse, status: number, message: string) => {
-    const code = status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : 'bad-input';
-    sendJson(res, status, { ok: false, error: { code, message } } satisfies ApiResult<never>);
-  };
+  const refuse = (
+    res: ServerResponse,
+    code: ApiErrorCode,
+    message: string,
+    headers?: Record<string, string>,
+  ) =>
+    sendJson(
+      res,
+      statusFor[code],
+      { ok: false, error: { code, message } } satisfies ApiResult<never>,
+      headers,
+    );
 
   const hostAllowed = (req: IncomingMessage) => {
     if (!loopbackOnly) return true;
     const h = (req.headers.host ?? '').toLowerCase();
     return h === `127.0.0.1:${port}` || h === `localhost:${port}` || h === `[::1]:${port}`;
   };
+  const unauthorized = 'Missing or wrong token. Open the URL that `tessera serve` printed.';
 
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       log.error('request failed', err);
-      if (!res.headersSent) refuse(res, 500, 'Internal error.');
+      if (!res.headersSent) refuse(res, 'internal', 'Internal error.');
       else res.destroy();
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://placeholder');
+    const url = requestUrl(req.url);
+    if (!url) return refuse(res, 'bad-input', 'The request target must be a path (starting with "/").');
     // A page on another origin that resolves a name to 127.0.0.1 (DNS rebinding) must not reach us.
-    if (!hostAllowed(req)) return refuse(res, 403, 'Host not allowed.');
-    if (!isAuthorized(req, url, token)) {
-      return refuse(res, 401, 'Missing or wrong token. Open the URL that `tessera serve` printed.');
-    }
-    if (url.pathname.startsWith('/api/')) {
-      if (req.method !== 'POST') return refuse(res, 405, 'Use POST for API commands.');
-      const command = decodeURIComponent(url.pathname.slice('/api/'.length));
-      let body: unknown;
-      try {
-        body = await readJsonBody(req);
-      } catch (err) {
-        return refuse(res, 400, (err as Error).message);
-      }
-      const result = await dispatch(options.handlers, command, body);
-      return sendJson(res, result.ok ? 200 : (statusFor[result.error.code] ?? 500), result);
-    }
-    for (const route of options.routes ?? []) {
-      if (url.pathname.startsWith(route.prefix)) return route.handle(req, res, url);
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Method not allowed.');
-    if (url.searchParams.has('token')) {
+    if (!hostAllowed(req)) return refuse(res, 'forbidden', 'Host not allowed.');
+    if (launchToken(req, url, token)) {
       // Trade the token in the address bar for an HttpOnly cookie, then drop it from the URL.
       res.writeHead(303, {
-        'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
-        Location: url.pathname,
+        'Set-Cookie': tokenCookie(token),
+        Location: '/',
         'Cache-Control': 'no-store',
+        'Referrer-Policy': 'no-referrer',
       });
       return void res.end();
     }
-    if (!options.rendererDir) return refuse(res, 404, 'The renderer is not built; run `npm run build`.');
+    const credential = authenticate(req, token);
+    if (!credential) return refuse(res, 'unauthorized', unauthorized);
+    if (url.pathname.startsWith('/api/')) return handleApi(req, res, url, credential);
+    for (const route of options.routes ?? []) {
+      if (url.pathname.startsWith(route.prefix)) return route.handle(req, res, url);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return refuse(res, 'method-not-allowed', 'Method not allowed.', { Allow: 'GET, HEAD' });
+    }
+    if (!options.rendererDir)
+      return refuse(res, 'not-found', `The renderer (out/renderer) is missing${buildHint('npm run build')}.`);
     const file = resolveStaticFile(options.rendererDir, url.pathname);
-    if (!file) return refuse(res, 404, 'Not found.');
+    if (!file) return refuse(res, 'not-found', 'Not found.');
     res.writeHead(200, {
       'Content-Type': file.contentType,
       'Content-Security-Policy': contentSecurityPolicy(),
@@ -132,23 +150,73 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       'Cache-Control': 'no-cache',
     });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file.file).pipe(res);
+    pipeline(createReadStream(file.file), res, (err) => {
+      if (err) log.warn(`serving ${file.file} stopped`, err);
+    });
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, credential: Credential) {
+    if (req.method !== 'POST') {
+      return refuse(res, 'method-not-allowed', 'Use POST for API commands.', { Allow: 'POST' });
+    }
+    const refusal = originRefusal(req, credential);
+    if (refusal) return refuse(res, 'forbidden', refusal);
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return refuse(
+        res,
+        'unsupported-media-type',
+        'API commands take a JSON body: send Content-Type: application/json.',
+      );
+    }
+    let command: string;
+    try {
+      command = decodeURIComponent(url.pathname.slice('/api/'.length));
+    } catch {
+      return refuse(res, 'unknown-command', 'Unknown command (its name is not valid percent-encoding).');
+    }
+    let body: unknown;
+    try {
+      body = await readJsonBody(req);
+    } catch (err) {
+      if (err instanceof BodyRefusal) return refuse(res, err.code, err.message);
+      throw err;
+    }
+    const result = await dispatch(options.handlers, command, body);
+    return sendJson(res, result.ok ? 200 : statusFor[result.error.code], result);
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const sockets = new Set<WebSocket>();
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://placeholder');
-    if (url.pathname !== '/events' || !hostAllowed(req) || !isAuthorized(req, url, token)) {
-      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      socket.destroy();
-      return;
+  // Nothing a client sends may throw here: an exception in this listener would end the process.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    // Answered and half-closed; a client that then keeps the connection open is cut off after a while.
+    const answer = (status: number, message: string) => {
+      const cutOff = setTimeout(() => socket.destroy(), 5000).unref();
+      socket.once('close', () => clearTimeout(cutOff));
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+      );
+    };
+    try {
+      const url = requestUrl(req.url);
+      if (!url) return answer(400, 'The request target must be a path (starting with "/").');
+      if (!hostAllowed(req)) return answer(403, 'Host not allowed.');
+      const credential = authenticate(req, token);
+      if (!credential) return answer(401, unauthorized);
+      if (url.pathname !== '/events') return answer(404, 'Not found.');
+      const refusal = originRefusal(req, credential);
+      if (refusal) return answer(403, refusal);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        sockets.add(ws);
+        ws.on('close', () => sockets.delete(ws));
+        ws.on('message', () => ws.close(1008, 'events socket is receive-only'));
+      });
+    } catch (err) {
+      log.error('WebSocket upgrade failed', err);
+      answer(500, 'Internal error.');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.add(ws);
-      ws.on('close', () => sockets.delete(ws));
-      ws.on('message', () => ws.close(1008, 'events socket is receive-only'));
-    });
   });
   const unsubscribers = eventNames.map((event) =>
     options.session.on(event, (payload) => {
@@ -161,7 +229,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
-  port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  port = bound.port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const base = `http://${shownHost}:${port}`;
   return {
@@ -170,6 +239,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     port,
     host,
+    address: bound.address,
     close: async () => {
       for (const off of unsubscribers) off();
       for (const ws of sockets) ws.terminate();
@@ -183,28 +253,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1';
-}
-
-function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('Request body too large.'));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (!text.trim()) return resolve({});
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new Error('Request body is not valid JSON.'));
-      }
-    });
-    req.on('error', reject);
-  });
 }

@@ -1,28 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tool } from './prerequisites.js';
 import { saveJpegPyramid } from './vips.js';
 
-// No vitest imports here: the end-to-end specs and the benchmarks use these helpers too.
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { sharedWsiDir } from './prerequisites.js';
 
-/**
- * The real scanner slides beside the checkout (../shared/data/wsi), or null when absent. The one place
- * that knows where they are: tests and benchmarks ask here, and skip (saying why) without them.
- */
-export function sharedWsiDir(): string | null {
-  const dir = path.resolve(repoRoot, '..', 'shared', 'data', 'wsi');
-  return fs.existsSync(path.join(dir, 'CMU-1-Small-Region.svs')) ? dir : null;
-}
-
+/** vips (libvips-tools), which makes the generated test slides. */
 export function hasVips(): boolean {
-  try {
-    execFileSync('vips', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return tool('vips');
 }
 
 /** A small pyramidal (or single-level) JPEG-tiled TIFF made by vips from a generated gradient image. */

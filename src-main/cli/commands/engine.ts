@@ -9,7 +9,9 @@ import path from 'node:path';
 import { EncoderModel, readEncoderConfig, setEngineThreads } from '../../engine/model.js';
 import { npyHeader } from '../../engine/npy.js';
 import { loadPatch } from '../../engine/patches.js';
+import { SLIDE_EXTENSIONS } from '../../project/import.js';
 import { parseIntegerOption, UsageError } from '../errors.js';
+import { checkInputFile } from '../file-checks.js';
 import type { CliIo } from '../index.js';
 
 interface EmbedOptions {
@@ -44,7 +46,14 @@ export function register(program: Command, io: CliIo): void {
       const batch = parseIntegerOption('--batch', opts.batch, 1, 1 << 20);
       if (opts.threads !== undefined)
         setEngineThreads(parseIntegerOption('--threads', opts.threads, 1, 1024));
-      if (!fs.existsSync(opts.config)) throw new UsageError(`--config ${opts.config} does not exist.`);
+      const configInFolder = path.join(opts.config, 'config.json');
+      checkInputFile(
+        opts.config,
+        '--config',
+        fs.existsSync(configInFolder) ? `; give ${configInFolder}` : "; give the model's config.json",
+      );
+      if (opts.weights) checkInputFile(opts.weights, '--weights', '; give the .safetensors file');
+      for (const image of images) checkPatchFile(image);
       const spec = readEncoderConfig(opts.config);
 
       let model: EncoderModel;
@@ -102,4 +111,16 @@ export function register(program: Command, io: CliIo): void {
       }
       io.out(`Wrote ${images.length} x ${dim} embeddings to ${opts.output}\n`);
     });
+}
+
+/** Whole-slide formats: a patch is never stored in one. (.tif/.tiff may be either; loadPatch bounds their size.) */
+const WHOLE_SLIDE_ONLY = SLIDE_EXTENSIONS.filter((ext) => ext !== '.tif' && ext !== '.tiff');
+
+function checkPatchFile(file: string): void {
+  if (WHOLE_SLIDE_ONLY.includes(path.extname(file).toLowerCase())) {
+    throw new UsageError(
+      `${file} is a whole-slide image, not an image patch; embed patches cut from it (e.g. with \`tessera slide region\`).`,
+    );
+  }
+  checkInputFile(file, 'Image');
 }

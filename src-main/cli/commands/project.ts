@@ -24,7 +24,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<dir>', 'project folder')
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      const p = await openProject(dir);
+      const p = await openProject(dir, { readOnly: true });
       const info = projectInfo(p);
       p.close();
       io.out(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));

@@ -8,10 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sharedWsiDir } from '../../helpers/slides.ts';
+import { sharedWsiDir } from '../../helpers/prerequisites.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const wsiDir = sharedWsiDir();
+// A test prerequisite: absent, the spec skips (CI=true: it fails instead).
+const sharedSlides = sharedWsiDir();
+const wsiDir = sharedSlides ?? '';
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 
@@ -20,8 +22,8 @@ describe('library', () => {
   let projectDir: string;
 
   before(function () {
-    if (!wsiDir) {
-      console.warn('skipping the library spec: the shared scanner slides are absent (sharedWsiDir)');
+    if (!sharedSlides) {
+      console.warn(`skipping the library spec: the shared scanner slides are absent (sharedWsiDir)`);
       this.skip();
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-library-'));

@@ -10,12 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sharedWsiDir } from '../../helpers/slides.ts';
+import { sharedWsiDir } from '../../helpers/prerequisites.ts';
 import { writeBrokenSlideFolder, writeSyntheticSlide } from '../support/fixtures.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const wsiDir = sharedWsiDir() ?? '';
-const haveWsi = wsiDir !== '';
+// A test prerequisite: absent, the shared-slide steps skip (CI=true: the spec fails instead).
+const sharedSlides = sharedWsiDir();
+const haveWsi = sharedSlides !== null;
+const wsiDir = sharedSlides ?? '';
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 const viewerElement = () => byTestId('slide-viewer');

@@ -32,7 +32,11 @@ async function coarseTiles(projectDir: string): Promise<Map<string, Buffer>> {
   const { url, token } = app.server;
   const headers = { Authorization: `Bearer ${token}` };
   const detail = (await (
-    await fetch(`${url}/api/slides.get`, { method: 'POST', headers, body: JSON.stringify({ id: 1 }) })
+    await fetch(`${url}/api/slides.get`, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: 1 }),
+    })
   ).json()) as { value: { deepZoom: { width: number; height: number; tileSize: number } } };
   const { width, height, tileSize } = detail.value.deepZoom;
   const top = Math.ceil(Math.log2(Math.max(width, height)));

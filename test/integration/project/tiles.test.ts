@@ -27,7 +27,7 @@ async function serveProjectWithOneSlide() {
     (await (
       await fetch(`${url}/api/${command}`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${token}` },
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify(input),
       })
     ).json()) as { ok: boolean; value?: unknown; error?: { message: string } };

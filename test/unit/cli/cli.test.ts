@@ -50,8 +50,8 @@ describe('tessera CLI', () => {
     expect(res.code).toBe(1);
     expect(res.err).toBe(`tessera: ${dir} is not a Tessera project (it has no project.sqlite).\n`);
     fs.writeFileSync(path.join(dir, 'project.sqlite'), 'garbage'.repeat(1000));
-    expect((await cli('project', 'info', dir)).err).toMatch(
-      /^tessera: Cannot open .*: file is not a database/,
+    expect((await cli('project', 'info', dir)).err).toBe(
+      `tessera: Cannot open ${path.join(dir, 'project.sqlite')}: it is not a Tessera project database, or it is damaged (SQLite: file is not a database).\n`,
     );
   });
 
@@ -66,7 +66,10 @@ describe('tessera CLI', () => {
     const api = `${launch.origin}/api/project.current`;
     expect((await fetch(api, { method: 'POST' })).status).toBe(401);
     expect((await fetch(`${launch.origin}/`)).status).toBe(401);
-    const ok = await fetch(api, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    const ok = await fetch(api, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ ok: true, value: { dir: project, name: 'p' } });
   });

@@ -28,7 +28,10 @@ describe.skipIf(electronInstalled)('npm start without Electron', () => {
     const launch = new URL(line.trim());
     const res = await fetch(`${launch.origin}/api/project.current`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${launch.searchParams.get('token')}` },
+      headers: {
+        Authorization: `Bearer ${launch.searchParams.get('token')}`,
+        'Content-Type': 'application/json',
+      },
     });
     expect(await res.json()).toMatchObject({
       ok: true,

@@ -37,7 +37,9 @@ describe('projects', () => {
   it('a damaged database is reported with the file and the reason', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'project.sqlite'), Buffer.alloc(8192, 7));
-    await expect(openProject(dir)).rejects.toThrow(/^Cannot open .*project\.sqlite: file is not a database/);
+    await expect(openProject(dir)).rejects.toThrow(
+      /^Cannot open .*project\.sqlite: it is not a Tessera project database, or it is damaged \(SQLite: file is not a database\)\.$/,
+    );
   });
 
   it('remembers recent projects newest first, and marks missing ones', async () => {

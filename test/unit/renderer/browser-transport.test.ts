@@ -38,7 +38,42 @@ function authorised(token: string) {
   };
 }
 
+/**
+ * What a browser adds to the page's requests: the HttpOnly cookie from the launch URL and the page's
+ * Origin. No Authorization header, so the server's origin and content-type checks apply in full.
+ */
+async function asThePage(server: BrowserMode['server']) {
+  const launch = await fetch(server.launchUrl, { redirect: 'manual' });
+  const cookie = launch.headers.get('set-cookie')!.split(';')[0]!;
+  const origin = server.url;
+  return {
+    fetch: ((input: URL | RequestInfo, init?: RequestInit) =>
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), Cookie: cookie, Origin: origin },
+      })) as typeof fetch,
+    openSocket: (url: string) =>
+      new NodeWebSocket(url, { headers: { Cookie: cookie }, origin }) as unknown as SocketLike,
+  };
+}
+
 describe('browser-mode api client', () => {
+  it("passes the server's origin and content-type checks as the page does (cookie, own Origin, JSON)", async () => {
+    const page = await asThePage(app!.server);
+    const transport = createBrowserTransport({ origin: app!.server.url, ...page });
+    const api = createApiClient(transport);
+    const names: string[] = [];
+    transport.on('onProjectChanged', (payload) => names.push((payload as { name: string }).name));
+    const dir = path.join(work, 'from-the-page');
+    // The event socket opens on the first subscription; wait until a change made elsewhere arrives.
+    await vi.waitFor(async () => {
+      await app!.services.session.create(path.join(work, `probe-${names.length}-${Date.now()}`), 'probe');
+      expect(names.length).toBeGreaterThan(0);
+    });
+    expect(await api.call('project.create', { dir, name: 'From the page' })).toMatchObject({ dir });
+    await vi.waitFor(() => expect(names.at(-1)).toBe('From the page'));
+  });
+
   it('calls commands and returns their typed results', async () => {
     const api = createApiClient(
       createBrowserTransport({ origin: app!.server.url, ...authorised(app!.server.token) }),

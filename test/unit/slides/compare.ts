@@ -4,18 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Transformer } from '@napi-rs/image';
+import { tool } from '../../helpers/prerequisites.js';
 
+/** OpenSlide's command line tools (openslide-tools): a test prerequisite. */
 export function hasOpenSlideTools(): boolean {
-  return fs.existsSync('/usr/bin/openslide-write-png') || whichSync('openslide-write-png');
-}
-
-function whichSync(cmd: string): boolean {
-  try {
-    execFileSync('which', [cmd], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return tool('openslide-write-png');
 }
 
 /** RGBA of a region as `openslide-write-png` renders it (x, y level-0; w, h level pixels). */

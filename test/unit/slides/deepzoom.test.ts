@@ -16,19 +16,13 @@ import {
   type SlideReader,
 } from '../../../src-main/slides/index.js';
 import { lanczosResampler } from '../../../src-main/slides/codecs/native-pixels.js';
+import { pythonModule } from '../../helpers/prerequisites.js';
 import { sharedWsiDir } from '../../helpers/slides.js';
 import { expectAligned, maxChannelMad } from './compare.js';
 import { buildFixtures, hasTool, loadJp2kEncoder, makeFixtureDir } from './fixtures.js';
 
 const PYTHON = '/usr/bin/python3';
-const hasPythonOpenSlide = (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import openslide.deepzoom'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasPythonOpenSlide = pythonModule('openslide.deepzoom', 'python3-openslide');
 const wsi = sharedWsiDir();
 
 /** Whether tiles are scaled with Pillow's Lanczos arithmetic (the tessera_pixels addon). */

@@ -9,19 +9,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxReduce, reductionFactors } from '../../../src-main/slides/codecs/box-reduce.js';
 import { lanczosResampler } from '../../../src-main/slides/codecs/native-pixels.js';
+import { pythonModule } from '../../helpers/prerequisites.js';
 import { makeFixtureDir, sourcePixels } from './fixtures.js';
 
 const PYTHON = '/usr/bin/python3';
 const lanczos = lanczosResampler();
 
-function hasPillow(): boolean {
-  try {
-    execFileSync(PYTHON, ['-c', 'import PIL.Image'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasPillow = () => pythonModule('PIL.Image', 'python3-pil');
 
 /** RGBA (opaque) from the deterministic fixture source. */
 function image(width: number, height: number): Uint8Array {
