@@ -53,6 +53,7 @@ export {
   deepZoomDescriptor,
   type DeepZoomOptions,
   type DeepZoomDescriptor,
+  type DeepZoomTileInfo,
   type ReducedCopy,
 } from './deepzoom.js';
 export { makeThumbnail, encodePng, type ThumbnailOptions } from './thumbnail.js';

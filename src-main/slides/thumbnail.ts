@@ -7,6 +7,7 @@
 import { MAX_REGION_PIXELS, type SlideReader } from './types.js';
 import { SlideError } from './errors.js';
 import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
+import { encodeInPool } from './encode.js';
 
 export interface ThumbnailOptions {
   type?: 'png' | 'jpeg';
@@ -46,41 +47,14 @@ export async function makeThumbnail(
   } else {
     throw new SlideError(reader.path, 'it has no pyramid level small enough for a thumbnail');
   }
-  const pool = options.pool ?? sharedDecodePool();
-  return pool.run(
-    {
-      kind: 'encode',
-      rgba: source.rgba,
-      width: source.width,
-      height: source.height,
-      outWidth,
-      outHeight,
-      flatten: true,
-      type: options.type ?? 'jpeg',
-      quality: options.quality ?? 85,
-    },
-    [source.rgba.buffer as ArrayBuffer],
-  );
+  return encodeInPool(options.pool ?? sharedDecodePool(), source, {
+    outWidth,
+    outHeight,
+    flatten: true,
+    type: options.type ?? 'jpeg',
+    quality: options.quality ?? 85,
+  });
 }
 
 /** Encodes RGBA pixels as PNG in the worker pool (CLI region output, associated images). */
-export function encodePng(
-  image: { rgba: Uint8Array; width: number; height: number },
-  pool = sharedDecodePool(),
-): Promise<Uint8Array> {
-  const rgba = image.rgba.slice();
-  return pool.run(
-    {
-      kind: 'encode',
-      rgba,
-      width: image.width,
-      height: image.height,
-      outWidth: image.width,
-      outHeight: image.height,
-      flatten: false,
-      type: 'png',
-      quality: 0,
-    },
-    [rgba.buffer as ArrayBuffer],
-  );
-}
+export { encodePng } from './encode.js';

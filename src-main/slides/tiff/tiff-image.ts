@@ -4,7 +4,7 @@
  */
 import { Compression, Photometric, Tag } from './tiff-tags.js';
 import { type Ifd, tagBytes, tagNumber, tagNumbers, tagString } from './tiff-file.js';
-import type { TileFormat } from '../codecs/tile-format.js';
+import type { TileCodec, TileFormat } from '../codecs/tile-format.js';
 
 export interface TiffImage {
   ifd: Ifd;
@@ -21,17 +21,29 @@ export interface TiffImage {
   reduced: boolean;
 }
 
-const SUPPORTED_COMPRESSION = new Set<number>([
-  Compression.None,
-  Compression.LZW,
-  Compression.JPEG,
-  Compression.AdobeDeflate,
-  Compression.Deflate,
-  Compression.AperioJP2kYCbCr,
-  Compression.AperioJP2kRGB,
-  Compression.VipsJP2k,
-  Compression.JP2k,
+/** The codec of each TIFF compression the built-in reader decodes. */
+const CODEC_OF_COMPRESSION = new Map<number, TileCodec>([
+  [Compression.None, 'raw'],
+  [Compression.LZW, 'lzw'],
+  [Compression.JPEG, 'jpeg'],
+  [Compression.AdobeDeflate, 'deflate'],
+  [Compression.Deflate, 'deflate'],
+  [Compression.AperioJP2kYCbCr, 'jpeg2000'],
+  [Compression.AperioJP2kRGB, 'jpeg2000'],
+  [Compression.VipsJP2k, 'jpeg2000'],
+  [Compression.JP2k, 'jpeg2000'],
 ]);
+
+/**
+ * Whether the stored components are YCbCr. JPEG: unless Photometric says RGB (Aperio writes RGB-coded
+ * tiles without a marker; libtiff decodes them without colour conversion). JPEG 2000: Aperio 33003 and
+ * libvips 33004 hold YCbCr whatever Photometric says; 34712 follows Photometric.
+ */
+function storedAsYcbcr(compression: number, photometric: number, spp: number): boolean {
+  if (compression === Compression.JPEG) return !(photometric === Photometric.RGB && spp >= 3);
+  if (compression === Compression.AperioJP2kYCbCr || compression === Compression.VipsJP2k) return true;
+  return compression === Compression.JP2k && photometric === Photometric.YCbCr;
+}
 
 /** Builds the tile view of an IFD, or returns a reason why it cannot be read. */
 export function describeImage(ifd: Ifd, fileSize: number): TiffImage | string {
@@ -40,7 +52,8 @@ export function describeImage(ifd: Ifd, fileSize: number): TiffImage | string {
   if (width <= 0 || height <= 0 || width > 1 << 24 || height > 1 << 24)
     return `invalid image size ${width}x${height}`;
   const compression = tagNumber(ifd, Tag.Compression) ?? 1;
-  if (!SUPPORTED_COMPRESSION.has(compression)) return `unsupported TIFF compression ${compression}`;
+  const codec = CODEC_OF_COMPRESSION.get(compression);
+  if (!codec) return `unsupported TIFF compression ${compression}`;
   const spp = tagNumber(ifd, Tag.SamplesPerPixel) ?? 1;
   const bps = tagNumber(ifd, Tag.BitsPerSample) ?? 1;
   const photometric =
@@ -100,8 +113,8 @@ export function describeImage(ifd: Ifd, fileSize: number): TiffImage | string {
     description: tagString(ifd, Tag.ImageDescription) ?? '',
     reduced: ((tagNumber(ifd, Tag.NewSubfileType) ?? 0) & 1) === 1,
     format: {
-      compression,
-      photometric,
+      codec,
+      ycbcr: storedAsYcbcr(compression, photometric, spp),
       samplesPerPixel: spp,
       bitsPerSample: bps,
       predictor: tagNumber(ifd, Tag.Predictor) ?? 1,
