@@ -3,6 +3,7 @@
  * returns undefined, after one log line, where koffi or libopenslide.so.0 is missing.
  */
 import { createRequire } from 'node:module';
+import { isHidden } from '../optional-libraries.js';
 
 export interface OpenSlideLib {
   version: string;
@@ -54,6 +55,10 @@ export function loadOpenSlide(
 }
 
 function bind(log: (msg: string) => void, libraryNames: string[]): OpenSlideLib | undefined {
+  if (isHidden('libopenslide')) {
+    log('OpenSlide backend disabled: hidden by TESSERA_WITHOUT');
+    return undefined;
+  }
   let koffi: typeof import('koffi');
   try {
     koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
