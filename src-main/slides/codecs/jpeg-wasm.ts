@@ -62,7 +62,8 @@ class Instance {
   private output = { pointer: 0, bytes: 0 };
 
   constructor() {
-    let memory: { buffer: ArrayBuffer } | undefined;
+    // Set once the instance exists; the imports below only run during calls into it.
+    const self: { memory?: { buffer: ArrayBuffer } } = {};
     const instance = new wasm.Instance(wasmModule(), {
       env: {
         setjmp: () => 0,
@@ -73,7 +74,7 @@ class Instance {
       wasi_snapshot_preview1: {
         // libjpeg may print a warning to stderr: swallow it (the caller decides what a warning means).
         fd_write: (_fd: number, iovs: number, count: number, written: number) => {
-          const view = new DataView(memory!.buffer);
+          const view = new DataView(self.memory!.buffer);
           let total = 0;
           for (let i = 0; i < count; i++) total += view.getUint32(iovs + i * 8 + 4, true);
           view.setUint32(written, total, true);
@@ -82,7 +83,7 @@ class Instance {
         fd_close: () => 0,
         fd_seek: () => 0,
         environ_sizes_get: (count: number, size: number) => {
-          const view = new DataView(memory!.buffer);
+          const view = new DataView(self.memory!.buffer);
           view.setUint32(count, 0, true);
           view.setUint32(size, 0, true);
           return 0;
@@ -94,7 +95,7 @@ class Instance {
       },
     });
     this.exports = instance.exports as unknown as TurboJpegExports;
-    memory = this.exports.memory;
+    self.memory = this.exports.memory;
     this.handle = this.exports.tjInitDecompress();
     if (!this.handle) throw new Error('the JPEG decoder could not start');
   }
