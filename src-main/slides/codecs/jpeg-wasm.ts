@@ -128,7 +128,12 @@ class Instance {
 let current: Instance | undefined;
 
 /** Decodes a complete JPEG of width x height pixels to RGBA (into `into` where given). */
-export function decodeJpegWasm(jpeg: Uint8Array, width: number, height: number, into?: Uint8Array): Uint8Array {
+export function decodeJpegWasm(
+  jpeg: Uint8Array,
+  width: number,
+  height: number,
+  into?: Uint8Array,
+): Uint8Array {
   const rgba = into ?? new Uint8Array(width * height * 4);
   current ??= new Instance();
   try {
