@@ -13,7 +13,7 @@
 import type { SlideReader } from './types.js';
 import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
 import { DeepZoomGrid, type DeepZoomDescriptor, type DeepZoomTileInfo } from './deepzoom-grid.js';
-import { ReducedLevels, type ReducedCopy } from './reduced-levels.js';
+import { reducedLevelsOf, type ReducedLevels, type ReducedCopy } from './reduced-levels.js';
 import { encodeInPool } from './encode.js';
 
 export { bestLevelForDownsample, type DeepZoomDescriptor, type DeepZoomTileInfo } from './deepzoom-grid.js';
@@ -62,7 +62,7 @@ export class DeepZoom {
       options.overlap ?? 1,
       options.limitBounds ?? false,
     );
-    this.reduced = new ReducedLevels(reader, this.pool);
+    this.reduced = reducedLevelsOf(reader, this.pool);
   }
 
   get tileSize(): number {

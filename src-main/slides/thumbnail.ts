@@ -1,13 +1,14 @@
 /**
  * A thumbnail of the whole slide, at most `maxSize` px on its longer side, flattened on white and
  * encoded as PNG or JPEG. Reads the smallest pyramid level that is still at least as large as the
- * thumbnail; falls back to the scanner's own thumbnail image when even that level is too big to
- * read in one piece (single-level slides).
+ * thumbnail; where even that level is too large to read in one piece (single-level slides), it comes
+ * from the level's reduced copies (reduced-levels.ts), built tile by tile with bounded memory and shared
+ * with the slide's Deep Zoom levels.
  */
-import { MAX_REGION_PIXELS, type SlideReader } from './types.js';
-import { SlideError } from './errors.js';
+import { MAX_REGION_PIXELS, type RgbaImage, type SlideReader } from './types.js';
 import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
 import { encodeInPool } from './encode.js';
+import { reducedLevelsOf } from './reduced-levels.js';
 
 export interface ThumbnailOptions {
   type?: 'png' | 'jpeg';
@@ -35,19 +36,19 @@ export async function makeThumbnail(
     }
   }
   const lv = levels[level]!;
-  let source: { rgba: Uint8Array; width: number; height: number };
+  const pool = options.pool ?? sharedDecodePool();
+  let source: RgbaImage;
   if (lv.width * lv.height <= MAX_REGION_PIXELS) {
     source = {
       rgba: await reader.readRegion(level, 0, 0, lv.width, lv.height),
       width: lv.width,
       height: lv.height,
     };
-  } else if (reader.metadata.associatedImages.includes('thumbnail')) {
-    source = await reader.readAssociatedImage('thumbnail');
   } else {
-    throw new SlideError(reader.path, 'it has no pyramid level small enough for a thumbnail');
+    const copy = await reducedLevelsOf(reader, pool).coarsestAtLeast(level, outWidth, outHeight);
+    source = { ...copy, rgba: copy.rgba.slice() }; // the copy stays with the slide; the worker gets its own
   }
-  return encodeInPool(options.pool ?? sharedDecodePool(), source, {
+  return encodeInPool(pool, source, {
     outWidth,
     outHeight,
     flatten: true,
