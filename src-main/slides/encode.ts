@@ -35,12 +35,19 @@ export async function encodeInPoolKeepingPixels(
   return [encoded!, pixels];
 }
 
-/** Encodes a copy of `image` as PNG (CLI region output, associated images); the caller keeps its pixels. */
-export function encodePng(image: RgbaImage, pool: DecodePool = sharedDecodePool()): Promise<Uint8Array> {
+/**
+ * Encodes `image` as PNG (CLI region output, associated images). The caller keeps its pixels (a copy is
+ * encoded) unless `givePixels` hands them to the encoder as they are.
+ */
+export function encodePng(
+  image: RgbaImage,
+  options: { pool?: DecodePool; givePixels?: boolean } = {},
+): Promise<Uint8Array> {
   const { width, height } = image;
+  const rgba = options.givePixels ? image.rgba : image.rgba.slice();
   return encodeInPool(
-    pool,
-    { rgba: image.rgba.slice(), width, height },
+    options.pool ?? sharedDecodePool(),
+    { rgba, width, height },
     { outWidth: width, outHeight: height, flatten: false, type: 'png', quality: 0 },
   );
 }

@@ -36,6 +36,7 @@
 import { defaultRegistry } from './registry.js';
 import type { SlideBackendName, SlideReader } from './types.js';
 
+export { MAX_REGION_PIXELS, regionSizeProblem } from './types.js';
 export type {
   SlideReader,
   RegionEncoding,

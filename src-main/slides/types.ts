@@ -54,6 +54,11 @@ export interface SlideMetadata {
   properties: Record<string, string>;
   /** Names of associated images available: 'thumbnail', 'label', 'macro', ... */
   associatedImages: string[];
+  /**
+   * What of the file could not be read although the slide opens, one sentence each, fit to show as they
+   * are (a truncated file whose associated images are missing); empty for a sound file.
+   */
+  problems: string[];
 }
 
 export interface RgbaImage {

@@ -76,6 +76,7 @@ export class OpenSlideReader implements SlideReader {
       objectivePower: num('openslide.objective-power'),
       properties,
       associatedImages: lib.getAssociatedImageNames(osr),
+      problems: [],
     });
   }
 

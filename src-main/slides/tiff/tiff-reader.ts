@@ -4,10 +4,11 @@
  * read here and decoded in the worker pool.
  */
 import crypto from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { FileTiledReader } from '../file-tiled-reader.js';
 import type { RgbaImage, SlideLevel, SlideMetadata } from '../types.js';
 import { SlideError } from '../errors.js';
+import { openWithoutBlocking } from '../open-file.js';
 import { sharedDecodePool, type DecodePool } from '../worker/decode-pool.js';
 import { completeJpeg } from '../codecs/jpeg-stream.js';
 import { TiffFile, TiffFormatError, type Ifd, tagNumber, tagString } from './tiff-file.js';
@@ -44,7 +45,7 @@ export class TiffSlideReader extends FileTiledReader {
   static async open(path: string, options: TiffReaderOptions = {}): Promise<TiffSlideReader> {
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      handle = await openWithoutBlocking(path);
     } catch (err) {
       throw new SlideError(
         path,
@@ -56,7 +57,7 @@ export class TiffSlideReader extends FileTiledReader {
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw new SlideError(path, 'it is not a regular file');
+      if (!st.isFile()) throw new SlideError(path, 'it is not a regular file (a pipe, socket or device)');
       const tiff = await TiffFile.parse(handle, st.size);
       const layout = classify(path, tiff, st.size);
       await refuseSubsampledJp2k(path, handle, layout.levels);
@@ -234,6 +235,7 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
   const levels: TiffImage[] = [];
   const associated = new Map<string, TiffImage>();
   const problems: string[] = [];
+  const skipped: { ifd: Ifd; index: number; reason: string }[] = [];
 
   // Candidate images in directory order, SubIFDs right after their parent.
   const candidates: { ifd: Ifd; index: number }[] = [];
@@ -246,6 +248,7 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
     const image = describeImage(ifd, size);
     if (typeof image === 'string') {
       problems.push(image);
+      skipped.push({ ifd, index, reason: image });
       continue;
     }
     if (aperio) {
@@ -335,8 +338,40 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
       objectivePower,
       properties,
       associatedImages: [...associated.keys()],
+      problems: readProblems(tiff, skipped, aperio ? [...associated.keys()] : undefined),
     },
   };
+}
+
+/**
+ * What of an opened file could not be read, as sentences for the user: a directory chain cut by the end
+ * of the file (scanners write associated images last, so a truncated copy silently loses them), and
+ * images left out, each with its reason.
+ */
+function readProblems(
+  tiff: TiffFile,
+  skipped: { ifd: Ifd; index: number; reason: string }[],
+  /** The associated images found, for formats that name them (Aperio). */
+  associated?: string[],
+): string[] {
+  const out: string[] = [];
+  if (tiff.endsEarly) {
+    const missing = ['label', 'macro', 'thumbnail'].filter(
+      (name) => associated && !associated.includes(name),
+    );
+    const list = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} or ${missing.at(-1)}` : missing[0];
+    out.push(
+      'The file ends before its last image directory (truncated?), so images stored after it are missing' +
+        (list ? ` (it has no ${list} image).` : '.'),
+    );
+  }
+  for (const { ifd, index, reason } of skipped) {
+    const w = tagNumber(ifd, Tag.ImageWidth) ?? 0;
+    const h = tagNumber(ifd, Tag.ImageLength) ?? 0;
+    const which = index >= 0 ? `Image directory ${index}` : 'A sub-image directory';
+    out.push(`${which} (${w} x ${h}) is left out: ${reason}.`);
+  }
+  return out;
 }
 
 function tiffProperties(ifd: Ifd): Record<string, string> {
