@@ -15,6 +15,7 @@ import type {
 } from '../types.js';
 import { SlideError } from '../errors.js';
 import { loadOpenSlide, type OpenSlideLib } from './openslide-library.js';
+import { tiffLevelProblem } from './tiff-levels.js';
 import { checkRegionSize } from '../types.js';
 import { readAndEncodeRegion } from '../encode.js';
 import { sharedDecodePool } from '../worker/decode-pool.js';
@@ -60,6 +61,11 @@ export class OpenSlideReader implements SlideReader {
         tileWidth: Number(properties[`openslide.level[${i}].tile-width`]) || DEFAULT_TILE,
         tileHeight: Number(properties[`openslide.level[${i}].tile-height`]) || DEFAULT_TILE,
       });
+    }
+    const levelProblem = await tiffLevelProblem(path, levels).catch(() => undefined);
+    if (levelProblem) {
+      lib.close(osr);
+      throw new SlideError(path, levelProblem);
     }
     const num = (k: string) => (Number(properties[k]) > 0 ? Number(properties[k]) : undefined);
     const id = crypto
