@@ -60,15 +60,23 @@ export async function findSlideFiles(folder: string): Promise<string[]> {
     .sort();
 }
 
+/**
+ * ImportProgress and what the contract does not carry yet: slides imported although part of them could
+ * not be read (a truncated file's associated images), one sentence each from the reader.
+ */
+export interface ImportResult extends ImportProgress {
+  warnings: { file: string; reason: string }[];
+}
+
 export async function importSlides(
   project: Project,
   folderInput: string,
   toolkit: SlideToolkit,
   options: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal; importId?: string } = {},
-): Promise<ImportProgress> {
+): Promise<ImportResult> {
   const folder = path.resolve(folderInput);
   const files = await findSlideFiles(folder);
-  const progress: ImportProgress = {
+  const progress: ImportResult = {
     importId: options.importId ?? '',
     folder,
     total: files.length,
@@ -77,9 +85,17 @@ export async function importSlides(
     imported: 0,
     updated: 0,
     errors: [],
+    warnings: [],
     state: 'running',
   };
-  const report = () => options.onProgress?.({ ...progress, errors: [...progress.errors] });
+  const report = () => {
+    const snapshot: ImportResult = {
+      ...progress,
+      errors: [...progress.errors],
+      warnings: [...progress.warnings],
+    };
+    options.onProgress?.(snapshot);
+  };
   report();
   fs.mkdirSync(path.dirname(thumbnailPath(project, 0)), { recursive: true });
   for (const file of files) {
@@ -91,7 +107,8 @@ export async function importSlides(
       break;
     }
     try {
-      const created = await importOne(project, file, toolkit);
+      const { created, problems } = await importOne(project, file, toolkit);
+      for (const reason of problems) progress.warnings.push({ file, reason });
       if (created) progress.imported++;
       else progress.updated++;
     } catch (err) {
@@ -106,7 +123,11 @@ export async function importSlides(
 }
 
 /** Reads everything first, then writes: a file that fails half-way leaves no row and no thumbnail. */
-async function importOne(project: Project, file: string, toolkit: SlideToolkit): Promise<boolean> {
+async function importOne(
+  project: Project,
+  file: string,
+  toolkit: SlideToolkit,
+): Promise<{ created: boolean; problems: string[] }> {
   const reader = await toolkit.open(file);
   try {
     const { metadata } = reader;
@@ -139,7 +160,7 @@ async function importOne(project: Project, file: string, toolkit: SlideToolkit):
     fs.renameSync(`${target}.tmp`, target);
     if (reduced) await saveReducedCopy(project, id, fingerprint, reduced);
     else fs.rmSync(reducedCopyPath(project, id), { force: true });
-    return created;
+    return { created, problems: metadata.problems };
   } finally {
     await reader.close();
   }

@@ -29,13 +29,17 @@
  * reader refuses those layouts so they reach OpenSlide). Each file goes to the backend that scores
  * it best; `reader.metadata.backend` says which one opened it.
  *
- * Codecs (in the workers): JPEG through libjpeg-turbo's TurboJPEG (koffi, libturbojpeg0) where
- * installed, else @napi-rs/image; JPEG 2000 through OpenJPEG (WebAssembly); deflate through zlib;
- * LZW hand-written. Errors a user can cause are SlideErrors: "Cannot read slide NAME: reason."
+ * Codecs (in the workers): JPEG through libjpeg-turbo everywhere, so a slide gives the same pixels on
+ * every machine: its TurboJPEG API (koffi, libturbojpeg0) where installed, else the same library in
+ * WebAssembly; JPEG 2000 through OpenJPEG (WebAssembly); deflate through zlib; LZW hand-written.
+ * TESSERA_WITHOUT hides optional native libraries (optional-libraries.ts). Errors a user can cause are
+ * SlideErrors: "Cannot read slide NAME: reason."; what could not be read of a slide that opens is in
+ * `metadata.problems`. A region read is at most MAX_REGION_PIXELS (regionSizeProblem says why not).
  */
 import { defaultRegistry } from './registry.js';
 import type { SlideBackendName, SlideReader } from './types.js';
 
+export { MAX_REGION_PIXELS, regionSizeProblem } from './types.js';
 export type {
   SlideReader,
   RegionEncoding,
@@ -53,6 +57,7 @@ export {
   deepZoomDescriptor,
   type DeepZoomOptions,
   type DeepZoomDescriptor,
+  type DeepZoomTileInfo,
   type ReducedCopy,
 } from './deepzoom.js';
 export { makeThumbnail, encodePng, type ThumbnailOptions } from './thumbnail.js';

@@ -2,7 +2,7 @@
  * Backends ranked per file: each scores how well it can open the file, the best one opens it, and
  * if that fails the next one is tried. The error of the best-scoring backend is the one reported.
  */
-import { open as openFile } from 'node:fs/promises';
+import { openWithoutBlocking } from './open-file.js';
 import type { SlideBackend, SlideReader } from './types.js';
 import { SlideError, asSlideError } from './errors.js';
 import { tiffBackend } from './tiff/tiff-backend.js';
@@ -51,7 +51,7 @@ export class SlideRegistry {
 async function readHead(path: string): Promise<Uint8Array> {
   let handle;
   try {
-    handle = await openFile(path, 'r');
+    handle = await openWithoutBlocking(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new SlideError(
@@ -67,6 +67,7 @@ async function readHead(path: string): Promise<Uint8Array> {
   try {
     const st = await handle.stat();
     if (st.isDirectory()) throw new SlideError(path, 'it is a folder');
+    if (!st.isFile()) throw new SlideError(path, 'it is not a regular file (a pipe, socket or device)');
     const buf = new Uint8Array(64);
     const { bytesRead } = await handle.read(buf, 0, 64, 0);
     return buf.subarray(0, bytesRead);

@@ -1,12 +1,14 @@
 /**
  * A thumbnail of the whole slide, at most `maxSize` px on its longer side, flattened on white and
  * encoded as PNG or JPEG. Reads the smallest pyramid level that is still at least as large as the
- * thumbnail; falls back to the scanner's own thumbnail image when even that level is too big to
- * read in one piece (single-level slides).
+ * thumbnail; where even that level is too large to read in one piece (single-level slides), it comes
+ * from the level's reduced copies (reduced-levels.ts), built tile by tile with bounded memory and shared
+ * with the slide's Deep Zoom levels.
  */
-import { MAX_REGION_PIXELS, type SlideReader } from './types.js';
-import { SlideError } from './errors.js';
+import { MAX_REGION_PIXELS, type RgbaImage, type SlideReader } from './types.js';
 import { sharedDecodePool, type DecodePool } from './worker/decode-pool.js';
+import { encodeInPool } from './encode.js';
+import { reducedLevelsOf } from './reduced-levels.js';
 
 export interface ThumbnailOptions {
   type?: 'png' | 'jpeg';
@@ -34,53 +36,26 @@ export async function makeThumbnail(
     }
   }
   const lv = levels[level]!;
-  let source: { rgba: Uint8Array; width: number; height: number };
+  const pool = options.pool ?? sharedDecodePool();
+  let source: RgbaImage;
   if (lv.width * lv.height <= MAX_REGION_PIXELS) {
     source = {
       rgba: await reader.readRegion(level, 0, 0, lv.width, lv.height),
       width: lv.width,
       height: lv.height,
     };
-  } else if (reader.metadata.associatedImages.includes('thumbnail')) {
-    source = await reader.readAssociatedImage('thumbnail');
   } else {
-    throw new SlideError(reader.path, 'it has no pyramid level small enough for a thumbnail');
+    const copy = await reducedLevelsOf(reader, pool).coarsestAtLeast(level, outWidth, outHeight);
+    source = { ...copy, rgba: copy.rgba.slice() }; // the copy stays with the slide; the worker gets its own
   }
-  const pool = options.pool ?? sharedDecodePool();
-  return pool.run(
-    {
-      kind: 'encode',
-      rgba: source.rgba,
-      width: source.width,
-      height: source.height,
-      outWidth,
-      outHeight,
-      flatten: true,
-      type: options.type ?? 'jpeg',
-      quality: options.quality ?? 85,
-    },
-    [source.rgba.buffer as ArrayBuffer],
-  );
+  return encodeInPool(pool, source, {
+    outWidth,
+    outHeight,
+    flatten: true,
+    type: options.type ?? 'jpeg',
+    quality: options.quality ?? 85,
+  });
 }
 
 /** Encodes RGBA pixels as PNG in the worker pool (CLI region output, associated images). */
-export function encodePng(
-  image: { rgba: Uint8Array; width: number; height: number },
-  pool = sharedDecodePool(),
-): Promise<Uint8Array> {
-  const rgba = image.rgba.slice();
-  return pool.run(
-    {
-      kind: 'encode',
-      rgba,
-      width: image.width,
-      height: image.height,
-      outWidth: image.width,
-      outHeight: image.height,
-      flatten: false,
-      type: 'png',
-      quality: 0,
-    },
-    [rgba.buffer as ArrayBuffer],
-  );
-}
+export { encodePng } from './encode.js';

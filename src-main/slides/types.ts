@@ -1,7 +1,29 @@
 /** The reader contract every slide backend implements (modelled on QuPath's ImageServer). */
 
-/** Largest region one readRegion call returns (64 Mpx = 256 MiB of RGBA); read bigger areas in pieces. */
+/**
+ * The region-size limit: one readRegion call (API, CLI `slide region`) returns at most 8192 x 8192 pixels'
+ * worth (64 Mpx = 256 MiB of RGBA); larger areas are read in pieces. Checked before anything is allocated.
+ */
 export const MAX_REGION_PIXELS = 1 << 26;
+
+/** Why a w x h region cannot be read in one call, as one sentence; undefined when it can. */
+export function regionSizeProblem(w: number, h: number): string | undefined {
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0)
+    return `A region's width and height must be whole numbers of pixels, not ${w} x ${h}.`;
+  if (w * h > MAX_REGION_PIXELS) {
+    return (
+      `A region of ${w} x ${h} pixels is too large: one read returns at most ${MAX_REGION_PIXELS} pixels ` +
+      `(8192 x 8192, 256 MiB of RGBA); read larger areas in pieces.`
+    );
+  }
+  return undefined;
+}
+
+/** Throws regionSizeProblem's sentence as a RangeError. */
+export function checkRegionSize(w: number, h: number): void {
+  const problem = regionSizeProblem(w, h);
+  if (problem) throw new RangeError(problem);
+}
 
 export interface SlideLevel {
   width: number;
@@ -32,6 +54,11 @@ export interface SlideMetadata {
   properties: Record<string, string>;
   /** Names of associated images available: 'thumbnail', 'label', 'macro', ... */
   associatedImages: string[];
+  /**
+   * What of the file could not be read although the slide opens, one sentence each, fit to show as they
+   * are (a truncated file whose associated images are missing); empty for a sound file.
+   */
+  problems: string[];
 }
 
 export interface RgbaImage {
@@ -69,18 +96,17 @@ export interface SlideReader {
     into?: Uint8Array,
   ): Promise<Uint8Array>;
   /**
-   * readRegion, then optionally flatten onto white, resize to outWidth x outHeight and encode, in
-   * one worker task (the tiles are decoded there, straight into the tile cache). Undefined where
-   * the reader cannot do that for this level: the caller reads the region and encodes it itself.
+   * readRegion, then optionally flatten onto white, resize to outWidth x outHeight and encode (in one
+   * worker task where the reader can: the tiles are decoded there, straight into the tile cache).
    */
-  encodeRegion?(
+  encodeRegion(
     level: number,
     x: number,
     y: number,
     w: number,
     h: number,
     encoding: RegionEncoding,
-  ): Promise<Uint8Array | undefined>;
+  ): Promise<Uint8Array>;
   /**
    * The whole of `level` box-reduced by `factor` (Pillow's Image.reduce), optionally flattened onto white
    * first: what reading the level and reducing it gives, computed tile by tile in the decode workers

@@ -1,6 +1,13 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
-import { deepZoomFor, encodePng, openSlide, type SlideReader } from '../../slides/index.js';
+import {
+  MAX_REGION_PIXELS,
+  deepZoomFor,
+  encodePng,
+  openSlide,
+  regionSizeProblem,
+  type SlideReader,
+} from '../../slides/index.js';
 import { parseIntegerOption, UsageError } from '../errors.js';
 import type { CliIo } from '../index.js';
 
@@ -33,6 +40,7 @@ export function register(program: Command, io: CliIo): void {
             (l, i) =>
               `  ${i}  ${l.width} x ${l.height}  downsample ${+l.downsample.toFixed(4)}  tiles ${l.tileWidth} x ${l.tileHeight}`,
           ),
+          ...(m.problems.length > 0 ? ['Problems', ...m.problems.map((p) => `  ${p}`)] : []),
         ];
         io.out(lines.join('\n') + '\n');
       });
@@ -40,7 +48,9 @@ export function register(program: Command, io: CliIo): void {
 
   slide
     .command('region')
-    .description('write a region of one level as PNG (x, y in level-0 pixels)')
+    .description(
+      'write a region of one level as PNG (x, y in level-0 pixels; at most 8192 x 8192 pixels, as readRegion)',
+    )
     .argument('<file>', 'slide file')
     .requiredOption('--level <n>', 'pyramid level')
     .requiredOption('--x <n>', 'left edge, level-0 pixels')
@@ -52,8 +62,11 @@ export function register(program: Command, io: CliIo): void {
       const level = parseIntegerOption('--level', opts.level!, 0, 64);
       const x = parseIntegerOption('--x', opts.x!, -(2 ** 40), 2 ** 40);
       const y = parseIntegerOption('--y', opts.y!, -(2 ** 40), 2 ** 40);
-      const w = parseIntegerOption('--w', opts.w!, 1, 16384);
-      const h = parseIntegerOption('--h', opts.h!, 1, 16384);
+      const w = parseIntegerOption('--w', opts.w!, 1, MAX_REGION_PIXELS);
+      const h = parseIntegerOption('--h', opts.h!, 1, MAX_REGION_PIXELS);
+      // The reader's own limit and sentence, checked before the slide is even opened.
+      const tooLarge = regionSizeProblem(w, h);
+      if (tooLarge) throw new UsageError(tooLarge);
       await withSlide(file, async (reader) => {
         if (level >= reader.metadata.levels.length) {
           throw new UsageError(
@@ -61,7 +74,11 @@ export function register(program: Command, io: CliIo): void {
           );
         }
         const rgba = await reader.readRegion(level, x, y, w, h);
-        await fs.writeFile(opts.output!, await encodePng({ rgba, width: w, height: h }));
+        // The pixels go to the encoder as they are (a copy of an 8192 x 8192 region is 256 MiB).
+        await fs.writeFile(
+          opts.output!,
+          await encodePng({ rgba, width: w, height: h }, { givePixels: true }),
+        );
         io.out(`Wrote ${w} x ${h} px of level ${level} to ${opts.output}\n`);
       });
     });

@@ -1,12 +1,11 @@
 /**
- * Turns the stored bytes of one TIFF tile into RGBA (tileWidth x tileHeight x 4, straight alpha).
+ * Turns the stored bytes of one tile into RGBA (tileWidth x tileHeight x 4, straight alpha).
  * Runs inside the decode workers; pure apart from the codec libraries.
  */
 import zlib from 'node:zlib';
 import { jpegCodec } from './jpeg-codec.js';
 import { partialJpegDecoder, type JpegPart } from './native-pixels.js';
 import { expandToRgba } from './rgba.js';
-import { Compression, Photometric } from '../tiff/tiff-tags.js';
 import { decodeLzw } from './lzw.js';
 import { undoHorizontalPredictor8 } from './predictor.js';
 import { completeJpeg, jpegSize } from './jpeg-stream.js';
@@ -22,7 +21,7 @@ export async function decodeTile(
   stored: Uint8Array,
   into?: Uint8Array,
 ): Promise<Uint8Array> {
-  if (format.compression === Compression.JPEG) return decodeJpegTile(format, stored, into);
+  if (format.codec === 'jpeg') return decodeJpegTile(format, stored, into);
   const rgba = await decodeOtherTile(format, stored);
   if (!into) return rgba;
   into.set(rgba);
@@ -31,15 +30,14 @@ export async function decodeTile(
 
 async function decodeOtherTile(format: TileFormat, stored: Uint8Array): Promise<Uint8Array> {
   const { tileWidth: w, tileHeight: h, samplesPerPixel: spp } = format;
-  switch (format.compression) {
-    case Compression.None:
+  switch (format.codec) {
+    case 'raw':
       return samplesToRgba(stored, w, h, spp, format.hasAlpha, w, Math.floor(stored.length / (w * spp)));
-    case Compression.LZW:
-    case Compression.AdobeDeflate:
-    case Compression.Deflate: {
+    case 'lzw':
+    case 'deflate': {
       const expected = w * h * spp;
       const raw =
-        format.compression === Compression.LZW
+        format.codec === 'lzw'
           ? decodeLzw(stored, expected)
           : new Uint8Array(
               zlib.inflateSync(stored, {
@@ -52,27 +50,20 @@ async function decodeOtherTile(format: TileFormat, stored: Uint8Array): Promise<
       else if (format.predictor !== 1) throw new Error(`unsupported TIFF predictor ${format.predictor}`);
       return samplesToRgba(raw, w, h, spp, format.hasAlpha, w, rows);
     }
-    case Compression.AperioJP2kYCbCr:
-    case Compression.AperioJP2kRGB:
-    case Compression.VipsJP2k:
-    case Compression.JP2k: {
+    case 'jpeg2000': {
       const j2k = await decodeJ2k(stored, w + 16, h + 16);
-      const ycbcr =
-        format.compression === Compression.AperioJP2kYCbCr ||
-        format.compression === Compression.VipsJP2k ||
-        (format.compression === Compression.JP2k && format.photometric === Photometric.YCbCr);
-      if (ycbcr && j2k.components >= 3)
+      if (format.ycbcr && j2k.components >= 3)
         ycbcrToRgbInPlace(j2k.samples, j2k.width * j2k.height, j2k.components);
       return samplesToRgba(j2k.samples, w, h, j2k.components, j2k.components === 4, j2k.width, j2k.height);
     }
     default:
-      throw new Error(`unsupported TIFF compression ${format.compression}`);
+      throw new Error(`unsupported tile codec ${String(format.codec)}`);
   }
 }
 
 /** True where `decodeTilePart` can decode part of this format's tiles (JPEG, with the partial decoder). */
 export function canDecodeTilePart(format: TileFormat): boolean {
-  return format.compression === Compression.JPEG && partialJpegDecoder() !== undefined;
+  return format.codec === 'jpeg' && partialJpegDecoder() !== undefined;
 }
 
 /**
@@ -89,7 +80,7 @@ export function decodeTilePart(
   outStride: number,
 ): void {
   const decoder = partialJpegDecoder();
-  if (!decoder || format.compression !== Compression.JPEG)
+  if (!decoder || format.codec !== 'jpeg')
     throw new Error('partial decoding needs JPEG tiles and the tessera_pixels addon built with libjpeg');
   const { jpeg, size } = checkedJpeg(format, stored);
   const w = Math.max(0, Math.min(part.x + part.w, size.width) - part.x);
@@ -104,11 +95,7 @@ export function decodeTilePart(
 
 /** The complete JPEG stream of a tile and its frame size, refusing frames larger than the tile. */
 function checkedJpeg(format: TileFormat, stored: Uint8Array) {
-  const jpeg = completeJpeg(
-    stored,
-    format.jpegTables,
-    format.photometric === Photometric.RGB && format.samplesPerPixel >= 3,
-  );
+  const jpeg = completeJpeg(stored, format.jpegTables, !format.ycbcr && format.samplesPerPixel >= 3);
   const size = jpegSize(jpeg);
   if (size.width === 0 || size.height === 0) throw new Error('JPEG tile has no frame header');
   // Never let a corrupt header make the decoder allocate more than a tile's worth of pixels.

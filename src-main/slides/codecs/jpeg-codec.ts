@@ -1,17 +1,19 @@
 /**
- * The JPEG codec the decode workers use, chosen by measurement (256 px tiles, this machine, see
- * test/bench/RESULTS.md): libjpeg-turbo's TurboJPEG API through koffi decodes straight to RGBA in
- * about 0.9 ms and encodes quality 75 in about 0.6 ms; @napi-rs/image needs about 1.6 ms to
- * decode (to RGB, plus a copy to RGBA) and about 6 ms to encode (mozjpeg). TurboJPEG is used where
- * libturbojpeg is installed (Debian: libturbojpeg0); @napi-rs/image is the always-present fallback.
- * Set TESSERA_JPEG=napi to force the fallback.
+ * The JPEG codec the decode workers use. Decoding is libjpeg-turbo everywhere, so a slide gives the same
+ * pixels on every machine (a model trained on one lab machine must see the same pixels on the next):
+ * its TurboJPEG API through koffi where libturbojpeg is installed (Debian: libturbojpeg0; straight to
+ * RGBA in about 0.9 ms per 256 px tile here, test/bench/RESULTS.md), else the same library compiled to
+ * WebAssembly (jpeg-wasm.ts: the same pixels, a few times slower). Encoding (Deep Zoom tiles, thumbnails)
+ * is TurboJPEG where installed (quality 75 in about 0.6 ms), else mozjpeg in @napi-rs/image (about 6 ms;
+ * other bytes, which only the viewer sees). TESSERA_WITHOUT=libturbojpeg hides the native library.
  *
- * Colour: TIFF tiles marked RGB carry an Adobe transform-0 marker (see jpeg-stream.ts), which both
- * libraries honour; everything else decodes as YCbCr like libjpeg does by default.
+ * Colour: TIFF tiles marked RGB carry an Adobe transform-0 marker (see jpeg-stream.ts), which libjpeg
+ * honours; everything else decodes as YCbCr like libjpeg does by default.
  */
 import { createRequire } from 'node:module';
 import { Transformer } from '@napi-rs/image';
-import { expandToRgba } from './rgba.js';
+import { decodeJpegWasm } from './jpeg-wasm.js';
+import { isHidden } from '../optional-libraries.js';
 
 export interface DecodedJpeg {
   width: number;
@@ -20,18 +22,24 @@ export interface DecodedJpeg {
 }
 
 export interface JpegCodec {
-  name: 'turbojpeg' | 'napi-rs-image';
+  /** 'turbojpeg': the native library; 'portable': libjpeg-turbo in WebAssembly, encoding by mozjpeg. */
+  name: 'turbojpeg' | 'portable';
   /** Decodes to RGBA, into `into` (width x height x 4 bytes) when given. */
   decode(jpeg: Uint8Array, width: number, height: number, into?: Uint8Array): DecodedJpeg;
   encode(rgba: Uint8Array, width: number, height: number, quality: number): Uint8Array;
 }
 
 const TJPF_RGBA = 7;
+const TJERR_WARNING = 0;
+/** libjpeg's warning messages (jerror.h JWRN_*); everything else it says is fatal. */
+const LIBJPEG_WARNING =
+  /^(Corrupt JPEG data|Premature end of JPEG file|Warning: |Invalid SOS parameters|Inconsistent progression|Unknown Adobe color transform|Application transferred too)/;
 const TJSAMP_420 = 2;
 
 function loadTurboJpeg(): JpegCodec | undefined {
   let koffi: typeof import('koffi');
   let lib: ReturnType<typeof koffi.load>;
+  if (isHidden('libturbojpeg')) return undefined;
   try {
     koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     lib = koffi.load(
@@ -65,9 +73,13 @@ function loadTurboJpeg(): JpegCodec | undefined {
     decode(jpeg, width, height, into) {
       const rgba = into ?? new Uint8Array(width * height * 4);
       const rc = decompress2(decoder, jpeg, jpeg.length, rgba, width, 0, height, TJPF_RGBA, 0) as number;
-      // TJERR_WARNING (0) = recoverable problems such as a truncated scan: libjpeg fills the rest.
-      if (rc !== 0 && (errorCode(decoder) as number) !== 0)
-        throw new Error(`corrupt JPEG data (${errorStr(decoder) as string})`);
+      if (rc !== 0) {
+        // A warning (a truncated or damaged scan, which libjpeg fills with grey) keeps the pixels. TurboJPEG
+        // reports TJERR_WARNING even when a fatal error followed a warning, so the last message decides.
+        const message = errorStr(decoder) as string;
+        if ((errorCode(decoder) as number) !== TJERR_WARNING || !LIBJPEG_WARNING.test(message))
+          throw new Error(`corrupt JPEG data (${message})`);
+      }
       return { width, height, rgba };
     },
     encode(rgba, width, height, quality) {
@@ -90,16 +102,10 @@ function loadTurboJpeg(): JpegCodec | undefined {
   };
 }
 
-const napiCodec: JpegCodec = {
-  name: 'napi-rs-image',
+const portableCodec: JpegCodec = {
+  name: 'portable',
   decode(jpeg, width, height, into) {
-    const pixels = new Transformer(jpeg).rawPixelsSync();
-    const channels = pixels.length / (width * height);
-    if (!Number.isInteger(channels) || channels < 1 || channels > 4)
-      throw new Error('JPEG tile decoded to an unexpected size');
-    const rgba = channels === 4 ? new Uint8Array(pixels) : expandToRgba(pixels, width * height, channels);
-    if (into) into.set(rgba);
-    return { width, height, rgba: into ?? rgba };
+    return { width, height, rgba: decodeJpegWasm(jpeg, width, height, into) };
   },
   encode(rgba, width, height, quality) {
     return Transformer.fromRgbaPixels(rgba, width, height).jpegSync(quality);
@@ -109,14 +115,16 @@ const napiCodec: JpegCodec = {
 let chosen: JpegCodec | undefined;
 
 export function jpegCodec(): JpegCodec {
-  chosen ??= (process.env.TESSERA_JPEG !== 'napi' ? loadTurboJpeg() : undefined) ?? napiCodec;
+  chosen ??= loadTurboJpeg() ?? portableCodec;
   return chosen;
 }
 
-export function napiJpegCodec(): JpegCodec {
-  return napiCodec;
+/** The codec used where libturbojpeg is missing (or hidden). */
+export function portableJpegCodec(): JpegCodec {
+  return portableCodec;
 }
 
+/** Native TurboJPEG, or undefined where libturbojpeg is not installed (or hidden). */
 export function turboJpegCodec(): JpegCodec | undefined {
   return loadTurboJpeg();
 }

@@ -12,12 +12,15 @@
  * - Box reduction with Pillow's rounding (test/unit/slides/box-reduce.test.ts), and rectangle copies
  *   (a tile's part into a region) in one call instead of a subarray per row.
  *
- * TESSERA_NATIVE_PIXELS=0 switches the addon off (to compare, or to test the fallbacks).
+ * TESSERA_NATIVE_PIXELS=0 switches the addon off (to compare, or to test the fallbacks);
+ * TESSERA_WITHOUT=libjpeg hides only its partial JPEG decoding, as on a machine built without libjpeg's
+ * headers (optional-libraries.ts).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot as appRoot } from '../../package-root.js';
+import { isHidden } from '../optional-libraries.js';
 
 export interface JpegPart {
   x: number;
@@ -131,7 +134,7 @@ function native(): NativeHelpers | null {
   } catch {
     return helpers; // a broken or foreign build: the JavaScript paths still work
   }
-  const decodeRegion = addon.decodeRegion;
+  const decodeRegion = isHidden('libjpeg') ? undefined : addon.decodeRegion;
   helpers = {
     copyRect: addon.copyRect,
     partialJpeg: decodeRegion && {

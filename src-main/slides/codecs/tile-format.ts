@@ -1,12 +1,19 @@
 /**
- * Everything a decoder needs to turn one stored TIFF tile (or strip) into RGBA. Plain data, so it
- * crosses to the decode workers by structured clone.
+ * Everything a decoder needs to turn one stored tile (or strip) into RGBA, in the codecs' own terms:
+ * the container (TIFF today) maps its tags onto this. Plain data, so it crosses to the decode workers
+ * by structured clone.
  */
 export interface TileFormat {
-  compression: number;
-  photometric: number;
+  /** How the stored bytes are coded ('raw': uncompressed samples). */
+  codec: TileCodec;
+  /**
+   * The stored colour components are YCbCr: JPEG's default (false marks RGB-coded JPEG tiles, decoded
+   * without colour conversion as libtiff does); JPEG 2000 components are converted after decoding.
+   */
+  ycbcr: boolean;
   samplesPerPixel: number;
   bitsPerSample: number;
+  /** Horizontal differencing (TIFF predictor 2) before LZW or deflate; 1 = none. */
   predictor: number;
   /** Stored tile size; strips are tiles as wide as the image. */
   tileWidth: number;
@@ -17,4 +24,4 @@ export interface TileFormat {
   hasAlpha: boolean;
 }
 
-export const RGBA = 4;
+export type TileCodec = 'raw' | 'lzw' | 'deflate' | 'jpeg' | 'jpeg2000';

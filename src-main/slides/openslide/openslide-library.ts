@@ -3,6 +3,8 @@
  * returns undefined, after one log line, where koffi or libopenslide.so.0 is missing.
  */
 import { createRequire } from 'node:module';
+import { isHidden } from '../optional-libraries.js';
+import { log as appLog } from '../../log.js';
 
 export interface OpenSlideLib {
   version: string;
@@ -54,6 +56,10 @@ export function loadOpenSlide(
 }
 
 function bind(log: (msg: string) => void, libraryNames: string[]): OpenSlideLib | undefined {
+  if (isHidden('libopenslide')) {
+    log('OpenSlide backend disabled: hidden by TESSERA_WITHOUT');
+    return undefined;
+  }
   let koffi: typeof import('koffi');
   try {
     koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
@@ -101,6 +107,7 @@ function bind(log: (msg: string) => void, libraryNames: string[]): OpenSlideLib 
     ),
   };
   void osrHandle;
+  routeLibtiffWarnings(koffi);
   // NULL-terminated char** → string[]
   const strings = (ptr: unknown): string[] => {
     if (!ptr) return [];
@@ -137,4 +144,46 @@ function bind(log: (msg: string) => void, libraryNames: string[]): OpenSlideLib 
     readRegion: (o, dest, x, y, level, w, h) => async(fn.readRegion, o, dest, x, y, level, w, h),
     readAssociatedImage: (o, n, dest) => async(fn.readAssoc, o, n, dest),
   };
+}
+
+/** The handlers kept alive for the life of the process (libtiff holds only their addresses). */
+let libtiffHandlers: unknown[] | undefined;
+
+/**
+ * libtiff prints its warnings and errors about odd or damaged directories ("Incorrect count for
+ * TileOffsets; tag ignored", a dozen per open of a damaged file) on stderr, from inside OpenSlide: they go
+ * to the debug log instead (TESSERA_LOG=debug shows them); OpenSlide reports what failed through
+ * openslide_get_error, which becomes the user's sentence. The handlers get printf arguments as a va_list,
+ * which libc's vsnprintf formats. Where libtiff or libc cannot be bound, the messages stay as they were.
+ */
+function routeLibtiffWarnings(koffi: typeof import('koffi')): void {
+  if (libtiffHandlers) return;
+  try {
+    const load = (names: string[]) => {
+      for (const name of names) {
+        try {
+          return koffi.load(name);
+        } catch {
+          // the next name
+        }
+      }
+      throw new Error(`none of ${names.join(', ')} could be loaded`);
+    };
+    const libtiff = load(['libtiff.so.6', 'libtiff.so.5', 'libtiff.dylib', 'libtiff.6.dylib']);
+    const libc = load(['libc.so.6', 'libSystem.B.dylib']);
+    const vsnprintf = libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)');
+    const handlerType = koffi.proto('void TessTiffHandler(const char *module, const char *fmt, void *ap)');
+    const text = new Uint8Array(512);
+    const handler = (kind: string) =>
+      koffi.register((module: string | null, fmt: string, ap: unknown) => {
+        const n = vsnprintf(text, text.length, fmt, ap) as number;
+        const message = Buffer.from(text.subarray(0, Math.max(0, Math.min(n, text.length - 1)))).toString();
+        appLog.debug(`libtiff ${kind}${module ? ` (${module})` : ''}: ${message}`);
+      }, koffi.pointer(handlerType));
+    libtiffHandlers = [handler('warning'), handler('error')];
+    libtiff.func('void *TIFFSetWarningHandler(TessTiffHandler *handler)')(libtiffHandlers[0]);
+    libtiff.func('void *TIFFSetErrorHandler(TessTiffHandler *handler)')(libtiffHandlers[1]);
+  } catch (err) {
+    appLog.debug('libtiff messages stay on stderr: libtiff or libc could not be bound', err);
+  }
 }

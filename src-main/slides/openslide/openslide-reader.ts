@@ -5,10 +5,20 @@
  */
 import crypto from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { RgbaImage, SlideBackend, SlideLevel, SlideMetadata, SlideReader } from '../types.js';
+import type {
+  RegionEncoding,
+  RgbaImage,
+  SlideBackend,
+  SlideLevel,
+  SlideMetadata,
+  SlideReader,
+} from '../types.js';
 import { SlideError } from '../errors.js';
 import { loadOpenSlide, type OpenSlideLib } from './openslide-library.js';
-import { MAX_REGION_PIXELS } from '../types.js';
+import { tiffLevelProblem } from './tiff-levels.js';
+import { checkRegionSize } from '../types.js';
+import { readAndEncodeRegion } from '../encode.js';
+import { sharedDecodePool } from '../worker/decode-pool.js';
 
 /** OpenSlide 3.4 does not report tile sizes; this is what region reads are split into. */
 const DEFAULT_TILE = 256;
@@ -52,6 +62,11 @@ export class OpenSlideReader implements SlideReader {
         tileHeight: Number(properties[`openslide.level[${i}].tile-height`]) || DEFAULT_TILE,
       });
     }
+    const levelProblem = await tiffLevelProblem(path, levels).catch(() => undefined);
+    if (levelProblem) {
+      lib.close(osr);
+      throw new SlideError(path, levelProblem);
+    }
     const num = (k: string) => (Number(properties[k]) > 0 ? Number(properties[k]) : undefined);
     const id = crypto
       .createHash('sha1')
@@ -67,6 +82,7 @@ export class OpenSlideReader implements SlideReader {
       objectivePower: num('openslide.objective-power'),
       properties,
       associatedImages: lib.getAssociatedImageNames(osr),
+      problems: [],
     });
   }
 
@@ -80,9 +96,7 @@ export class OpenSlideReader implements SlideReader {
   ): Promise<Uint8Array> {
     if (this.closed) throw new SlideError(this.path, 'the slide was closed');
     if (!this.metadata.levels[level]) throw new RangeError(`level ${level} does not exist`);
-    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w * h > MAX_REGION_PIXELS) {
-      throw new RangeError(`invalid region size ${w}x${h} (at most ${MAX_REGION_PIXELS} pixels)`);
-    }
+    checkRegionSize(w, h);
     const dest = new Uint32Array(w * h);
     if (w > 0 && h > 0) await this.lib.readRegion(this.osr, dest, Math.floor(x), Math.floor(y), level, w, h);
     this.checkError();
@@ -90,6 +104,17 @@ export class OpenSlideReader implements SlideReader {
     if (!into) return rgba;
     into.set(rgba);
     return into;
+  }
+
+  encodeRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    encoding: RegionEncoding,
+  ): Promise<Uint8Array> {
+    return readAndEncodeRegion(this, sharedDecodePool(), level, x, y, w, h, encoding);
   }
 
   async readAssociatedImage(name: string): Promise<RgbaImage> {

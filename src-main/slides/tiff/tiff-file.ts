@@ -56,6 +56,8 @@ export class TiffFile {
     readonly size: number,
     readonly header: TiffHeader,
     readonly ifds: Ifd[],
+    /** A directory points to a next one beyond the end of the file: the file was cut (truncated copy). */
+    readonly endsEarly: boolean,
   ) {}
 
   /** Parses all directories. Throws TiffFormatError if this is not a TIFF or is malformed. */
@@ -64,7 +66,7 @@ export class TiffFile {
     const reader = new IfdReader(handle, size, header);
     const ifds = await reader.readChain(header.firstIfd, 0);
     if (ifds.length === 0) throw new TiffFormatError('the TIFF has no image directories');
-    return new TiffFile(handle, size, header, ifds);
+    return new TiffFile(handle, size, header, ifds, reader.endsEarly);
   }
 }
 
@@ -106,6 +108,8 @@ function fields(buf: Buffer, le: boolean, bigTiff: boolean) {
 class IfdReader {
   private seen = new Set<number>();
   private count = 0;
+  /** A next-directory pointer lay beyond the end of the file (see readIfd). */
+  endsEarly = false;
 
   constructor(
     private handle: FileHandle,
@@ -174,6 +178,7 @@ class IfdReader {
     const next = entries.offset(n * entrySize);
     if (next !== 0 && (next >= this.size || !Number.isSafeInteger(next))) {
       // A dangling next pointer after valid directories is common in damaged files; stop there.
+      if (next >= this.size && Number.isSafeInteger(next)) this.endsEarly = true;
       return { ifd: { offset, tags, subIfds: [] }, next: 0 };
     }
     return { ifd: { offset, tags, subIfds: [] }, next };

@@ -4,15 +4,19 @@
  * read here and decoded in the worker pool.
  */
 import crypto from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
-import { TiledSlideReader } from '../tiled-reader.js';
+import type { FileHandle } from 'node:fs/promises';
+import { FileTiledReader } from '../file-tiled-reader.js';
 import type { RgbaImage, SlideLevel, SlideMetadata } from '../types.js';
 import { SlideError } from '../errors.js';
+import { openWithoutBlocking } from '../open-file.js';
 import { sharedDecodePool, type DecodePool } from '../worker/decode-pool.js';
 import { completeJpeg } from '../codecs/jpeg-stream.js';
 import { TiffFile, TiffFormatError, type Ifd, tagNumber, tagString } from './tiff-file.js';
 import { describeImage, type TiffImage } from './tiff-image.js';
-import { Compression, Photometric, Tag } from './tiff-tags.js';
+import { Tag } from './tiff-tags.js';
+import type { TileFormat } from '../codecs/tile-format.js';
+import { rectCopier } from '../codecs/native-pixels.js';
+import { copyTileIntoRegion } from '../tile-region.js';
 import { aperioAssociatedName, aperioProperties, isAperio } from './aperio.js';
 import type { TileCache } from '../tile-cache.js';
 
@@ -21,9 +25,8 @@ export interface TiffReaderOptions {
   cache?: TileCache;
 }
 
-export class TiffSlideReader extends TiledSlideReader {
+export class TiffSlideReader extends FileTiledReader {
   readonly metadata: SlideMetadata;
-  private closed = false;
 
   private constructor(
     id: string,
@@ -32,17 +35,17 @@ export class TiffSlideReader extends TiledSlideReader {
     private levels: TiffImage[],
     private associated: Map<string, TiffImage>,
     metadata: SlideMetadata,
-    private pool: DecodePool,
+    pool: DecodePool,
     cache: TileCache | undefined,
   ) {
-    super(id, path, cache);
+    super(id, path, cache, pool);
     this.metadata = metadata;
   }
 
   static async open(path: string, options: TiffReaderOptions = {}): Promise<TiffSlideReader> {
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      handle = await openWithoutBlocking(path);
     } catch (err) {
       throw new SlideError(
         path,
@@ -54,7 +57,7 @@ export class TiffSlideReader extends TiledSlideReader {
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw new SlideError(path, 'it is not a regular file');
+      if (!st.isFile()) throw new SlideError(path, 'it is not a regular file (a pipe, socket or device)');
       const tiff = await TiffFile.parse(handle, st.size);
       const layout = classify(path, tiff, st.size);
       await refuseSubsampledJp2k(path, handle, layout.levels);
@@ -83,9 +86,7 @@ export class TiffSlideReader extends TiledSlideReader {
 
   override async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
     await super.close();
-    await this.pool.broadcast({ kind: 'forget', key: this.id });
     await this.handle.close();
   }
 
@@ -95,13 +96,11 @@ export class TiffSlideReader extends TiledSlideReader {
     return this.decodeStoredTile(image, col, row);
   }
 
-  protected override workerSource(level: number) {
-    const image = this.levels[level];
-    if (!image || this.closed) return undefined;
-    return { pool: this.pool, file: { key: this.id, path: this.path }, format: image.format };
+  protected tileFormat(level: number): TileFormat | undefined {
+    return this.levels[level]?.format;
   }
 
-  protected override storedRange(level: number, col: number, row: number): [number, number] | null {
+  protected storedRange(level: number, col: number, row: number): [number, number] | null {
     const image = this.levels[level];
     if (!image || col < 0 || row < 0 || col >= image.tilesAcross || row >= image.tilesDown) return null;
     const index = row * image.tilesAcross + col;
@@ -110,74 +109,13 @@ export class TiffSlideReader extends TiledSlideReader {
     return count === 0 || offset === 0 ? null : [offset, count];
   }
 
-  protected override decodeError(level: number, err: unknown): Error {
+  protected decodeError(level: number, err: unknown): Error {
     const image = this.levels[level]!;
     return new SlideError(
       this.path,
       `a tile of a ${image.width}x${image.height} image cannot be decoded (${(err as Error).message})`,
       { cause: err },
     );
-  }
-
-  /** The tiles a region needs: read together, decoded in at most one batch per worker. */
-  protected override async readTiles(
-    level: number,
-    tiles: [number, number][],
-  ): Promise<(Uint8Array | null)[]> {
-    const image = this.levels[level];
-    if (!image) return tiles.map(() => null);
-    const inside = ([c, r]: [number, number]) =>
-      c >= 0 && r >= 0 && c < image.tilesAcross && r < image.tilesDown;
-    if (this.closed) throw new SlideError(this.path, 'the slide was closed');
-    // Sparse tiles (no bytes stored) stay null; the worker reads the others itself.
-    const ranges: [number, number][] = [];
-    const present: number[] = [];
-    tiles.forEach((t, i) => {
-      if (!inside(t)) return;
-      const index = t[1] * image.tilesAcross + t[0];
-      const offset = image.offsets[index]!;
-      const count = image.byteCounts[index]!;
-      if (count === 0 || offset === 0) return;
-      ranges.push([offset, count]);
-      present.push(i);
-    });
-    const result: (Uint8Array | null)[] = tiles.map(() => null);
-    if (present.length === 0) return result;
-    const chunks = Math.min(this.pool.size, present.length);
-    const per = Math.ceil(present.length / chunks);
-    const tileBytes = image.format.tileWidth * image.format.tileHeight * 4;
-    await Promise.all(
-      Array.from({ length: chunks }, async (_, k) => {
-        const indices = present.slice(k * per, (k + 1) * per);
-        if (indices.length === 0) return;
-        // Slab slots (shared memory) are written in place by the worker; plain buffers travel.
-        const into = indices.map(() => this.cache.takeBuffer(tileBytes));
-        const transfer = into.flatMap((b) => (b.buffer instanceof ArrayBuffer ? [b.buffer] : []));
-        let decoded: Uint8Array[];
-        try {
-          const back = await this.pool.runForBuffers(
-            {
-              kind: 'decodeRanges',
-              file: { key: this.id, path: this.path },
-              format: image.format,
-              ranges: ranges.slice(k * per, (k + 1) * per),
-              into,
-            },
-            transfer,
-          );
-          decoded = into.map((b, j) => (b.buffer instanceof ArrayBuffer ? back[j]! : b));
-        } catch (err) {
-          for (const b of into) if (!(b.buffer instanceof ArrayBuffer)) this.cache.giveBack(b);
-          throw new SlideError(
-            this.path,
-            `a tile of a ${image.width}x${image.height} image cannot be decoded (${(err as Error).message})`,
-            { cause: err },
-          );
-        }
-        indices.forEach((i, j) => (result[i] = decoded[j]!));
-      }),
-    );
-    return result;
   }
 
   private async readStored(image: TiffImage, col: number, row: number): Promise<Uint8Array | null> {
@@ -210,12 +148,12 @@ export class TiffSlideReader extends TiledSlideReader {
 
   async storedJpegTile(level: number, col: number, row: number): Promise<Uint8Array | undefined> {
     const image = this.levels[level];
-    if (!image || image.format.compression !== Compression.JPEG || !image.tiled) return undefined;
+    if (!image || image.format.codec !== 'jpeg' || !image.tiled) return undefined;
     if (col < 0 || row < 0 || col >= image.tilesAcross || row >= image.tilesDown) return undefined;
     const stored = await this.readStored(image, col, row);
     if (!stored) return undefined;
-    const rgb = image.format.photometric === Photometric.RGB && image.format.samplesPerPixel >= 3;
-    return completeJpeg(stored, image.format.jpegTables, rgb);
+    const { format } = image;
+    return completeJpeg(stored, format.jpegTables, !format.ycbcr && format.samplesPerPixel >= 3);
   }
 
   async readAssociatedImage(name: string): Promise<RgbaImage> {
@@ -224,17 +162,14 @@ export class TiffSlideReader extends TiledSlideReader {
     const { width, height } = image;
     const { tileWidth: tw, tileHeight: th } = image.format;
     const rgba = new Uint8Array(width * height * 4);
+    const whole = { lx: 0, ly: 0, x0: 0, y0: 0, x1: width, y1: height };
+    const copyRect = rectCopier();
     const jobs: Promise<void>[] = [];
     for (let row = 0; row < image.tilesDown; row++) {
       for (let col = 0; col < image.tilesAcross; col++) {
         jobs.push(
           this.decodeStoredTile(image, col, row).then((tile) => {
-            if (!tile) return;
-            const cols = Math.min(tw, width - col * tw);
-            for (let y = 0; y < th && row * th + y < height; y++) {
-              const src = y * tw * 4;
-              rgba.set(tile.subarray(src, src + cols * 4), ((row * th + y) * width + col * tw) * 4);
-            }
+            if (tile) copyTileIntoRegion(copyRect, tile, col, row, tw, th, whole, rgba, width);
           }),
         );
       }
@@ -250,7 +185,7 @@ export class TiffSlideReader extends TiledSlideReader {
  */
 async function refuseSubsampledJp2k(path: string, handle: FileHandle, levels: TiffImage[]): Promise<void> {
   for (const image of levels) {
-    if (!isJp2k(image.format.compression)) continue;
+    if (image.format.codec !== 'jpeg2000') continue;
     const i = image.byteCounts.findIndex((n) => n > 0);
     if (i < 0) continue;
     const head = Buffer.alloc(Math.min(64, image.byteCounts[i]!));
@@ -266,15 +201,6 @@ async function refuseSubsampledJp2k(path: string, handle: FileHandle, levels: Ti
       }
     }
   }
-}
-
-function isJp2k(compression: number): boolean {
-  return (
-    compression === Compression.AperioJP2kYCbCr ||
-    compression === Compression.AperioJP2kRGB ||
-    compression === Compression.VipsJP2k ||
-    compression === Compression.JP2k
-  );
 }
 
 interface Layout {
@@ -309,6 +235,7 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
   const levels: TiffImage[] = [];
   const associated = new Map<string, TiffImage>();
   const problems: string[] = [];
+  const skipped: { ifd: Ifd; index: number; reason: string }[] = [];
 
   // Candidate images in directory order, SubIFDs right after their parent.
   const candidates: { ifd: Ifd; index: number }[] = [];
@@ -321,6 +248,7 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
     const image = describeImage(ifd, size);
     if (typeof image === 'string') {
       problems.push(image);
+      skipped.push({ ifd, index, reason: image });
       continue;
     }
     if (aperio) {
@@ -362,7 +290,7 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
     downsample: (base.width / img.width + base.height / img.height) / 2,
     tileWidth: img.format.tileWidth,
     tileHeight: img.format.tileHeight,
-    jpegTiles: img.tiled && img.format.compression === Compression.JPEG,
+    jpegTiles: img.tiled && img.format.codec === 'jpeg',
   }));
 
   let mppX: number | undefined;
@@ -410,8 +338,40 @@ function classify(path: string, tiff: TiffFile, size: number): Layout {
       objectivePower,
       properties,
       associatedImages: [...associated.keys()],
+      problems: readProblems(tiff, skipped, aperio ? [...associated.keys()] : undefined),
     },
   };
+}
+
+/**
+ * What of an opened file could not be read, as sentences for the user: a directory chain cut by the end
+ * of the file (scanners write associated images last, so a truncated copy silently loses them), and
+ * images left out, each with its reason.
+ */
+function readProblems(
+  tiff: TiffFile,
+  skipped: { ifd: Ifd; index: number; reason: string }[],
+  /** The associated images found, for formats that name them (Aperio). */
+  associated?: string[],
+): string[] {
+  const out: string[] = [];
+  if (tiff.endsEarly) {
+    const missing = ['label', 'macro', 'thumbnail'].filter(
+      (name) => associated && !associated.includes(name),
+    );
+    const list = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} or ${missing.at(-1)}` : missing[0];
+    out.push(
+      'The file ends before its last image directory (truncated?), so images stored after it are missing' +
+        (list ? ` (it has no ${list} image).` : '.'),
+    );
+  }
+  for (const { ifd, index, reason } of skipped) {
+    const w = tagNumber(ifd, Tag.ImageWidth) ?? 0;
+    const h = tagNumber(ifd, Tag.ImageLength) ?? 0;
+    const which = index >= 0 ? `Image directory ${index}` : 'A sub-image directory';
+    out.push(`${which} (${w} x ${h}) is left out: ${reason}.`);
+  }
+  return out;
 }
 
 function tiffProperties(ifd: Ifd): Record<string, string> {

@@ -7,6 +7,7 @@ import { decodeTile, decodeTilePart } from '../codecs/decode-tile.js';
 import { jpegCodec } from '../codecs/jpeg-codec.js';
 import { lanczosResampler, nativeBoxReducer, rectCopier } from '../codecs/native-pixels.js';
 import { expandToRgba } from '../codecs/rgba.js';
+import { copyTileIntoRegion, tilePartInRegion } from '../tile-region.js';
 import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
 
 const EMPTY = new Uint8Array(0);
@@ -27,14 +28,6 @@ async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
   }
   if (task.kind === 'render') return render(task);
   if (task.kind === 'reduceTiles') return reduceTiles(task);
-  if (task.kind === 'decodeMany') {
-    // Tiles decode to the same size, so one buffer carries them all (one transfer, no copies back).
-    const tileBytes = task.format.tileWidth * task.format.tileHeight * 4;
-    const out = new Uint8Array(tileBytes * task.stored.length);
-    for (let i = 0; i < task.stored.length; i++)
-      out.set(await decodeTile(task.format, task.stored[i]!), i * tileBytes);
-    return out;
-  }
   if (task.flatten) flattenOnWhite(task.rgba);
   if (task.returnPixels) return [await encode(task), task.rgba];
   return encode(task);
@@ -47,8 +40,7 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
     if (!t.range || t.part) continue;
     await decodeTile(task.format, readStored(fd, t.range), t.pixels);
   }
-  const { width: w, height: h } = task;
-  const { lx, ly, x0, y0, x1, y1 } = task.region;
+  const { width: w, height: h, region } = task;
   // Flattening onto white turns uncovered (transparent) pixels white and leaves opaque ones as they
   // are: without an alpha channel in the tiles, starting from white does the whole job.
   const whiteBackground = task.flatten && !task.format.hasAlpha;
@@ -56,18 +48,12 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
     task.type === 'rgba' ? rgbaTarget(task) : composeBuffer(w * h * 4, whiteBackground ? 0xffffffff : 0);
   const copyRect = rectCopier();
   for (const { col, row, pixels, range, part } of task.tiles) {
-    const ix0 = Math.max(x0, col * tw);
-    const iy0 = Math.max(y0, row * th);
-    const ix1 = Math.min(x1, (col + 1) * tw);
-    const iy1 = Math.min(y1, (row + 1) * th);
-    const n = ix1 - ix0;
     if (part && range) {
-      const at = { x: ix0 - col * tw, y: iy0 - row * th, w: n, h: iy1 - iy0 };
-      decodeTilePart(task.format, readStored(fd, range), at, rgba, ((iy0 - ly) * w + (ix0 - lx)) * 4, w * 4);
+      const at = tilePartInRegion(col, row, tw, th, region, w);
+      decodeTilePart(task.format, readStored(fd, range), at, rgba, at.regionOffset, w * 4);
       continue;
     }
-    const src = ((iy0 - row * th) * tw + (ix0 - col * tw)) * 4;
-    copyRect(pixels, src, tw * 4, rgba, ((iy0 - ly) * w + (ix0 - lx)) * 4, w * 4, n * 4, iy1 - iy0);
+    copyTileIntoRegion(copyRect, pixels, col, row, tw, th, region, rgba, w);
   }
   if (task.type === 'rgba') return task.into ? EMPTY : rgba;
   if (task.flatten && !whiteBackground) flattenOnWhite(rgba);

@@ -16,11 +16,9 @@ export interface RenderTile {
 /** Work the decode workers do: CPU-heavy steps kept off the main event loop. */
 export type WorkerTask =
   | { kind: 'decode'; format: TileFormat; stored: Uint8Array }
-  /** Several tiles of one image in one round trip; the answer packs them end to end. */
-  | { kind: 'decodeMany'; format: TileFormat; stored: Uint8Array[] }
   /**
-   * Like decodeMany, but the worker reads the stored bytes itself (file offset, length), saving the
-   * main thread one asynchronous read per tile. `file` keys the worker's open descriptor.
+   * Several tiles of one image in one round trip; the worker reads the stored bytes itself (file offset,
+   * length), saving the main thread one asynchronous read per tile. `file` keys the worker's open descriptor.
    */
   | {
       kind: 'decodeRanges';

@@ -1,14 +1,15 @@
 /** `tessera slide info|region|tile`, run in-process through the CLI entry like the other CLI tests. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transformer } from '@napi-rs/image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../helpers/cli.js';
-import { makePyramidalTiff } from '../../helpers/slides.js';
+import { makePyramidalTiff, sharedWsiDir } from '../../helpers/slides.js';
 import { tempDir } from '../../helpers/temp.js';
 import { openSlide } from '../../../src-main/slides/index.js';
 import { hasTool, makeFixtureDir } from './fixtures.js';
-import { maxChannelMad } from './compare.js';
+import { hasOpenSlideTools, openSlideRegion } from './compare.js';
 
 describe.skipIf(!hasTool('vips'))('tessera slide', () => {
   let dir: string;
@@ -34,34 +35,64 @@ describe.skipIf(!hasTool('vips'))('tessera slide', () => {
     expect(meta.levels[0]).toMatchObject({ height: 900, downsample: 1, tileWidth: 256 });
   });
 
-  it('region writes the PNG of what readRegion returns', async () => {
+  it.skipIf(!hasOpenSlideTools())('region writes the PNG OpenSlide renders of that region', async () => {
     const out = path.join(tempDir(), 'r.png');
     const res = await cli(
-      'slide',
-      'region',
-      file,
-      '--level',
-      '1',
-      '--x',
-      '100',
-      '--y',
-      '60',
-      '--w',
-      '300',
-      '--h',
-      '200',
-      '-o',
-      out,
+      ...['slide', 'region', file, '--level', '1', '--x', '100', '--y', '60', '--w', '300', '--h', '200'],
+      ...['-o', out],
     );
     expect(res).toMatchObject({ code: 0, out: `Wrote 300 x 200 px of level 1 to ${out}\n` });
     const png = new Transformer(fs.readFileSync(out));
     expect(png.metadataSync()).toMatchObject({ width: 300, height: 200 });
-    const reader = await openSlide(file);
-    expect(
-      maxChannelMad(new Uint8Array(png.rawPixelsSync()), await reader.readRegion(1, 100, 60, 300, 200)),
-    ).toBe(0);
-    await reader.close();
+    // openslide-write-png: the same region of the same level (both decode with libjpeg-turbo).
+    const reference = openSlideRegion(file, 1, 100, 60, 300, 200);
+    expect(Buffer.compare(Buffer.from(png.rawPixelsSync()), Buffer.from(reference))).toBe(0);
   });
+
+  it('region refuses a region over the limit before reading, with the API’s own sentence', async () => {
+    const out = path.join(tempDir(), 'big.png');
+    const sentence =
+      'A region of 16384 x 16384 pixels is too large: one read returns at most 67108864 pixels ' +
+      '(8192 x 8192, 256 MiB of RGBA); read larger areas in pieces.';
+    const res = await cli(
+      ...['slide', 'region', file, '--level', '0', '--x', '0', '--y', '0', '--w', '16384', '--h', '16384'],
+      ...['-o', out],
+    );
+    expect(res.code).toBe(2);
+    expect(res.err.split('\n')[0]).toBe(`tessera: ${sentence}`);
+    expect(fs.existsSync(out)).toBe(false);
+    const reader = await openSlide(file);
+    try {
+      await expect(reader.readRegion(0, 0, 0, 16384, 16384)).rejects.toThrow(sentence);
+      // Up to the limit, in any shape.
+      expect((await reader.readRegion(0, 0, 0, 65536, 1)).length).toBe(65536 * 4);
+    } finally {
+      await reader.close();
+    }
+    const wide = await cli(
+      ...['slide', 'region', file, '--level', '0', '--x', '0', '--y', '0', '--w', '65536', '--h', '1025'],
+      ...['-o', out],
+    );
+    expect(wide.err).toMatch(/^tessera: A region of 65536 x 1025 pixels is too large: /);
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'refuses a FIFO or device named like a slide at once',
+    async () => {
+      const fifo = path.join(tempDir(), 'x.svs');
+      execFileSync('mkfifo', [fifo]);
+      // Nothing ever writes to the FIFO: an open that waited for a writer would hang here.
+      const res = await cli('slide', 'info', fifo);
+      expect(res).toMatchObject({
+        code: 1,
+        err: 'tessera: Cannot read slide x.svs: it is not a regular file (a pipe, socket or device).\n',
+      });
+      expect((await cli('slide', 'info', '/dev/zero')).err).toMatch(
+        /Cannot read slide zero: it is not a regular/,
+      );
+    },
+    10_000,
+  );
 
   it('tile writes a Deep Zoom JPEG of the per-slide grid, or of the grid asked for', async () => {
     const dir = tempDir();
@@ -135,4 +166,42 @@ describe.skipIf(!hasTool('vips'))('tessera slide', () => {
     expect(cut.code).toBe(1);
     expect(cut.err).toMatch(/^tessera: Cannot read slide cut\.tif: .+\.\n$/);
   });
+
+  it.skipIf(!sharedWsiDir())(
+    'says which images a truncated slide lacks, in slide info and the import result',
+    async () => {
+      const dir = tempDir();
+      const slides = path.join(dir, 'slides');
+      fs.mkdirSync(slides);
+      const whole = fs.readFileSync(path.join(sharedWsiDir()!, 'CMU-1-Small-Region.svs'));
+      const cut = path.join(slides, 'cut.svs');
+      fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.8)));
+      const sentence =
+        'The file ends before its last image directory (truncated?), so images stored after it are missing ' +
+        '(it has no label or macro image).';
+      const info = await cli('slide', 'info', cut);
+      expect(info.code).toBe(0);
+      expect(info.out).toMatch(/Associated {2}thumbnail\n/);
+      expect(info.out).toContain(`Problems\n  ${sentence}\n`);
+      const json = JSON.parse((await cli('slide', 'info', cut, '--json')).out) as { problems: string[] };
+      expect(json.problems).toEqual([sentence]);
+      // The whole file has none.
+      const sound = JSON.parse(
+        (await cli('slide', 'info', path.join(sharedWsiDir()!, 'CMU-1-Small-Region.svs'), '--json')).out,
+      ) as {
+        problems: string[];
+      };
+      expect(sound.problems).toEqual([]);
+      const project = path.join(dir, 'project');
+      expect((await cli('project', 'init', project)).code).toBe(0);
+      const imported = await cli('import', project, slides, '--json');
+      expect(imported.code).toBe(0);
+      const summary = JSON.parse(imported.out) as {
+        imported: number;
+        warnings: { file: string; reason: string }[];
+      };
+      expect(summary.imported).toBe(1);
+      expect(summary.warnings).toEqual([{ file: cut, reason: sentence }]);
+    },
+  );
 });

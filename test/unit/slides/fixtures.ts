@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { tool } from '../../helpers/prerequisites.js';
 import { writeTiff } from './tiff-writer.js';
+import { completeJpeg } from '../../../src-main/slides/codecs/jpeg-stream.js';
 
 export const SOURCE_WIDTH = 1500;
 export const SOURCE_HEIGHT = 1100;
@@ -205,4 +206,59 @@ export function jp2kEncoderSync(): (samples: Uint8Array, w: number, h: number) =
     enc.encode();
     return new Uint8Array(enc.getEncodedBuffer());
   };
+}
+
+/**
+ * Small JPEG files of every kind slide tiles come in, written by vips (and Pillow for 4:2:2, where
+ * /usr/bin/python3 has it): 4:2:0 and 4:4:4 chroma, odd sizes, restart markers, grey, and the Adobe
+ * transform-0 marker Aperio RGB tiles get. Named by what they exercise.
+ */
+export function makeJpegSamples(dir: string): Map<string, Uint8Array> {
+  const jpegs = new Map<string, Uint8Array>();
+  const raw = (name: string, width: number, height: number, bands: number) => {
+    const file = path.join(dir, `${name}.raw`);
+    const rgb = sourcePixels(width, height);
+    fs.writeFileSync(file, bands === 1 ? rgb.filter((_, i) => i % 3 === 1) : rgb);
+    return file;
+  };
+  const make = (name: string, width: number, height: number, options: string[], bands = 3) => {
+    const v = path.join(dir, `${name}.v`);
+    execFileSync('vips', [
+      'rawload',
+      raw(name, width, height, bands),
+      v,
+      String(width),
+      String(height),
+      String(bands),
+    ]);
+    if (bands === 1) execFileSync('vips', ['copy', v, `${v}.bw.v`, '--interpretation', 'b-w']);
+    const file = path.join(dir, `${name}.jpg`);
+    execFileSync('vips', ['jpegsave', bands === 1 ? `${v}.bw.v` : v, file, ...options]);
+    jpegs.set(name, new Uint8Array(fs.readFileSync(file)));
+  };
+  make('4:2:0 q75', 256, 256, ['--Q', '75']);
+  make('4:4:4 q92', 256, 256, ['--Q', '92', '--subsample-mode', 'off']);
+  make('4:2:0 odd 250x131', 250, 131, ['--Q', '80']);
+  make('4:2:0 restart markers', 240, 240, ['--Q', '85', '--restart-interval', '3']);
+  make('grey', 200, 120, ['--Q', '70'], 1);
+  if (pillowAvailable()) {
+    const file = path.join(dir, '422.jpg');
+    const script =
+      'import sys; from PIL import Image; ' +
+      'Image.frombytes("RGB", (237, 119), open(sys.argv[1], "rb").read()).save(sys.argv[2], quality=80, subsampling=1)';
+    execFileSync('/usr/bin/python3', ['-c', script, raw('422', 237, 119, 3), file]);
+    jpegs.set('4:2:2 odd 237x119 (Pillow)', new Uint8Array(fs.readFileSync(file)));
+  }
+  // An Adobe transform-0 marker makes libjpeg skip the colour conversion (as for Aperio RGB tiles).
+  jpegs.set('Adobe RGB', completeJpeg(jpegs.get('4:2:0 q75')!, undefined, true));
+  return jpegs;
+}
+
+function pillowAvailable(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import PIL'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

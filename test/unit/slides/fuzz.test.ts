@@ -3,18 +3,23 @@
  * every layout and codec. Each case must either read or fail with a SlideError naming the file;
  * nothing may crash the process, hang, or throw anything else.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlideError, SlideRegistry, deepZoomFor, type SlideReader } from '../../../src-main/slides/index.js';
 import { tiffBackend } from '../../../src-main/slides/tiff/tiff-backend.js';
+import { openSlideBackend } from '../../../src-main/slides/openslide/openslide-reader.js';
 import { sharedWsiDir } from '../../helpers/slides.js';
+import { repoRoot } from '../../helpers/temp.js';
 import { hasTool, loadJp2kEncoder, sourcePixels } from './fixtures.js';
 import { writeTiff } from './tiff-writer.js';
 
 const CASES = Number(process.env.TESSERA_FUZZ_CASES ?? 2500);
+const OPENSLIDE_CASES = Math.ceil(CASES / 5);
+/** OpenSlide where libopenslide is installed; its library logs nothing here. */
+const openSlide = openSlideBackend(() => {});
 const SEED = 20261129;
 
 function rng(seed: number): () => number {
@@ -167,12 +172,54 @@ async function exercise(reader: SlideReader): Promise<void> {
   for (const name of reader.metadata.associatedImages) await reader.readAssociatedImage(name);
   const dz = deepZoomFor(reader);
   await dz.tile(dz.levelCount - 1, 0, 0);
+  // The coarsest tile: the whole of the last level, reduced (OpenSlide: read in pieces).
+  await dz.tile(0, 0, 0);
+}
+
+/** Runs `cases` seeded mutations through `registry`; returns how they ended, by backend. */
+async function fuzz(
+  registry: SlideRegistry,
+  inputs: Buffer[],
+  file: string,
+  cases: number,
+  seed: number,
+): Promise<{ opened: number; refused: number; failedLater: number; byBackend: Record<string, number> }> {
+  const rand = rng(seed);
+  const outcomes = { opened: 0, refused: 0, failedLater: 0, byBackend: {} as Record<string, number> };
+  for (let i = 0; i < cases; i++) {
+    const seedIndex = Math.floor(rand() * inputs.length);
+    let data = mutate(inputs[seedIndex]!, rand);
+    if (rand() < 0.3) data = mutate(data, rand);
+    fs.writeFileSync(file, data);
+    let reader: SlideReader | undefined;
+    try {
+      reader = await registry.open(file);
+      outcomes.opened++;
+      const backend = reader.metadata.backend;
+      outcomes.byBackend[backend] = (outcomes.byBackend[backend] ?? 0) + 1;
+      await exercise(reader);
+    } catch (err) {
+      if (!(err instanceof SlideError)) {
+        throw new Error(`case ${i} (seed ${seedIndex}) threw ${String(err)} instead of a SlideError`, {
+          cause: err,
+        });
+      }
+      expect(err.message).toMatch(
+        new RegExp(`^Cannot read slide ${path.basename(file).replace('.', '\\.')}: .+\\.$`),
+      );
+      if (reader) outcomes.failedLater++;
+      else outcomes.refused++;
+    } finally {
+      await reader?.close();
+    }
+  }
+  return outcomes;
 }
 
 describe.skipIf(!hasTool('vips'))('fuzz: corrupt and truncated slide files', () => {
   let dir: string;
   let inputs: Buffer[];
-  // Built-in reader only: OpenSlide is a C library whose own robustness we do not test here.
+  // Built-in reader only here; the OpenSlide path has its own cases below.
   const registry = new SlideRegistry([tiffBackend()]);
 
   beforeAll(async () => {
@@ -216,35 +263,77 @@ describe.skipIf(!hasTool('vips'))('fuzz: corrupt and truncated slide files', () 
   });
 
   it(`${CASES} seeded mutations: a SlideError naming the file, or a readable slide; never a crash`, async () => {
-    const rand = rng(SEED);
-    const outcomes = { opened: 0, refused: 0, failedLater: 0 };
-    const file = path.join(dir, 'case-slide.tif');
-    for (let i = 0; i < CASES; i++) {
-      const seedIndex = Math.floor(rand() * inputs.length);
-      let data = mutate(inputs[seedIndex]!, rand);
-      if (rand() < 0.3) data = mutate(data, rand);
-      fs.writeFileSync(file, data);
-      let reader: SlideReader | undefined;
-      try {
-        reader = await registry.open(file);
-        outcomes.opened++;
-        await exercise(reader);
-      } catch (err) {
-        if (!(err instanceof SlideError)) {
-          throw new Error(`case ${i} (seed ${seedIndex}) threw ${String(err)} instead of a SlideError`, {
-            cause: err,
-          });
-        }
-        expect(err.message).toMatch(/^Cannot read slide case-slide\.tif: .+\.$/);
-        if (reader) outcomes.failedLater++;
-        else outcomes.refused++;
-      } finally {
-        await reader?.close();
-      }
-    }
+    const outcomes = await fuzz(registry, inputs, path.join(dir, 'case-slide.tif'), CASES, SEED);
     // The mix must exercise both paths: files refused at open and files failing while decoding.
     expect(outcomes.refused).toBeGreaterThan(CASES / 20);
     expect(outcomes.opened).toBeGreaterThan(CASES / 20);
     expect(outcomes.failedLater).toBeGreaterThan(0);
   }, 120_000);
+
+  // The app's registry: what the built-in reader refuses goes to OpenSlide, whose levels are checked
+  // against the file before anything is read (a corrupt 65535 x 65535 directory used to reach it).
+  it.skipIf(!openSlide)(
+    `${OPENSLIDE_CASES} seeded mutations through OpenSlide too`,
+    async () => {
+      const both = new SlideRegistry([tiffBackend(), openSlide!]);
+      const outcomes = await fuzz(both, inputs, path.join(dir, 'case-os.tif'), OPENSLIDE_CASES, SEED + 1);
+      expect(outcomes.opened).toBeGreaterThan(OPENSLIDE_CASES / 20);
+      // OpenSlide alone, also for the files the built-in reader would have taken.
+      const alone = await fuzz(
+        new SlideRegistry([openSlide!]),
+        inputs,
+        path.join(dir, 'case-os-only.tif'),
+        OPENSLIDE_CASES,
+        SEED + 2,
+      );
+      expect(alone.byBackend.openslide ?? 0).toBeGreaterThan(OPENSLIDE_CASES / 20);
+      expect(alone.refused).toBeGreaterThan(OPENSLIDE_CASES / 20);
+    },
+    180_000,
+  );
 });
+
+describe.skipIf(!hasTool('vips') || !fs.existsSync('/usr/bin/tiffset') || !openSlideBackend(() => {}))(
+  'a TIFF directory that claims 65535 x 65535 in a small file',
+  () => {
+    it('is refused by both backends with one sentence, and libtiff’s warnings stay off stderr', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-huge-'));
+      try {
+        const file = path.join(dir, 'huge.tif');
+        execFileSync('vips', ['black', `${file}.v`, '600', '400', '--bands', '3']);
+        execFileSync('vips', ['tiffsave', `${file}.v`, file, '--tile', '--compression', 'jpeg']);
+        execFileSync('tiffset', ['-s', '256', '65535', file], { stdio: 'ignore' });
+        execFileSync('tiffset', ['-s', '257', '65535', file], { stdio: 'ignore' });
+        // A child process: libtiff writes its warnings to file descriptor 2 itself.
+        const run = (...args: string[]) =>
+          spawnSync(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              '-e',
+              `import('${path.join(repoRoot, 'src-main', 'cli', 'index.ts')}').then(async (m) => {
+                const io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+                process.exitCode = await m.runCli(${JSON.stringify(args)}, io);
+              })`,
+            ],
+            { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TESSERA_LOG: 'info' } },
+          );
+        const sentence =
+          /^tessera: Cannot read slide huge\.tif: [^\n]*fewer tile offsets than tiles[^\n]*\.\n$/;
+        const info = run('slide', 'info', file);
+        expect(info.status).toBe(1);
+        expect(info.stderr).toMatch(sentence);
+        const tile = run('slide', 'tile', file, '0', '0', '0', '-o', path.join(dir, 't.jpg'));
+        expect(tile.status).toBe(1);
+        expect(tile.stderr).toMatch(sentence);
+        // OpenSlide alone: its level is checked against the file before anything is read.
+        await expect(new SlideRegistry([openSlideBackend(() => {})!]).open(file)).rejects.toThrow(
+          /^Cannot read slide huge\.tif: level 0 \(65535 x 65535\) does not fit the file: the image has fewer tile offsets than tiles/,
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+  },
+);

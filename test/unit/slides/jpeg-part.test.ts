@@ -3,7 +3,6 @@
  * every chroma subsampling, odd frame sizes, every crop offset across iMCU boundaries and the real
  * Aperio tiles; bad data and bad parts are errors, never crashes.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { completeJpeg, jpegSize } from '../../../src-main/slides/codecs/jpeg-str
 import { TiffFile } from '../../../src-main/slides/tiff/tiff-file.js';
 import { describeImage, type TiffImage } from '../../../src-main/slides/tiff/tiff-image.js';
 import { sharedWsiDir } from '../../helpers/slides.js';
-import { hasTool, makeFixtureDir, sourcePixels } from './fixtures.js';
+import { hasTool, makeFixtureDir, makeJpegSamples } from './fixtures.js';
 
 const decoder = partialJpegDecoder();
 
@@ -80,25 +79,7 @@ describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_pi
 
   beforeAll(() => {
     dir = makeFixtureDir();
-    const make = (name: string, width: number, height: number, options: string[], bands = 3) => {
-      const raw = path.join(dir, `${name}.raw`);
-      const rgb = sourcePixels(width, height);
-      const pixels = bands === 1 ? rgb.filter((_, i) => i % 3 === 1) : rgb;
-      fs.writeFileSync(raw, pixels);
-      const v = path.join(dir, `${name}.v`);
-      execFileSync('vips', ['rawload', raw, v, String(width), String(height), String(bands)]);
-      if (bands === 1) execFileSync('vips', ['copy', v, `${v}.bw.v`, '--interpretation', 'b-w']);
-      const file = path.join(dir, `${name}.jpg`);
-      execFileSync('vips', ['jpegsave', bands === 1 ? `${v}.bw.v` : v, file, ...options]);
-      jpegs.set(name, new Uint8Array(fs.readFileSync(file)));
-    };
-    make('4:2:0 q75', 256, 256, ['--Q', '75']);
-    make('4:4:4 q92', 256, 256, ['--Q', '92', '--subsample-mode', 'off']);
-    make('4:2:0 odd 250x131', 250, 131, ['--Q', '80']);
-    make('4:2:0 restart markers', 240, 240, ['--Q', '85', '--restart-interval', '3']);
-    make('grey', 200, 120, ['--Q', '70'], 1);
-    // An Adobe transform-0 marker makes libjpeg skip the colour conversion (as for Aperio RGB tiles).
-    jpegs.set('Adobe RGB', completeJpeg(jpegs.get('4:2:0 q75')!, undefined, true));
+    for (const [name, jpeg] of makeJpegSamples(dir)) jpegs.set(name, jpeg);
   }, 60_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -1,0 +1,355 @@
+/**
+ * A tiled reader whose stored tiles are byte ranges of one file, in a format the codecs decode: the decode
+ * workers read and decode the tiles themselves, so regions and Deep Zoom tiles can be rendered in one
+ * worker task (render), regions can decode only the part of a tile they need, and a whole level can be
+ * box-reduced tile by tile (reduceTiles). A subclass says where each tile is (storedRange) and how it is
+ * coded (tileFormat); the TIFF reader is one.
+ */
+import type { RegionEncoding, RgbaImage } from './types.js';
+import type { TileFormat } from './codecs/tile-format.js';
+import type { DecodePool } from './worker/decode-pool.js';
+import type { TileCache } from './tile-cache.js';
+import { TiledSlideReader, type RegionGeometry } from './tiled-reader.js';
+import { canDecodeTilePart } from './codecs/decode-tile.js';
+import { rectCopier } from './codecs/native-pixels.js';
+import { RenderSlots } from './render-slots.js';
+import type { RenderTile } from './worker/messages.js';
+
+/** A missing tile is decoded only in part when a request needs less than this fraction of it. */
+const PART_DECODE_MAX_FRACTION = 0.5;
+/** How many partly decoded tiles a reader remembers, to decode them whole when asked again. */
+const PART_DECODE_MEMORY = 4096;
+const NO_PIXELS = new Uint8Array(0);
+
+export abstract class FileTiledReader extends TiledSlideReader {
+  /** Tiles recently decoded only in part, oldest first (see decodeInPart). */
+  private decodedInPart = new Set<string>();
+  protected closed = false;
+
+  protected constructor(id: string, path: string, cache: TileCache | undefined, pool: DecodePool) {
+    super(id, path, cache, pool);
+  }
+
+  /** How the tiles of `level` are coded, or undefined where the level does not exist. */
+  protected abstract tileFormat(level: number): TileFormat | undefined;
+
+  /** File offset and length of a stored tile; null when nothing is stored (an empty tile) or no such tile. */
+  protected abstract storedRange(level: number, col: number, row: number): [number, number] | null;
+
+  /** Wraps a worker's decode error for the user (the subclass knows what the file is). */
+  protected abstract decodeError(level: number, err: unknown): Error;
+
+  /** What the workers need to read this file: its key (for their open descriptors) and path. */
+  private get file(): { key: string; path: string } {
+    return { key: this.id, path: this.path };
+  }
+
+  /** The format of `level` where workers may read it now (not after close). */
+  private workerFormat(level: number): TileFormat | undefined {
+    return this.closed ? undefined : this.tileFormat(level);
+  }
+
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.decodedInPart.clear();
+    await super.close();
+    await this.pool.broadcast({ kind: 'forget', key: this.id });
+  }
+
+  /** The tiles a region needs: the workers read and decode them, at most one batch per worker. */
+  protected override async readTiles(
+    level: number,
+    tiles: [number, number][],
+  ): Promise<(Uint8Array | null)[]> {
+    const format = this.tileFormat(level);
+    const result: (Uint8Array | null)[] = tiles.map(() => null);
+    if (!format) return result;
+    if (this.closed) throw this.decodeError(level, new Error('the slide was closed'));
+    // Empty tiles (no bytes stored) stay null.
+    const ranges: [number, number][] = [];
+    const present: number[] = [];
+    tiles.forEach(([col, row], i) => {
+      const range = this.storedRange(level, col, row);
+      if (!range) return;
+      ranges.push(range);
+      present.push(i);
+    });
+    if (present.length === 0) return result;
+    const chunks = Math.min(this.pool.size, present.length);
+    const per = Math.ceil(present.length / chunks);
+    const tileBytes = format.tileWidth * format.tileHeight * 4;
+    await Promise.all(
+      Array.from({ length: chunks }, async (_, k) => {
+        const indices = present.slice(k * per, (k + 1) * per);
+        if (indices.length === 0) return;
+        // Slab slots (shared memory) are written in place by the worker; plain buffers travel.
+        const into = indices.map(() => this.cache.takeBuffer(tileBytes));
+        const transfer = into.flatMap((b) => (b.buffer instanceof ArrayBuffer ? [b.buffer] : []));
+        let decoded: Uint8Array[];
+        try {
+          const back = await this.pool.runForBuffers(
+            {
+              kind: 'decodeRanges',
+              file: this.file,
+              format,
+              ranges: ranges.slice(k * per, (k + 1) * per),
+              into,
+            },
+            transfer,
+          );
+          decoded = into.map((b, j) => (b.buffer instanceof ArrayBuffer ? back[j]! : b));
+        } catch (err) {
+          for (const b of into) if (!(b.buffer instanceof ArrayBuffer)) this.cache.giveBack(b);
+          throw this.decodeError(level, err);
+        }
+        indices.forEach((i, j) => (result[i] = decoded[j]!));
+      }),
+    );
+    return result;
+  }
+
+  /**
+   * One worker task per region: cached tiles are passed as their slab slots (pinned while the worker
+   * reads them), missing ones are decoded by the worker into fresh slots and cached when it answers; the
+   * main thread copies no pixels. Where that cannot be done (a cached tile outside the slabs, no free
+   * slot), the region is read and encoded the plain way.
+   */
+  override async encodeRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    encoding: RegionEncoding,
+  ): Promise<Uint8Array> {
+    const g = this.regionGeometry(level, x, y, w, h);
+    const rendered = await this.renderInWorker(level, g, w, h, encoding);
+    return rendered ?? super.encodeRegion(level, x, y, w, h, encoding);
+  }
+
+  override async readRegion(
+    level: number,
+    x: number,
+    y: number,
+    w: number,
+    h: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
+    const g = this.regionGeometry(level, x, y, w, h);
+    if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
+    if (this.renderPays(level, g)) {
+      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into);
+      if (rgba) return rgba;
+    }
+    return this.composeRegion(level, g, w, h, into);
+  }
+
+  /**
+   * Whether a missing tile is decoded only in part: where its format allows it, the request needs less
+   * than half of it, and no recent request decoded part of it. A part is not cached; a tile asked for a
+   * second time (neighbouring patches read in order, a viewer panning) is decoded whole and cached, so
+   * random access pays for parts and coherent access for one extra decode. `peek` leaves the record as
+   * it is.
+   */
+  private decodeInPart(
+    format: TileFormat,
+    key: string,
+    g: RegionGeometry,
+    col: number,
+    row: number,
+    peek = false,
+  ): boolean {
+    const { tileWidth: tw, tileHeight: th } = format;
+    // Pixels of the tile inside the region.
+    const needed =
+      (Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw)) *
+      (Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th));
+    if (needed >= PART_DECODE_MAX_FRACTION * tw * th) return false;
+    if (!canDecodeTilePart(format)) return false;
+    if (this.decodedInPart.has(key)) {
+      if (!peek) this.decodedInPart.delete(key);
+      return false;
+    }
+    if (!peek) {
+      this.decodedInPart.add(key);
+      if (this.decodedInPart.size > PART_DECODE_MEMORY) {
+        this.decodedInPart.delete(this.decodedInPart.values().next().value!);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * True when reading this region in one worker task pays: a missing tile that would be decoded only in
+   * part (otherwise the tiles are fetched into the cache and the region composed here).
+   */
+  private renderPays(level: number, g: RegionGeometry): boolean {
+    const format = this.workerFormat(level);
+    if (!format || !canDecodeTilePart(format)) return false;
+    return g.addresses.some(([col, row]) => {
+      const key = this.tileKey(level, col, row);
+      if (this.cache.get(key)) return false;
+      return this.decodeInPart(format, key, g, col, row, true);
+    });
+  }
+
+  /**
+   * Renders a region in one worker task (see encodeRegion); undefined where it cannot, having given back
+   * whatever it took. For 'rgba', the pixels go into `into` where given.
+   */
+  private async renderInWorker(
+    level: number,
+    g: RegionGeometry,
+    w: number,
+    h: number,
+    output: RegionEncoding | { type: 'rgba' },
+    into?: Uint8Array,
+  ): Promise<Uint8Array | undefined> {
+    const format = this.workerFormat(level);
+    if (!format) return undefined;
+    // Tiles other requests are decoding right now: wait for them, then everything is cache or ours.
+    for (;;) {
+      const running = g.addresses.flatMap(([c, r]) => this.inflight.get(this.tileKey(level, c, r)) ?? []);
+      if (running.length === 0) break;
+      await Promise.allSettled(running);
+    }
+    const planned = this.planRender(level, format, g);
+    if (!planned) return undefined;
+    const { tiles, slots } = planned;
+    slots.start(this.inflight);
+    // Raw pixels are composed in shared memory, so no buffer crosses back (a fresh 256 KiB answer per
+    // region made V8 run a full GC every few hundred regions): in the caller's buffer where that is shared,
+    // else in a slab slot copied out below.
+    const intoShared = output.type === 'rgba' && into?.buffer instanceof SharedArrayBuffer ? into : undefined;
+    const slot = output.type === 'rgba' && !intoShared ? this.cache.takeSlot(w * h * 4) : undefined;
+    const encoding =
+      output.type === 'rgba'
+        ? {
+            outWidth: w,
+            outHeight: h,
+            flatten: false,
+            type: 'rgba' as const,
+            quality: 0,
+            into: intoShared ?? slot,
+          }
+        : output;
+    let result: Uint8Array;
+    try {
+      result = await this.pool.run({
+        kind: 'render',
+        file: this.file,
+        format,
+        tiles,
+        region: { lx: g.lx, ly: g.ly, x0: g.x0, y0: g.y0, x1: g.x1, y1: g.y1 },
+        width: w,
+        height: h,
+        ...encoding,
+      });
+    } catch (err) {
+      const error = this.decodeError(level, err);
+      slots.fail(error);
+      if (slot) this.cache.giveBack(slot);
+      throw error;
+    }
+    slots.commit();
+    if (output.type !== 'rgba' || intoShared) return intoShared ?? result;
+    if (!slot) {
+      // No slot was free: the pixels came back in a buffer of their own.
+      if (!into) return result;
+      into.set(result);
+      return into;
+    }
+    const pixels = into ?? new Uint8Array(w * h * 4);
+    rectCopier()(slot, 0, w * 4, pixels, 0, w * 4, w * 4, h); // set() copies shared memory word by word
+    this.cache.giveBack(slot);
+    return pixels;
+  }
+
+  /**
+   * The tiles of a render task: cached ones by their slab slot (pinned), missing ones by file range (into
+   * a fresh slot, or in part straight into the region), empty ones left out. Undefined, with every slot
+   * given back, where a cached tile is not in a slab slot or no slot is free.
+   */
+  private planRender(
+    level: number,
+    format: TileFormat,
+    g: RegionGeometry,
+  ): { tiles: RenderTile[]; slots: RenderSlots } | undefined {
+    const tiles: RenderTile[] = [];
+    const slots = new RenderSlots(this.cache);
+    const tileBytes = format.tileWidth * format.tileHeight * 4;
+    for (const [col, row] of g.addresses) {
+      const key = this.tileKey(level, col, row);
+      const cached = this.cache.get(key);
+      if (cached) {
+        if (!slots.pin(cached)) return slots.giveBackAll();
+        tiles.push({ col, row, pixels: cached, range: null });
+        continue;
+      }
+      const range = this.storedRange(level, col, row);
+      if (!range) continue; // empty: transparent
+      if (this.decodeInPart(format, key, g, col, row)) {
+        tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
+        continue;
+      }
+      const pixels = slots.decodeInto(key, tileBytes);
+      if (!pixels) return slots.giveBackAll();
+      tiles.push({ col, row, pixels, range });
+    }
+    return { tiles, slots };
+  }
+
+  /**
+   * The level box-reduced by `factor`, tile by tile in the decode workers (one task per worker, a band of
+   * tile rows each, writing into shared memory): no full-size copy of the level is ever composed. Only
+   * where the factor divides the tile size, so that reduction blocks never straddle tiles; the pixels are
+   * then those of reducing the whole level at once. Tiles are decoded from the file, not cached.
+   */
+  async readLevelReduced(
+    level: number,
+    factor: number,
+    flattenOnWhite: boolean,
+  ): Promise<RgbaImage | undefined> {
+    const format = this.workerFormat(level);
+    const lv = this.metadata.levels[level];
+    if (!format || !lv || !Number.isInteger(factor) || factor < 1) return undefined;
+    const { tileWidth: tw, tileHeight: th } = format;
+    if (tw % factor !== 0 || th % factor !== 0 || lv.tileWidth !== tw || lv.tileHeight !== th)
+      return undefined;
+    const width = Math.ceil(lv.width / factor);
+    const height = Math.ceil(lv.height / factor);
+    const out = new Uint8Array(new SharedArrayBuffer(width * height * 4));
+    const rows = Math.ceil(lv.height / th);
+    const cols = Math.ceil(lv.width / tw);
+    const bands = Math.min(this.pool.size, rows);
+    const tasks: Promise<unknown>[] = [];
+    for (let b = 0; b < bands; b++) {
+      const tiles: { col: number; row: number; range: [number, number] | null }[] = [];
+      for (let row = Math.floor((b * rows) / bands); row < Math.floor(((b + 1) * rows) / bands); row++) {
+        for (let col = 0; col < cols; col++)
+          tiles.push({ col, row, range: this.storedRange(level, col, row) });
+      }
+      tasks.push(
+        this.pool.run({
+          kind: 'reduceTiles',
+          file: this.file,
+          format,
+          tiles,
+          factor,
+          flatten: flattenOnWhite,
+          levelWidth: lv.width,
+          levelHeight: lv.height,
+          out,
+          outWidth: width,
+        }),
+      );
+    }
+    try {
+      await Promise.all(tasks);
+    } catch (err) {
+      throw this.decodeError(level, err);
+    }
+    return { rgba: out, width, height };
+  }
+}
