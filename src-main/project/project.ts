@@ -25,6 +25,41 @@ export function databasePath(dir: string): string {
   return path.join(dir, DATABASE_FILE);
 }
 
+/**
+ * Creates `dir` and any missing parents, one level at a time from the nearest folder that exists.
+ * Node's recursive mkdir retries forever where the file system refuses new entries without saying
+ * EACCES (e.g. /proc/x), so the walk is done here and the first refusal is the answer.
+ */
+function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  let existing = dir;
+  while (!fs.existsSync(existing)) {
+    missing.unshift(existing);
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  if (!fs.statSync(existing).isDirectory()) {
+    throw new ApiError(
+      'conflict',
+      `Cannot create the project folder ${dir}: ${existing} is a file, not a folder.`,
+    );
+  }
+  for (const folder of missing) {
+    try {
+      fs.mkdirSync(folder);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && fs.statSync(folder).isDirectory()) continue;
+      const reason =
+        code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? `you may not create folders in ${path.dirname(folder)}`
+          : `${path.dirname(folder)} does not accept new folders (${code ?? (err as Error).message})`;
+      throw new ApiError('unreadable', `Cannot create the project folder ${dir}: ${reason}.`);
+    }
+  }
+}
+
 export async function createProject(dirInput: string, name?: string): Promise<Project> {
   const dir = path.resolve(dirInput);
   if (fs.existsSync(databasePath(dir))) {
@@ -33,8 +68,8 @@ export async function createProject(dirInput: string, name?: string): Promise<Pr
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
     throw new ApiError('conflict', `${dir} is a file, not a folder.`);
   }
+  makeFolder(dir);
   try {
-    fs.mkdirSync(dir, { recursive: true });
     for (const sub of PROJECT_SUBFOLDERS) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   } catch (err) {
     throw new ApiError('unreadable', `Cannot create the project folder ${dir}: ${(err as Error).message}`);

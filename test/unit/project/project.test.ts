@@ -34,6 +34,21 @@ describe('projects', () => {
     );
   });
 
+  it('refuses at once a folder that cannot be created, naming the reason', async () => {
+    // Node's recursive mkdir loops forever on /proc (it answers ENOENT, not EACCES, to a new entry).
+    await expect(createProject('/proc/tessera-x/y')).rejects.toThrow(
+      'Cannot create the project folder /proc/tessera-x/y: /proc does not accept new folders (ENOENT).',
+    );
+    const file = path.join(tempDir(), 'notes.txt');
+    fs.writeFileSync(file, 'x');
+    await expect(createProject(path.join(file, 'project'))).rejects.toThrow(
+      `Cannot create the project folder ${path.join(file, 'project')}: ${file} is a file, not a folder.`,
+    );
+    const nested = path.join(tempDir(), 'a', 'b', 'c');
+    (await createProject(nested)).close();
+    expect(fs.existsSync(path.join(nested, 'project.sqlite'))).toBe(true);
+  });
+
   it('a damaged database is reported with the file and the reason', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'project.sqlite'), Buffer.alloc(8192, 7));
