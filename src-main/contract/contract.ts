@@ -114,6 +114,8 @@ export interface ImportProgress {
   updated: number;
   /** Files that could not be imported, each with one sentence saying why. */
   errors: { file: string; reason: string }[];
+  /** Slides imported although part of them could not be read (e.g. a truncated file's associated images). */
+  warnings: { file: string; reason: string }[];
   state: 'running' | 'finished' | 'cancelled' | 'failed';
 }
 

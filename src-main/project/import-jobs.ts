@@ -52,6 +52,7 @@ export class ImportJobs {
           imported: 0,
           updated: 0,
           errors: [{ file: folder, reason: err instanceof Error ? err.message : String(err) }],
+          warnings: [],
           state: 'failed',
         };
         emit(failed);

@@ -60,23 +60,15 @@ export async function findSlideFiles(folder: string): Promise<string[]> {
     .sort();
 }
 
-/**
- * ImportProgress and what the contract does not carry yet: slides imported although part of them could
- * not be read (a truncated file's associated images), one sentence each from the reader.
- */
-export interface ImportResult extends ImportProgress {
-  warnings: { file: string; reason: string }[];
-}
-
 export async function importSlides(
   project: Project,
   folderInput: string,
   toolkit: SlideToolkit,
   options: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal; importId?: string } = {},
-): Promise<ImportResult> {
+): Promise<ImportProgress> {
   const folder = path.resolve(folderInput);
   const files = await findSlideFiles(folder);
-  const progress: ImportResult = {
+  const progress: ImportProgress = {
     importId: options.importId ?? '',
     folder,
     total: files.length,
@@ -89,7 +81,7 @@ export async function importSlides(
     state: 'running',
   };
   const report = () => {
-    const snapshot: ImportResult = {
+    const snapshot: ImportProgress = {
       ...progress,
       errors: [...progress.errors],
       warnings: [...progress.warnings],

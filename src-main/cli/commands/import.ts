@@ -34,6 +34,8 @@ export function register(program: Command, io: CliIo): void {
           `Imported ${summary.imported} new slide(s), refreshed ${summary.updated}, ${summary.errors.length} could not be read (of ${summary.total} found in ${summary.folder}).\n`,
         );
         for (const e of summary.errors) io.out(`  ${e.reason}\n`);
+        if (summary.warnings.length > 0) io.out(`Imported with problems:\n`);
+        for (const w of summary.warnings) io.out(`  ${w.reason}\n`);
       }
       if (summary.total > 0 && summary.errors.length === summary.total) {
         throw new Error(`None of the ${summary.total} file(s) in ${summary.folder} could be imported.`);

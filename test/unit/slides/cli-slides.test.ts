@@ -202,6 +202,9 @@ describe.skipIf(!hasTool('vips'))('tessera slide', () => {
       };
       expect(summary.imported).toBe(1);
       expect(summary.warnings).toEqual([{ file: cut, reason: sentence }]);
+      // The plain summary says it too, not only --json.
+      const again = await cli('import', project, slides);
+      expect(again.out).toContain(`Imported with problems:\n  ${sentence}\n`);
     },
   );
 });
