@@ -7,6 +7,8 @@ import type { Handlers } from './dispatch.js';
 import type { ImportJobs } from '../project/import-jobs.js';
 import type { AppSession } from '../app-state/session.js';
 import { listSlides } from '../project/slides-repo.js';
+import { ApiError } from '../contract/errors.js';
+import { commandInputs, type CommandName } from '../contract/contract.js';
 import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import { appVersion } from '../version.js';
 
@@ -17,8 +19,38 @@ export interface HandlerContext {
   imports: ImportJobs;
 }
 
+// The library, label and cohort commands are in the contract; their handlers land in the next commits.
+const pending = Object.fromEntries(
+  Object.keys(commandInputs)
+    .filter(
+      (c) => !['app.info', 'slides.list', 'slides.get', 'slides.import', 'slides.cancelImport'].includes(c),
+    )
+    .filter((c) => !c.startsWith('project.'))
+    .map((c) => [
+      c,
+      () => {
+        throw new ApiError('internal', `${c} is not built yet.`);
+      },
+    ]),
+) as unknown as Pick<
+  Handlers,
+  Exclude<
+    CommandName,
+    'app.info' | 'slides.get' | 'slides.import' | 'slides.cancelImport' | `project.${string}`
+  >
+>;
+
 export function createHandlers({ session, mode, slideImages, imports }: HandlerContext): Handlers {
   return {
+    ...pending,
+    // Until the query builder lands: the old page by name, with empty label and QC columns.
+    'slides.list': ({ offset, limit }) => {
+      const page = listSlides(session.requireProject().db, offset, limit);
+      return {
+        total: page.total,
+        slides: page.slides.map((s) => ({ ...s, addedAt: '', labels: {}, qcFlags: [], qcReason: null })),
+      };
+    },
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),
     'project.create': ({ dir, name }) => session.create(dir, name),
     'project.open': ({ dir }) => session.open(dir),
@@ -32,7 +64,6 @@ export function createHandlers({ session, mode, slideImages, imports }: HandlerC
       session.recent.forget(dir);
       return session.recent.list();
     },
-    'slides.list': ({ offset, limit }) => listSlides(session.requireProject().db, offset, limit),
     'slides.get': ({ id }) => slideImages.detail(id),
     'slides.import': ({ folder }) => imports.start(folder),
     'slides.cancelImport': ({ importId }) => {
