@@ -81,7 +81,8 @@ const taskValueInput = z
     key: valueKey.nullable().optional(),
   })
   .strict();
-const labelValue = z.union([z.string().max(200), z.number().finite()]).nullable();
+/** A value's name, a number (continuous), true/false (binary: the second/first value), or null to clear. */
+const labelValue = z.union([z.string().max(200), z.number().finite(), z.boolean()]).nullable();
 
 /** What a CSV's column feeds. Auto-detected (see CsvColumn.detected) unless mapped by hand. */
 export type CsvColumnMapping =

@@ -13,7 +13,7 @@ import { selectTask, selectValuesOfTask } from './tasks-repo.js';
 
 export interface LabelWrite {
   taskId: number;
-  value: string | number | null;
+  value: string | number | boolean | null;
   source: LabelSource;
   author: string | null;
 }
@@ -29,7 +29,10 @@ export function taskForWriting(
   return { id: row.id, name: row.name, kind: row.kind, values, min: row.min, max: row.max };
 }
 
-function readValue(task: ReturnType<typeof taskForWriting>, raw: string | number | null): string | null {
+function readValue(
+  task: ReturnType<typeof taskForWriting>,
+  raw: string | number | boolean | null,
+): string | null {
   const reading = readTaskValue(task, raw);
   if (!reading.ok)
     throw new ApiError('bad-input', `${reading.reason[0]!.toUpperCase()}${reading.reason.slice(1)}.`);

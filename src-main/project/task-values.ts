@@ -79,8 +79,14 @@ export type ValueReading = { ok: true; value: string | null } | { ok: false; rea
  * empty; a value's exact name for binary and categorical (matched ignoring case; a binary task also takes
  * TRUE/1/yes for its second value and FALSE/0/no for its first); a canonical number for continuous.
  */
-export function readTaskValue(task: TaskShape, raw: string | number | null): ValueReading {
-  if (raw === null) return { ok: true, value: null };
+export function readTaskValue(task: TaskShape, input: string | number | boolean | null): ValueReading {
+  if (input === null) return { ok: true, value: null };
+  if (typeof input === 'boolean') {
+    if (task.kind === 'binary' && task.values.length === 2)
+      return { ok: true, value: task.values[input ? 1 : 0]!.name };
+    return { ok: false, reason: `${input} is not a value of task ${task.name} (it is ${task.kind})` };
+  }
+  const raw = input;
   if (task.kind === 'continuous') {
     const n = typeof raw === 'number' ? raw : parseNumber(raw);
     if (typeof raw === 'string' && !raw.trim()) return { ok: true, value: null };
