@@ -67,8 +67,11 @@ function addFilter(db: Db, filter: SlideFilter, sql: Sql, depth = 0): void {
     }
   }
   for (const tv of filter.taskValues ?? []) {
-    const task = selectTask(db, tv.taskId);
-    if (!task) throw new ApiError('not-found', `There is no task with id ${tv.taskId} in this project.`);
+    // No slide has a value for a task that is not there (a saved filter may outlive a deleted task).
+    if (!selectTask(db, tv.taskId)) {
+      sql.where.push('0');
+      continue;
+    }
     // `IN (subquery)` reads the task's labels once through labels(task_id, value) into a temporary index;
     // a correlated EXISTS would look up every slide's label one by one (twice as slow at 20,000 slides).
     const parts = ['l.task_id = ?'];

@@ -50,7 +50,7 @@ const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 
 // ---- The project: 20,000 slides, 5 tasks, through the repository layer.
-let t0 = performance.now();
+const t0 = performance.now();
 const dir = path.join(work, 'project');
 const { project, ids } = await fakeLibrary(dir, tcgaNames(SLIDES, 2));
 const { db } = project;
