@@ -391,6 +391,19 @@ describe('browser-mode server refusals', () => {
     expect(alive.status).toBe(200);
   });
 
+  it('gives only the label-CSV commands room for a large CSV', async () => {
+    const { server } = await start();
+    const send = (command: string) =>
+      fetch(`${server.url}/api/${command}`, {
+        method: 'POST',
+        headers: { ...bearer(server.token), ...json },
+        body: JSON.stringify({ text: 'patient,slide\n' + 'p,s\n'.repeat(1_500_000) }),
+      }).then((r) => r.status);
+    // 6 MB: past the 1 MiB of other commands, within a CSV command's room (then refused for other reasons).
+    expect(await send('project.open')).toBe(413);
+    expect(await send('labels.previewCsv')).not.toBe(413);
+  });
+
   it('accepts ?token= only on the launch URL, and sends it back to the clean address', async () => {
     const { server } = await start();
     const t = server.token;
