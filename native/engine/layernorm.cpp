@@ -81,8 +81,7 @@ __attribute__((target("avx2,fma"))) void rowBackSumsAvx2(const float* x, const f
 
 bool lnAvx2() {
 #ifdef TESSERA_LN_AVX2
-  static const bool yes = useAvx2Fma();
-  return yes;
+  return useAvx2Fma();
 #else
   return false;
 #endif

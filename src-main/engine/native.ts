@@ -17,6 +17,9 @@ import type {
   StepResult,
   TrainOptions,
   EngineProgress,
+  EngineCpuInfo,
+  MatmulPrecision,
+  PeakUnit,
 } from './types.js';
 
 export interface NamedTensor {
@@ -40,6 +43,7 @@ export interface NativeModel {
   readonly numParams: number;
   readonly disposed: boolean;
   readonly busy: boolean;
+  matmulPrecision: MatmulPrecision;
   loadWeights(path: string, scope?: 'encoder' | 'all' | 'encoder+optional-aggregator'): Promise<void>;
   saveWeights(path: string): Promise<void>;
   saveCheckpoint(dir: string): Promise<void>;
@@ -86,7 +90,9 @@ export interface NativeEngine {
   parseEncoderConfig(text: string, source?: string): EncoderSpec;
   setNumThreads(n: number): void;
   numThreads(): number;
-  measurePeakGflops(threads: number, seconds: number): number;
+  measurePeakGflops(threads: number, seconds: number, unit?: PeakUnit): number;
+  cpuInfo(): EngineCpuInfo;
+  setCpuPath(path: EngineCpuInfo['path']): EngineCpuInfo['path'];
   readSafetensors(path: string, names?: string[] | boolean): SafetensorsContents;
   writeSafetensors(path: string, tensors: NamedTensor[], metadata?: Record<string, string>): void;
   abiVersion: number;
