@@ -192,12 +192,12 @@ __attribute__((target("avx2,fma"))) int64_t packPanelBTransposed(int64_t kc, con
 }
 #endif
 
+#ifdef TESSERA_X86
 // AVX2 packers: the vector loops for the common layouts, the scalar ones for the rest.
 void packAAvx2(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
     const int64_t mr = std::min<int64_t>(MR, mc - i0);
     int64_t k = 0;
-#ifdef TESSERA_X86
     if (cs == 1 && mr == MR) {
       k = packPanelARowMajor(kc, a + i0 * rs, rs, out);
       out += k * MR;
@@ -206,7 +206,6 @@ void packAAvx2(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, f
       k = kc;
       out += k * MR;
     }
-#endif
     for (; k < kc; k++) {
       const float* src = a + i0 * rs + k * cs;
       for (int64_t i = 0; i < mr; i++) out[i] = src[i * rs];
@@ -222,9 +221,7 @@ void packBAvx2(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, f
   for (int64_t j0 = 0; j0 < nc; j0 += NR) {
     const int64_t nr = std::min<int64_t>(NR, nc - j0);
     int64_t k0 = 0;
-#ifdef TESSERA_X86
     if (nr == NR) k0 = packPanelBTransposed(kc, b + j0 * cs, cs, out);
-#endif
     for (int64_t j = 0; j < NR; j++) {
       if (j < nr) {
         const float* src = b + (j0 + j) * cs;
@@ -236,6 +233,7 @@ void packBAvx2(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, f
     out += kc * NR;
   }
 }
+#endif
 
 // Portable: the same layout; for W^T, walk each source row contiguously.
 void packBPortable(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {

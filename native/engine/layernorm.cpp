@@ -79,13 +79,9 @@ __attribute__((target("avx2,fma"))) void rowBackSumsAvx2(const float* x, const f
 }
 #endif
 
-bool lnAvx2() {
 #ifdef TESSERA_LN_AVX2
-  return useAvx2Fma();
-#else
-  return false;
+bool lnAvx2() { return useAvx2Fma(); }
 #endif
-}
 
 }  // namespace
 
