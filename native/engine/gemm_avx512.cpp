@@ -127,7 +127,42 @@ AVX512_FN inline void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// fp32 A packer: row-major panels by 8x8 transposes, column-major ones by masked copies, others scalar.
+// Rows [0, n) (n <= 8, the rest read as zero) of 8 consecutive floats at p + i * stride, transposed: out[j] holds
+// element j of every row. Half of the transpose is done by the loads (128-bit halves inserted into the upper lanes),
+// so it takes 16 shuffles instead of transpose8's 24: the shuffle port is what limits packing.
+AVX512_FN inline void loadTransposed8x8(const float* p, int64_t stride, int n, __m256 out[8]) {
+  __m256 t[8];
+  for (int i = 0; i < 4; i++)
+    for (int h = 0; h < 2; h++) {
+      const __m128 lo = i < n ? _mm_loadu_ps(p + i * stride + 4 * h) : _mm_setzero_ps();
+      const __m128 hi = i + 4 < n ? _mm_loadu_ps(p + (i + 4) * stride + 4 * h) : _mm_setzero_ps();
+      t[4 * h + i] = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);  // [row i | row i+4], k 4h..4h+3
+    }
+  for (int h = 0; h < 2; h++) {
+    const __m256 u0 = _mm256_unpacklo_ps(t[4 * h], t[4 * h + 1]), u1 = _mm256_unpackhi_ps(t[4 * h], t[4 * h + 1]);
+    const __m256 u2 = _mm256_unpacklo_ps(t[4 * h + 2], t[4 * h + 3]);
+    const __m256 u3 = _mm256_unpackhi_ps(t[4 * h + 2], t[4 * h + 3]);
+    out[4 * h] = _mm256_shuffle_ps(u0, u2, 0x44);
+    out[4 * h + 1] = _mm256_shuffle_ps(u0, u2, 0xEE);
+    out[4 * h + 2] = _mm256_shuffle_ps(u1, u3, 0x44);
+    out[4 * h + 3] = _mm256_shuffle_ps(u1, u3, 0xEE);
+  }
+}
+
+// Rows [0, n) (n <= 4) of 8 consecutive floats at p + i * stride, transposed into 4-lane columns: out[j] holds
+// element j (low half) and j + 4 (high half) of each row.
+AVX512_FN inline void loadTransposed4x8(const float* p, int64_t stride, int n, __m256 out[4]) {
+  __m256 r[4];
+  for (int i = 0; i < 4; i++) r[i] = i < n ? _mm256_loadu_ps(p + i * stride) : _mm256_setzero_ps();
+  const __m256 u0 = _mm256_unpacklo_ps(r[0], r[1]), u1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 u2 = _mm256_unpacklo_ps(r[2], r[3]), u3 = _mm256_unpackhi_ps(r[2], r[3]);
+  out[0] = _mm256_shuffle_ps(u0, u2, 0x44);
+  out[1] = _mm256_shuffle_ps(u0, u2, 0xEE);
+  out[2] = _mm256_shuffle_ps(u1, u3, 0x44);
+  out[3] = _mm256_shuffle_ps(u1, u3, 0xEE);
+}
+
+// fp32 A packer: row-major panels by 8x8 and 4x8 transposes, column-major ones by masked copies, others scalar.
 AVX512_FN void packAFp32(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
   if (cs != 1 && rs != 1) return packAGeneric<MR>(mc, kc, a, rs, cs, out);
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
@@ -137,17 +172,19 @@ AVX512_FN void packAFp32(int64_t mc, int64_t kc, const float* a, int64_t rs, int
       const __mmask16 m = lanes(mr), all = lanes(MR);
       for (int64_t k = 0; k < kc; k++) _mm512_mask_storeu_ps(out + k * MR, all, _mm512_maskz_loadu_ps(m, ap + k * cs));
     } else {
+      static_assert(MR == 12, "rows 0-7 by 8x8 transposes, rows 8-11 by 4x8 ones");
+      const int n0 = static_cast<int>(std::min<int64_t>(8, mr)), n1 = static_cast<int>(std::max<int64_t>(0, mr - 8));
       int64_t k = 0;
-      for (; k + 8 <= kc; k += 8)
-        for (int64_t g = 0; g < MR; g += 8) {
-          const int n = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, mr - g)));
-          const int width = static_cast<int>(std::min<int64_t>(8, MR - g));
-          __m256 r[8];
-          for (int i = 0; i < 8; i++) r[i] = i < n ? _mm256_loadu_ps(ap + (g + i) * rs + k) : _mm256_setzero_ps();
-          transpose8(r);
-          const __mmask8 m = static_cast<__mmask8>((1u << width) - 1u);
-          for (int j = 0; j < 8; j++) _mm256_mask_storeu_ps(out + (k + j) * MR + g, m, r[j]);
+      for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        loadTransposed8x8(ap + k, rs, n0, r);
+        for (int j = 0; j < 8; j++) _mm256_storeu_ps(out + (k + j) * MR, r[j]);
+        loadTransposed4x8(ap + 8 * rs + k, rs, n1, r);
+        for (int j = 0; j < 4; j++) {
+          _mm_storeu_ps(out + (k + j) * MR + 8, _mm256_castps256_ps128(r[j]));
+          _mm_storeu_ps(out + (k + j + 4) * MR + 8, _mm256_extractf128_ps(r[j], 1));
         }
+      }
       for (; k < kc; k++) {
         for (int64_t i = 0; i < mr; i++) out[k * MR + i] = ap[i * rs + k];
         for (int64_t i = mr; i < MR; i++) out[k * MR + i] = 0.0f;
@@ -173,10 +210,8 @@ AVX512_FN void packBFp32(int64_t kc, int64_t nc, const float* b, int64_t rs, int
       int64_t k = 0;
       for (; k + 8 <= kc; k += 8)
         for (int64_t h = 0; h < NR; h += 8) {
-          const int64_t n = std::max<int64_t>(0, std::min<int64_t>(8, nr - h));
           __m256 r[8];
-          for (int j = 0; j < 8; j++) r[j] = j < n ? _mm256_loadu_ps(bp + (h + j) * cs + k) : _mm256_setzero_ps();
-          transpose8(r);
+          loadTransposed8x8(bp + h * cs + k, cs, static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, nr - h))), r);
           for (int j = 0; j < 8; j++) _mm256_storeu_ps(out + (k + j) * NR + h, r[j]);
         }
       for (; k < kc; k++)
