@@ -248,10 +248,10 @@ void packBPortable(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t c
   }
 }
 
-const KernelSet kPortableSet = {"portable", MR, NR, KC, MC, NC, 1, kernelPortable, nullptr, packAGeneric<MR>,
-                                packBPortable};
+const KernelSet kPortableSet = {"portable",       MR, NR, KC, MC, NC, 1, kernelPortable, nullptr, packAGeneric<MR>,
+                                packBPortable, nullptr, 0};
 #ifdef TESSERA_X86
-const KernelSet kAvx2Set = {"avx2-fma", MR, NR, KC, MC, NC, 1, kernelAvx2, nullptr, packAAvx2, packBAvx2};
+const KernelSet kAvx2Set = {"avx2-fma", MR, NR, KC, MC, NC, 1, kernelAvx2, nullptr, packAAvx2, packBAvx2, nullptr, 0};
 #endif
 
 // The fp32 set of the path in use.
@@ -273,6 +273,11 @@ struct Plan {
 Plan planFor(Precision p) {
   if (p == Precision::Bf16 && useAvx512Bf16() && avx512Bf16Set()) return {*avx512Bf16Set(), false};
   return {fp32Set(), p == Precision::Bf16};
+}
+
+// Whether A is read in place (row-major, a narrow product, a set with kernelRowA, and no bf16 rounding to apply).
+bool readsAInPlace(const Plan& pl, MatView A, int64_t N) {
+  return pl.set.kernelRowA && !pl.roundToBf16 && A.cs == 1 && N <= pl.set.rowAMaxN;
 }
 
 void roundToBf16(float* p, int64_t n) {
@@ -307,9 +312,10 @@ inline void addBias(int64_t mr, int64_t nr, const float* bias, float* c, int64_t
 
 constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any set
 
-// C block (mc rows, NR-panels [p0, p1) of the packed B) += / = packed A . packed B; kc k values per panel
+// C block (mc rows, NR-panels [p0, p1) of the packed B) += / = A . packed B; kc k values per panel. A is packed
+// (lda = 0) or read in place, row-major with row stride lda (the set's kernelRowA).
 void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
-                  const float* pb, float* C, int64_t ldc, bool acc, const float* bias) {
+                  int64_t lda, const float* pb, float* C, int64_t ldc, bool acc, const float* bias) {
   const int64_t mrFull = ks.mr, nrFull = ks.nr, slots = ks.slots(kc);
   alignas(64) float edge[kMaxTile];
   for (int64_t p = p0; p < p1; p++) {
@@ -317,9 +323,13 @@ void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64
     const float* bp = pb + p * slots * nrFull;
     for (int64_t ir = 0; ir < mc; ir += mrFull) {
       const int64_t mr = std::min<int64_t>(mrFull, mc - ir);
-      const float* ap = pa + (ir / mrFull) * slots * mrFull;
       float* c = C + ir * ldc + jr;
       const float* b = bias ? bias + jr : nullptr;
+      if (lda > 0) {
+        ks.kernelRowA(kc, pa + ir * lda, lda, bp, c, ldc, acc, b, mr, nr);
+        continue;
+      }
+      const float* ap = pa + (ir / mrFull) * slots * mrFull;
       if (mr == mrFull && nr == nrFull) {
         ks.kernel(kc, ap, bp, c, ldc, acc, b);
       } else if (ks.edge) {
@@ -360,6 +370,7 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
   }
   const Plan pl = planFor(precision);
   const KernelSet& ks = pl.set;
+  const bool direct = readsAInPlace(pl, A, N);
   Scratch& s = scratch();
   s.a.resize(static_cast<size_t>(ks.mc * ks.kc + 64));
   s.b.resize(static_cast<size_t>(ks.kc * ((std::min(ks.nc, N) + ks.nr - 1) / ks.nr * ks.nr) + 64));
@@ -370,9 +381,10 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
       packB(pl, kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
       for (int64_t ic = 0; ic < M; ic += ks.mc) {
         const int64_t mc = std::min(ks.mc, M - ic);
-        packA(pl, mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
-        computeBlock(ks, mc, nc, kc, 0, panels, s.a.data(), s.b.data(), C + ic * ldc + jc, ldc,
-                     accumulate || pc > 0, colBias && pc + kc >= K ? colBias + jc : nullptr);
+        const float* a = A.p + ic * A.rs + pc * A.cs;
+        if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+        computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : s.a.data(), direct ? A.rs : 0, s.b.data(),
+                     C + ic * ldc + jc, ldc, accumulate || pc > 0, colBias && pc + kc >= K ? colBias + jc : nullptr);
       }
     }
   }
@@ -415,6 +427,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   }
   const Plan pl = planFor(precision);
   const KernelSet& ks = pl.set;
+  const bool direct = readsAInPlace(pl, A, N);
   const int64_t NR_ = ks.nr, KC_ = ks.kc, MR_ = ks.mr;
   // Row blocks of at most the set's MC, as many as a multiple of the thread count where that keeps them at least
   // half as tall, so equal tasks end together (11 blocks of 144 rows on 2 threads leave one idle for a twelfth).
@@ -452,9 +465,10 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
     s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
     for (int64_t pc = 0; pc < K; pc += KC_) {
       const int64_t kc = std::min(KC_, K - pc);
-      packA(pl, mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
-      computeBlock(ks, mc, N, kc, p0, p1, s.a.data(), pb + ks.slots(pc) * Npad, C + ic * ldc, ldc,
-                   accumulate || pc > 0, colBias && pc + kc >= K ? colBias : nullptr);
+      const float* a = A.p + ic * A.rs + pc * A.cs;
+      if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+      computeBlock(ks, mc, N, kc, p0, p1, direct ? a : s.a.data(), direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
+                   C + ic * ldc, ldc, accumulate || pc > 0, colBias && pc + kc >= K ? colBias : nullptr);
     }
   });
   if (cache.n > kKeepFloats) {

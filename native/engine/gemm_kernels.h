@@ -20,6 +20,9 @@ using Kernel = void (*)(int64_t kc, const float* a, const float* b, float* c, in
 // The same for an edge tile: only its first mr rows and nr columns exist in C (and in bias).
 using EdgeKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, int64_t mr, int64_t nr);
+// An mr x nr tile (mr <= MR, nr <= NR) with A read in place, row-major: element (i, k) at a[i * lda + k].
+using KernelRowA = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool acc,
+                            const float* bias, int64_t mr, int64_t nr);
 // Pack rows [0,mc) x k [0,kc) of A (strides rs, cs) into MR-tall panels.
 using PackA = void (*)(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out);
 // Pack k [0,kc) x columns [0,nc) of B into NR-wide panels.
@@ -34,6 +37,10 @@ struct KernelSet {
   EdgeKernel edge;  // null: edge tiles go through a full tile in a buffer
   PackA packA;
   PackB packB;
+  // Optional: A read in place when it is row-major and N <= rowAMaxN. Each element of A is used 2N times, so for a
+  // narrow product (attention's P V: N = 64) packing it costs more than the slower broadcasts from its rows.
+  KernelRowA kernelRowA;
+  int64_t rowAMaxN;
   int64_t slots(int64_t k) const { return (k + kPerSlot - 1) / kPerSlot; }
 };
 
