@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -135,6 +136,15 @@ void parallelFor(int64_t n, const std::function<void(int64_t)>& fn) {
 }
 
 int poolThreads() { return pool().size(); }
+
+void parallelZero(float* p, int64_t n) {
+  constexpr int64_t kBlock = int64_t(1) << 16;  // 256 KiB per task
+  if (n <= 0) return;
+  parallelFor((n + kBlock - 1) / kBlock, [&](int64_t b) {
+    const int64_t i0 = b * kBlock, len = std::min(kBlock, n - i0);
+    std::memset(p + i0, 0, sizeof(float) * static_cast<size_t>(len));
+  });
+}
 
 void setPoolThreads(int n) {
   std::lock_guard<std::mutex> lk(configMutex);
