@@ -27,4 +27,29 @@ inline bool useAvx512() { return cpuPath() == CpuPath::Avx512; }
 // bf16 matrix products run on vdpbf16ps (otherwise they are emulated: operands rounded to bf16, fp32 FMA).
 inline bool useAvx512Bf16() { return useAvx512() && cpuHasAvx512Bf16(); }
 
+// Plain loops compiled a second time for AVX-512: onAvx512(f) runs f (a lambda marked TESSERA_VECTORIZE, so that its
+// body is compiled inside the AVX-512 function, where the compiler vectorizes its loops 16 wide) on the AVX-512
+// path and as the baseline build elsewhere. For elementwise loops: the compiler does not reassociate, so each element
+// gets the same operations; it may fuse a multiply and an add into one FMA, so results equal the baseline's up to
+// rounding (and are the same for any thread count on a path).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TESSERA_VECTORIZE __attribute__((always_inline))
+template <class F>
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,prefer-vector-width=512"))) void runCompiledForAvx512(
+    const F& f) {
+  f();
+}
+template <class F>
+inline void onAvx512(const F& f) {
+  if (useAvx512()) return runCompiledForAvx512(f);
+  f();
+}
+#else
+#define TESSERA_VECTORIZE
+template <class F>
+inline void onAvx512(const F& f) {
+  f();
+}
+#endif
+
 }  // namespace tessera

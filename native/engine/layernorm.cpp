@@ -109,7 +109,9 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
       }
       const float r = static_cast<float>(1.0 / std::sqrt(v / C + eps));
       float* o = out + m * C;
-      for (int64_t c = 0; c < C; c++) o[c] = (x[c] - mu) * r * weight[c] + bias[c];
+      onAvx512([&]() TESSERA_VECTORIZE {
+        for (int64_t c = 0; c < C; c++) o[c] = (x[c] - mu) * r * weight[c] + bias[c];
+      });
       if (mean) mean[m] = mu;
       if (rstd) rstd[m] = r;
     }
@@ -131,10 +133,12 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
       const float* x = inp + m * C;
       const float* d = dout + m * C;
       const float mu = mean[m], r = rstd[m];
-      for (int64_t c = 0; c < C; c++) {
-        pw[c] += d[c] * ((x[c] - mu) * r);
-        pb[c] += d[c];
-      }
+      onAvx512([&]() TESSERA_VECTORIZE {
+        for (int64_t c = 0; c < C; c++) {
+          pw[c] += d[c] * ((x[c] - mu) * r);
+          pb[c] += d[c];
+        }
+      });
       if (!dinp) continue;
       double sumD = 0.0, sumDX = 0.0;
 #ifdef TESSERA_LN_AVX2
@@ -151,10 +155,12 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
       }
       const float meanD = static_cast<float>(sumD / C), meanDX = static_cast<float>(sumDX / C);
       float* di = dinp + m * C;
-      for (int64_t c = 0; c < C; c++) {
-        const float xhat = (x[c] - mu) * r;
-        di[c] += (d[c] * weight[c] - meanD - xhat * meanDX) * r;
-      }
+      onAvx512([&]() TESSERA_VECTORIZE {
+        for (int64_t c = 0; c < C; c++) {
+          const float xhat = (x[c] - mu) * r;
+          di[c] += (d[c] * weight[c] - meanD - xhat * meanDX) * r;
+        }
+      });
     }
   });
   for (int64_t blk = 0; blk < blocks; blk++) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu_features.h"
 #include "gemm.h"
 #include "ops_cpu.h"
 
@@ -26,11 +27,13 @@ void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, con
     const int64_t blocks = (M + kRows - 1) / kRows;
     std::vector<float> partial(static_cast<size_t>(blocks * N), 0.0f);
     parallelFor(blocks, [&](int64_t b) {
-      float* p = partial.data() + b * N;
-      for (int64_t m = b * kRows; m < std::min(M, (b + 1) * kRows); m++) {
-        const float* d = dout + m * N;
-        for (int64_t n = 0; n < N; n++) p[n] += d[n];
-      }
+      onAvx512([&]() TESSERA_VECTORIZE {
+        float* p = partial.data() + b * N;
+        for (int64_t m = b * kRows; m < std::min(M, (b + 1) * kRows); m++) {
+          const float* d = dout + m * N;
+          for (int64_t n = 0; n < N; n++) p[n] += d[n];
+        }
+      });
     });
     for (int64_t b = 0; b < blocks; b++) {
       const float* p = partial.data() + b * N;
