@@ -11,7 +11,7 @@
 #include "../engine/cpu_features.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "../engine/x86_simd.h"
 #define TESSERA_PEAK_X86 1
 #endif
 

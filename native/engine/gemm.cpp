@@ -15,7 +15,7 @@
 #include "threads.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "x86_simd.h"
 #define TESSERA_X86 1
 #endif
 

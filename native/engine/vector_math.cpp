@@ -11,7 +11,7 @@
 #include "vector_math_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "x86_simd.h"
 #define TESSERA_VEC_AVX2 1
 #endif
 

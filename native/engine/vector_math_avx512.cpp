@@ -7,13 +7,7 @@
 #include "vector_math_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-// GCC 12's _mm512_min_ps / max_ps / cvtps_epi32 / slli_epi32 / reduce_max_ps pass _mm512_undefined_ps() as their
-// unused merge operand, which -W(maybe-)uninitialized reports at -O2 and up (GCC bug 105593, fixed in 12.3 and 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "x86_simd.h"
 
 #include <cmath>
 
