@@ -363,8 +363,10 @@ const median = (xs: number[]): number => {
 interface Cell {
   train: number[];
   infer: number[];
+  /** The peak of the setup's unit, measured just before it (clock speeds drift on a shared host). */
+  peak: number[];
 }
-const cell = (): Cell => ({ train: [], infer: [] });
+const cell = (): Cell => ({ train: [], infer: [], peak: [] });
 
 const UNIT_NAME: Record<PeakUnit, string> = {
   'avx2-fma': 'AVX2 FMA',
@@ -430,11 +432,13 @@ async function main(): Promise<void> {
     for (const arch of ARCHS) {
       const got = new Map<string, { train: number; infer: number }>();
       for (const s of setups) {
+        const peak = measurePeakGflops(THREADS, 0.5, unitOf(s, info));
         const e = await engineRow(arch, s);
         got.set(key(s), e);
         const c = engine.get(`${arch.name} ${key(s)}`) ?? cell();
         c.train.push(e.train);
         c.infer.push(e.infer);
+        c.peak.push(peak);
         engine.set(`${arch.name} ${key(s)}`, c);
         console.log(
           `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s`,
@@ -501,7 +505,7 @@ async function main(): Promise<void> {
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine()}; ${avx512Flags.length ? avx512Flags.join(' ') : 'no AVX-512'}; load average (1, 5, 15 min) ${loadStart} at the start, ${loadEnd} at the end (other processes were not controlled).`,
     `Engine kernels: ${setups.map((s) => `${key(s)} = GEMM ${s.path === 'avx512' ? (s.bf16 ? info.gemmKernelBf16 : 'avx512-12x32') : s.bf16 ? 'avx2-fma+bf16-rounding' : 'avx2-fma'}`).join(', ')} (elementwise ops on the same path).`,
     `References: PyTorch ${best?.kernels.torch ?? '(not run)'} CPU (Debian python3-torch) with ${describeTorch(best)}${avx2Torch ? `, and held to AVX2 for the AVX2 rows with ${describeTorch(avx2Torch)}` : ''}; ${best?.note ?? ''}. onnxruntime-node ${ortVersion || '(see package.json)'} CPU EP on the same model exported with torch.onnx.export (opset 14); its MLAS picks its SGEMM kernel by CPUID (AVX-512F where the CPU has it) and cannot be held to AVX2, so the AVX2 rows compare with its widest kernels.`,
-    `Peaks (measured, ${THREADS} threads / 1 thread): ${[...peaks].map(([u, p]) => `${UNIT_NAME[u]} ${fmt(p.all, 1)} / ${fmt(p.one, 1)} GFLOP/s`).join('; ')}.`,
+    `Peaks (measured at the start, ${THREADS} threads / 1 thread): ${[...peaks].map(([u, p]) => `${UNIT_NAME[u]} ${fmt(p.all, 1)} / ${fmt(p.one, 1)} GFLOP/s`).join('; ')}. Each engine setup's share of peak is taken against its unit's ${THREADS}-thread peak measured just before it in the same round (the column shows their median): clock speeds here drift by 10% and more with the host's load.`,
     '',
     '| model | engine | engine train img/s | PyTorch train img/s | train ratio (goal ≥ 1.5x) | engine infer img/s | ORT infer img/s | infer vs ORT (goal ≥ 1.0x) | PyTorch infer img/s | engine GFLOP/s train / infer | peak GFLOP/s of its unit | % of peak train / infer (goal ≥ 75%) |',
     '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
@@ -517,11 +521,14 @@ async function main(): Promise<void> {
       const tInfer = median(t.infer);
       const o = median(ort.get(arch.name) ?? []);
       const unit = unitOf(s, info);
-      const peak = peaks.get(unit)?.all ?? NaN;
+      const peak = median(e.peak);
       const gTrain = eTrain * 3 * gflop;
       const gInfer = eInfer * gflop;
+      // Shares per round (each against the peak measured just before it), then their median.
+      const shareTrain = median(e.train.map((x, i) => (100 * x * 3 * gflop) / (e.peak[i] ?? NaN)));
+      const shareInfer = median(e.infer.map((x, i) => (100 * x * gflop) / (e.peak[i] ?? NaN)));
       lines.push(
-        `| ${arch.name} | ${key(s)} | ${fmt(eTrain)} | ${fmt(tTrain)} | ${ratio(eTrain, tTrain)} | ${fmt(eInfer)} | ${fmt(o)} | ${ratio(eInfer, o)} | ${fmt(tInfer)} | ${fmt(gTrain, 1)} / ${fmt(gInfer, 1)} | ${fmt(peak, 1)} (${UNIT_NAME[unit]}) | ${fmt((100 * gTrain) / peak, 0)}% / ${fmt((100 * gInfer) / peak, 0)}% |`,
+        `| ${arch.name} | ${key(s)} | ${fmt(eTrain)} | ${fmt(tTrain)} | ${ratio(eTrain, tTrain)} | ${fmt(eInfer)} | ${fmt(o)} | ${ratio(eInfer, o)} | ${fmt(tInfer)} | ${fmt(gTrain, 1)} / ${fmt(gInfer, 1)} | ${fmt(peak, 1)} (${UNIT_NAME[unit]}) | ${fmt(shareTrain, 0)}% / ${fmt(shareInfer, 0)}% |`,
       );
     }
   }
