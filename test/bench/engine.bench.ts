@@ -12,7 +12,7 @@
  *     TESSERA_CPU_PATH would), and with bf16 matrix products where the CPU has AVX512-BF16;
  *   - the peak of each vector unit (AVX2 FMA, AVX-512 FMA, AVX512-BF16 dot product) measured here, and the
  *     engine's achieved GFLOP/s (model FLOPs: forward, and 3x forward for training) as a share of the peak of the
- *     unit its path uses;
+ *     unit its path uses, probed just before each setup (clock speeds drift on a shared host);
  *   - PyTorch with the best kernels this machine supports: OpenBLAS's own choice with OPENBLAS_CORETYPE and
  *     OPENBLAS_L2_SIZE unset, or, where that is not the widest core the CPU supports (OpenBLAS 0.3.21 takes a CPU
  *     it does not know for a Prescott), the widest core named; ATen's AVX-512 kernels where the CPU has them;
