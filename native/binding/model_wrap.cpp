@@ -155,6 +155,7 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
           InstanceAccessor<&ModelWrap::GetNumParams>("numParams"),
           InstanceAccessor<&ModelWrap::GetDisposed>("disposed"),
           InstanceAccessor<&ModelWrap::GetBusy>("busy"),
+          InstanceAccessor<&ModelWrap::GetMatmulPrecision, &ModelWrap::SetMatmulPrecision>("matmulPrecision"),
       });
   auto* data = new Inputs();
   data->constructor = Napi::Persistent(ctor);
@@ -492,5 +493,16 @@ Napi::Value ModelWrap::GetDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !model_ || disposeRequested_);
 }
 Napi::Value ModelWrap::GetBusy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), busy_); }
+Napi::Value ModelWrap::GetMatmulPrecision(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), live(info.Env(), false).bf16EncoderMatmuls ? "bf16" : "fp32");
+}
+// "fp32" or "bf16": the precision of the encoder's matrix products from the next call on (not while one runs).
+void ModelWrap::SetMatmulPrecision(const Napi::CallbackInfo& info, const Napi::Value& value) {
+  Napi::Env env = info.Env();
+  tessera::Model& m = live(env);
+  const std::string p = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (p != "fp32" && p != "bf16") throw Napi::TypeError::New(env, "matmulPrecision must be \"fp32\" or \"bf16\".");
+  m.bf16EncoderMatmuls = p == "bf16";
+}
 
 }  // namespace tessera_binding

@@ -7,7 +7,7 @@
 #include "ops_cpu.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "x86_simd.h"
 #define TESSERA_ADAMW_AVX2 1
 #endif
 

@@ -1,6 +1,7 @@
 // Packed, cache-blocked SGEMM (the BLIS loop order): for each NC-wide column block of B and KC-deep slice
 // of K, pack B into NR-wide panels; for each MC-tall block of A pack it into MR-tall panels; run the MRxNR
-// micro-kernel over the panels. Edge tiles go through a small buffer.
+// micro-kernel over the panels. Edge tiles go through the kernel set's edge kernel, or a small buffer.
+// This file holds the driver and the portable and AVX2 kernel sets (6x16); gemm_avx512.cpp the AVX-512 ones.
 #include "gemm.h"
 
 #include <algorithm>
@@ -10,28 +11,26 @@
 #include <vector>
 
 #include "cpu_features.h"
+#include "gemm_kernels.h"
 #include "threads.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "x86_simd.h"
 #define TESSERA_X86 1
 #endif
 
 namespace tessera {
 
+using namespace gemm_impl;
+
 namespace {
 
+// The portable and AVX2 sets: 6x16 tiles.
 constexpr int MR = 6;
 constexpr int NR = 16;
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 96;  // multiple of MR
 constexpr int64_t NC = 1024;  // multiple of NR
-
-// c (MR x NR tile, row stride ldc) = or += sum_k a[k][0..MR) * b[k][0..NR), then + bias[0..NR) when bias is not
-// null (the linear bias, in the last k slice: added after the full sum, as a separate pass would, so the
-// result is the same bit for bit, without a second pass over the tile)
-using Kernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
-                        const float* bias);
 
 #if defined(__GNUC__) || defined(__clang__)
 // Portable kernel with GCC/Clang generic vectors (SSE2 on any x86-64, NEON on arm64): the 16 columns in two
@@ -133,18 +132,6 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float* a, 
 }
 #endif
 
-Kernel chooseKernel() {
-#ifdef TESSERA_X86
-  if (useAvx2Fma()) return kernelAvx2;
-#endif
-  return kernelPortable;
-}
-
-Kernel kernel() {
-  static const Kernel k = chooseKernel();
-  return k;
-}
-
 #ifdef TESSERA_X86
 // 8x8 transpose of rows r[0..8) in registers.
 __attribute__((target("avx2,fma"))) inline void transpose8(__m256 r[8]) {
@@ -205,30 +192,20 @@ __attribute__((target("avx2,fma"))) int64_t packPanelBTransposed(int64_t kc, con
 }
 #endif
 
-bool useSimdPacking() {
 #ifdef TESSERA_X86
-  static const bool yes = useAvx2Fma();
-  return yes;
-#else
-  return false;
-#endif
-}
-
-// Pack rows [0,mc) x k [0,kc) of A into MR-tall panels: panel p holds, for each k, MR consecutive values.
-void packA(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
+// AVX2 packers: the vector loops for the common layouts, the scalar ones for the rest.
+void packAAvx2(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
     const int64_t mr = std::min<int64_t>(MR, mc - i0);
     int64_t k = 0;
-#ifdef TESSERA_X86
-    if (cs == 1 && mr == MR && useSimdPacking()) {
+    if (cs == 1 && mr == MR) {
       k = packPanelARowMajor(kc, a + i0 * rs, rs, out);
       out += k * MR;
-    } else if (rs == 1 && mr == MR && useSimdPacking()) {
+    } else if (rs == 1 && mr == MR) {
       packPanelAColMajor(kc, a + i0, cs, out);
       k = kc;
       out += k * MR;
     }
-#endif
     for (; k < kc; k++) {
       const float* src = a + i0 * rs + k * cs;
       for (int64_t i = 0; i < mr; i++) out[i] = src[i * rs];
@@ -238,38 +215,84 @@ void packA(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float
   }
 }
 
-// Pack k [0,kc) x columns [0,nc) of B into NR-wide panels.
-void packB(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
+void packBAvx2(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
+  if (rs != 1) return packBGeneric<NR>(kc, nc, b, rs, cs, out);
+  // Transposed operand (a weight matrix read as W^T): walk each source row contiguously.
   for (int64_t j0 = 0; j0 < nc; j0 += NR) {
     const int64_t nr = std::min<int64_t>(NR, nc - j0);
-    if (rs == 1) {
-      // Transposed operand (a weight matrix read as W^T): walk each source row contiguously.
-      int64_t k0 = 0;
-#ifdef TESSERA_X86
-      if (nr == NR && useSimdPacking()) k0 = packPanelBTransposed(kc, b + j0 * cs, cs, out);
-#endif
-      for (int64_t j = 0; j < NR; j++) {
-        if (j < nr) {
-          const float* src = b + (j0 + j) * cs;
-          for (int64_t k = k0; k < kc; k++) out[k * NR + j] = src[k];
-        } else {
-          for (int64_t k = k0; k < kc; k++) out[k * NR + j] = 0.0f;
-        }
-      }
-      out += kc * NR;
-      continue;
-    }
-    for (int64_t k = 0; k < kc; k++) {
-      const float* src = b + k * rs + j0 * cs;
-      if (cs == 1 && nr == NR) {
-        std::memcpy(out, src, sizeof(float) * NR);
+    int64_t k0 = 0;
+    if (nr == NR) k0 = packPanelBTransposed(kc, b + j0 * cs, cs, out);
+    for (int64_t j = 0; j < NR; j++) {
+      if (j < nr) {
+        const float* src = b + (j0 + j) * cs;
+        for (int64_t k = k0; k < kc; k++) out[k * NR + j] = src[k];
       } else {
-        for (int64_t j = 0; j < nr; j++) out[j] = src[j * cs];
-        for (int64_t j = nr; j < NR; j++) out[j] = 0.0f;
+        for (int64_t k = k0; k < kc; k++) out[k * NR + j] = 0.0f;
       }
-      out += NR;
     }
+    out += kc * NR;
   }
+}
+#endif
+
+// Portable: the same layout; for W^T, walk each source row contiguously.
+void packBPortable(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
+  if (rs != 1) return packBGeneric<NR>(kc, nc, b, rs, cs, out);
+  for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+    const int64_t nr = std::min<int64_t>(NR, nc - j0);
+    for (int64_t j = 0; j < NR; j++) {
+      const float* src = b + (j0 + j) * cs;
+      for (int64_t k = 0; k < kc; k++) out[k * NR + j] = j < nr ? src[k] : 0.0f;
+    }
+    out += kc * NR;
+  }
+}
+
+const KernelSet kPortableSet = {"portable",       MR, NR, KC, MC, NC, 1, kernelPortable, nullptr, packAGeneric<MR>,
+                                packBPortable, nullptr, 0};
+#ifdef TESSERA_X86
+const KernelSet kAvx2Set = {"avx2-fma", MR, NR, KC, MC, NC, 1, kernelAvx2, nullptr, packAAvx2, packBAvx2, nullptr, 0};
+#endif
+
+// The fp32 set of the path in use.
+const KernelSet& fp32Set() {
+  if (useAvx512() && avx512Fp32Set()) return *avx512Fp32Set();
+#ifdef TESSERA_X86
+  if (useAvx2Fma()) return kAvx2Set;
+#endif
+  return kPortableSet;
+}
+
+// What one GEMM runs: a kernel set, and whether its packed fp32 operands are rounded to bf16 (bf16 emulated on a
+// path without vdpbf16ps).
+struct Plan {
+  const KernelSet& set;
+  bool roundToBf16;
+};
+
+Plan planFor(Precision p) {
+  if (p == Precision::Bf16 && useAvx512Bf16() && avx512Bf16Set()) return {*avx512Bf16Set(), false};
+  return {fp32Set(), p == Precision::Bf16};
+}
+
+// Whether A is read in place (row-major, a narrow product, a set with kernelRowA, and no bf16 rounding to apply).
+bool readsAInPlace(const Plan& pl, MatView A, int64_t N) {
+  return pl.set.kernelRowA && !pl.roundToBf16 && A.cs == 1 && N <= pl.set.rowAMaxN;
+}
+
+void roundToBf16(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i++) p[i] = fromBf16(toBf16(p[i]));
+}
+
+// Packs through the plan's set; the packed size is whole panels (rows or columns rounded up to MR / NR).
+void packA(const Plan& pl, int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
+  pl.set.packA(mc, kc, a, rs, cs, out);
+  if (pl.roundToBf16) roundToBf16(out, (mc + pl.set.mr - 1) / pl.set.mr * pl.set.mr * kc);
+}
+
+void packB(const Plan& pl, int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
+  pl.set.packB(kc, nc, b, rs, cs, out);
+  if (pl.roundToBf16) roundToBf16(out, (nc + pl.set.nr - 1) / pl.set.nr * pl.set.nr * kc);
 }
 
 struct Scratch {
@@ -281,37 +304,42 @@ Scratch& scratch() {
   return s;
 }
 
-}  // namespace
-
-const char* gemmKernelName() { return kernel() == kernelPortable ? "portable" : "avx2-fma"; }
-
-namespace {
-
 // The bias of an edge tile (and of a GEMM with K = 0), added after the full sum as the kernel does.
 inline void addBias(int64_t mr, int64_t nr, const float* bias, float* c, int64_t ldc) {
   for (int64_t i = 0; i < mr; i++)
     for (int64_t j = 0; j < nr; j++) c[i * ldc + j] += bias[j];
 }
 
-// C block (mc rows from ic, NR-panels [p0, p1) of the packed B) += / = packed A . packed B
-void computeBlock(Kernel kern, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
-                  const float* pb, float* C, int64_t ldc, bool acc, const float* bias) {
-  float edge[MR * NR];
+constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any set
+
+// C block (mc rows, NR-panels [p0, p1) of the packed B) += / = A . packed B; kc k values per panel. A is packed
+// (lda = 0) or read in place, row-major with row stride lda (the set's kernelRowA).
+void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
+                  int64_t lda, const float* pb, float* C, int64_t ldc, bool acc, const float* bias) {
+  const int64_t mrFull = ks.mr, nrFull = ks.nr, slots = ks.slots(kc);
+  alignas(64) float edge[kMaxTile];
   for (int64_t p = p0; p < p1; p++) {
-    const int64_t jr = p * NR, nr = std::min<int64_t>(NR, nc - jr);
-    const float* bp = pb + p * kc * NR;
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      const int64_t mr = std::min<int64_t>(MR, mc - ir);
-      const float* ap = pa + (ir / MR) * kc * MR;
+    const int64_t jr = p * nrFull, nr = std::min<int64_t>(nrFull, nc - jr);
+    const float* bp = pb + p * slots * nrFull;
+    for (int64_t ir = 0; ir < mc; ir += mrFull) {
+      const int64_t mr = std::min<int64_t>(mrFull, mc - ir);
       float* c = C + ir * ldc + jr;
-      if (mr == MR && nr == NR) {
-        kern(kc, ap, bp, c, ldc, acc, bias ? bias + jr : nullptr);
+      const float* b = bias ? bias + jr : nullptr;
+      if (lda > 0) {
+        ks.kernelRowA(kc, pa + ir * lda, lda, bp, c, ldc, acc, b, mr, nr);
+        continue;
+      }
+      const float* ap = pa + (ir / mrFull) * slots * mrFull;
+      if (mr == mrFull && nr == nrFull) {
+        ks.kernel(kc, ap, bp, c, ldc, acc, b);
+      } else if (ks.edge) {
+        ks.edge(kc, ap, bp, c, ldc, acc, b, mr, nr);
       } else {
-        kern(kc, ap, bp, edge, NR, false, nullptr);
+        ks.kernel(kc, ap, bp, edge, nrFull, false, nullptr);
         for (int64_t i = 0; i < mr; i++)
           for (int64_t j = 0; j < nr; j++)
-            c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
-        if (bias) addBias(mr, nr, bias + jr, c, ldc);
+            c[i * ldc + j] = acc ? c[i * ldc + j] + edge[i * nrFull + j] : edge[i * nrFull + j];
+        if (b) addBias(mr, nr, b, c, ldc);
       }
     }
   }
@@ -324,28 +352,39 @@ void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
 
 }  // namespace
 
+const char* gemmKernelName(Precision precision) {
+  const Plan pl = planFor(precision);
+  if (!pl.roundToBf16) return pl.set.name;
+  if (&pl.set == &kPortableSet) return "portable+bf16-rounding";
+  if (&pl.set == avx512Fp32Set()) return "avx512-12x32+bf16-rounding";
+  return "avx2-fma+bf16-rounding";
+}
+
 void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-                const float* colBias) {
+                const float* colBias, Precision precision) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     zeroOrKeep(M, N, C, ldc, accumulate);
     if (colBias) addBias(M, N, colBias, C, ldc);
     return;
   }
-  const Kernel kern = kernel();
+  const Plan pl = planFor(precision);
+  const KernelSet& ks = pl.set;
+  const bool direct = readsAInPlace(pl, A, N);
   Scratch& s = scratch();
-  s.a.resize(static_cast<size_t>(MC * KC + 8));
-  s.b.resize(static_cast<size_t>(KC * ((std::min(NC, N) + NR - 1) / NR * NR)));
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc), panels = (nc + NR - 1) / NR;
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      packB(kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
-      for (int64_t ic = 0; ic < M; ic += MC) {
-        const int64_t mc = std::min(MC, M - ic);
-        packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
-        computeBlock(kern, mc, nc, kc, 0, panels, s.a.data(), s.b.data(), C + ic * ldc + jc, ldc,
-                     accumulate || pc > 0, colBias && pc + kc >= K ? colBias + jc : nullptr);
+  s.a.resize(static_cast<size_t>(ks.mc * ks.kc + 64));
+  s.b.resize(static_cast<size_t>(ks.kc * ((std::min(ks.nc, N) + ks.nr - 1) / ks.nr * ks.nr) + 64));
+  for (int64_t jc = 0; jc < N; jc += ks.nc) {
+    const int64_t nc = std::min(ks.nc, N - jc), panels = (nc + ks.nr - 1) / ks.nr;
+    for (int64_t pc = 0; pc < K; pc += ks.kc) {
+      const int64_t kc = std::min(ks.kc, K - pc);
+      packB(pl, kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
+      for (int64_t ic = 0; ic < M; ic += ks.mc) {
+        const int64_t mc = std::min(ks.mc, M - ic);
+        const float* a = A.p + ic * A.rs + pc * A.cs;
+        if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+        computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : s.a.data(), direct ? A.rs : 0, s.b.data(),
+                     C + ic * ldc + jc, ldc, accumulate || pc > 0, colBias && pc + kc >= K ? colBias + jc : nullptr);
       }
     }
   }
@@ -376,32 +415,43 @@ float* packedBBuffer(PackedB& b, size_t n) {
 // parallel jobs (two barriers) whatever its K. Tasks are handed out dynamically, which also balances load when
 // other processes take a core. Each C element is still summed in the same k order as gemmSerial.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-          const float* colBias) {
+          const float* colBias, Precision precision) {
   const int threads = poolThreads();
   const double flops = 2.0 * M * N * K;
-  if (threads <= 1 || flops < 2e6) return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias);
+  if (threads <= 1 || flops < 2e6) return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias, precision);
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     zeroOrKeep(M, N, C, ldc, accumulate);
     if (colBias) addBias(M, N, colBias, C, ldc);
     return;
   }
-  const Kernel kern = kernel();
-  const int64_t panels = (N + NR - 1) / NR, Npad = panels * NR, slices = (K + KC - 1) / KC;
+  const Plan pl = planFor(precision);
+  const KernelSet& ks = pl.set;
+  const bool direct = readsAInPlace(pl, A, N);
+  const int64_t NR_ = ks.nr, KC_ = ks.kc, MR_ = ks.mr;
+  // Row blocks of at most the set's MC, as many as a multiple of the thread count where that keeps them at least
+  // half as tall, so equal tasks end together (11 blocks of 144 rows on 2 threads leave one idle for a twelfth).
+  int64_t MC_ = ks.mc;
+  {
+    const int64_t blocks = (M + ks.mc - 1) / ks.mc, even = (blocks + threads - 1) / threads * threads;
+    const int64_t mcEven = ((M + even - 1) / even + MR_ - 1) / MR_ * MR_;
+    if (even > blocks && 2 * mcEven >= ks.mc) MC_ = mcEven;
+  }
+  const int64_t panels = (N + NR_ - 1) / NR_, Npad = panels * NR_, slices = (K + KC_ - 1) / KC_;
   thread_local PackedB cache;
-  // Slice s (rows pc = s*KC .. pc+kc of B) starts at pc * Npad; its panel p at + p * kc * NR.
-  float* pb = packedBBuffer(cache, static_cast<size_t>(K * Npad));
+  // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
+  float* pb = packedBBuffer(cache, static_cast<size_t>(ks.slots(K + 1) * Npad + 64));
   constexpr int64_t kPackPanels = 8;
   const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
   parallelFor(slices * packGroups, [&](int64_t t) {
-    const int64_t pc = (t / packGroups) * KC, kc = std::min(KC, K - pc);
+    const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
     const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
-    const int64_t j0 = p0 * NR, cols = std::min(N, p1 * NR) - j0;
-    packB(kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + pc * Npad + p0 * kc * NR);
+    const int64_t j0 = p0 * NR_, cols = std::min(N, p1 * NR_) - j0;
+    packB(pl, kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + ks.slots(pc) * Npad + p0 * ks.slots(kc) * NR_);
   });
-  const int64_t mblocks = (M + MC - 1) / MC;
+  const int64_t mblocks = (M + MC_ - 1) / MC_;
   // Panel ranges of at most NC columns; split further when there are too few row blocks to busy every thread.
-  int64_t perRange = std::min<int64_t>(panels, NC / NR);
+  int64_t perRange = std::min<int64_t>(panels, ks.nc / NR_);
   int64_t ranges = (panels + perRange - 1) / perRange;
   if (mblocks * ranges < 3 * threads) {
     ranges = std::min<int64_t>(panels, (3 * threads + mblocks - 1) / mblocks);
@@ -410,14 +460,15 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   }
   parallelFor(mblocks * ranges, [&](int64_t t) {
     const int64_t ib = t / ranges, p0 = (t % ranges) * perRange, p1 = std::min(panels, p0 + perRange);
-    const int64_t ic = ib * MC, mc = std::min(MC, M - ic);
+    const int64_t ic = ib * MC_, mc = std::min(MC_, M - ic);
     Scratch& s = scratch();
-    s.a.resize(static_cast<size_t>(MC * KC + 8));
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      packA(mc, kc, A.p + ic * A.rs + pc * A.cs, A.rs, A.cs, s.a.data());
-      computeBlock(kern, mc, N, kc, p0, p1, s.a.data(), pb + pc * Npad, C + ic * ldc, ldc, accumulate || pc > 0,
-                   colBias && pc + kc >= K ? colBias : nullptr);
+    s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
+    for (int64_t pc = 0; pc < K; pc += KC_) {
+      const int64_t kc = std::min(KC_, K - pc);
+      const float* a = A.p + ic * A.rs + pc * A.cs;
+      if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+      computeBlock(ks, mc, N, kc, p0, p1, direct ? a : s.a.data(), direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
+                   C + ic * ldc, ldc, accumulate || pc > 0, colBias && pc + kc >= K ? colBias : nullptr);
     }
   });
   if (cache.n > kKeepFloats) {

@@ -1,4 +1,5 @@
 // Residual add with optional LayerScale (timm ls1/ls2: x + gamma * f(x)).
+#include "cpu_features.h"
 #include "ops_cpu.h"
 
 namespace tessera {
@@ -8,29 +9,33 @@ namespace cpu {
 void residual_scale_forward(float* out, const float* residual, const float* inp, const float* gamma, int64_t M,
                             int64_t C) {
   parallelRange(M, 64, [&](int64_t m0, int64_t m1) {
-    for (int64_t m = m0; m < m1; m++) {
-      const float* r = residual + m * C;
-      const float* x = inp + m * C;
-      float* o = out + m * C;
-      if (gamma)
-        for (int64_t c = 0; c < C; c++) o[c] = r[c] + gamma[c] * x[c];
-      else
-        for (int64_t c = 0; c < C; c++) o[c] = r[c] + x[c];
-    }
+    onAvx512([&]() TESSERA_VECTORIZE {
+      for (int64_t m = m0; m < m1; m++) {
+        const float* r = residual + m * C;
+        const float* x = inp + m * C;
+        float* o = out + m * C;
+        if (gamma)
+          for (int64_t c = 0; c < C; c++) o[c] = r[c] + gamma[c] * x[c];
+        else
+          for (int64_t c = 0; c < C; c++) o[c] = r[c] + x[c];
+      }
+    });
   });
 }
 
 void residual_scale_backward(float* dinp, float* dgamma, const float* dout, const float* inp, const float* gamma,
                              int64_t M, int64_t C) {
   parallelRange(M, 64, [&](int64_t m0, int64_t m1) {
-    for (int64_t m = m0; m < m1; m++) {
-      const float* d = dout + m * C;
-      float* di = dinp + m * C;
-      if (gamma)
-        for (int64_t c = 0; c < C; c++) di[c] += gamma[c] * d[c];
-      else
-        for (int64_t c = 0; c < C; c++) di[c] += d[c];
-    }
+    onAvx512([&]() TESSERA_VECTORIZE {
+      for (int64_t m = m0; m < m1; m++) {
+        const float* d = dout + m * C;
+        float* di = dinp + m * C;
+        if (gamma)
+          for (int64_t c = 0; c < C; c++) di[c] += gamma[c] * d[c];
+        else
+          for (int64_t c = 0; c < C; c++) di[c] += d[c];
+      }
+    });
   });
   if (dgamma) {
     parallelRange(C, 32, [&](int64_t c0, int64_t c1) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "rng.h"
+#include "threads.h"
 #include "vit.h"
 
 namespace tessera {
@@ -177,7 +178,7 @@ float* Model::grads() {
 }
 
 void Model::zeroGrads() {
-  if (grads_) std::memset(grads_.get(), 0, sizeof(float) * numParams_);
+  if (grads_) parallelZero(grads_.get(), numParams_);
 }
 
 float* Model::adamM() {

@@ -133,6 +133,10 @@ class Model {
   int64_t step = 0;
   // Train-step calls whose gradients are waiting in grads() (gradient accumulation); checkpoints save it.
   int64_t pendingMicroSteps = 0;
+  // The encoder's matrix products (linear layers, patch embedding; forward and backward) in bf16 with fp32
+  // accumulation (cpuBf16Backend()); parameters, gradients, optimizer state and the aggregator stay fp32. A run-time
+  // choice, off by default, not saved in checkpoints.
+  bool bf16EncoderMatmuls = false;
 
   // Activation buffers kept from one call to the next (train.cpp: one for training steps, keep=true, one for
   // embedding, keep=false), so a step does not page-fault and zero hundreds of MiB afresh each time. Scratch,

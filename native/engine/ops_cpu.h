@@ -13,6 +13,18 @@ void linear_forward_rows(float* out, int64_t ldo, const float* inp, int64_t ldi,
                          const float* bias, int64_t M, int64_t K, int64_t N);
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N);
+// bf16 operands, fp32 accumulation (gemm.h Precision::Bf16): the bf16 backend table's matrix products
+void linear_forward_bf16(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
+                         int64_t N);
+void linear_forward_rows_bf16(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
+                              const float* bias, int64_t M, int64_t K, int64_t N);
+void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, int64_t M, int64_t K, int64_t N);
+void patch_embed_forward_bf16(float* out, float* cols, const uint8_t* pixels, const float* weight, const float* bias,
+                              int64_t B, int64_t H, int64_t W, int64_t p, int64_t C, const float* mean,
+                              const float* std);
+void patch_embed_backward_bf16(float* dweight, float* dbias, const float* dout, const float* cols, int64_t BP,
+                               int64_t K, int64_t C);
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int64_t M, int64_t C, float eps);
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,

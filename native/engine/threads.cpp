@@ -1,11 +1,15 @@
-// Thread pool behind parallelFor. Workers sleep on a condition variable between jobs; a job is a counter
-// of task indices that workers and the caller drain together.
+// Thread pool behind parallelFor. A job is a counter of task indices that workers and the caller drain together.
+// Between jobs workers spin for a few tens of microseconds, then sleep on a condition variable: the layers issue
+// jobs back to back, and waking a sleeping thread costs about 10 us, which on a small model's many short jobs left a
+// core idle for a few percent of the time. The caller waits for the workers' last tasks the same way.
 #include "threads.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -16,6 +20,20 @@ namespace tessera {
 namespace {
 
 thread_local bool insideTask = false;
+
+// Polls pred() for up to kSpin; true when it held.
+constexpr std::chrono::microseconds kSpin{50};
+template <class Pred>
+bool spinUntil(Pred pred) {
+  const auto end = std::chrono::steady_clock::now() + kSpin;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_ia32_pause();
+#endif
+  }
+  return true;
+}
 
 class Pool {
  public:
@@ -29,7 +47,7 @@ class Pool {
     n = std::max(1, n);
     if (n == size() && !workers_.empty()) return;
     stop();
-    quit_ = false;
+    quit_.store(false);
     for (int i = 0; i < n - 1; i++) workers_.emplace_back([this] { loop(); });
   }
 
@@ -40,14 +58,15 @@ class Pool {
       fn_ = &fn;
       total_ = n;
       next_.store(0);
-      active_ = static_cast<int>(workers_.size());
+      active_.store(static_cast<int>(workers_.size()));
       error_ = nullptr;
-      generation_++;
+      generation_.fetch_add(1);
     }
     cv_.notify_all();
     drain();
+    spinUntil([this] { return active_.load() == 0; });
     std::unique_lock<std::mutex> lk(m_);
-    doneCv_.wait(lk, [this] { return active_ == 0; });
+    doneCv_.wait(lk, [this] { return active_.load() == 0; });
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -72,22 +91,25 @@ class Pool {
   void loop() {
     uint64_t seen = 0;
     for (;;) {
+      spinUntil([&] { return quit_.load() || generation_.load() != seen; });
       {
         std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return quit_ || generation_ != seen; });
-        if (quit_) return;
-        seen = generation_;
+        cv_.wait(lk, [&] { return quit_.load() || generation_.load() != seen; });
+        if (quit_.load()) return;
+        seen = generation_.load();
       }
       drain();
-      std::lock_guard<std::mutex> lk(m_);
-      if (--active_ == 0) doneCv_.notify_all();
+      if (active_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lk(m_);  // the caller checks active_ under the lock: no lost wake-up
+        doneCv_.notify_all();
+      }
     }
   }
 
   void stop() {
     {
       std::lock_guard<std::mutex> lk(m_);
-      quit_ = true;
+      quit_.store(true);
     }
     cv_.notify_all();
     for (std::thread& t : workers_) t.join();
@@ -101,9 +123,9 @@ class Pool {
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t total_ = 0;
   std::atomic<int64_t> next_{0};
-  int active_ = 0;
-  uint64_t generation_ = 0;
-  bool quit_ = false;
+  std::atomic<int> active_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> quit_{false};
   std::exception_ptr error_;
 };
 
@@ -135,6 +157,15 @@ void parallelFor(int64_t n, const std::function<void(int64_t)>& fn) {
 }
 
 int poolThreads() { return pool().size(); }
+
+void parallelZero(float* p, int64_t n) {
+  constexpr int64_t kBlock = int64_t(1) << 16;  // 256 KiB per task
+  if (n <= 0) return;
+  parallelFor((n + kBlock - 1) / kBlock, [&](int64_t b) {
+    const int64_t i0 = b * kBlock, len = std::min(kBlock, n - i0);
+    std::memset(p + i0, 0, sizeof(float) * static_cast<size_t>(len));
+  });
+}
 
 void setPoolThreads(int n) {
   std::lock_guard<std::mutex> lk(configMutex);

@@ -13,5 +13,8 @@ void parallelFor(int64_t n, const std::function<void(int64_t)>& fn);
 // Number of threads parallelFor uses (including the caller).
 int poolThreads();
 void setPoolThreads(int n);
+// p[0, n) = 0, split over the pool when it is large (zeroing gradient buffers is memory-bound: one core alone does
+// not reach the memory bandwidth, and the other would wait).
+void parallelZero(float* p, int64_t n);
 
 }  // namespace tessera

@@ -18,6 +18,8 @@ namespace tessera {
 namespace {
 
 const Backend& backend() { return cpuBackend(); }
+// The encoder's table: bf16 matrix products where the model asks for them (Model::bf16EncoderMatmuls).
+const Backend& encoderBackend(const Model& m) { return m.bf16EncoderMatmuls ? cpuBf16Backend() : cpuBackend(); }
 
 void checkCancel(const std::atomic<bool>* cancel) {
   if (cancel && cancel->load()) throw Cancelled();
@@ -100,7 +102,7 @@ void embedChunks(Model& model, const uint8_t* pixels, int64_t n, float* out, int
     checkCancel(cancel);
     const int64_t b = std::min<int64_t>(chunk, n - i0);
     acts.setBatch(b);
-    encoderForward(backend(), model, pixels + i0 * img, acts);
+    encoderForward(encoderBackend(model), model, pixels + i0 * img, acts);
     std::memcpy(out + i0 * Dout, acts.out, sizeof(float) * b * Dout);
     report(progress, phase, i0 + b, n);
   }
@@ -250,7 +252,7 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
         checkCancel(cancel);
         const int64_t i0 = k * opt.chunkSize, b = std::min<int64_t>(opt.chunkSize, N - i0);
         acts.setBatch(b);
-        encoderForward(backend(), model, slide.pixels + i0 * img, acts);
+        encoderForward(encoderBackend(model), model, slide.pixels + i0 * img, acts);
         std::memcpy(H.data() + i0 * Dout, acts.out, sizeof(float) * b * Dout);
       }
       // 2. aggregator forward + backward -> dL/dH
@@ -270,9 +272,9 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
         const int64_t i0 = k * opt.chunkSize, b = std::min<int64_t>(opt.chunkSize, N - i0);
         if (k != chunks - 1) {
           acts.setBatch(b);
-          encoderForward(backend(), model, slide.pixels + i0 * img, acts);
+          encoderForward(encoderBackend(model), model, slide.pixels + i0 * img, acts);
         }
-        encoderBackward(backend(), model, slide.pixels + i0 * img, acts, dH.data() + i0 * Dout);
+        encoderBackward(encoderBackend(model), model, slide.pixels + i0 * img, acts, dH.data() + i0 * Dout);
         done += b;
         report(progress, "backward", done, totalPatches);
       }

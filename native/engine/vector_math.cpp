@@ -1,4 +1,5 @@
-// AVX2 and portable elementwise kernels (see vector_math.h). The AVX2 exp / erf use the same constants as
+// AVX2 and portable elementwise kernels (see vector_math.h), and the dispatch to the AVX-512 ones
+// (vector_math_avx512.cpp). The AVX2 exp / erf use the same constants as
 // fast_math.h: Cephes range reduction + degree-6 polynomial, and Abramowitz & Stegun 7.1.26; the AVX2 GELU
 // forward uses a rational erf instead (erf8Rational).
 #include "vector_math.h"
@@ -7,9 +8,10 @@
 
 #include "cpu_features.h"
 #include "fast_math.h"
+#include "vector_math_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "x86_simd.h"
 #define TESSERA_VEC_AVX2 1
 #endif
 
@@ -237,6 +239,9 @@ __attribute__((target("avx2,fma"))) float expShiftedAvx2(float* row, int64_t n, 
 
 void vecGeluForward(float* out, const float* x, int64_t n) {
 #ifdef TESSERA_VEC_AVX2
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::geluForwardAvx512(out, x, n);
+#endif
   if (useAvx2Fma()) return geluForwardAvx2(out, x, n);
 #endif
   for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + fastErf(x[i] * 0.70710678118654752f));
@@ -244,6 +249,9 @@ void vecGeluForward(float* out, const float* x, int64_t n) {
 
 void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n) {
 #ifdef TESSERA_VEC_AVX2
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::geluBackwardAvx512(dx, dout, x, n);
+#endif
   if (useAvx2Fma()) return geluBackwardAvx2(dx, dout, x, n);
 #endif
   for (int64_t i = 0; i < n; i++) {
@@ -255,6 +263,9 @@ void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n) {
 
 void vecSwigluForward(float* out, const float* g, const float* v, int64_t n) {
 #ifdef TESSERA_VEC_AVX2
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::swigluForwardAvx512(out, g, v, n);
+#endif
   if (useAvx2Fma()) return swigluForwardAvx2(out, g, v, n);
 #endif
   for (int64_t i = 0; i < n; i++) out[i] = g[i] / (1.0f + fastExp(-g[i])) * v[i];
@@ -262,6 +273,9 @@ void vecSwigluForward(float* out, const float* g, const float* v, int64_t n) {
 
 void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n) {
 #ifdef TESSERA_VEC_AVX2
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::swigluBackwardAvx512(dg, dv, dout, g, v, n);
+#endif
   if (useAvx2Fma()) return swigluBackwardAvx2(dg, dv, dout, g, v, n);
 #endif
   for (int64_t i = 0; i < n; i++) {
@@ -274,6 +288,9 @@ void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, 
 // The maximum of row * scale is scale * max(row): rounding is monotonic, so the two are equal.
 void vecSoftmax(float* row, int64_t n, float scale) {
 #ifdef TESSERA_VEC_AVX2
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::softmaxAvx512(row, n, scale);
+#endif
   if (useAvx2Fma()) {
     const float mx = maxAvx2(row, n) * scale;
     return scaleAvx2(row, n, 1.0f / expShiftedAvx2(row, n, scale, mx));
@@ -292,6 +309,9 @@ void vecSoftmax(float* row, int64_t n, float scale) {
 
 void vecSoftmaxBackward(float* d, const float* p, int64_t n, float scale) {
 #ifdef TESSERA_VEC_AVX2
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::softmaxBackwardAvx512(d, p, n, scale);
+#endif
   if (useAvx2Fma()) return softmaxBackwardAvx2(d, p, n, scale);
 #endif
   float dot = 0.0f;

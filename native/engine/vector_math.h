@@ -1,7 +1,7 @@
 // Elementwise kernels for the activations and the softmax, where libm calls would otherwise cost as much as
-// a matmul: AVX2+FMA versions (chosen at run time, like the GEMM kernel) and portable ones built on
-// fast_math.h. On a given machine every element goes through the same code path, including loop tails
-// (padded to a full vector), so results never depend on how work was split between threads.
+// a matmul: AVX-512 and AVX2+FMA versions (chosen at run time by cpu_features.h, like the GEMM kernel) and
+// portable ones built on fast_math.h. On a given path every element goes through the same code, including loop
+// tails (padded to a full vector), so results never depend on how work was split between threads.
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "threads.h"
+
 namespace tessera {
 
 namespace {
@@ -15,7 +17,7 @@ struct Span {
   float* p;
   int64_t n;
   float* data() const { return p; }
-  void zero() const { std::memset(p, 0, sizeof(float) * static_cast<size_t>(n)); }
+  void zero() const { parallelZero(p, n); }
 };
 }  // namespace
 

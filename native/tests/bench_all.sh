@@ -16,7 +16,8 @@ echo "{\"machine\":\"$(lscpu | sed -n 's/^Model name: *//p')\",\"cpus\":$(nproc)
 "$b" gemm 6304 1152 384
 "$b" gemm 6304 384 1536
 TESSERA_THREADS=1 "$b" gemm 6304 1152 384
-TESSERA_PORTABLE=1 "$b" gemm 6304 1152 384
+TESSERA_CPU_PATH=avx2 "$b" gemm 6304 1152 384
+TESSERA_CPU_PATH=portable "$b" gemm 6304 1152 384
 for n in 64 256 1024; do "$b" rss $n 32; done
 "$b" rss 256 256
 for r in $(seq "$reps"); do

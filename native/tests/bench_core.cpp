@@ -8,6 +8,7 @@
 // Threads: TESSERA_THREADS (default: all cores).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -157,7 +158,12 @@ int main(int argc, char** argv) {
     };
     once();  // warm-up
     const double t0 = now(), c0 = cpuSeconds();
-    for (int s = 0; s < steps; s++) once();
+    double best = 1e30;  // the fastest step: other processes on a shared machine only ever slow one down
+    for (int s = 0; s < steps; s++) {
+      const double ts = now();
+      once();
+      best = std::min(best, now() - ts);
+    }
     const double dt = (now() - t0) / steps, cpu = (cpuSeconds() - c0) / steps;
     // FLOPs per image of the matmuls (2 per multiply-add), forward only.
     const double T = vc.numTokens(), D = vc.embed_dim, P = vc.numPatches();
@@ -166,9 +172,9 @@ int main(int argc, char** argv) {
     const double chunks = static_cast<double>((B + chunk - 1) / chunk);
     const double passes = mode == "train" ? 3.0 + (chunks - 1.0) / chunks : 1.0;
     std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"images\":%lld,\"chunk\":%d,\"threads\":%d,\"kernel\":\"%s\","
-                "\"images_per_s\":%.3f,\"gflops\":%.1f,\"cpu_s_per_image\":%.4f,\"gflops_per_cpu_s\":%.1f}\n",
+                "\"images_per_s\":%.3f,\"gflops\":%.1f,\"best_gflops\":%.1f,\"cpu_s_per_image\":%.4f,\"gflops_per_cpu_s\":%.1f}\n",
                 mode.c_str(), argv[2], (long long)B, chunk, numThreads(), gemmKernelName(), B / dt,
-                B * fwd * passes / dt / 1e9, cpu / B, B * fwd * passes / cpu / 1e9);
+                B * fwd * passes / dt / 1e9, B * fwd * passes / best / 1e9, cpu / B, B * fwd * passes / cpu / 1e9);
     return 0;
   }
   std::fprintf(stderr, "bad arguments\n");

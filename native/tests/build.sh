@@ -5,8 +5,8 @@ set -e
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../build/tests}
 mkdir -p "$out"
-core="model threads gemm matmul layernorm attention mlp layer_scale patch_embed mil_attention heads adamw
-      backend_cpu pos_embed_resample vit aggregator train vector_math"
+core="model threads cpu_features gemm gemm_avx512 matmul layernorm attention mlp layer_scale patch_embed mil_attention heads adamw
+      backend_cpu backend_cpu_bf16 pos_embed_resample vit aggregator train vector_math vector_math_avx512"
 srcs=""
 for f in $core; do srcs="$srcs $here/../engine/$f.cpp"; done
 CXX=${CXX:-g++}

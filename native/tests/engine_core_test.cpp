@@ -3,7 +3,8 @@
 // frozen mode, gradient accumulation, cancellation and bad-input errors. Prints one line per check and a
 // final "SUMMARY {json}" line; exits 1 if any check fails.
 //
-// Usage: engine_core_test <fixture dir>
+// Usage: engine_core_test <fixture dir>     (TESSERA_CPU_PATH picks the kernels: portable, avx2, avx512)
+//        engine_core_test --cpu-paths       prints the paths this machine can run, widest first
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "../engine/backend.h"
+#include "../engine/cpu_features.h"
 #include "../engine/gemm.h"
 #include "../engine/model.h"
 #include "../engine/pos_embed_resample.h"
@@ -55,6 +57,10 @@ std::string fmtErr(double e) {
 // ---- fixtures ---------------------------------------------------------------------------------------------
 
 const double kFixtureTol = 1e-4;
+// bf16 encoder matrix products (operands rounded to 8 significant bits, fp32 accumulation) against PyTorch's fp32:
+// relative L2 error of embeddings, loss and the whole gradient. The fixtures give 4e-4 to 6e-3; a wrong kernel or
+// packing gives errors near 1.
+const double kBf16Tol = 2e-2;
 
 ViTConfig vitFromFixture(const Fixture& fx) {
   ViTConfig c;
@@ -193,6 +199,44 @@ void runVariant(const std::string& dir, const std::string& variant) {
       relL2(gradsByChunk[0].data(), gradsByChunk[2].data(), static_cast<int64_t>(gradsByChunk[0].size()));
   check(e18 <= 1e-6, v + "chunked recompute (chunk 1) == full graph (one chunk)", fmtErr(e18));
 
+  // bf16 encoder matrix products: embeddings, loss and every gradient near PyTorch's fp32 ones.
+  {
+    model.bf16EncoderMatmuls = true;
+    double worstEmb = 0.0;
+    for (size_t s = 0; s < slides.size(); s++) {
+      std::vector<float> out(static_cast<size_t>(slides[s].numPatches * vc.outputDim()));
+      embed(model, slides[s].pixels, slides[s].numPatches, out.data(), 2);
+      worstEmb = std::max(worstEmb, relL2(out.data(), fx.at("out.slide" + std::to_string(s) + ".embeddings").f32(),
+                                          static_cast<int64_t>(out.size())));
+    }
+    model.zeroGrads();
+    const StepResult r = accumulateEndToEnd(model, slides, optFromFixture(fx, 2));
+    const float loss = static_cast<float>(r.loss);
+    const double lossErr = relL2(&loss, fx.at("out.loss").f32(), 1);
+    // The whole gradient vector (a tensor of one or two near-cancelling sums, such as a head's bias, can be off by
+    // more in relative terms than the step it contributes); the worst tensor is reported too.
+    std::vector<float> got, want;
+    double worstGrad = 0.0;
+    std::string worstName;
+    for (const NamedTensor& t : model.parameters()) {
+      const float* w = fx.at("grad." + t.name).f32();
+      got.insert(got.end(), t.grad, t.grad + t.numel);
+      want.insert(want.end(), w, w + t.numel);
+      const double e = relL2(t.grad, w, t.numel);
+      if (e > worstGrad) {
+        worstGrad = e;
+        worstName = t.name;
+      }
+    }
+    const double gradErr = relL2(got.data(), want.data(), static_cast<int64_t>(got.size()));
+    model.bf16EncoderMatmuls = false;
+    // The embeddings must also differ from the fp32 ones: bf16 really ran.
+    check(worstEmb <= kBf16Tol && worstEmb > 1e-5, v + "bf16 matmuls: embeddings vs PyTorch fp32", fmtErr(worstEmb));
+    check(lossErr <= kBf16Tol && gradErr <= kBf16Tol, v + "bf16 matmuls: loss and gradients vs PyTorch fp32",
+          "loss " + fmtErr(lossErr) + ", all gradients " + fmtErr(gradErr) + ", worst tensor " + fmtErr(worstGrad) +
+              " " + worstName);
+  }
+
   // Frozen mode: aggregator gradients from cached embeddings equal the end-to-end ones; encoder untouched.
   {
     model.zeroGrads();
@@ -260,6 +304,99 @@ void runVariant(const std::string& dir, const std::string& variant) {
           fmtErr(worstDelta) + " worst " + worstName);
     check(m3.step == 3, v + "model step counter");
   }
+}
+
+// ---- GEMM on every operand layout, fp32 and bf16 --------------------------------------------------------------
+
+float roundBf16(float x) {  // round to nearest even, as vcvtneps2bf16
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+// C = / += A B (+ bias) for the layouts the layers use (row-major, transposed, and a strided fallback) and sizes
+// with edge tiles in every direction, against a double-precision reference; bf16 against the reference on
+// bf16-rounded operands (only the fp32 summation order differs) and on the fp32 operands (the bf16 error itself).
+void runGemm() {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  const char* layouts[3] = {"row-major", "transposed", "strided"};
+  struct Size {
+    int64_t M, N, K;
+  };
+  // N > 1024 too: the AVX-512 set reads a row-major A in place up to N = 1024 and packs it above.
+  const Size sizes[] = {{1, 1, 1}, {13, 33, 17}, {37, 29, 300}, {100, 70, 513}, {25, 64, 8}, {14, 1041, 21}};
+  double worst[2] = {0.0, 0.0}, worstBf16VsFp32 = 0.0, leastBf16VsFp32 = 1.0;
+  std::string worstCase[2];
+  bool serialSame = true;
+  for (const Size& z : sizes)
+    for (int la = 0; la < 3; la++)
+      for (int lb = 0; lb < 3; lb++)
+        for (int acc = 0; acc < 2; acc++) {
+          const int64_t M = z.M, N = z.N, K = z.K;
+          // Storage with room for a stride of 2 in both directions.
+          std::vector<float> A(static_cast<size_t>(4 * M * K)), B(static_cast<size_t>(4 * K * N)), bias(N);
+          for (auto& x : A) x = nd(rng);
+          for (auto& x : B) x = nd(rng);
+          for (auto& x : bias) x = nd(rng);
+          const MatView a = la == 0 ? MatView{A.data(), K, 1} : la == 1 ? MatView{A.data(), 1, M}
+                                                                         : MatView{A.data(), 2 * K, 2};
+          const MatView b = lb == 0 ? MatView{B.data(), N, 1} : lb == 1 ? MatView{B.data(), 1, K}
+                                                                         : MatView{B.data(), 2 * N, 2};
+          const bool withBias = (la + lb) % 2 == 0;
+          std::vector<float> C0(static_cast<size_t>(M * N));
+          for (auto& x : C0) x = nd(rng);
+          for (int prec = 0; prec < 2; prec++) {
+            const Precision p = prec ? Precision::Bf16 : Precision::Fp32;
+            std::vector<float> C = C0, R(C0.size()), R32(C0.size());
+            gemm(M, N, K, a, b, C.data(), N, acc != 0, withBias ? bias.data() : nullptr, p);
+            std::vector<float> Cs = C0;
+            gemmSerial(M, N, K, a, b, Cs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p);
+            serialSame = serialSame && Cs == C;
+            for (int64_t i = 0; i < M; i++)
+              for (int64_t j = 0; j < N; j++) {
+                double sum = 0.0, sum32 = 0.0;
+                for (int64_t k = 0; k < K; k++) {
+                  const float x = a.p[i * a.rs + k * a.cs], y = b.p[k * b.rs + j * b.cs];
+                  sum32 += static_cast<double>(x) * y;
+                  sum += prec ? static_cast<double>(roundBf16(x)) * roundBf16(y) : static_cast<double>(x) * y;
+                }
+                const double base = (acc ? C0[i * N + j] : 0.0f);
+                R[i * N + j] = static_cast<float>(base + sum + (withBias ? bias[j] : 0.0f));
+                R32[i * N + j] = static_cast<float>(base + sum32 + (withBias ? bias[j] : 0.0f));
+              }
+            // Relative to the product alone (C0 and bias would hide errors in it when they dominate).
+            double num = 0.0, den = 0.0, num32 = 0.0;
+            for (int64_t i = 0; i < M * N; i++) {
+              const double prod = R32[i] - (acc ? C0[i] : 0.0f);
+              num += (static_cast<double>(C[i]) - R[i]) * (static_cast<double>(C[i]) - R[i]);
+              num32 += (static_cast<double>(C[i]) - R32[i]) * (static_cast<double>(C[i]) - R32[i]);
+              den += prod * prod;
+            }
+            const double e = std::sqrt(num / den);
+            if (e > worst[prec]) {
+              worst[prec] = e;
+              worstCase[prec] = std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " A " +
+                                layouts[la] + ", B " + layouts[lb] + (acc ? ", +=" : "") + (withBias ? ", bias" : "");
+            }
+            if (prec && K >= 8) {
+              const double e32 = std::sqrt(num32 / den);
+              worstBf16VsFp32 = std::max(worstBf16VsFp32, e32);
+              leastBf16VsFp32 = std::min(leastBf16VsFp32, e32);
+            }
+          }
+        }
+  const std::string kern = gemmKernelName(Precision::Fp32), kern16 = gemmKernelName(Precision::Bf16);
+  check(worst[0] < 1e-5, "gemm (" + kern + ") vs naive, every layout, edges, =, +=, bias",
+        fmtErr(worst[0]) + " worst " + worstCase[0]);
+  check(worst[1] < 1e-5, "gemm bf16 (" + kern16 + ") vs naive on bf16-rounded operands",
+        fmtErr(worst[1]) + " worst " + worstCase[1]);
+  // bf16 error against the fp32 product: about 2^-9 per operand, well below 1e-2, and never zero.
+  check(worstBf16VsFp32 < 1e-2 && leastBf16VsFp32 > 1e-4, "gemm bf16 vs fp32 product within the bf16 tolerance",
+        fmtErr(worstBf16VsFp32) + " (least " + fmtErr(leastBf16VsFp32) + ")");
+  check(serialSame, "threaded gemm == serial gemm bitwise, every layout, fp32 and bf16");
 }
 
 // ---- determinism, accumulation, dropout, cancellation ------------------------------------------------------
@@ -723,6 +860,11 @@ void runErrors(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--cpu-paths") == 0) {
+    for (int p = static_cast<int>(widestCpuPath()); p >= 0; p--)
+      std::printf("%s%s", cpuPathName(static_cast<CpuPath>(p)), p ? " " : "\n");
+    return 0;
+  }
   const std::string dir = argc > 1 ? argv[1] : "test/fixtures/engine";
   try {
     setNumThreads(2);
@@ -730,12 +872,15 @@ int main(int argc, char** argv) {
     runResample(dir);
     runBehaviour(dir);
     runFiniteDifferences();
+    runGemm();
     runPruning();
     runErrors(dir);
   } catch (const std::exception& e) {
     check(false, "driver", e.what());
   }
-  std::printf("SUMMARY {\"passed\": %d, \"failed\": %d, \"worstFixtureRelL2\": %.3e, \"gemm\": \"%s\"}\n", passed,
-              failed, worstFixtureErr, gemmKernelName());
+  std::printf(
+      "SUMMARY {\"passed\": %d, \"failed\": %d, \"worstFixtureRelL2\": %.3e, \"path\": \"%s\", \"gemm\": \"%s\", "
+      "\"gemmBf16\": \"%s\"}\n",
+      passed, failed, worstFixtureErr, cpuPathName(cpuPath()), gemmKernelName(), gemmKernelName(Precision::Bf16));
   return failed ? 1 : 0;
 }

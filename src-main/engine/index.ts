@@ -9,6 +9,8 @@ export {
   setEngineThreads,
   engineThreads,
   measurePeakGflops,
+  engineCpuInfo,
+  setEngineCpuPath,
   type EmbedOptions,
   type WeightsScope,
 } from './model.js';

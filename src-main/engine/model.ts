@@ -10,8 +10,11 @@ import type {
   AggregatorConfig,
   CallOptions,
   EncoderSpec,
+  EngineCpuInfo,
   EngineProgress,
+  MatmulPrecision,
   ParameterInfo,
+  PeakUnit,
   SlideEmbeddings,
   SlidePatches,
   SlidePrediction,
@@ -57,9 +60,35 @@ export function engineThreads(): number {
   return loadEngine().numThreads();
 }
 
-/** This machine's measured fp32 AVX2-FMA throughput in GFLOP/s on `threads` threads (0 without AVX2). */
-export function measurePeakGflops(threads: number, seconds = 0.5): number {
-  return loadEngine().measurePeakGflops(threads, seconds);
+/**
+ * This machine's measured peak throughput in GFLOP/s on `threads` threads for one vector unit: by default the fp32
+ * FMA unit of the CPU path in use (AVX-512 or AVX2; 0 on the portable path), or the unit named (0 where the CPU
+ * lacks it).
+ */
+export function measurePeakGflops(threads: number, seconds = 0.5, unit?: PeakUnit): number {
+  try {
+    return loadEngine().measurePeakGflops(threads, seconds, unit);
+  } catch (err) {
+    throw toEngineError(err);
+  }
+}
+
+/** Which CPU path and GEMM kernels the engine runs here (see EngineCpuInfo). */
+export function engineCpuInfo(): EngineCpuInfo {
+  return loadEngine().cpuInfo();
+}
+
+/**
+ * Runs the engine's kernels on another CPU path from the next operation on (tests and benchmarks; the default is
+ * the widest the CPU has, or TESSERA_CPU_PATH). A path wider than the CPU has falls back to the widest; returns
+ * the path now in use.
+ */
+export function setEngineCpuPath(path: EngineCpuInfo['path']): EngineCpuInfo['path'] {
+  try {
+    return loadEngine().setCpuPath(path);
+  } catch (err) {
+    throw toEngineError(err);
+  }
 }
 
 abstract class EngineModel {
@@ -101,6 +130,17 @@ abstract class EngineModel {
   /** Writes every parameter as F32 safetensors with timm names. */
   saveWeights(path: string, options: CallOptions = {}): Promise<void> {
     return this.call(() => this.native.saveWeights(path), options);
+  }
+
+  /** Precision of the encoder's matrix products (see MatmulPrecision); 'fp32' until set. */
+  get matmulPrecision(): MatmulPrecision {
+    return this.sync(() => this.native.matmulPrecision);
+  }
+  /** Applies from the next call on; throws ERR_BUSY while a call runs. */
+  setMatmulPrecision(precision: MatmulPrecision): void {
+    this.sync(() => {
+      this.native.matmulPrecision = precision;
+    });
   }
 
   parameterInfo(): ParameterInfo[] {

@@ -18,6 +18,9 @@ import type {
   StepResult,
   TrainOptions,
   EngineProgress,
+  EngineCpuInfo,
+  MatmulPrecision,
+  PeakUnit,
 } from './types.js';
 
 export interface NamedTensor {
@@ -41,6 +44,7 @@ export interface NativeModel {
   readonly numParams: number;
   readonly disposed: boolean;
   readonly busy: boolean;
+  matmulPrecision: MatmulPrecision;
   loadWeights(path: string, scope?: 'encoder' | 'all' | 'encoder+optional-aggregator'): Promise<void>;
   saveWeights(path: string): Promise<void>;
   saveCheckpoint(dir: string): Promise<void>;
@@ -87,7 +91,9 @@ export interface NativeEngine {
   parseEncoderConfig(text: string, source?: string): EncoderSpec;
   setNumThreads(n: number): void;
   numThreads(): number;
-  measurePeakGflops(threads: number, seconds: number): number;
+  measurePeakGflops(threads: number, seconds: number, unit?: PeakUnit): number;
+  cpuInfo(): EngineCpuInfo;
+  setCpuPath(path: EngineCpuInfo['path']): EngineCpuInfo['path'];
   readSafetensors(path: string, names?: string[] | boolean): SafetensorsContents;
   writeSafetensors(path: string, tensors: NamedTensor[], metadata?: Record<string, string>): void;
   abiVersion: number;

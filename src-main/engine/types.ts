@@ -148,3 +148,29 @@ export interface ParameterInfo {
   decay: boolean;
   group: 'encoder' | 'aggregator';
 }
+
+/**
+ * Precision of the encoder's matrix products (linear layers and patch embedding, forward and backward): 'fp32', or
+ * 'bf16' operands with fp32 accumulation (parameters, gradients, optimizer state, attention, norms and the
+ * aggregator stay fp32). bf16 runs on vdpbf16ps where the CPU has AVX512-BF16 and is emulated (same rounding, no
+ * speed-up) elsewhere. Off by default: it is to be validated on a cohort before it is offered as the default.
+ */
+export type MatmulPrecision = 'fp32' | 'bf16';
+
+/** The CPU kernels the engine runs on this machine (engineCpuInfo()). */
+export interface EngineCpuInfo {
+  /** The path in use: the widest this CPU has unless TESSERA_CPU_PATH (portable | avx2 | avx512) picks another. */
+  path: 'portable' | 'avx2' | 'avx512';
+  widestPath: 'portable' | 'avx2' | 'avx512';
+  avx2Fma: boolean;
+  /** AVX-512 F, BW, DQ and VL. */
+  avx512: boolean;
+  avx512Bf16: boolean;
+  /** GEMM micro-kernel for fp32 products, e.g. "avx512-12x32", "avx2-fma", "portable". */
+  gemmKernel: string;
+  /** For bf16 products: "avx512-bf16-12x32", or the fp32 kernel + "+bf16-rounding" where bf16 is emulated. */
+  gemmKernelBf16: string;
+}
+
+/** A vector unit whose peak measurePeakGflops measures. */
+export type PeakUnit = 'avx2-fma' | 'avx512-fma' | 'avx512-bf16';

@@ -8,20 +8,36 @@
  *     recomputes nothing, it reuses that chunk's activations; PyTorch: plain full-graph backward);
  *   - inference images/s: encoder forward on BATCH patches (engine embed, PyTorch inference_mode,
  *     onnxruntime-node on the PyTorch model exported with torch.onnx.export at bench time);
- *   - achieved GFLOP/s (model FLOPs: forward, and 3x forward for training) against this machine's measured
- *     fp32 AVX2-FMA peak;
+ *   - the engine on every SIMD path this CPU has (AVX-512 and AVX2, switched with setEngineCpuPath as
+ *     TESSERA_CPU_PATH would), and with bf16 matrix products where the CPU has AVX512-BF16;
+ *   - the peak of each vector unit (AVX2 FMA, AVX-512 FMA, AVX512-BF16 dot product) measured here, and the
+ *     engine's achieved GFLOP/s (model FLOPs: forward, and 3x forward for training) as a share of the peak of the
+ *     unit its path uses, probed just before each setup (clock speeds drift on a shared host);
+ *   - PyTorch with the best kernels this machine supports: OpenBLAS's own choice with OPENBLAS_CORETYPE and
+ *     OPENBLAS_L2_SIZE unset, or, where that is not the widest core the CPU supports (OpenBLAS 0.3.21 takes a CPU
+ *     it does not know for a Prescott), the widest core named; ATen's AVX-512 kernels where the CPU has them;
+ *     the chosen kernels first pass every engine fixture and bench-sized products against float64. The AVX2 rows
+ *     compare with PyTorch held to AVX2 (OpenBLAS Haswell, ATen AVX2), as on an AVX2-only machine;
+ *     onnxruntime's MLAS picks its kernels by CPUID with no switch, so it runs its widest on every row;
  *   - peak RSS of one end-to-end step for N = 64, 256, 1024 patches at a fixed chunk size, each in a fresh
  *     process (RSS_IMG px inputs so the three steps fit in the time budget).
  *
- * Options: --seconds S (timing window per case, default 4), --batch B (default 8), --no-reference,
- * --no-rss, --rss-img PX (default 64). Results go to the "engine" section of test/bench/RESULTS.md.
+ * Options: --seconds S (timing window per case, default 4), --batch B (default 8), --repeat R (whole rounds, the
+ * table shows medians, default 1), --no-reference, --no-rss, --rss-img PX (default 64). Results go to the
+ * "engine" section of test/bench/RESULTS.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SlideModel, measurePeakGflops, setEngineThreads } from '../../src-main/engine/model.js';
-import type { EncoderSpec } from '../../src-main/engine/types.js';
+import {
+  SlideModel,
+  engineCpuInfo,
+  measurePeakGflops,
+  setEngineCpuPath,
+  setEngineThreads,
+} from '../../src-main/engine/model.js';
+import type { EncoderSpec, EngineCpuInfo, PeakUnit } from '../../src-main/engine/types.js';
 import { vitSpec } from '../helpers/engine.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -38,6 +54,7 @@ const option = (name: string, fallback: number): number => {
 const SECONDS = option('--seconds', 4);
 const BATCH = option('--batch', 8);
 const RSS_IMG = option('--rss-img', 64);
+const REPEAT = Math.max(1, option('--repeat', 1));
 const RSS_CHUNK = 32;
 
 interface Arch {
@@ -101,19 +118,17 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return best / 1000;
 }
 
-interface Row {
-  model: string;
-  engineTrain: number;
-  engineInfer: number;
-  torchTrain?: number;
-  torchInfer?: number;
-  ortInfer?: number;
-  gflopFwd: number;
+/** One engine configuration: a CPU path, and bf16 matrix products or not. */
+interface EngineSetup {
+  path: 'avx512' | 'avx2';
+  bf16: boolean;
 }
 
-async function engineRow(arch: Arch): Promise<{ train: number; infer: number }> {
+async function engineRow(arch: Arch, setup: EngineSetup): Promise<{ train: number; infer: number }> {
+  setEngineCpuPath(setup.path);
   const model = SlideModel.create(spec(arch.dim, arch.heads), AGGREGATOR, 1);
   try {
+    if (setup.bf16) model.setMatmulPrecision('bf16');
     const px = pixels(BATCH, 224);
     const infer = BATCH / (await timed(() => model.embed(px, BATCH, { chunkSize: BATCH })));
     const slide = [{ pixels: px, numPatches: BATCH, labels: [1] }];
@@ -124,38 +139,122 @@ async function engineRow(arch: Arch): Promise<{ train: number; infer: number }> 
   }
 }
 
-function torchRow(arch: Arch, onnxPath: string): { train: number; infer: number; version: string } | string {
-  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
-  const r = spawnSync(
-    PYTHON,
-    [
-      path.join(root, 'test', 'bench', 'engine_reference.py'),
-      '--dim',
-      String(arch.dim),
-      '--heads',
-      String(arch.heads),
-      '--threads',
-      String(THREADS),
-      '--batch',
-      String(BATCH),
-      '--seconds',
-      String(SECONDS),
-      '--onnx',
-      onnxPath,
-    ],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS) },
-    },
-  );
+// ---- the PyTorch reference and its kernels --------------------------------------------------------------
+
+interface TorchKernels {
+  torch: string;
+  openblas_core: string | null;
+  aten_capability: string | null;
+}
+
+/** A reference environment: the kernels it runs and how they were chosen. */
+interface TorchEnv {
+  env: NodeJS.ProcessEnv;
+  kernels: TorchKernels;
+  /** e.g. "OPENBLAS_CORETYPE=Cooperlake ATEN_CPU_CAPABILITY=avx512" or "(OpenBLAS's own choice)" */
+  settings: string;
+  note: string;
+}
+
+function cpuFlags(): Set<string> {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+    return new Set(line.trim().split(/\s+/));
+  } catch {
+    return new Set();
+  }
+}
+
+function runReference(args: string[], env: NodeJS.ProcessEnv): Record<string, unknown> | string {
+  const r = spawnSync(PYTHON, [path.join(root, 'test', 'bench', 'engine_reference.py'), ...args], {
+    encoding: 'utf8',
+    env,
+  });
   if (r.status !== 0)
     return `PyTorch reference failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}`;
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number | string>;
-  return {
-    train: Number(out.train_images_per_s),
-    infer: Number(out.infer_images_per_s),
-    version: String(out.torch),
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+/**
+ * The environment that gives PyTorch the widest kernels of `level` this CPU supports, checked against the
+ * fixtures: OpenBLAS's own choice when it is already among the widest, else the widest core it accepts.
+ */
+function torchEnvFor(level: 'best' | 'avx2'): TorchEnv | string {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: String(THREADS),
+    OPENBLAS_NUM_THREADS: String(THREADS),
   };
+  delete base.OPENBLAS_CORETYPE;
+  delete base.OPENBLAS_L2_SIZE;
+  delete base.ATEN_CPU_CAPABILITY;
+  const f = cpuFlags();
+  const avx512 = ['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every((x) => f.has(x));
+  const cores: string[] = [];
+  if (level === 'best' && avx512 && f.has('avx512_bf16')) cores.push('SapphireRapids', 'Cooperlake');
+  if (level === 'best' && avx512) cores.push('SkylakeX');
+  if (f.has('avx2') && f.has('fma')) cores.push('Haswell', 'Zen');
+  const aten = level === 'best' && avx512 ? 'avx512' : f.has('avx2') ? 'avx2' : undefined;
+  const own = runReference(['--kernels'], base);
+  if (typeof own === 'string') return own;
+  const ownCore = String(own.openblas_core);
+  const isOneOf = (core: string, list: string[]) => list.some((c) => c.toLowerCase() === core.toLowerCase());
+  let env = { ...base };
+  let settings = '';
+  // OpenBLAS's own detection is kept when it lands on the widest kind of core this level allows.
+  const widest = cores.slice(0, cores[0] === 'SapphireRapids' ? 2 : 1);
+  if (!isOneOf(ownCore, widest)) {
+    for (const core of cores) {
+      const k = runReference(['--kernels'], { ...base, OPENBLAS_CORETYPE: core });
+      if (typeof k !== 'string' && isOneOf(String(k.openblas_core), cores)) {
+        env.OPENBLAS_CORETYPE = core;
+        settings = `OPENBLAS_CORETYPE=${core}`;
+        break;
+      }
+    }
+  }
+  if (aten) {
+    env.ATEN_CPU_CAPABILITY = aten;
+    settings += `${settings ? ' ' : ''}ATEN_CPU_CAPABILITY=${aten}`;
+  }
+  const check = runReference(['--check', path.join(root, 'test', 'fixtures', 'engine')], env);
+  let note = `OpenBLAS picks ${ownCore} by itself (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)`;
+  if (typeof check === 'string' || !check.ok) {
+    note += `; ${settings} failed the fixture check (${typeof check === 'string' ? check : JSON.stringify(check)}), so PyTorch runs with OpenBLAS's own choice`;
+    env = base;
+    settings = '';
+    const k = runReference(['--kernels'], base);
+    if (typeof k === 'string') return k;
+    return { env, kernels: k as unknown as TorchKernels, settings: "(OpenBLAS's own choice)", note };
+  }
+  note += `; with ${settings || 'nothing set'} every engine fixture and bench-sized products match (worst relative L2 ${Number(check.fixtures).toExponential(1)} / ${Number(check.gemm).toExponential(1)})`;
+  return {
+    env,
+    kernels: check as unknown as TorchKernels,
+    settings: settings || "(OpenBLAS's own choice)",
+    note,
+  };
+}
+
+function torchRow(arch: Arch, t: TorchEnv, onnxPath: string): { train: number; infer: number } | string {
+  const args = [
+    '--dim',
+    String(arch.dim),
+    '--heads',
+    String(arch.heads),
+    '--threads',
+    String(THREADS),
+    '--batch',
+    String(BATCH),
+    '--seconds',
+    String(SECONDS),
+  ];
+  const out = runReference(onnxPath ? [...args, '--onnx', onnxPath] : args, t.env);
+  if (typeof out === 'string') return out;
+  if (out.openblas_core !== t.kernels.openblas_core)
+    return `PyTorch ran OpenBLAS ${String(out.openblas_core)}, not ${String(t.kernels.openblas_core)}`;
+  return { train: Number(out.train_images_per_s), infer: Number(out.infer_images_per_s) };
 }
 
 async function ortInfer(onnxPath: string): Promise<number | string> {
@@ -254,72 +353,190 @@ function writeResults(section: string): void {
   fs.writeFileSync(file, text);
 }
 
+const median = (xs: number[]): number => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+};
+
+interface Cell {
+  train: number[];
+  infer: number[];
+  /** The peak of the setup's unit, measured just before it (clock speeds drift on a shared host). */
+  peak: number[];
+}
+const cell = (): Cell => ({ train: [], infer: [], peak: [] });
+
+const UNIT_NAME: Record<PeakUnit, string> = {
+  'avx2-fma': 'AVX2 FMA',
+  'avx512-fma': 'AVX-512 FMA',
+  'avx512-bf16': 'AVX512-BF16 dot product',
+};
+
+function unitOf(s: EngineSetup, info: EngineCpuInfo): PeakUnit {
+  if (s.bf16 && info.avx512Bf16) return 'avx512-bf16';
+  return s.path === 'avx512' ? 'avx512-fma' : 'avx2-fma';
+}
+
 async function main(): Promise<void> {
   if (flag('--rss-child')) return rssChild(option('--rss-child', 64));
   setEngineThreads(THREADS);
   fs.mkdirSync(work, { recursive: true });
-  const load = os.loadavg()[0] ?? 0;
-  const peak1 = measurePeakGflops(1, 1);
-  const peak2 = measurePeakGflops(THREADS, 1);
-  console.log(
-    `measured fp32 AVX2-FMA peak: ${peak1.toFixed(1)} GFLOP/s (1 thread), ${peak2.toFixed(1)} (2 threads)`,
-  );
-  const rows: Row[] = [];
+  const loadStart = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const info = engineCpuInfo();
+  const startPath = info.path;
+
+  // Peaks of every unit this CPU has, on 1 and on THREADS threads.
+  const peaks = new Map<PeakUnit, { one: number; all: number }>();
+  for (const unit of ['avx2-fma', 'avx512-fma', 'avx512-bf16'] as PeakUnit[]) {
+    const all = measurePeakGflops(THREADS, 1, unit);
+    if (all > 0) peaks.set(unit, { one: measurePeakGflops(1, 1, unit), all });
+  }
+  for (const [unit, p] of peaks)
+    console.log(
+      `peak ${UNIT_NAME[unit]}: ${p.one.toFixed(1)} GFLOP/s (1 thread), ${p.all.toFixed(1)} (${THREADS} threads)`,
+    );
+
+  // Engine setups: every SIMD path (widest first), and bf16 on AVX-512 where vdpbf16ps exists.
+  const setups: EngineSetup[] = [];
+  if (info.widestPath === 'avx512') setups.push({ path: 'avx512', bf16: false });
+  if (info.widestPath !== 'portable') setups.push({ path: 'avx2', bf16: false });
+  if (info.avx512Bf16) setups.push({ path: 'avx512', bf16: true });
+  const key = (s: EngineSetup) => `${s.path}${s.bf16 ? '+bf16' : ''}`;
+
   const notes: string[] = [];
-  let torchVersion = '';
-  for (const arch of ARCHS) {
-    const e = await engineRow(arch);
-    const row: Row = {
-      model: arch.name,
-      engineTrain: e.train,
-      engineInfer: e.infer,
-      gflopFwd: forwardFlops(arch.dim) / 1e9,
-    };
-    console.log(`${arch.name} engine: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s`);
-    if (!flag('--no-reference')) {
-      const onnx = path.join(work, `engine-${arch.dim}.onnx`);
-      const t = torchRow(arch, onnx);
-      if (typeof t === 'string') notes.push(`${arch.name}: PyTorch not measured (${t}).`);
+  const torchEnvs = new Map<'best' | 'avx2', TorchEnv>();
+  if (!flag('--no-reference')) {
+    for (const level of ['best', 'avx2'] as const) {
+      if (level === 'avx2' && !setups.some((s) => s.path === 'avx2')) continue;
+      const t = torchEnvFor(level);
+      if (typeof t === 'string') notes.push(`PyTorch (${level}) not measured: ${t}.`);
       else {
-        row.torchTrain = t.train;
-        row.torchInfer = t.infer;
-        torchVersion = t.version;
-        console.log(`${arch.name} PyTorch: train ${fmt(t.train)} img/s, infer ${fmt(t.infer)} img/s`);
-      }
-      const o = await ortInfer(onnx);
-      if (typeof o === 'string') notes.push(`${arch.name}: onnxruntime-node not measured (${o}).`);
-      else {
-        row.ortInfer = o;
-        console.log(`${arch.name} onnxruntime-node: infer ${fmt(o)} img/s`);
+        torchEnvs.set(level, t);
+        console.log(
+          `PyTorch ${level}: OpenBLAS ${t.kernels.openblas_core}, ATen ${t.kernels.aten_capability} (${t.settings}); ${t.note}`,
+        );
       }
     }
-    rows.push(row);
   }
+  const torchLevelOf = (s: EngineSetup): 'best' | 'avx2' =>
+    s.path === 'avx2' && info.widestPath === 'avx512' ? 'avx2' : 'best';
+
+  const engine = new Map<string, Cell>();
+  const torch = new Map<string, Cell>();
+  const ort = new Map<string, number[]>();
+  const rounds: string[] = [];
+  for (let round = 0; round < REPEAT; round++) {
+    const ratios: string[] = [];
+    for (const arch of ARCHS) {
+      const got = new Map<string, { train: number; infer: number }>();
+      for (const s of setups) {
+        const peak = measurePeakGflops(THREADS, 0.5, unitOf(s, info));
+        const e = await engineRow(arch, s);
+        got.set(key(s), e);
+        const c = engine.get(`${arch.name} ${key(s)}`) ?? cell();
+        c.train.push(e.train);
+        c.infer.push(e.infer);
+        c.peak.push(peak);
+        engine.set(`${arch.name} ${key(s)}`, c);
+        console.log(
+          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s`,
+        );
+      }
+      setEngineCpuPath(startPath);
+      const onnx = path.join(work, `engine-${arch.dim}.onnx`);
+      const tor = new Map<string, { train: number; infer: number }>();
+      for (const [level, t] of torchEnvs) {
+        const r = torchRow(arch, t, level === 'best' ? onnx : '');
+        if (typeof r === 'string') {
+          notes.push(`${arch.name}: PyTorch (${level}) not measured in round ${round + 1} (${r}).`);
+          continue;
+        }
+        tor.set(level, r);
+        const c = torch.get(`${arch.name} ${level}`) ?? cell();
+        c.train.push(r.train);
+        c.infer.push(r.infer);
+        torch.set(`${arch.name} ${level}`, c);
+        console.log(
+          `${arch.name} PyTorch ${level}: train ${fmt(r.train)} img/s, infer ${fmt(r.infer)} img/s`,
+        );
+      }
+      let o: number | string = 'not run';
+      if (torchEnvs.has('best')) {
+        o = await ortInfer(onnx);
+        if (typeof o === 'string') notes.push(`${arch.name}: onnxruntime-node not measured (${o}).`);
+        else {
+          ort.set(arch.name, [...(ort.get(arch.name) ?? []), o]);
+          console.log(`${arch.name} onnxruntime-node: infer ${fmt(o)} img/s`);
+        }
+      }
+      for (const s of setups) {
+        const e = got.get(key(s));
+        const t = tor.get(torchLevelOf(s));
+        if (e && t)
+          ratios.push(
+            `${arch.name} ${key(s)}: train ${ratio(e.train, t.train)} PyTorch, infer ${typeof o === 'number' ? ratio(e.infer, o) : '–'} ORT`,
+          );
+      }
+    }
+    rounds.push(`round ${round + 1}: ${ratios.join('; ')}`);
+  }
+  setEngineCpuPath(startPath);
   const rss = flag('--no-rss') ? [] : rssRows();
   for (const r of rss)
     console.log(`RSS N=${r.n}: peak ${mib(r.peak)} MiB (before step ${mib(r.rssBefore)} MiB)`);
+  const loadEnd = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-  const ort = await import('onnxruntime-node').then(
+  const ortVersion = await import('onnxruntime-node').then(
     (m) => (m as { env?: { versions?: { common?: string } } }).env?.versions?.common ?? '',
   );
+  const avx512Flags = [...cpuFlags()].filter((x) => x.startsWith('avx512')).sort();
+  const best = torchEnvs.get('best');
+  const avx2Torch = torchEnvs.get('avx2');
+  const describeTorch = (t: TorchEnv | undefined) =>
+    t
+      ? `OpenBLAS ${t.kernels.openblas_core} + ATen ${t.kernels.aten_capability} (${t.settings})`
+      : '(not run)';
   const lines = [
     '## engine',
     '',
-    `Command: \`npm run bench -- engine\` (batch ${BATCH}; per case one warm-up call, then calls for ${SECONDS} s (at least 2), fastest call counted, for every library alike; ${THREADS} threads everywhere).`,
-    `Date: ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}; 1-min load average at start ${load.toFixed(1)} (other processes were not controlled).`,
-    `References: PyTorch ${torchVersion || '(not run)'} CPU (Debian python3-torch, OpenBLAS), onnxruntime-node ${ort || '(see package.json)'} CPU EP on the same model exported with torch.onnx.export (opset 14).`,
-    `Peak: measured fp32 AVX2-FMA throughput ${fmt(peak2, 1)} GFLOP/s on ${THREADS} threads (${fmt(peak1, 1)} on 1).`,
+    `Command: \`npm run bench -- engine${REPEAT > 1 ? ` --repeat ${REPEAT}` : ''}\` (batch ${BATCH}; per case one warm-up call, then calls for ${SECONDS} s (at least 2), fastest call counted, for every library alike; ${THREADS} threads everywhere${REPEAT > 1 ? `; ${REPEAT} rounds, each measuring every engine setup, PyTorch and onnxruntime in turn; the table shows medians` : ''}).`,
+    `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine()}; ${avx512Flags.length ? avx512Flags.join(' ') : 'no AVX-512'}; load average (1, 5, 15 min) ${loadStart} at the start, ${loadEnd} at the end (other processes were not controlled).`,
+    `Engine kernels: ${setups.map((s) => `${key(s)} = GEMM ${s.path === 'avx512' ? (s.bf16 ? info.gemmKernelBf16 : 'avx512-12x32') : s.bf16 ? 'avx2-fma+bf16-rounding' : 'avx2-fma'}`).join(', ')} (elementwise ops on the same path).`,
+    `References: PyTorch ${best?.kernels.torch ?? '(not run)'} CPU (Debian python3-torch) with ${describeTorch(best)}${avx2Torch ? `, and held to AVX2 for the AVX2 rows with ${describeTorch(avx2Torch)}` : ''}; ${best?.note ?? ''}. onnxruntime-node ${ortVersion || '(see package.json)'} CPU EP on the same model exported with torch.onnx.export (opset 14); its MLAS picks its SGEMM kernel by CPUID (AVX-512F where the CPU has it) and cannot be held to AVX2, so the AVX2 rows compare with its widest kernels.`,
+    `Peaks (measured at the start, ${THREADS} threads / 1 thread): ${[...peaks].map(([u, p]) => `${UNIT_NAME[u]} ${fmt(p.all, 1)} / ${fmt(p.one, 1)} GFLOP/s`).join('; ')}. Each engine setup's share of peak is taken against its unit's ${THREADS}-thread peak measured just before it in the same round (the column shows their median): clock speeds here drift by 10% and more with the host's load.`,
     '',
-    '| model | engine train img/s | PyTorch train img/s | ratio | engine infer img/s | PyTorch infer img/s | ORT infer img/s | vs PyTorch | vs ORT | engine GFLOP/s train / infer | % of peak train / infer |',
-    '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
-    ...rows.map((r) => {
-      const gTrain = r.engineTrain * 3 * r.gflopFwd;
-      const gInfer = r.engineInfer * r.gflopFwd;
-      return `| ${r.model} | ${fmt(r.engineTrain)} | ${fmt(r.torchTrain)} | ${ratio(r.engineTrain, r.torchTrain)} | ${fmt(r.engineInfer)} | ${fmt(r.torchInfer)} | ${fmt(r.ortInfer)} | ${ratio(r.engineInfer, r.torchInfer)} | ${ratio(r.engineInfer, r.ortInfer)} | ${fmt(gTrain, 1)} / ${fmt(gInfer, 1)} | ${fmt((100 * gTrain) / peak2, 0)}% / ${fmt((100 * gInfer) / peak2, 0)}% |`;
-    }),
-    '',
-    `GFLOP/s count model FLOPs (${rows.map((r) => `${r.model} ${fmt(r.gflopFwd, 2)} GFLOP forward per image`).join(', ')}; training = 3x forward). With chunkSize = ${BATCH} the engine's step recomputes nothing (one chunk; the backward reuses its activations). With token pooling the engine computes only the class token's row after the last block's attention (keys and values for every token), about 7% fewer FLOPs than counted here, with the same results.`,
+    '| model | engine | engine train img/s | PyTorch train img/s | train ratio (goal ≥ 1.5x) | engine infer img/s | ORT infer img/s | infer vs ORT (goal ≥ 1.0x) | PyTorch infer img/s | engine GFLOP/s train / infer | peak GFLOP/s of its unit | % of peak train / infer (goal ≥ 75%) |',
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
   ];
+  for (const arch of ARCHS) {
+    const gflop = forwardFlops(arch.dim) / 1e9;
+    for (const s of setups) {
+      const e = engine.get(`${arch.name} ${key(s)}`) ?? cell();
+      const t = torch.get(`${arch.name} ${torchLevelOf(s)}`) ?? cell();
+      const eTrain = median(e.train);
+      const eInfer = median(e.infer);
+      const tTrain = median(t.train);
+      const tInfer = median(t.infer);
+      const o = median(ort.get(arch.name) ?? []);
+      const unit = unitOf(s, info);
+      const peak = median(e.peak);
+      const gTrain = eTrain * 3 * gflop;
+      const gInfer = eInfer * gflop;
+      // Shares per round (each against the peak measured just before it), then their median.
+      const shareTrain = median(e.train.map((x, i) => (100 * x * 3 * gflop) / (e.peak[i] ?? NaN)));
+      const shareInfer = median(e.infer.map((x, i) => (100 * x * gflop) / (e.peak[i] ?? NaN)));
+      lines.push(
+        `| ${arch.name} | ${key(s)} | ${fmt(eTrain)} | ${fmt(tTrain)} | ${ratio(eTrain, tTrain)} | ${fmt(eInfer)} | ${fmt(o)} | ${ratio(eInfer, o)} | ${fmt(tInfer)} | ${fmt(gTrain, 1)} / ${fmt(gInfer, 1)} | ${fmt(peak, 1)} (${UNIT_NAME[unit]}) | ${fmt(shareTrain, 0)}% / ${fmt(shareInfer, 0)}% |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    `GFLOP/s count model FLOPs (${ARCHS.map((a) => `${a.name} ${fmt(forwardFlops(a.dim) / 1e9, 2)} GFLOP forward per image`).join(', ')}; training = 3x forward). With chunkSize = ${BATCH} the engine's step recomputes nothing (one chunk; the backward reuses its activations). With token pooling the engine computes only the class token's row after the last block's attention (keys and values for every token), about 7% fewer FLOPs than counted here, with the same results. PyTorch train/infer in the AVX2 rows: PyTorch held to AVX2.`,
+  );
+  if (REPEAT > 1) lines.push('', 'Ratios per round:', '', ...rounds.map((r) => `- ${r}`));
   if (rss.length > 0) {
     lines.push(
       '',
@@ -333,13 +550,14 @@ async function main(): Promise<void> {
       ),
     );
   }
-  if (peak2 < 1.5 * peak1) {
-    notes.push(
-      `Other processes held the CPUs during this run: the 2-thread FMA probe reached only ${fmt(peak2 / peak1)}x the 1-thread one, so absolute numbers are low and ratios between libraries (measured minutes apart) are indicative only.`,
-    );
-  }
+  for (const [unit, p] of peaks)
+    if (p.all < 1.5 * p.one)
+      notes.push(
+        `Other processes held the CPUs during the peak probe: the ${THREADS}-thread ${UNIT_NAME[unit]} probe reached only ${fmt(p.all / p.one)}x the 1-thread one, so shares of peak are uncertain.`,
+      );
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   writeResults(lines.join('\n'));
+  console.log(lines.slice(lines.indexOf('') + 1).join('\n'));
   console.log('wrote the engine section of test/bench/RESULTS.md');
 }
 

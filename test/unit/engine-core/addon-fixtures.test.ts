@@ -2,11 +2,18 @@
  * The native addon (native/build/Release/tessera_engine.node) through its TypeScript face, against the
  * PyTorch fixtures: embeddings, per-patch attention and probabilities, and three end-to-end AdamW training
  * steps (losses, gradient norms, every parameter afterwards), all within relative L2 error 1e-4.
- * Gradients themselves are checked tensor by tensor by the C++ driver (core-driver.test.ts).
+ * Gradients themselves are checked tensor by tensor by the C++ driver (core-driver.test.ts). Runs on every CPU
+ * path this machine has (setEngineCpuPath), and once with bf16 encoder matrix products (within the bf16 tolerance).
  */
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { SlideModel, type SlidePatches } from '../../../src-main/engine/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SlideModel,
+  engineCpuInfo,
+  setEngineCpuPath,
+  type EngineCpuInfo,
+  type SlidePatches,
+} from '../../../src-main/engine/index.js';
 import {
   aggregatorFromFixture,
   f32,
@@ -19,10 +26,14 @@ import {
   type Fixture,
 } from './tsfx.js';
 
-const TOL = 1e-4;
+/** bf16 operands with fp32 accumulation against PyTorch fp32 (see kBf16Tol in engine_core_test.cpp). */
+const BF16_TOL = 2e-2;
 const variants = ['vit_plain', 'vit_reg_ls', 'vit_swiglu', 'vit_swiglu_split'];
+const ALL_PATHS: EngineCpuInfo['path'][] = ['avx512', 'avx2', 'portable'];
+const startInfo = engineCpuInfo();
+const available = ALL_PATHS.slice(ALL_PATHS.indexOf(startInfo.widestPath));
 
-function modelFromFixture(fx: Fixture): SlideModel {
+function fixtureModel(fx: Fixture): SlideModel {
   const model = SlideModel.create(specFromFixture(fx), aggregatorFromFixture(fx), 0);
   const names = model.parameterInfo().map((p) => p.name);
   const inFixture = [...fx.keys()].filter((k) => k.startsWith('param.')).map((k) => k.slice('param.'.length));
@@ -44,9 +55,53 @@ function slidesFromFixture(fx: Fixture): SlidePatches[] {
   return slides;
 }
 
-describe.each(variants)('addon vs PyTorch: %s', (variant) => {
+describe('CPU paths', () => {
+  it('starts on the widest path (or TESSERA_CPU_PATH) and switches paths and kernels on request', () => {
+    const env = process.env.TESSERA_CPU_PATH;
+    expect(startInfo.path).toBe(env && available.includes(env as never) ? env : startInfo.widestPath);
+    try {
+      for (const p of available) {
+        expect(setEngineCpuPath(p)).toBe(p);
+        const info = engineCpuInfo();
+        expect(info.path).toBe(p);
+        expect(info.gemmKernel).toBe({ avx512: 'avx512-12x32', avx2: 'avx2-fma', portable: 'portable' }[p]);
+        expect(info.gemmKernelBf16).toBe(
+          p === 'avx512' && info.avx512Bf16 ? 'avx512-bf16-12x32' : `${info.gemmKernel}+bf16-rounding`,
+        );
+      }
+      // A path wider than the CPU has falls back to the widest.
+      if (startInfo.widestPath !== 'avx512') expect(setEngineCpuPath('avx512')).toBe(startInfo.widestPath);
+    } finally {
+      setEngineCpuPath(startInfo.path);
+    }
+  });
+});
+
+const cases = ALL_PATHS.flatMap((p) => variants.map((v) => ({ cpuPath: p, variant: v, bf16: false }))).concat(
+  variants.map((v) => ({ cpuPath: startInfo.widestPath, variant: v, bf16: true })),
+);
+for (const { cpuPath, variant, bf16 } of cases)
+  describe.skipIf(!available.includes(cpuPath))(
+    `addon vs PyTorch: ${variant} on the ${cpuPath} path${bf16 ? ', bf16 matmuls' : ''}`,
+    () => fixtureSuite(cpuPath, variant, bf16),
+  );
+
+function fixtureSuite(cpuPath: EngineCpuInfo['path'], variant: string, bf16: boolean): void {
   const fx = readFixture(path.join(fixtureDir, `${variant}.bin`));
   const slides = slidesFromFixture(fx);
+  const TOL = bf16 ? BF16_TOL : 1e-4; // fp32: relative L2 error 1e-4
+  const modelFromFixture = (f: Fixture): SlideModel => {
+    const m = fixtureModel(f);
+    if (bf16) m.setMatmulPrecision('bf16');
+    return m;
+  };
+
+  beforeAll(() => {
+    setEngineCpuPath(cpuPath);
+  });
+  afterAll(() => {
+    setEngineCpuPath(startInfo.path);
+  });
 
   it('embeds and predicts like PyTorch', async () => {
     const model = modelFromFixture(fx);
@@ -54,6 +109,8 @@ describe.each(variants)('addon vs PyTorch: %s', (variant) => {
       for (const [i, s] of slides.entries()) {
         const emb = await model.embed(s.pixels, s.numPatches, { chunkSize: 2 });
         expect(relL2(emb, f32(fx, `out.slide${i}.embeddings`))).toBeLessThan(TOL);
+        // bf16 really ran: the embeddings carry its rounding.
+        if (bf16) expect(relL2(emb, f32(fx, `out.slide${i}.embeddings`))).toBeGreaterThan(1e-5);
         const pred = await model.predictSlide(s.pixels, s.numPatches, { chunkSize: 3 });
         expect(relL2(pred.attention, f32(fx, `out.slide${i}.attention`))).toBeLessThan(TOL);
         expect(relL2(pred.probabilities.msi ?? [], f32(fx, `out.slide${i}.prob.msi`))).toBeLessThan(TOL);
@@ -99,4 +156,4 @@ describe.each(variants)('addon vs PyTorch: %s', (variant) => {
       model.dispose();
     }
   });
-});
+}

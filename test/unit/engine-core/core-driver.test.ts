@@ -2,9 +2,11 @@
  * Builds the engine core (native/engine, no Node headers) with the standalone C++ test driver
  * (native/tests/engine_core_test.cpp) using g++ -O2, runs it against the PyTorch fixtures in
  * test/fixtures/engine and asserts its per-check results: forward outputs, loss, every parameter gradient
- * and 3 AdamW steps within relative L2 error 1e-4 for four ViT variants; chunked recompute equal to the full
- * graph; finite-difference checks of every op's backward; determinism; frozen mode; gradient accumulation;
- * cancellation; clear errors for bad input.
+ * and 3 AdamW steps within relative L2 error 1e-4 for four ViT variants; the same with bf16 encoder matrix
+ * products within the bf16 tolerance; chunked recompute equal to the full graph; finite-difference checks of
+ * every op's backward; the GEMM on every operand layout (fp32 and bf16); determinism; frozen mode; gradient
+ * accumulation; cancellation; clear errors for bad input. Every check runs once per CPU path this machine has
+ * (AVX-512, AVX2, portable: TESSERA_CPU_PATH), each in its own process.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadEngine } from '../../../src-main/engine/native.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixtureDir = path.join(repoRoot, 'test/fixtures/engine');
@@ -26,12 +29,20 @@ interface Summary {
   passed: number;
   failed: number;
   worstFixtureRelL2: number;
+  path: string;
   gemm: string;
+  gemmBf16: string;
 }
 
-let checks: Check[] = [];
-let summary: Summary | undefined;
-let portable: { status: number | null; summary: Summary | undefined; failures: string[] } | undefined;
+interface PathRun {
+  status: number | null;
+  checks: Check[];
+  summary: Summary | undefined;
+  stderr: string;
+}
+
+const runs = new Map<string, PathRun>();
+let paths: string[] = [];
 
 function parse(stdout: string): { checks: Check[]; summary: Summary | undefined } {
   const lines = stdout.split('\n');
@@ -45,9 +56,12 @@ function parse(stdout: string): { checks: Check[]; summary: Summary | undefined 
   return { checks: parsed, summary: s ? (JSON.parse(s.slice('SUMMARY '.length)) as Summary) : undefined };
 }
 
-function findCheck(pattern: RegExp): Check[] {
-  return checks.filter((c) => pattern.test(c.name));
-}
+/** The GEMM micro-kernel each path must report. */
+const KERNEL: Record<string, { fp32: string; bf16: RegExp }> = {
+  avx512: { fp32: 'avx512-12x32', bf16: /^avx512-(bf16-12x32|12x32\+bf16-rounding)$/ },
+  avx2: { fp32: 'avx2-fma', bf16: /^avx2-fma\+bf16-rounding$/ },
+  portable: { fp32: 'portable', bf16: /^portable\+bf16-rounding$/ },
+};
 
 beforeAll(() => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-engine-core-'));
@@ -57,84 +71,113 @@ beforeAll(() => {
       env: { ...process.env, CXXFLAGS: '-O2' },
     });
     const driver = path.join(outDir, 'engine_core_test');
-    const run = spawnSync(driver, [fixtureDir], {
-      encoding: 'utf8',
-      env: { ...process.env, TESSERA_THREADS: '2' },
-    });
-    ({ checks, summary } = parse(run.stdout));
-    if (run.status !== 0 && !summary) throw new Error(`engine_core_test crashed: ${run.stderr}`);
-    // The same checks with the portable (non-AVX2) kernels everywhere.
-    const runPortable = spawnSync(driver, [fixtureDir], {
-      encoding: 'utf8',
-      env: { ...process.env, TESSERA_THREADS: '2', TESSERA_PORTABLE: '1' },
-    });
-    const p = parse(runPortable.stdout);
-    portable = {
-      status: runPortable.status,
-      summary: p.summary,
-      failures: p.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.detail}`),
-    };
+    paths = execFileSync(driver, ['--cpu-paths'], { encoding: 'utf8' }).trim().split(' ');
+    for (const cpuPath of paths) {
+      const run = spawnSync(driver, [fixtureDir], {
+        encoding: 'utf8',
+        env: { ...process.env, TESSERA_THREADS: '2', TESSERA_CPU_PATH: cpuPath, TESSERA_PORTABLE: '' },
+      });
+      runs.set(cpuPath, { status: run.status, stderr: run.stderr, ...parse(run.stdout) });
+    }
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
 }, 240_000);
 
-describe('engine core against PyTorch fixtures', () => {
+/** The run of one path; fails the test with the driver's stderr if it crashed. */
+function runOf(cpuPath: string): PathRun {
+  const r = runs.get(cpuPath);
+  if (!r) throw new Error(`no run for ${cpuPath}`);
+  if (!r.summary) throw new Error(`engine_core_test crashed on the ${cpuPath} path: ${r.stderr}`);
+  return r;
+}
+
+function findCheck(cpuPath: string, pattern: RegExp): Check[] {
+  return runOf(cpuPath).checks.filter((c) => pattern.test(c.name));
+}
+
+// Every path, widest first; the ones this CPU lacks (per the addon, checked against the driver below) are skipped.
+const ALL_PATHS = ['avx512', 'avx2', 'portable'];
+const widest = loadEngine().cpuInfo().widestPath;
+const available = ALL_PATHS.slice(ALL_PATHS.indexOf(widest));
+const onEachPath = (name: string, fn: (cpuPath: string) => void): void => {
+  for (const cpuPath of ALL_PATHS)
+    describe.skipIf(!available.includes(cpuPath))(`${cpuPath} path: ${name}`, () => fn(cpuPath));
+};
+
+describe('engine core paths', () => {
+  it('runs on every path this CPU has, the portable one included', () => {
+    expect(paths).toEqual(available);
+    for (const p of paths) {
+      expect(runOf(p).summary!.path).toBe(p);
+      expect(runOf(p).summary!.gemm).toBe(KERNEL[p]!.fp32);
+      expect(runOf(p).summary!.gemmBf16).toMatch(KERNEL[p]!.bf16);
+    }
+  });
+});
+
+onEachPath('engine core against PyTorch fixtures', (cpuPath) => {
   const variants = ['vit_plain', 'vit_reg_ls', 'vit_swiglu', 'vit_swiglu_split'];
 
   it('runs every check and none fails', () => {
-    expect(summary).toBeDefined();
-    expect(checks.filter((c) => !c.ok)).toEqual([]);
-    expect(summary!.failed).toBe(0);
-    expect(summary!.passed).toBeGreaterThanOrEqual(150);
-    expect(summary!.worstFixtureRelL2).toBeLessThanOrEqual(1e-4);
-  });
-
-  it('passes the same checks with the portable (non-AVX2) kernels', () => {
-    expect(portable?.failures).toEqual([]);
-    expect(portable?.status).toBe(0);
-    expect(portable?.summary?.gemm).toBe('portable');
-    expect(portable?.summary?.passed).toBe(summary?.passed);
+    const r = runOf(cpuPath);
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(r.summary!.failed).toBe(0);
+    expect(r.summary!.passed).toBeGreaterThanOrEqual(170);
+    expect(r.summary!.worstFixtureRelL2).toBeLessThanOrEqual(1e-4);
+    // Every path runs the same checks.
+    expect(r.summary!.passed).toBe(runOf('portable').summary!.passed);
   });
 
   it.each(variants)('%s: embeddings, attention and probabilities match', (v) => {
-    const forward = findCheck(new RegExp(`^${v}: (embeddings|attention|prob) `));
+    const forward = findCheck(cpuPath, new RegExp(`^${v}: (embeddings|attention|prob) `));
     expect(forward.length).toBe(8);
     expect(forward.every((c) => c.ok)).toBe(true);
   });
 
   it.each(variants)('%s: loss and every parameter gradient match for chunk sizes 1, 2 and 8', (v) => {
-    const grads = findCheck(new RegExp(`^${v}: chunk \\d+ every parameter gradient vs PyTorch$`));
+    const grads = findCheck(cpuPath, new RegExp(`^${v}: chunk \\d+ every parameter gradient vs PyTorch$`));
     expect(grads.map((c) => c.name.split(' ')[2])).toEqual(['1', '2', '8']);
     expect(grads.every((c) => c.ok)).toBe(true);
-    expect(findCheck(new RegExp(`^${v}: chunk \\d+ loss$`)).every((c) => c.ok)).toBe(true);
-    expect(findCheck(new RegExp(`^${v}: chunked recompute .* == full graph`))[0]?.ok).toBe(true);
+    expect(findCheck(cpuPath, new RegExp(`^${v}: chunk \\d+ loss$`)).every((c) => c.ok)).toBe(true);
+    expect(findCheck(cpuPath, new RegExp(`^${v}: chunked recompute .* == full graph`))[0]?.ok).toBe(true);
   });
 
   it.each(variants)('%s: three AdamW steps match torch.optim.AdamW', (v) => {
     const steps = findCheck(
+      cpuPath,
       new RegExp(`^${v}: (losses over|grad norms over|parameters after|parameter updates)`),
     );
     expect(steps.length).toBe(4);
     expect(steps.every((c) => c.ok)).toBe(true);
   });
 
+  it.each(variants)('%s: bf16 encoder matmuls stay within the bf16 tolerance of PyTorch fp32', (v) => {
+    const bf16 = findCheck(cpuPath, new RegExp(`^${v}: bf16 matmuls: `));
+    expect(bf16.map((c) => c.name.slice(v.length + 2))).toEqual([
+      'bf16 matmuls: embeddings vs PyTorch fp32',
+      'bf16 matmuls: loss and gradients vs PyTorch fp32',
+    ]);
+    for (const c of bf16) expect(c.ok, `${c.name}: ${c.detail}`).toBe(true);
+  });
+
   it.each(variants)('%s: frozen mode trains only the aggregator with the same gradients', (v) => {
-    const frozen = findCheck(new RegExp(`^${v}: frozen`));
+    const frozen = findCheck(cpuPath, new RegExp(`^${v}: frozen`));
     expect(frozen.length).toBe(2);
     expect(frozen.every((c) => c.ok)).toBe(true);
   });
 
   it('resamples pos_embed like torch bicubic interpolation (antialiased and plain)', () => {
-    const r = findCheck(/^resample pos_embed/);
+    const r = findCheck(cpuPath, /^resample pos_embed/);
     expect(r.length).toBe(8);
     expect(r.every((c) => c.ok)).toBe(true);
   });
 });
 
-describe('engine core op checks', () => {
+onEachPath('engine core op checks', (cpuPath) => {
   it('passes a finite-difference check for every op backward', () => {
-    const fd = findCheck(/^finite differences: /).map((c) => [
+    const fd = findCheck(cpuPath, /^finite differences: /).map((c) => [
       c.name.slice('finite differences: '.length),
       c.ok,
     ]);
@@ -151,12 +194,23 @@ describe('engine core op checks', () => {
       ['BCE with logits', true],
       ['cross-entropy', true],
     ]);
-    expect(findCheck(/^AdamW update == reference formula/)[0]?.ok).toBe(true);
-    expect(findCheck(/^gemm .* vs naive/)[0]?.ok).toBe(true);
+    expect(findCheck(cpuPath, /^AdamW update == reference formula/)[0]?.ok).toBe(true);
+  });
+
+  it('multiplies matrices of every operand layout and edge size like a double-precision reference, fp32 and bf16', () => {
+    const gemm = findCheck(cpuPath, /gemm/).map((c) => [c.name.replace(/\(.*?\) /, ''), c.ok, c.detail]);
+    expect(gemm.map(([name, ok]) => [name, ok])).toEqual([
+      ['gemm vs naive, strided operands', true],
+      ['threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)', true],
+      ['gemm vs naive, every layout, edges, =, +=, bias', true],
+      ['gemm bf16 vs naive on bf16-rounded operands', true],
+      ['gemm bf16 vs fp32 product within the bf16 tolerance', true],
+      ['threaded gemm == serial gemm bitwise, every layout, fp32 and bf16', true],
+    ]);
   });
 
   it('computes only the class-token rows of the last block for token pooling, equal to the full path', () => {
-    const rows = findCheck(/^output rows only == full computation: /).map((c) => [
+    const rows = findCheck(cpuPath, /^output rows only == full computation: /).map((c) => [
       c.name.slice('output rows only == full computation: '.length),
       c.detail.split(',')[0],
       c.ok,
@@ -176,16 +230,16 @@ describe('engine core op checks', () => {
       /^gradient accumulation/,
       /^cancel /,
     ]) {
-      const c = findCheck(p);
+      const c = findCheck(cpuPath, p);
       expect(c.length, String(p)).toBe(1);
       expect(c[0]?.ok, c[0]?.name).toBe(true);
     }
   });
 
   it('rejects bad shapes, labels and options with clear messages', () => {
-    const errors = findCheck(/^error: /);
+    const errors = findCheck(cpuPath, /^error: /);
     expect(errors.length).toBeGreaterThanOrEqual(12);
     for (const e of errors) expect(e.ok, `${e.name}: ${e.detail}`).toBe(true);
-    expect(findCheck(/^model unchanged after rejected calls/)[0]?.ok).toBe(true);
+    expect(findCheck(cpuPath, /^model unchanged after rejected calls/)[0]?.ok).toBe(true);
   });
 });

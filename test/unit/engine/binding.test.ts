@@ -1,10 +1,15 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../src-main/engine/errors.js';
-import { EncoderModel, SlideModel } from '../../../src-main/engine/model.js';
+import {
+  EncoderModel,
+  SlideModel,
+  engineCpuInfo,
+  measurePeakGflops,
+} from '../../../src-main/engine/model.js';
 import { loadEngine } from '../../../src-main/engine/native.js';
 import type { EngineProgress } from '../../../src-main/engine/types.js';
-import { patches, smallSpec } from './helpers.js';
+import { patches, relL2, smallSpec } from './helpers.js';
 
 const TASKS = {
   hiddenDim: 8,
@@ -114,6 +119,48 @@ describe('engine binding: shapes and arguments are validated before any compute'
   });
 });
 
+describe('engine binding: matrix-product precision, CPU paths and peak probes', () => {
+  it('runs fp32 matmuls by default and bf16 ones on request, close to fp32 and not equal to it', async () => {
+    const model = EncoderModel.create(smallSpec({ imgSize: 32, embedDim: 64, numHeads: 4, depth: 2 }), 3);
+    try {
+      expect(model.matmulPrecision).toBe('fp32');
+      const px = patches(4, 32);
+      const fp32 = await model.embed(px, 4);
+      model.setMatmulPrecision('bf16');
+      expect(model.matmulPrecision).toBe('bf16');
+      const bf16 = await model.embed(px, 4);
+      expect(relL2(bf16, fp32)).toBeLessThan(2e-2);
+      expect(relL2(bf16, fp32)).toBeGreaterThan(1e-5);
+      model.setMatmulPrecision('fp32');
+      expect(await model.embed(px, 4)).toEqual(fp32);
+      const e = (() => {
+        try {
+          model.setMatmulPrecision('fp16' as 'fp32');
+        } catch (err) {
+          return err as EngineError;
+        }
+        throw new Error('expected a throw');
+      })();
+      expect(e).toBeInstanceOf(EngineError);
+      expect(e.code).toBe('ERR_INVALID_ARG');
+      expect(e.message).toBe('matmulPrecision must be "fp32" or "bf16".');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('measures the peak of each vector unit the CPU has, and 0 for one it lacks', () => {
+    const info = engineCpuInfo();
+    const fp32 = measurePeakGflops(1, 0.05);
+    expect(fp32 > 0).toBe(info.path !== 'portable');
+    expect(measurePeakGflops(1, 0.05, 'avx2-fma') > 0).toBe(info.avx2Fma);
+    expect(measurePeakGflops(1, 0.05, 'avx512-fma') > 0).toBe(info.avx512);
+    expect(measurePeakGflops(1, 0.05, 'avx512-bf16') > 0).toBe(info.avx512Bf16);
+    expect(() => measurePeakGflops(1, 0.05, 'sse' as 'avx2-fma')).toThrow(/unit must be/);
+    expect(() => measurePeakGflops(0, 0.05)).toThrow(/threads must be from 1/);
+  });
+});
+
 describe('engine binding: progress, cancellation, busy, dispose', () => {
   it('reports embed progress up to the total and train-step phases', async () => {
     const model = SlideModel.create(smallSpec(), TASKS, 3);
@@ -186,7 +233,9 @@ describe('engine binding: progress, cancellation, busy, dispose', () => {
       const e = await rejection(model.embed(patches(1, 32), 1));
       expect(e.code).toBe('ERR_BUSY');
       expect(() => model.getParameter('cls_token')).toThrow(/busy/);
+      expect(() => model.setMatmulPrecision('bf16')).toThrow(/busy/);
       expect((await first).length).toBe(64 * 64);
+      expect(model.matmulPrecision).toBe('fp32');
     } finally {
       model.dispose();
     }

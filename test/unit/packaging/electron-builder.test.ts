@@ -19,6 +19,8 @@ const config = yaml.load(fs.readFileSync(path.join(root, 'electron-builder.yml')
   files: string[];
   asarUnpack: string[];
   deb: { recommends: string[] };
+  mac: { target: { target: string; arch: string[] }[] };
+  win: { target: { target: string; arch: string[] }[] };
 };
 
 describe('electron-builder.yml', () => {
@@ -37,5 +39,10 @@ describe('electron-builder.yml', () => {
     expect(config.deb.recommends).toEqual(
       expect.arrayContaining(['libjpeg62-turbo', 'libturbojpeg0', 'libopenslide0']),
     );
+  });
+
+  it('builds macOS and Windows packages for arm64 (Apple silicon, Windows on Arm) as well as x64', () => {
+    expect(config.mac.target).toEqual([{ target: 'dmg', arch: ['x64', 'arm64'] }]);
+    expect(config.win.target).toEqual([{ target: 'nsis', arch: ['x64', 'arm64'] }]);
   });
 });
