@@ -6,9 +6,10 @@ import type { AppInfo } from '../contract/contract.js';
 import type { Handlers } from './dispatch.js';
 import type { ImportJobs } from '../project/import-jobs.js';
 import type { AppSession } from '../app-state/session.js';
-import { listSlides } from '../project/slides-repo.js';
-import { ApiError } from '../contract/errors.js';
-import { commandInputs, type CommandName } from '../contract/contract.js';
+import type { SlideToolkit } from '../project/import.js';
+import { cohortHandlers } from './cohort-handlers.js';
+import { labelHandlers } from './label-handlers.js';
+import { libraryHandlers } from './library-handlers.js';
 import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import { appVersion } from '../version.js';
 
@@ -17,40 +18,15 @@ export interface HandlerContext {
   mode: AppInfo['mode'];
   slideImages: SlideImages;
   imports: ImportJobs;
+  /** Opening and fingerprinting slide files (relink). */
+  toolkit: Pick<SlideToolkit, 'open' | 'fingerprint'>;
 }
 
-// The library, label and cohort commands are in the contract; their handlers land in the next commits.
-const pending = Object.fromEntries(
-  Object.keys(commandInputs)
-    .filter(
-      (c) => !['app.info', 'slides.list', 'slides.get', 'slides.import', 'slides.cancelImport'].includes(c),
-    )
-    .filter((c) => !c.startsWith('project.'))
-    .map((c) => [
-      c,
-      () => {
-        throw new ApiError('internal', `${c} is not built yet.`);
-      },
-    ]),
-) as unknown as Pick<
-  Handlers,
-  Exclude<
-    CommandName,
-    'app.info' | 'slides.get' | 'slides.import' | 'slides.cancelImport' | `project.${string}`
-  >
->;
-
-export function createHandlers({ session, mode, slideImages, imports }: HandlerContext): Handlers {
+export function createHandlers({ session, mode, slideImages, imports, toolkit }: HandlerContext): Handlers {
   return {
-    ...pending,
-    // Until the query builder lands: the old page by name, with empty label and QC columns.
-    'slides.list': ({ offset, limit }) => {
-      const page = listSlides(session.requireProject().db, offset, limit);
-      return {
-        total: page.total,
-        slides: page.slides.map((s) => ({ ...s, addedAt: '', labels: {}, qcFlags: [], qcReason: null })),
-      };
-    },
+    ...libraryHandlers(session, toolkit),
+    ...labelHandlers(session),
+    ...cohortHandlers(session),
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),
     'project.create': ({ dir, name }) => session.create(dir, name),
     'project.open': ({ dir }) => session.open(dir),

@@ -81,7 +81,8 @@ const taskValueInput = z
     key: valueKey.nullable().optional(),
   })
   .strict();
-const labelValue = z.union([z.string().max(200), z.number().finite()]).nullable();
+/** A value's name, a number (continuous), true/false (binary: the second/first value), or null to clear. */
+const labelValue = z.union([z.string().max(200), z.number().finite(), z.boolean()]).nullable();
 
 /** What a CSV's column feeds. Auto-detected (see CsvColumn.detected) unless mapped by hand. */
 export type CsvColumnMapping =
@@ -188,6 +189,8 @@ export interface CsvPreview {
    * with labels.csvPreviewPage. */
   changes: CsvLabelChange[];
   rejected: CsvRejectedRow[];
+  /** About the file as a whole, e.g. a column ignored for having too many different values. */
+  warnings: string[];
 }
 
 export const labelCommandInputs = {
@@ -316,7 +319,14 @@ export interface LabelCommandResults {
   'labels.history': { total: number; entries: LabelHistoryEntry[] };
   'labels.previewCsv': CsvPreview;
   'labels.csvPreviewPage': { total: number; changes: CsvLabelChange[]; rejected: CsvRejectedRow[] };
-  'labels.applyCsv': { summary: CsvImportSummary; rejected: CsvRejectedRow[]; undo: UndoState };
+  'labels.applyCsv': {
+    summary: CsvImportSummary;
+    rejected: CsvRejectedRow[];
+    warnings: string[];
+    /** Ids of the tasks the import created. */
+    createdTaskIds: number[];
+    undo: UndoState;
+  };
   'labels.exportCsv': { path: string | null; csv: string | null; rows: number };
   'edit.undo': { undone: string | null; undo: UndoState };
   'edit.redo': { redone: string | null; undo: UndoState };

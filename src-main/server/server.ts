@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { eventNames } from '../contract/contract.js';
+import { eventNames, MAX_CSV_BYTES } from '../contract/contract.js';
 import { dispatch, type Handlers } from '../api/dispatch.js';
 import type { ApiResult } from '../contract/errors.js';
 import type { AppSession } from '../app-state/session.js';
@@ -16,7 +16,8 @@ import { isAuthorized, newToken, TOKEN_COOKIE } from './auth.js';
 import { contentSecurityPolicy } from '../renderer-host/content-security-policy.js';
 import { resolveStaticFile } from '../renderer-host/static-files.js';
 
-const MAX_BODY_BYTES = 1 << 20;
+// Room for the largest label CSV sent as text (labels.previewCsv), which JSON escaping can double.
+const MAX_BODY_BYTES = 2 * MAX_CSV_BYTES + (1 << 20);
 
 /** Extra routes (e.g. slide tiles) mounted under a prefix; they run after the token check. */
 export interface Route {
