@@ -76,10 +76,12 @@ export function filterToChips(filter: SlideFilter): FilterChip[] {
     else choice = { kind: 'any' };
     chips.push({ kind: 'task', taskId: tv.taskId, choice });
   }
-  for (const taskId of filter.missingTaskIds ?? []) chips.push({ kind: 'task', taskId, choice: { kind: 'none' } });
+  for (const taskId of filter.missingTaskIds ?? [])
+    chips.push({ kind: 'task', taskId, choice: { kind: 'none' } });
   if (filter.qcClean !== undefined)
     chips.push({ kind: 'qc', choice: { kind: filter.qcClean ? 'clean' : 'flagged' } });
-  for (const q of filter.qc ?? []) chips.push({ kind: 'qc', choice: { kind: 'flag', flag: q.flag, set: q.set } });
+  for (const q of filter.qc ?? [])
+    chips.push({ kind: 'qc', choice: { kind: 'flag', flag: q.flag, set: q.set } });
   if (filter.patient !== undefined) chips.push({ kind: 'patient', patient: filter.patient });
   return chips;
 }
@@ -97,7 +99,8 @@ export function parseQcChoiceKey(key: string): QcChoice {
 
 /** The `<select>` value of a task choice (binary and categorical), and back. */
 export function taskChoiceKey(c: TaskChoice): string {
-  if (c.kind === 'values') return c.values.length === 1 ? `value:${c.values[0]}` : `values:${JSON.stringify(c.values)}`;
+  if (c.kind === 'values')
+    return c.values.length === 1 ? `value:${c.values[0]}` : `values:${JSON.stringify(c.values)}`;
   return c.kind;
 }
 
@@ -107,7 +110,8 @@ export function parseTaskChoiceKey(key: string): TaskChoice {
   if (key.startsWith('values:')) {
     try {
       const values: unknown = JSON.parse(key.slice('values:'.length));
-      if (Array.isArray(values)) return { kind: 'values', values: values.filter((v) => typeof v === 'string') };
+      if (Array.isArray(values))
+        return { kind: 'values', values: values.filter((v) => typeof v === 'string') };
     } catch {
       // fall through
     }
@@ -143,7 +147,13 @@ export function describeFilter(
         );
     } else if (chip.kind === 'qc') {
       const c = chip.choice;
-      parts.push(c.kind === 'clean' ? 'QC: no flag' : c.kind === 'flagged' ? 'QC: any flag' : `QC: ${c.set ? '' : 'not '}${c.flag}`);
+      parts.push(
+        c.kind === 'clean'
+          ? 'QC: no flag'
+          : c.kind === 'flagged'
+            ? 'QC: any flag'
+            : `QC: ${c.set ? '' : 'not '}${c.flag}`,
+      );
     } else if (chip.kind === 'cohort') parts.push(`in ${cohortName(chip.cohortId)}`);
     else parts.push(chip.patient === null ? 'no patient' : `patient ${chip.patient}`);
   }

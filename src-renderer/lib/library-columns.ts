@@ -27,6 +27,8 @@ export interface LibraryColumn {
   align?: 'start' | 'end';
   /** data-testid of the column's cells. */
   testid?: string;
+  /** Stays in view while the table scrolls sideways (the slide's thumbnail and name). */
+  pinned?: boolean;
   cell: (slide: LibrarySlide) => Cell;
 }
 
@@ -53,13 +55,21 @@ export function taskCell(task: Task, slide: LibrarySlide): Cell {
 
 export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
   return [
-    { id: 'thumbnail', header: 'Thumbnail', sort: null, width: 66, cell: () => ({ kind: 'thumbnail' }) },
+    {
+      id: 'thumbnail',
+      header: 'Thumbnail',
+      sort: null,
+      width: 66,
+      pinned: true,
+      cell: () => ({ kind: 'thumbnail' }),
+    },
     {
       id: 'name',
       header: 'Slide',
       sort: 'name',
-      width: 220,
+      width: 230,
       grow: true,
+      pinned: true,
       testid: 'slide-name',
       cell: (s) => ({ kind: 'text', text: s.name, title: s.path }),
     },
@@ -71,18 +81,16 @@ export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
       testid: 'slide-patient',
       cell: (s) => ({ kind: 'text', text: s.patient ?? NONE, muted: s.patient === null }),
     },
-    ...tasks.map(
-      (task): LibraryColumn => ({
-        id: `task:${task.id}`,
-        header: task.name,
-        title: `${task.name} (${task.kind})${task.description ? `: ${task.description}` : ''}`,
-        sort: `task:${task.id}`,
-        width: task.kind === 'continuous' ? 110 : 130,
-        align: task.kind === 'continuous' ? 'end' : 'start',
-        testid: 'slide-label',
-        cell: (s) => taskCell(task, s),
-      }),
-    ),
+    ...tasks.map((task): LibraryColumn => ({
+      id: `task:${task.id}`,
+      header: task.name,
+      title: `${task.name} (${task.kind})${task.description ? `: ${task.description}` : ''}`,
+      sort: `task:${task.id}`,
+      width: task.kind === 'continuous' ? 110 : 130,
+      align: task.kind === 'continuous' ? 'end' : 'start',
+      testid: 'slide-label',
+      cell: (s) => taskCell(task, s),
+    })),
     {
       id: 'qc',
       header: 'QC',
@@ -96,7 +104,7 @@ export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
       id: 'size',
       header: 'Size',
       sort: 'size',
-      width: 170,
+      width: 155,
       align: 'end',
       testid: 'slide-size',
       cell: (s) => ({ kind: 'text', text: formatSize(s) }),
@@ -105,7 +113,7 @@ export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
       id: 'mpp',
       header: 'Resolution',
       sort: 'mpp',
-      width: 120,
+      width: 108,
       align: 'end',
       testid: 'slide-resolution',
       cell: (s) => ({ kind: 'text', text: formatResolution(s) }),
@@ -118,7 +126,7 @@ export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
       testid: 'slide-vendor',
       cell: (s) => ({ kind: 'text', text: s.vendor ?? NONE, muted: s.vendor === null }),
     },
-    { id: 'open', header: 'Actions', sort: null, width: 86, cell: () => ({ kind: 'open' }) },
+    { id: 'open', header: 'Actions', sort: null, width: 84, cell: () => ({ kind: 'open' }) },
   ];
 }
 

@@ -137,12 +137,11 @@ class LibraryListStore {
     if (generation !== this.generation || this.pageRequests.get(page) !== seq) return;
     this.pageRequests.delete(page);
     if (!result) return;
-    const pages = new Map(this.pages);
-    pages.set(page, result.slides);
     // Pages past the end (slides removed) go.
     const lastPage = Math.max(0, Math.ceil(result.total / PAGE_SIZE) - 1);
-    for (const p of pages.keys()) if (p > lastPage) pages.delete(p);
-    this.pages = pages;
+    this.pages = new Map(
+      [...this.pages.entries(), [page, result.slides] as const].filter(([p]) => p <= lastPage),
+    );
     this.total = result.total;
   }
 
@@ -150,9 +149,10 @@ class LibraryListStore {
     if (this.loadedFor === null) return;
     const generation = this.generation;
     const reorder = changeReordersList(this.query, { kinds: [...change.kinds] });
-    const shownPages = new Set<number>();
-    for (const range of this.wanted.values()) for (const p of pagesOf(range, PAGE_SIZE)) shownPages.add(p);
-    if (reorder) shownPages.add(0);
+    const shownPages = new Set([
+      ...[...this.wanted.values()].flatMap((range) => pagesOf(range, PAGE_SIZE)),
+      ...(reorder ? [0] : []),
+    ]);
     // Rows not on screen are dropped and fetched when they come back into view; rows on screen stay
     // until their fresh copy arrives, so nothing flickers.
     const kept = new Map([...this.pages].filter(([p]) => shownPages.has(p)));

@@ -97,7 +97,11 @@ export function changeReordersList(query: ListQuery, change: Pick<LibraryChange,
 }
 
 /** Drops the parts of a query that name tasks or a cohort that no longer exist. */
-export function pruneQuery(query: ListQuery, taskIds: ReadonlySet<number>, cohortIds?: ReadonlySet<number>): ListQuery {
+export function pruneQuery(
+  query: ListQuery,
+  taskIds: ReadonlySet<number>,
+  cohortIds?: ReadonlySet<number>,
+): ListQuery {
   const { filter } = query;
   const taskMatch = /^task:(\d+)$/.exec(query.sort.column);
   const sort = taskMatch && !taskIds.has(Number(taskMatch[1])) ? { ...DEFAULT_SORT } : query.sort;

@@ -11,12 +11,20 @@ import type { SectionId } from './sections.js';
 
 class NavigationStore {
   #route = $state.raw<Route>(parseRoute(window.location.hash));
+  // Each part is derived on its own, so a view that reads the slide is not re-run when only the viewport
+  // or the list changed (a derived value notifies only when it changes).
+  #section = $derived(this.#route.section);
+  #slideId = $derived(this.#route.slideId);
+  #viewport = $derived(this.#route.viewport);
+  #list = $derived(this.#route.list);
+  #cohortId = $derived(this.#route.cohortId);
+  #splitId = $derived(this.#route.splitId);
 
   get route(): Route {
     return this.#route;
   }
   get section(): SectionId {
-    return this.#route.section;
+    return this.#section;
   }
   /** Assignable, so the sidebar can bind to it; a change is a new history entry. */
   set section(section: SectionId) {
@@ -24,13 +32,19 @@ class NavigationStore {
   }
   /** The slide in the Viewer, or null before one was opened in this project. */
   get slideId(): number | null {
-    return this.#route.slideId;
+    return this.#slideId;
   }
   get viewport(): Viewport | null {
-    return this.#route.viewport;
+    return this.#viewport;
   }
   get list(): ListQuery {
-    return this.#route.list;
+    return this.#list;
+  }
+  get cohortId(): number | null {
+    return this.#cohortId;
+  }
+  get splitId(): number | null {
+    return this.#splitId;
   }
 
   /** Follows Back, Forward and edits of the address; returns the function that stops following. */

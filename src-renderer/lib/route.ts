@@ -36,7 +36,14 @@ const SECTIONS: readonly SectionId[] = ['library', 'viewer', 'cohorts', 'trainin
 const SORT_COLUMNS = ['name', 'path', 'patient', 'added', 'size', 'mpp', 'vendor', 'qc', 'id'];
 
 export function defaultRoute(): Route {
-  return { section: 'library', slideId: null, viewport: null, list: defaultQuery(), cohortId: null, splitId: null };
+  return {
+    section: 'library',
+    slideId: null,
+    viewport: null,
+    list: defaultQuery(),
+    cohortId: null,
+    splitId: null,
+  };
 }
 
 function positiveId(text: string | null | undefined): number | null {
