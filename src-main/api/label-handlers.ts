@@ -2,7 +2,11 @@
 import type { CsvLabelChange, CsvPreview, LabelCommandResults } from '../contract/contract.js';
 import type { AppSession } from '../app-state/session.js';
 import { writeTextFile, exportLabelsCsv } from '../project/label-csv-export.js';
-import { applyCsvImport, previewCsvImport, type CsvImportOptions } from '../project/label-csv-import.js';
+import {
+  applyCsvImport,
+  previewCsvImportStamped,
+  type CsvImportOptions,
+} from '../project/label-csv-import.js';
 import type { CsvPlan } from '../project/label-csv-plan.js';
 import { readCsvSource } from '../project/label-csv-read.js';
 import { selectHistory, selectSlideLabels } from '../project/labels-repo.js';
@@ -107,8 +111,9 @@ export function labelHandlers(session: AppSession): Pick<Handlers, keyof LabelCo
       const d = db();
       const table = await readCsvSource(source);
       const options: CsvImportOptions = { mapping, createTasks };
-      const plan = previewCsvImport(d, table, options);
-      const kept = session.csvPreviews.keep(table, options, plan);
+      const planned = previewCsvImportStamped(d, table, options);
+      const { plan } = planned;
+      const kept = session.csvPreviews.keep(table, options, planned);
       return {
         previewId: kept.id,
         fileName: table.fileName,
@@ -121,7 +126,7 @@ export function labelHandlers(session: AppSession): Pick<Handlers, keyof LabelCo
       } satisfies CsvPreview;
     },
     'labels.csvPreviewPage': ({ previewId, list, status, offset, limit }) => {
-      const { plan } = session.csvPreviews.get(previewId);
+      const { plan } = session.csvPreviews.get(previewId).planned;
       if (list === 'rejected')
         return {
           total: plan.rejected.length,
@@ -134,14 +139,15 @@ export function labelHandlers(session: AppSession): Pick<Handlers, keyof LabelCo
     'labels.applyCsv': async (input) => {
       const d = db();
       const author = input.author ?? session.author;
-      const { table, options } =
+      const { table, options, planned } =
         'previewId' in input
           ? session.csvPreviews.get(input.previewId)
           : {
               table: await readCsvSource(input.source),
               options: { mapping: input.mapping, createTasks: input.createTasks },
+              planned: undefined,
             };
-      const { plan, edit, createdTasks } = applyCsvImport(d, table, options, author);
+      const { plan, edit, createdTasks } = applyCsvImport(d, table, options, author, planned);
       session.edits.push(edit);
       session.csvPreviews.clear();
       if (edit || createdTasks.length) {

@@ -19,7 +19,7 @@ export function libraryHandlers(
   const db = () => session.requireProject().db;
   return {
     'slides.list': (q) => selectLibraryPage(db(), q),
-    'slides.ids': (q) => ({ ids: selectSlideIds(db(), q) }),
+    'slides.ids': (q) => ({ ids: [...selectSlideIds(db(), q)] }),
     'slides.remove': ({ selection }) => {
       const project = session.requireProject();
       const result = removeSlides(project, resolveSelection(project.db, selection));

@@ -5,22 +5,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../contract/errors.js';
-import type { CsvImportOptions } from '../project/label-csv-import.js';
-import type { CsvPlan } from '../project/label-csv-plan.js';
+import type { CsvImportOptions, StampedPlan } from '../project/label-csv-import.js';
 import type { CsvTable } from '../project/label-csv-read.js';
 
 export interface KeptPreview {
   id: string;
   table: CsvTable;
   options: CsvImportOptions;
-  plan: CsvPlan;
+  planned: StampedPlan;
 }
 
 export class CsvPreviews {
   private kept: KeptPreview | null = null;
 
-  keep(table: CsvTable, options: CsvImportOptions, plan: CsvPlan): KeptPreview {
-    this.kept = { id: randomUUID(), table, options, plan };
+  keep(table: CsvTable, options: CsvImportOptions, planned: StampedPlan): KeptPreview {
+    this.kept = { id: randomUUID(), table, options, planned };
     return this.kept;
   }
 

@@ -129,5 +129,5 @@ export function deleteCohort(db: Db, id: number): void {
 
 export function evaluateCohort(db: Db, id: number): number[] {
   getCohort(db, id);
-  return selectSlideIds(db, { filter: { cohortId: id }, sort: { column: 'id' } });
+  return [...selectSlideIds(db, { filter: { cohortId: id }, sort: { column: 'id' } })];
 }

@@ -59,21 +59,24 @@ export function selectTaskLabelValues(db: Db, taskId: number): Map<number, strin
   return new Map(rows.map((r) => [r.s, r.v]));
 }
 
+/** Every label of one task with its source and author, as slide id → cell. */
+export function selectTaskLabelCells(db: Db, taskId: number): Map<number, LabelCell> {
+  const rows = prepared(db, 'SELECT slide_id AS s, value, source, author FROM labels WHERE task_id = ?').all(
+    taskId,
+  ) as (LabelCell & { s: number })[];
+  return new Map(rows.map(({ s, ...cell }) => [s, cell]));
+}
+
 /** Labels of the given slides, as (slide, task, value) rows. */
-export function selectLabelsOfSlides(db: Db, slideIds: number[]): { s: number; t: number; v: string }[] {
+export function selectLabelsOfSlides(
+  db: Db,
+  slideIds: readonly number[],
+): { s: number; t: number; v: string }[] {
   if (!slideIds.length) return [];
-  const out: { s: number; t: number; v: string }[] = [];
-  for (let i = 0; i < slideIds.length; i += 500) {
-    const chunk = slideIds.slice(i, i + 500);
-    out.push(
-      ...(db
-        .prepare(
-          `SELECT slide_id AS s, task_id AS t, value AS v FROM labels WHERE slide_id IN (${chunk.map(() => '?').join(',')})`,
-        )
-        .all(...chunk) as { s: number; t: number; v: string }[]),
-    );
-  }
-  return out;
+  return prepared(
+    db,
+    'SELECT slide_id AS s, task_id AS t, value AS v FROM labels WHERE slide_id IN (SELECT value FROM json_each(?))',
+  ).all(JSON.stringify(slideIds)) as { s: number; t: number; v: string }[];
 }
 
 /** Writes one label (insert or replace); the triggers add the history row. */
@@ -84,6 +87,24 @@ export function writeLabel(db: Db, slideId: number, taskId: number, cell: LabelC
      ON CONFLICT (slide_id, task_id) DO UPDATE SET value = excluded.value, source = excluded.source,
        author = excluded.author, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
   ).run(slideId, taskId, cell.value, cell.source, cell.author);
+}
+
+export function insertLabel(db: Db, slideId: number, taskId: number, cell: LabelCell): void {
+  prepared(db, 'INSERT INTO labels (slide_id, task_id, value, source, author) VALUES (?, ?, ?, ?, ?)').run(
+    slideId,
+    taskId,
+    cell.value,
+    cell.source,
+    cell.author,
+  );
+}
+
+export function updateLabel(db: Db, slideId: number, taskId: number, cell: LabelCell): void {
+  prepared(
+    db,
+    `UPDATE labels SET value = ?, source = ?, author = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+     WHERE slide_id = ? AND task_id = ?`,
+  ).run(cell.value, cell.source, cell.author, slideId, taskId);
 }
 
 export function deleteLabel(db: Db, slideId: number, taskId: number): boolean {

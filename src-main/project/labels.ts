@@ -7,7 +7,7 @@ import { ApiError } from '../contract/errors.js';
 import type { Db } from '../db/connection.js';
 import { plural, type CellChange, type Edit } from './edits.js';
 import { deleteLabel, selectLabel, writeLabel, type LabelCell } from './labels-repo.js';
-import { selectExistingSlideIds } from './slide-query-repo.js';
+import { slideExists } from './slides-repo.js';
 import { readTaskValue } from './task-values.js';
 import { selectTask, selectValuesOfTask } from './tasks-repo.js';
 
@@ -59,7 +59,7 @@ export function setLabel(
 ): { label: SlideLabel | null; edit: Edit | null } {
   return db.transaction(() => {
     const task = taskForWriting(db, write.taskId);
-    if (!selectExistingSlideIds(db, [slideId]).length)
+    if (!slideExists(db, slideId))
       throw new ApiError('not-found', `There is no slide with id ${slideId} in this project.`);
     const value = readValue(task, write.value);
     const change = setCell(

@@ -1,5 +1,6 @@
 /** Queries over the slides table; every multi-row change in one transaction by its caller. */
 import type { Db } from '../db/connection.js';
+import { prepared } from '../db/statements.js';
 import { nextId } from './row-ids-repo.js';
 
 export interface SlideRecord {
@@ -81,4 +82,8 @@ export function selectSlideFiles(
 
 export function updateSlidePath(db: Db, id: number, newPath: string, name: string): void {
   db.prepare('UPDATE slides SET path = ?, name = ? WHERE id = ?').run(newPath, name, id);
+}
+
+export function slideExists(db: Db, id: number): boolean {
+  return prepared(db, 'SELECT 1 FROM slides WHERE id = ?').get(id) !== undefined;
 }

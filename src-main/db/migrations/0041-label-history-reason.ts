@@ -33,6 +33,5 @@ export const migration0041: Migration = {
       VALUES (OLD.slide_id, OLD.task_id, OLD.value, NULL, OLD.source, OLD.author,
               (SELECT reason FROM label_write_context WHERE id = 1));
     END;
-    CREATE INDEX label_history_task ON label_history(task_id);
   `,
 };

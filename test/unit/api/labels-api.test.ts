@@ -191,4 +191,20 @@ describe('labels API', () => {
     expect((await call('project.current')).slideCount).toBe(2);
     await services.close();
   });
+
+  it('applies a preview against the labels as they are when something changed after it was made', async () => {
+    const { services, call, ids } = await app(4);
+    const t = await call('tasks.create', { name: 'tumor', kind: 'binary' });
+    const names = tcgaNames(4, 2);
+    const text = `slide,tumor\n${names.map((n) => `${n},yes`).join('\n')}\n`;
+    const preview = await call('labels.previewCsv', { source: { text, fileName: 'l.csv' } });
+    expect(preview.summary).toMatchObject({ new: 4, unchanged: 0 });
+    await call('labels.set', { slideId: ids[0], taskId: t.id, value: 'yes' });
+    await call('labels.set', { slideId: ids[1], taskId: t.id, value: 'no' });
+    const applied = await call('labels.applyCsv', { previewId: preview.previewId });
+    expect(applied.summary).toMatchObject({ new: 2, changed: 1, unchanged: 1 });
+    const history = (await call('labels.history', { slideId: ids[1] })).entries;
+    expect(history[0]).toMatchObject({ oldValue: 'no', newValue: 'yes', reason: 'csv-import' });
+    await services.close();
+  });
 });

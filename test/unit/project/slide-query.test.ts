@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createExplicitCohort, createFilterCohort } from '../../../src-main/project/cohorts.js';
 import { setLabel, setLabels } from '../../../src-main/project/labels.js';
@@ -62,8 +64,8 @@ describe('library query', () => {
       'e.svs',
       'd_1%.svs',
     ]);
-    // Continuous numerically (9.5 < 10 < 100), not as text.
-    expect(page({ column: `task:${purity.id}` })).toEqual(['C.svs', 'a.svs', 'b.svs', 'd_1%.svs', 'e.svs']);
+    // Continuous numerically (9.5 < 10 < 100), not as text; ties (a and b) in import order.
+    expect(page({ column: `task:${purity.id}` })).toEqual(['C.svs', 'b.svs', 'a.svs', 'd_1%.svs', 'e.svs']);
     expect(page({ column: 'patient' })).toEqual(['b.svs', 'a.svs', 'C.svs', 'd_1%.svs', 'e.svs']);
     expect(page({ column: 'patient', direction: 'desc' })).toEqual([
       'C.svs',
@@ -130,6 +132,22 @@ describe('library query', () => {
       'There is no cohort with id 999 in this project.',
     );
     expect(() => createFilterCohort(db, 'nested', { cohortId: saved.id })).toThrow(/itself a saved filter/);
+    project.close();
+  });
+
+  it("keeps a query's ordered ids only until the data changes, here or through another connection", async () => {
+    const { project, db, a, d, e, grade } = await library();
+    const missing = { filter: { missingTaskIds: [grade.id] } };
+    expect(selectSlideIds(db, missing)).toEqual([d, e]);
+    expect(selectSlideIds(db, missing)).toBe(selectSlideIds(db, missing)); // kept
+    setLabel(db, d, { taskId: grade.id, value: 'high', ...w });
+    expect(selectSlideIds(db, missing)).toEqual([e]);
+    // The CLI writing to the same file while the app has it open.
+    const other = new Database(path.join(project.dir, 'project.sqlite'));
+    other.prepare('DELETE FROM labels WHERE slide_id = ? AND task_id = ?').run(a, grade.id);
+    other.close();
+    expect(selectSlideIds(db, missing)).toEqual([a, e]);
+    expect(selectLibraryPage(db, { offset: 0, limit: 10, ...missing }).total).toBe(2);
     project.close();
   });
 });
