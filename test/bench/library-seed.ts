@@ -1,10 +1,11 @@
 /**
  * A project the size the library goals name: `slides` TCGA-named slide rows (no files; pixels do not
- * matter to the table), 5 tasks (two binary, two categorical, one continuous) with about 70 % of the
+ * matter to the table) with patients from their names, 5 tasks (two binary, two categorical, one continuous) with about 70 % of the
  * values set, and QC flags on a few percent. Seeded, so every run measures the same project.
  */
 import { createTask } from '../../src-main/project/tasks.js';
 import { setLabels } from '../../src-main/project/labels.js';
+import { applyPatientPattern } from '../../src-main/project/patients.js';
 import { setQc } from '../../src-main/project/qc.js';
 import { fakeLibrary, tcgaNames } from '../helpers/library.js';
 
@@ -20,9 +21,13 @@ function random(seed: number): () => number {
   };
 }
 
-export async function seedLibrary(dir: string, slides = 20_000): Promise<{ slideIds: number[] }> {
+export async function seedLibrary(
+  dir: string,
+  slides = 20_000,
+): Promise<{ slideIds: number[]; labels: number }> {
   const { project, ids } = await fakeLibrary(dir, tcgaNames(slides, 2));
   const db = project.db;
+  applyPatientPattern(db, { overwrite: false });
   const rand = random(11);
   const tasks = [
     createTask(db, { name: 'tumor', kind: 'binary' }),
@@ -65,6 +70,7 @@ export async function seedLibrary(dir: string, slides = 20_000): Promise<{ slide
     flagged.filter((_, i) => i % 2 === 1),
     { flags: { exclude: true, 'pen-marks': true } },
   );
+  const labels = (db.prepare('SELECT count(*) AS n FROM labels').get() as { n: number }).n;
   project.close();
-  return { slideIds: ids };
+  return { slideIds: ids, labels };
 }

@@ -43,16 +43,22 @@ async function waitSlide(id: string): Promise<void> {
 describe('labels', () => {
   let work: string;
   let projectDir: string;
+  let slides: string;
   let ids: string[] = [];
   const pageLog: { type: string; text: string }[] = [];
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-labels-'));
     projectDir = path.join(work, 'labels-project');
-    const slides = path.join(work, 'slides');
+    slides = path.join(work, 'slides');
     const generated = writeSyntheticSlide(path.join(work, 'generated'));
     fs.mkdirSync(slides);
-    for (const name of names) fs.linkSync(generated, path.join(slides, name));
+    // Copies with a few different trailing bytes: the same image, but each file its own fingerprint (size),
+    // so relinking can tell them apart.
+    for (const [i, name] of names.entries()) {
+      fs.copyFileSync(generated, path.join(slides, name));
+      fs.appendFileSync(path.join(slides, name), Buffer.alloc(i + 1));
+    }
     const env = { ...process.env, TESSERA_USER_DATA: path.join(work, 'cli-user-data') };
     const tessera = (...args: string[]) =>
       execFileSync(process.execPath, [path.join(repoRoot, 'bin/tessera.js'), ...args], {
@@ -256,6 +262,58 @@ describe('labels', () => {
     await expect(byTestId('view-library')).toBeDisplayed();
     await browser.forward();
     await expect(byTestId('view-cohorts')).toBeDisplayed();
+  });
+
+  it('flags QC on a selection, assigns patients from file names, removes a slide and relinks moved ones', async () => {
+    await byTestId('nav-library').click();
+    await expect(byTestId('view-library')).toBeDisplayed();
+    const row = (i: number) => $$('[data-testid="slide-row"]')[i]!;
+    // QC: blur with a reason on slide 3.
+    await row(2).$('[data-testid="slide-name"]').click();
+    await byTestId('bulk-qc').click();
+    await byTestId('qc-blur-set').click();
+    await byTestId('qc-replace-reason').click();
+    await byTestId('qc-reason').setValue('out of focus at the top');
+    await byTestId('qc-apply').click();
+    await expect(row(2).$('[data-testid="slide-qc"] [data-flag="blur"]')).toBeExisting();
+    await expect(row(2).$('[data-testid="slide-qc"] span')).toHaveAttribute(
+      'title',
+      'Blur: out of focus at the top',
+    );
+
+    // Patients from the TCGA names, for the slides the CSV gave none.
+    await byTestId('patients-open').click();
+    await expect(byTestId('patients-summary')).toHaveText(/3 matched, 0 not matched, 3 would change/);
+    await byTestId('patients-apply').click();
+    await expect(byTestId('patients-dialog')).not.toBeExisting();
+    await browser.waitUntil(
+      async () =>
+        (await $$('[data-testid="slide-patient"]').map((c) => c.getText())).join(',') ===
+        names.map((n) => n.slice(0, 12)).join(','),
+      { timeout: 5000, timeoutMsg: 'the patients did not reach the table' },
+    );
+
+    // Remove the last slide: the dialog says what goes.
+    await row(5).$('[data-testid="slide-name"]').click();
+    await byTestId('bulk-remove').click();
+    await expect(byTestId('remove-dialog')).toHaveText(/cache files/);
+    await byTestId('remove-confirm').click();
+    await expect(byTestId('library-summary')).toHaveText(`${SLIDES - 1} slides`);
+    await expect(byTestId('notice')).toHaveText(/^Removed 1 slide and [1-9]\d* cache files?$/);
+
+    // Move two slide files; relink finds them by fingerprint in their new folder.
+    const moved = path.join(work, 'moved');
+    fs.mkdirSync(moved);
+    for (const name of names.slice(0, 2)) fs.renameSync(path.join(slides, name), path.join(moved, name));
+    await byTestId('relink-open').click();
+    await expect(byTestId('relink-missing')).toHaveText(/^2 slides are not at their stored path/);
+    await byTestId('relink-folder').setValue(moved);
+    await byTestId('relink-find').click();
+    await expect($$('[data-testid="relink-matched"]')).toBeElementsArrayOfSize(2);
+    await byTestId('relink-apply').click();
+    await expect(byTestId('notice')).toHaveText('Relinked 2 slides; 0 still missing');
+    await row(0).doubleClick();
+    await expect(viewer()).toHaveAttribute('data-fully-loaded', 'true', { wait: 15_000 });
   });
 
   it('ran without script errors', () => {
