@@ -312,6 +312,21 @@ describe('labels', () => {
     await expect($$('[data-testid="relink-matched"]')).toBeElementsArrayOfSize(2);
     await byTestId('relink-apply').click();
     await expect(byTestId('notice')).toHaveText('Relinked 2 slides; 0 still missing');
+
+    // Sort by QC (twice: most flags first), filter "no value for tumor", export.
+    await byTestId('sort-qc').click();
+    await byTestId('sort-qc').click();
+    await expect(row(0).$('[data-testid="slide-name"]')).toHaveText(names[2]!);
+    await byTestId('sort-name').click();
+    await byTestId('filter-add').selectByVisibleText('tumor');
+    await expect(byTestId('library-summary')).toHaveText(`1 of ${SLIDES - 1} slides`);
+    expect(await browser.getUrl()).toContain('where=');
+    await expect(row(0).$('[data-testid="slide-name"]')).toHaveText(names[4]!);
+    await byTestId('filter-clear').click();
+    await expect(byTestId('library-summary')).toHaveText(`${SLIDES - 1} slides`);
+    await byTestId('csv-export').click();
+    await expect(byTestId('notice')).toHaveText(`Exported the labels of ${SLIDES - 1} slides`);
+
     await row(0).doubleClick();
     await expect(viewer()).toHaveAttribute('data-fully-loaded', 'true', { wait: 15_000 });
   });
