@@ -13,6 +13,7 @@ import { changeReordersList, defaultQuery, sameQuery, type ListQuery } from './l
 import { pagesOf, type RowRange } from './virtual-rows.js';
 
 export const PAGE_SIZE = 100;
+const FETCH_EVERY_MS = 50;
 
 class LibraryListStore {
   query = $state.raw<ListQuery>(defaultQuery());
@@ -34,6 +35,7 @@ class LibraryListStore {
   private requestSeq = 0;
   /** What each view shows now (the table's rows, the Viewer's strip), so a change refetches just that. */
   private wanted = new Map<string, RowRange>();
+  private fetchTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Follows library changes; returns the function that stops following. */
   start(): () => void {
@@ -107,11 +109,23 @@ class LibraryListStore {
     return this.indexById!.get(id) ?? -1;
   }
 
-  /** `owner` shows rows [start, end) now: fetch the pages they need that are not here yet. */
+  /**
+   * `owner` shows rows [start, end) now: fetch the pages they need that are not here yet. While the table
+   * scrolls fast (a scroll-bar drag moves it by thousands of rows a second) the fetches are throttled to
+   * the rows in view every FETCH_EVERY_MS, instead of one request per page flown past.
+   */
   show(owner: string, range: RowRange): void {
     this.wanted.set(owner, range);
-    for (const page of pagesOf(range, PAGE_SIZE))
-      if (!this.pages.has(page) && !this.pageRequests.has(page)) void this.fetchPage(page, this.generation);
+    if (this.pages.size === 0) this.fetchWanted();
+    else this.fetchTimer ??= setTimeout(() => this.fetchWanted(), FETCH_EVERY_MS);
+  }
+
+  private fetchWanted(): void {
+    if (this.fetchTimer) clearTimeout(this.fetchTimer);
+    this.fetchTimer = null;
+    for (const range of this.wanted.values())
+      for (const page of pagesOf(range, PAGE_SIZE))
+        if (!this.pages.has(page) && !this.pageRequests.has(page)) void this.fetchPage(page, this.generation);
   }
 
   hide(owner: string): void {
