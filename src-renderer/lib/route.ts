@@ -12,7 +12,7 @@
  */
 import type { SlideFilter, SlideSortColumn } from '../../src-main/contract/contract.js';
 import { defaultQuery, DEFAULT_SORT, normalizeFilter, type ListQuery, type ListSort } from './list-query.js';
-import type { SectionId } from './sections.js';
+import { SECTION_IDS, type SectionId } from './section-ids.js';
 
 export interface Viewport {
   x: number;
@@ -32,7 +32,6 @@ export interface Route {
   splitId: number | null;
 }
 
-const SECTIONS: readonly SectionId[] = ['library', 'viewer', 'cohorts', 'training', 'results'];
 const SORT_COLUMNS = ['name', 'path', 'patient', 'added', 'size', 'mpp', 'vendor', 'qc', 'id'];
 
 export function defaultRoute(): Route {
@@ -120,7 +119,7 @@ export function parseRoute(hash: string): Route {
   const segments = pathPart.split('/').filter(Boolean);
   const params = new URLSearchParams(queryPart);
   const section = segments[0] as SectionId | undefined;
-  if (section && SECTIONS.includes(section)) route.section = section;
+  if (section && (SECTION_IDS as readonly string[]).includes(section)) route.section = section;
 
   const filter = parseWhere(params.get('where'));
   const text = params.get('q');
