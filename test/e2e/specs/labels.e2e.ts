@@ -331,6 +331,45 @@ describe('labels', () => {
     await expect(viewer()).toHaveAttribute('data-fully-loaded', 'true', { wait: 15_000 });
   });
 
+  it('creates a task, renames one of its values (relabelling its slides) and deletes it with its labels', async () => {
+    await byTestId('nav-library').click();
+    await byTestId('tasks-open').click();
+    await byTestId('task-new').click();
+    await byTestId('task-create-name').setValue('grade');
+    await byTestId('task-create-categorical').click();
+    await byTestId('task-create-values').setValue('G1, G2, G3');
+    await byTestId('task-create-submit').click();
+    await expect($$('[data-testid="task-value"]')).toBeElementsArrayOfSize(3);
+    await browser.keys('Escape');
+    await expect(byTestId('tasks-dialog')).not.toBeExisting();
+    // The new task is a column; give slide 1 the value G3 from the selection bar.
+    await $$('[data-testid="slide-row"]')[0]!.$('[data-testid="slide-name"]').click();
+    await byTestId('bulk-task').selectByVisibleText('grade');
+    await byTestId('bulk-value').selectByVisibleText('G3');
+    await byTestId('bulk-set').click();
+    await browser.waitUntil(async () => (await rowLabels(2))[0] === 'G3', {
+      timeout: 5000,
+      timeoutMsg: 'the grade column did not show G3',
+    });
+    await byTestId('tasks-open').click();
+    await $('[data-testid="task-item"]*=grade').click();
+    const g3 = $('[data-testid="task-value"][data-value="G3"] [data-testid="task-value-name"]');
+    await g3.setValue('G3+');
+    await browser.keys('Tab');
+    await expect(byTestId('notice')).toHaveText('Renamed G3 to G3+ on 1 slide');
+    await byTestId('task-delete').click();
+    await expect(byTestId('task-delete-confirm')).toBeDisplayed();
+    await expect(byTestId('task-editor')).toHaveText(
+      /Delete grade and its 1 label\? This cannot be undone\./,
+    );
+    await byTestId('task-delete-confirm').click();
+    await expect(byTestId('notice')).toHaveText('Deleted grade and 1 label');
+    await browser.keys('Escape');
+    await expect(
+      $$('[data-testid="slide-row"]')[0]!.$$('[data-testid="slide-label"]'),
+    ).toBeElementsArrayOfSize(2);
+  });
+
   it('ran without script errors', () => {
     expect(pageLog.filter((e) => e.type === 'javascript')).toEqual([]);
   });
