@@ -4,7 +4,7 @@
  * change refetches (at most once a second).
  */
 import type { Cohort } from '../../src-main/contract/contract.js';
-import { call } from './api.js';
+import { call, onResync } from './api.js';
 import { reporting } from './errors.svelte.js';
 import { followLibraryChanges } from './library-changes.js';
 
@@ -21,9 +21,11 @@ class CohortsStore {
     const offLater = followLibraryChanges((change) => {
       if (!change.kinds.has('cohorts') && this.list.length > 0) void this.reload();
     }, 1000);
+    const offResync = onResync(() => void this.reload());
     return () => {
       offNow();
       offLater();
+      offResync();
     };
   }
 

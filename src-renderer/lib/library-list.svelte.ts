@@ -6,7 +6,7 @@
  * onLibraryChanged: rows on screen are fetched again, and the id list only when the change can reorder it.
  */
 import type { LibrarySlide } from '../../src-main/contract/contract.js';
-import { call } from './api.js';
+import { call, onResync } from './api.js';
 import { reporting } from './errors.svelte.js';
 import { followLibraryChanges, type MergedChange } from './library-changes.js';
 import { changeReordersList, defaultQuery, sameQuery, type ListQuery } from './list-query.js';
@@ -37,9 +37,15 @@ class LibraryListStore {
   private wanted = new Map<string, RowRange>();
   private fetchTimer: ReturnType<typeof setTimeout> | null = null;
 
-  /** Follows library changes; returns the function that stops following. */
+  /** Follows library changes (and catches up after the event socket reconnects); returns the function
+   * that stops following. */
   start(): () => void {
-    return followLibraryChanges((change) => void this.changed(change));
+    const offChanges = followLibraryChanges((change) => void this.changed(change));
+    const offResync = onResync(() => void this.changed({ kinds: new Set(['slides']), slideIds: null }));
+    return () => {
+      offChanges();
+      offResync();
+    };
   }
 
   /** Loads the list for this project and query unless it is loaded already. */

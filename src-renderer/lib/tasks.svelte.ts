@@ -4,7 +4,7 @@
  * a task change refetches at once, label changes (which only move the counts) at most twice a second.
  */
 import type { Task } from '../../src-main/contract/contract.js';
-import { call } from './api.js';
+import { call, onResync } from './api.js';
 import { reporting } from './errors.svelte.js';
 import { followLibraryChanges } from './library-changes.js';
 
@@ -22,9 +22,11 @@ class TasksStore {
       if (!change.kinds.has('tasks') && (change.kinds.has('labels') || change.kinds.has('slides')))
         void this.reload();
     }, 500);
+    const offResync = onResync(() => void this.reload());
     return () => {
       offTasks();
       offCounts();
+      offResync();
     };
   }
 
