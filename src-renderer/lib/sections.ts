@@ -1,4 +1,7 @@
 import type { IconName } from '../components/Icon.svelte';
+import type { SectionId } from './section-ids.js';
+
+export type { SectionId } from './section-ids.js';
 
 /** The parts of an open project, in navigation order. */
 export const sections = [
@@ -7,6 +10,4 @@ export const sections = [
   { id: 'cohorts', label: 'Cohorts', icon: 'cohorts' },
   { id: 'training', label: 'Training', icon: 'training' },
   { id: 'results', label: 'Results', icon: 'results' },
-] as const satisfies readonly { id: string; label: string; icon: IconName }[];
-
-export type SectionId = (typeof sections)[number]['id'];
+] as const satisfies readonly { id: SectionId; label: string; icon: IconName }[];
