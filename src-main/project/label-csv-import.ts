@@ -8,6 +8,7 @@ import type { Db } from '../db/connection.js';
 import { dataStamp } from '../db/data-stamp.js';
 import { plural, type CellChange, type Edit } from './edits.js';
 import type { CsvTable } from './label-csv-read.js';
+import { ApiError } from '../contract/errors.js';
 import { planCsvImport, type CsvPlan, type ProjectState } from './label-csv-plan.js';
 import {
   insertLabel,
@@ -64,6 +65,7 @@ export function applyCsvImport(
       planned && planned.stamp === dataStamp(db)
         ? planned.plan
         : planCsvImport(table, projectState(db), options);
+    if (plan.blocked) throw new ApiError('bad-input', plan.blocked);
     const createdTasks: number[] = [];
     const taskIds = new Map<string, number>();
     for (const t of plan.newTasks) {

@@ -67,6 +67,9 @@ export interface CsvPlan {
   newTasks: NewTaskPlan[];
   warnings: string[];
   summary: CsvImportSummary;
+  /** Why this file cannot be applied as mapped (no slide column): the preview still shows its columns so
+   * the user can map one; applying refuses with this sentence. */
+  blocked: string | null;
 }
 
 type TaskShape = Pick<Task, 'name' | 'kind' | 'values' | 'min' | 'max'> & { id: number | null };
@@ -79,11 +82,28 @@ export function planCsvImport(
   const warnings: string[] = [];
   const columns = mapColumns(table, state.tasks, options, warnings);
   const slideCol = columns.find((c) => c.mapping.role === 'slide');
-  if (!slideCol)
-    throw new ApiError(
-      'bad-input',
-      `${table.fileName} has no slide column: name one ${SLIDE_COLUMNS.slice(0, 2).join(' or ')}, or map a column to the slide.`,
-    );
+  if (!slideCol) {
+    const blocked = `${table.fileName} has no slide column: name one ${SLIDE_COLUMNS.slice(0, 2).join(' or ')}, or map a column to the slide.`;
+    const rejected = table.errors.map((e) => ({ line: e.line, slide: '', reason: e.reason }));
+    return {
+      columns,
+      changes: [],
+      patients: [],
+      rejected,
+      newTasks: [],
+      warnings,
+      blocked,
+      summary: {
+        rows: table.rows.length + table.errors.length,
+        new: 0,
+        changed: 0,
+        unchanged: 0,
+        rejected: rejected.length,
+        patientsAssigned: 0,
+        newTasks: [],
+      },
+    };
+  }
   const patientCol = columns.find((c) => c.mapping.role === 'patient');
   const newTasks: NewTaskPlan[] = [];
   const taskCols: { col: CsvColumn; task: TaskShape }[] = [];
@@ -219,6 +239,7 @@ export function planCsvImport(
     rejected,
     newTasks,
     warnings,
+    blocked: null,
     summary: {
       rows: table.rows.length + table.errors.length,
       new: count('new'),

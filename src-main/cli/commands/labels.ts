@@ -51,6 +51,7 @@ export function register(program: Command, io: CliIo): void {
           plan = opts.dryRun
             ? previewCsvImport(project.db, table, options)
             : applyCsvImport(project.db, table, options, opts.author ?? null).plan;
+          if (plan.blocked) throw new Error(plan.blocked);
           taskNames = new Map(listTasks(project.db).map((t) => [t.id, t.name]));
         } finally {
           project.close();

@@ -192,12 +192,12 @@ describe('labels', () => {
   });
 
   it('imports a messy CSV through its preview after fixing a mapping', async () => {
-    // BOM, semicolons, CRLF, quoted cells, a spreadsheet's TRUE, a column named unlike its task, an
-    // unknown slide and a value the task does not allow.
+    // BOM, semicolons, CRLF, quoted cells, a spreadsheet's TRUE, a slide column and a task column named unlike
+    // what they are, an unknown slide and a value the task does not allow.
     const csv = path.join(work, 'messy labels.csv');
     fs.writeFileSync(
       csv,
-      '\ufeffslide_id;Tumour;subtype;case_id\r\n' +
+      '\ufeffSpecimen;Tumour;subtype;case_id\r\n' +
         `${names[0]!.replace('.tif', '')};yes;LUAD;TCGA-AB-0001\r\n` +
         `"${names[1]}";TRUE;"LUSC";TCGA-AB-0002\r\n` +
         `${names[4]!.replace('.tif', '')};no;squamous;TCGA-AB-0005\r\n` +
@@ -207,6 +207,13 @@ describe('labels', () => {
     await byTestId('csv-open').click();
     await byTestId('csv-file').setValue(csv);
     await expect(byTestId('csv-summary')).toBeDisplayed({ wait: 10_000 });
+    // No column has a name read as the slide: the preview still lists the columns to map one by hand.
+    await expect(byTestId('csv-no-slide-column')).toBeDisplayed();
+    await expect(byTestId('csv-apply')).toBeDisabled();
+    await $(
+      '[data-testid="csv-column"][data-column="Specimen"] [data-testid="csv-mapping"]',
+    ).selectByVisibleText('Slide');
+    await expect(byTestId('csv-no-slide-column')).not.toBeExisting();
     const tumour = $('[data-testid="csv-column"][data-column="Tumour"] [data-testid="csv-mapping"]');
     await expect(tumour).toHaveValue('ignore');
     await tumour.selectByVisibleText('tumor (binary)');

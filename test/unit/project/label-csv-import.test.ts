@@ -141,9 +141,16 @@ describe('label CSV import', () => {
   it('takes a mapping by hand and says which mistakes it cannot take', async () => {
     const { project, db, subtype } = await library();
     const table = csv('Specimen,Diagnosis\nA-1.svs,lusc\n');
-    expect(() => previewCsvImport(db, table, { createTasks: false })).toThrow(
+    // Without a slide column the preview still shows the columns, so one can be mapped by hand; applying
+    // refuses with the same sentence and writes nothing.
+    const unmapped = previewCsvImport(db, table, { createTasks: false });
+    expect(unmapped.columns.map((c) => c.name)).toEqual(['Specimen', 'Diagnosis']);
+    expect(unmapped.changes).toEqual([]);
+    expect(unmapped.blocked).toMatch(/labels.csv has no slide column/);
+    expect(() => applyCsvImport(db, table, { createTasks: false }, null)).toThrow(
       /labels.csv has no slide column/,
     );
+    expect(selectHistory(db, {}, 0, 1).total).toBe(0);
     const plan = previewCsvImport(db, table, {
       createTasks: false,
       mapping: { Specimen: { role: 'slide' }, Diagnosis: { role: 'task', taskId: subtype.id } },
