@@ -6,7 +6,10 @@ import type { AppInfo } from '../contract/contract.js';
 import type { Handlers } from './dispatch.js';
 import type { ImportJobs } from '../project/import-jobs.js';
 import type { AppSession } from '../app-state/session.js';
-import { listSlides } from '../project/slides-repo.js';
+import type { SlideToolkit } from '../project/import.js';
+import { cohortHandlers } from './cohort-handlers.js';
+import { labelHandlers } from './label-handlers.js';
+import { libraryHandlers } from './library-handlers.js';
 import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import { appVersion } from '../version.js';
 
@@ -15,10 +18,15 @@ export interface HandlerContext {
   mode: AppInfo['mode'];
   slideImages: SlideImages;
   imports: ImportJobs;
+  /** Opening and fingerprinting slide files (relink). */
+  toolkit: Pick<SlideToolkit, 'open' | 'fingerprint'>;
 }
 
-export function createHandlers({ session, mode, slideImages, imports }: HandlerContext): Handlers {
+export function createHandlers({ session, mode, slideImages, imports, toolkit }: HandlerContext): Handlers {
   return {
+    ...libraryHandlers(session, toolkit),
+    ...labelHandlers(session),
+    ...cohortHandlers(session),
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),
     'project.create': ({ dir, name }) => session.create(dir, name),
     'project.open': ({ dir }) => session.open(dir),
@@ -32,7 +40,6 @@ export function createHandlers({ session, mode, slideImages, imports }: HandlerC
       session.recent.forget(dir);
       return session.recent.list();
     },
-    'slides.list': ({ offset, limit }) => listSlides(session.requireProject().db, offset, limit),
     'slides.get': ({ id }) => slideImages.detail(id),
     'slides.import': ({ folder }) => imports.start(folder),
     'slides.cancelImport': ({ importId }) => {

@@ -23,8 +23,9 @@ export function createAppServices(userDataDir: string, mode: AppInfo['mode']): A
   const session = new AppSession(userDataDir);
   const slides = new SlideService();
   const slideImages = new SlideImages(session, slides);
-  const imports = new ImportJobs(session, slideToolkit());
-  const handlers = createHandlers({ session, mode, slideImages, imports });
+  const toolkit = slideToolkit();
+  const imports = new ImportJobs(session, toolkit);
+  const handlers = createHandlers({ session, mode, slideImages, imports, toolkit });
   return {
     session,
     slideImages,

@@ -3,14 +3,22 @@
  * process; both transports and the CLI's `serve` share it. Emits onProjectChanged.
  */
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import type { EventName, EventPayloads, ProjectInfo } from '../contract/contract.js';
 import { ApiError } from '../contract/errors.js';
 import { createProject, openProject, projectInfo, type Project } from '../project/project.js';
+import { CsvPreviews } from './csv-previews.js';
 import { RecentProjects } from './recent.js';
+import { UndoStack } from './undo-stack.js';
 
 export class AppSession {
   readonly recent: RecentProjects;
+  /** Undo and redo of label, QC and patient changes, for the open project. */
+  readonly edits = new UndoStack();
+  readonly csvPreviews = new CsvPreviews();
+  /** Recorded as the author of labels set through the app unless a call names one. */
+  readonly author: string = defaultAuthor();
   private project: Project | null = null;
   private readonly events = new EventEmitter();
 
@@ -51,6 +59,8 @@ export class AppSession {
     if (!this.project) return;
     this.project.close();
     this.project = null;
+    this.edits.clear();
+    this.csvPreviews.clear();
     this.emit('onProjectChanged', null);
   }
 
@@ -59,11 +69,23 @@ export class AppSession {
   }
 
   private switchTo(next: Project): ProjectInfo {
-    if (this.project && this.project !== next) this.project.close();
+    if (this.project !== next) {
+      this.project?.close();
+      this.edits.clear();
+      this.csvPreviews.clear();
+    }
     this.project = next;
     const info = projectInfo(next);
     this.recent.remember(next.dir, info.name);
     this.emit('onProjectChanged', info);
     return info;
+  }
+}
+
+function defaultAuthor(): string {
+  try {
+    return os.userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
   }
 }

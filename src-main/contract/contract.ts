@@ -4,6 +4,9 @@
  * WebSocket) serve exactly this table. The renderer imports this file for types only.
  */
 import { z } from 'zod';
+import { cohortCommandInputs, type CohortCommandResults } from './cohorts.js';
+import { labelCommandInputs, type LabelCommandResults } from './labels.js';
+import { libraryCommandInputs, type LibraryCommandResults, type UndoState } from './library.js';
 
 const projectDir = z
   .string({ error: 'a project folder path is required' })
@@ -22,12 +25,6 @@ export const commandInputs = {
   'project.current': z.object({}).strict(),
   'project.recent': z.object({}).strict(),
   'project.forgetRecent': z.object({ dir: projectDir }).strict(),
-  'slides.list': z
-    .object({
-      offset: z.number().int().min(0).default(0),
-      limit: z.number().int().min(1).max(10_000).default(500),
-    })
-    .strict(),
   'slides.get': z.object({ id: z.number().int().positive() }).strict(),
   'slides.import': z
     .object({
@@ -40,6 +37,9 @@ export const commandInputs = {
     })
     .strict(),
   'slides.cancelImport': z.object({ importId: z.string().min(1).max(100) }).strict(),
+  ...libraryCommandInputs,
+  ...labelCommandInputs,
+  ...cohortCommandInputs,
 } as const;
 
 export interface AppInfo {
@@ -119,7 +119,7 @@ export interface ImportProgress {
   state: 'running' | 'finished' | 'cancelled' | 'failed';
 }
 
-export interface CommandResults {
+export interface CommandResults extends LibraryCommandResults, LabelCommandResults, CohortCommandResults {
   'app.info': AppInfo;
   'project.create': ProjectInfo;
   'project.open': ProjectInfo;
@@ -127,7 +127,6 @@ export interface CommandResults {
   'project.current': ProjectInfo | null;
   'project.recent': RecentProject[];
   'project.forgetRecent': RecentProject[];
-  'slides.list': { total: number; slides: SlideSummary[] };
   'slides.get': SlideDetail;
   'slides.import': { importId: string };
   'slides.cancelImport': null;
@@ -138,15 +137,31 @@ export type CommandInput<C extends CommandName> = z.input<(typeof commandInputs)
 export type ParsedCommandInput<C extends CommandName> = z.output<(typeof commandInputs)[C]>;
 export type CommandResult<C extends CommandName> = CommandResults[C];
 
+/** What changed in the open project, so open views refetch what they show. */
+export type LibraryChangeKind = 'labels' | 'qc' | 'patients' | 'tasks' | 'slides' | 'cohorts' | 'splits';
+
+export interface LibraryChange {
+  kinds: LibraryChangeKind[];
+  /** The slides whose rows changed; null when many or all may have (refetch the page). */
+  slideIds: number[] | null;
+  /** The undo stack after the change (every change, undo and redo emit one). */
+  undo: UndoState;
+}
+
 export interface EventPayloads {
   onProjectChanged: ProjectInfo | null;
   onImportProgress: ImportProgress;
+  /** After any command that changes labels, QC, patients, tasks, slides, cohorts or splits. */
+  onLibraryChanged: LibraryChange;
 }
 export type EventName = keyof EventPayloads;
-export const eventNames: readonly EventName[] = ['onProjectChanged', 'onImportProgress'];
+export const eventNames: readonly EventName[] = ['onProjectChanged', 'onImportProgress', 'onLibraryChanged'];
 
 export function isCommandName(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(commandInputs, name);
 }
 
 export type { ApiResult, ApiErrorCode, SerializedError } from './errors.js';
+export * from './library.js';
+export * from './labels.js';
+export * from './cohorts.js';

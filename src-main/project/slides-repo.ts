@@ -1,6 +1,7 @@
 /** Queries over the slides table; every multi-row change in one transaction by its caller. */
-import type { SlideSummary } from '../contract/contract.js';
 import type { Db } from '../db/connection.js';
+import { prepared } from '../db/statements.js';
+import { nextId } from './row-ids-repo.js';
 
 export interface SlideRecord {
   path: string;
@@ -43,10 +44,10 @@ export function upsertSlide(db: Db, r: SlideRecord): { id: number; created: bool
   }
   const info = db
     .prepare(
-      `INSERT INTO slides (path, name, vendor, backend, width, height, level_count, mpp_x, mpp_y, objective_power,
-         file_size, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO slides (id, path, name, vendor, backend, width, height, level_count, mpp_x, mpp_y,
+         objective_power, file_size, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(r.path, ...values, ...more);
+    .run(nextId(db, 'slides'), r.path, ...values, ...more);
   return { id: Number(info.lastInsertRowid), created: true };
 }
 
@@ -62,15 +63,27 @@ export function slidePaths(db: Db): Set<string> {
   return new Set((db.prepare('SELECT path FROM slides').all() as { path: string }[]).map((r) => r.path));
 }
 
-/** One page of the slide list, by name, with the total for paging. */
-export function listSlides(db: Db, offset: number, limit: number): { total: number; slides: SlideSummary[] } {
-  const total = (db.prepare('SELECT count(*) AS n FROM slides').get() as { n: number }).n;
-  const slides = db
-    .prepare(
-      `SELECT s.id, s.name, s.path, p.external_id AS patient, s.width, s.height, s.mpp_x AS mppX, s.vendor
-       FROM slides s LEFT JOIN patients p ON p.id = s.patient_id
-       ORDER BY s.name, s.id LIMIT ? OFFSET ?`,
-    )
-    .all(limit, offset) as SlideSummary[];
-  return { total, slides };
+/** Deletes the slide row; labels and cohort memberships go with it by foreign key. */
+export function deleteSlideRow(db: Db, id: number): boolean {
+  return db.prepare('DELETE FROM slides WHERE id = ?').run(id).changes > 0;
+}
+
+/** Every slide's id, name, path and stored fingerprint (relink). */
+export function selectSlideFiles(
+  db: Db,
+): { id: number; name: string; path: string; fingerprint: string | null }[] {
+  return db.prepare('SELECT id, name, path, fingerprint FROM slides ORDER BY id').all() as {
+    id: number;
+    name: string;
+    path: string;
+    fingerprint: string | null;
+  }[];
+}
+
+export function updateSlidePath(db: Db, id: number, newPath: string, name: string): void {
+  db.prepare('UPDATE slides SET path = ?, name = ? WHERE id = ?').run(newPath, name, id);
+}
+
+export function slideExists(db: Db, id: number): boolean {
+  return prepared(db, 'SELECT 1 FROM slides WHERE id = ?').get(id) !== undefined;
 }

@@ -5,9 +5,11 @@
  * of a connection reset.
  */
 import type { IncomingMessage } from 'node:http';
+import { MAX_CSV_BYTES } from '../contract/contract.js';
 import type { ApiErrorCode } from '../contract/errors.js';
 
-export const MAX_BODY_BYTES = 1 << 20;
+// Room for the largest label CSV sent as text (labels.previewCsv), which JSON escaping can double.
+export const MAX_BODY_BYTES = 2 * MAX_CSV_BYTES + (1 << 20);
 /** How much of a refused body is read and dropped before the connection is cut. */
 const DISCARD_LIMIT_BYTES = 256 << 20;
 

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
+import { register as registerCohorts } from './cohorts.js';
 import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
+import { register as registerLabels } from './labels.js';
+import { register as registerPatients } from './patients.js';
 import { register as registerProject } from './project.js';
 import { register as registerServe } from './serve.js';
 import { register as registerSlides } from './slides.js';
+import { register as registerSplit } from './split.js';
+import { register as registerTasks } from './tasks.js';
 
 /** Every subcommand group; each area adds its own `commands/<area>.ts` and one line here. */
 export function registerAll(program: Command, io: CliIo): void {
@@ -12,5 +17,10 @@ export function registerAll(program: Command, io: CliIo): void {
   registerServe(program, io);
   registerImport(program, io);
   registerSlides(program, io);
+  registerPatients(program, io);
+  registerTasks(program, io);
+  registerLabels(program, io);
+  registerCohorts(program, io);
+  registerSplit(program, io);
   registerEngine(program, io);
 }
