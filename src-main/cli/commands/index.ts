@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
 import { register as registerProject } from './project.js';
@@ -13,4 +14,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerImport(program, io);
   registerSlides(program, io);
   registerEngine(program, io);
+  registerDemo(program, io);
 }
