@@ -33,6 +33,8 @@ export interface DemoCohortOptions {
   labelNoise?: number;
   /** Share of a slide's tissue in cellular sheets (default 0.07: the signal's area on positive slides). */
   sheetArea?: number;
+  /** Scale of the slides' sides (default 1: 2,400-3,400 px; tests use less). */
+  scale?: number;
   /** Painting threads (default: one per core, at most 4). */
   workers?: number;
   onProgress?: (p: { done: number; total: number; file: string }) => void;
@@ -76,6 +78,8 @@ export async function createDemoCohort(
   }
   const seed = options.seed ?? 1;
   const labelNoise = options.labelNoise ?? 0;
+  if (!((options.scale ?? 1) > 0.1 && (options.scale ?? 1) <= 4))
+    throw new RangeError(`invalid scale ${options.scale}`);
   if (!(labelNoise >= 0 && labelNoise <= 0.5))
     throw new RangeError(`label noise must be in [0, 0.5], not ${labelNoise}`);
   const slidesDir = path.join(dir, 'slides');
@@ -83,7 +87,7 @@ export async function createDemoCohort(
   // The project first: a folder that already holds one is refused before anything is painted.
   const project = await createProject(dir, 'Demo cohort');
   try {
-    const truths = planCohort(count, seed, labelNoise);
+    const truths = planCohort(count, seed, labelNoise, options.scale ?? 1);
     const plans = truths.map((t, i) => ({
       truth: t,
       plan: slidePlan(t, seed, i, options.sheetArea ?? 0.07),
@@ -140,7 +144,7 @@ export function labelDemoProject(_project: Project, _labelsCsv: string, _seed: n
 }
 
 /** Patients P001..; half positive (shuffled), two slides each; label noise flips whole patients in the CSV. */
-function planCohort(count: number, seed: number, labelNoise: number): DemoSlideTruth[] {
+function planCohort(count: number, seed: number, labelNoise: number, scale: number): DemoSlideTruth[] {
   const rng = new Random(seed, 0x636f686f);
   const patients = count / 2;
   const positive = rng.shuffle(Array.from({ length: patients }, (_, i) => i < patients / 2));
@@ -157,8 +161,9 @@ function planCohort(count: number, seed: number, labelNoise: number): DemoSlideT
         patient,
         positive: positive[p]!,
         csvLabel: csvPositive ? DEMO_VALUES.positive : DEMO_VALUES.negative,
-        width: Math.round(rng.uniform(2400, 3400)),
-        height: Math.round(rng.uniform(2200, 3200)),
+        // Multiples of 16, so that the 4x and 16x levels are exact.
+        width: 16 * Math.round((scale * rng.uniform(2400, 3400)) / 16),
+        height: 16 * Math.round((scale * rng.uniform(2200, 3200)) / 16),
         pen: rng.next() < 0.25,
         fold: rng.next() < 0.3,
         tissueShare: 0,

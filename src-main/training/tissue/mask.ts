@@ -86,15 +86,29 @@ export function tissueShare(mask: TissueMask): number {
 }
 
 /**
- * The mask as an RGBA overlay for the viewer, one pixel per mask pixel: tissue tinted, ink marked,
- * background clear (OpenSeadragon stretches it over the slide).
+ * The mask as an RGBA overlay for the viewer, resampled (nearest) onto a grid that spans exactly the
+ * slide's level-0 extent, so that the viewer can lay it over the slide at the slide's own size: tissue
+ * tinted green, ink marked red, background clear. About one overlay pixel per mask pixel.
  */
-export function overlayRgba(mask: TissueMask): Uint8Array {
-  const out = new Uint8Array(mask.width * mask.height * 4);
-  for (let p = 0; p < mask.classes.length; p++) {
-    const c = mask.classes[p];
-    if (c === TISSUE) out.set([0, 200, 90, 110], p * 4);
-    else if (c === INK) out.set([230, 40, 40, 150], p * 4);
+export function tissueOverlay(mask: TissueMask): { rgba: Uint8Array; width: number; height: number } {
+  const width = Math.max(1, Math.round(mask.slideWidth / mask.downsampleX));
+  const height = Math.max(1, Math.round(mask.slideHeight / mask.downsampleY));
+  const rgba = new Uint8Array(width * height * 4);
+  for (let j = 0; j < height; j++) {
+    const my = Math.min(
+      mask.height - 1,
+      Math.floor(((j + 0.5) * mask.slideHeight) / height / mask.downsampleY),
+    );
+    for (let i = 0; i < width; i++) {
+      const mx = Math.min(
+        mask.width - 1,
+        Math.floor(((i + 0.5) * mask.slideWidth) / width / mask.downsampleX),
+      );
+      const c = mask.classes[my * mask.width + mx];
+      const at = (j * width + i) * 4;
+      if (c === TISSUE) rgba.set([0, 200, 90, 110], at);
+      else if (c === INK) rgba.set([230, 40, 40, 150], at);
+    }
   }
-  return out;
+  return { rgba, width, height };
 }
