@@ -5,6 +5,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
+import { register as registerModels } from './models.js';
 import { register as registerPatients } from './patients.js';
 import { register as registerProject } from './project.js';
 import { register as registerServe } from './serve.js';
@@ -25,4 +26,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerSplit(program, io);
   registerEngine(program, io);
   registerDemo(program, io);
+  registerModels(program, io);
 }

@@ -14,6 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ImportProgress } from '../../contract/contract.js';
 import { importSlides } from '../../project/import.js';
+import { applyCsvImport } from '../../project/label-csv-import.js';
+import { readCsvText } from '../../project/label-csv-read.js';
+import { createSplit } from '../../project/splits.js';
+import { getTaskByName } from '../../project/tasks.js';
 import { createProject, type Project } from '../../project/project.js';
 import { slideToolkit } from '../../project/slide-toolkit.js';
 import { Random } from '../random.js';
@@ -22,6 +26,7 @@ import type { DemoSlidePlan } from './paint-slide.js';
 import type { PaintJob, PaintResult } from './paint-worker.js';
 
 export const DEMO_TASK = 'atypia';
+export const DEMO_SPLIT = 'demo';
 export const DEMO_VALUES = { positive: 'positive', negative: 'negative' } as const;
 export const DEMO_MPP = 0.5;
 
@@ -134,13 +139,23 @@ export async function createDemoCohort(
 }
 
 /**
- * THE place where the demo project gets its patients, labels and split, once the labels work (issue 11) is
- * merged: import `labelsCsv` (patient,slide,atypia) into the project, then make a seeded patient-level split
- * (0.6 / 0.2 / 0.2) named "demo". Until then it does nothing and returns false, and the CSV is there to
- * import by hand.
+ * The demo project's patients, labels and split: `labelsCsv` (patient,slide,atypia) imported through the
+ * labels CSV path (the task made from the column), then a seeded patient-level split (0.6 / 0.2 / 0.2)
+ * named "demo", stored like any other.
  */
-export function labelDemoProject(_project: Project, _labelsCsv: string, _seed: number): boolean {
-  return false;
+export function labelDemoProject(project: Project, labelsCsv: string, seed: number): boolean {
+  const table = readCsvText(fs.readFileSync(labelsCsv, 'utf8'), path.basename(labelsCsv));
+  const { plan } = applyCsvImport(project.db, table, { createTasks: true }, 'demo');
+  if (plan.rejected.length > 0)
+    throw new Error(`The demo labels could not all be imported: ${plan.rejected[0]!.reason}`);
+  const task = getTaskByName(project.db, DEMO_TASK);
+  createSplit(project.db, {
+    taskId: task.id,
+    scheme: { kind: 'fractions', fractions: [0.6, 0.2, 0.2] },
+    seed,
+    name: DEMO_SPLIT,
+  });
+  return true;
 }
 
 /** Patients P001..; half positive (shuffled), two slides each; label noise flips whole patients in the CSV. */

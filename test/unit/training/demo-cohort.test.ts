@@ -9,8 +9,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openProject } from '../../../src-main/project/project.js';
 import { selectSlideIdentities } from '../../../src-main/project/patients-repo.js';
+import { getSplitByName } from '../../../src-main/project/splits.js';
+import { getTaskByName } from '../../../src-main/project/tasks.js';
 import { openSlide } from '../../../src-main/slides/index.js';
-import { createDemoCohort, DEMO_TASK, type DemoCohort } from '../../../src-main/training/demo/cohort.js';
+import { createDemoCohort, DEMO_SPLIT, DEMO_TASK, type DemoCohort } from '../../../src-main/training/demo/cohort.js';
 import { paintSlide } from '../../../src-main/training/demo/paint-slide.js';
 import { buildPatchGrid } from '../../../src-main/training/patch-grid.js';
 import { detectTissue } from '../../../src-main/training/tissue/detect.js';
@@ -44,7 +46,7 @@ describe('demo cohort', () => {
     // One positive and one negative patient; both slides of a patient share its label.
     expect(cohort.slides.filter((s) => s.positive)).toHaveLength(2);
     expect(cohort.slides[0]!.positive).toBe(cohort.slides[1]!.positive);
-    expect(cohort.labelled).toBe(false);
+    expect(cohort.labelled).toBe(true);
     const csv = fs.readFileSync(path.join(dir, 'labels.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe(`patient,slide,${DEMO_TASK}`);
     expect(csv.slice(1)).toEqual(
@@ -61,6 +63,13 @@ describe('demo cohort', () => {
     try {
       const slides = selectSlideIdentities(project.db);
       expect(slides.length).toBe(4);
+      // Patients, labels and the stored "demo" split come with it.
+      expect(new Set(slides.map((s) => s.patient))).toEqual(new Set(['P001', 'P002']));
+      const task = getTaskByName(project.db, DEMO_TASK);
+      expect(task.values.map((v) => v.name)).toEqual(['negative', 'positive']);
+      expect(task.labelCount).toBe(4);
+      const split = getSplitByName(project.db, DEMO_SPLIT);
+      expect(Object.values(split.members).flat()).toHaveLength(4);
       expect(slides.map((s) => s.name).sort()).toEqual(cohort.slides.map((s) => s.file));
     } finally {
       project.close();
@@ -155,7 +164,7 @@ describe('demo cohort', () => {
     expect(res.out).toMatch(
       /^Created the demo project .*cli-demo: 4 slides of 2 patients \(2 slides positive for "atypia"\)/,
     );
-    expect(res.out).toMatch(/Labels: .*labels\.csv \(not yet imported into the project\)/);
+    expect(res.out).toMatch(/Labels: .*labels\.csv \(imported, with a split\)/);
     expect(res.err).toMatch(/\[4\/4\] painted/);
     const bad = await cli('demo', 'create', path.join(dir, 'x'), '--slides', '5');
     expect(bad.code).toBe(2);
