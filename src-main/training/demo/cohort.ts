@@ -88,10 +88,10 @@ export async function createDemoCohort(
   if (!(labelNoise >= 0 && labelNoise <= 0.5))
     throw new RangeError(`label noise must be in [0, 0.5], not ${labelNoise}`);
   const slidesDir = path.join(dir, 'slides');
-  fs.mkdirSync(slidesDir, { recursive: true });
-  // The project first: a folder that already holds one is refused before anything is painted.
+  // The project first: a folder that already holds one is refused before anything is written.
   const project = await createProject(dir, 'Demo cohort');
   try {
+    fs.mkdirSync(slidesDir, { recursive: true });
     const truths = planCohort(count, seed, labelNoise, options.scale ?? 1);
     const plans = truths.map((t, i) => ({
       truth: t,

@@ -76,6 +76,19 @@ export class CoarseField {
     }
   }
 
+  /**
+   * The value at cell (i, j) + (fx, fy): for loops over pixels that compute each row's j, fy and each
+   * column's i, fx once (every field of a painting shares the grid).
+   */
+  atCell(i: number, fx: number, j: number, fy: number): number {
+    const v = this.values;
+    const r0 = j * this.columns + i;
+    const r1 = r0 + this.columns;
+    const a = v[r0]! + (v[r0 + 1]! - v[r0]!) * fx;
+    const b = v[r1]! + (v[r1 + 1]! - v[r1]!) * fx;
+    return a + (b - a) * fy;
+  }
+
   at(x: number, y: number): number {
     const gx = Math.min(x / this.cell, this.columns - 1.000001);
     const gy = Math.min(y / this.cell, this.rows - 1.000001);

@@ -151,19 +151,34 @@ export function paintSlide(plan: DemoSlidePlan): PaintedSlide {
   const fatCell = 90;
   const cosA = Math.cos(streakAngle);
   const sinA = Math.sin(streakAngle);
+  // Cell coordinates of every column, shared by all the coarse fields.
+  const colCell = new Int32Array(W);
+  const colFrac = new Float32Array(W);
+  for (let x = 0; x < W; x++) {
+    colCell[x] = Math.floor(x / CELL);
+    colFrac[x] = x / CELL - colCell[x]!;
+  }
+  // Glass: its colour once; per pixel only the grain, to first order (exp(-g) ~ 1 - g for tiny g).
+  const glassRgb = glass.map((od) => 255 * Math.exp(-od));
   for (let y = 0; y < H; y++) {
+    const j = Math.floor(y / CELL);
+    const fy = y / CELL - j;
     for (let x = 0; x < W; x++) {
       const p = y * W + x;
-      const t = tissue.at(x, y) + 0.03 * (pixelNoise(pixelSeed, x >> 2, y >> 2) - 0.5);
-      let hC = 0;
-      let eC = 0;
+      const i = colCell[x]!;
+      const fx = colFrac[x]!;
+      const t = tissue.atCell(i, fx, j, fy) + 0.03 * (pixelNoise(pixelSeed, x >> 2, y >> 2) - 0.5);
+      const grain = 0.012 * (pixelNoise(pixelSeed + 1, x, y) - 0.5);
+      let r: number;
+      let g: number;
+      let b: number;
       if (t > 0) {
         truth[p] = 1;
-        const s = sheets.at(x, y) > 0.5 ? 1 : 0;
+        const s = sheets.atCell(i, fx, j, fy) > 0.5 ? 1 : 0;
         sheetMask[p] = s;
-        const c = Math.max(cellular.at(x, y), s);
-        const l = lymph.at(x, y);
-        const f = fat.at(x, y) * (1 - c);
+        const c = Math.max(cellular.atCell(i, fx, j, fy), s);
+        const l = lymph.atCell(i, fx, j, fy);
+        const f = fat.atCell(i, fx, j, fy) * (1 - c);
         const stroma = Math.max(0, 1 - c - f - l);
         let eTissue = 0;
         let hTissue = 0.07;
@@ -189,17 +204,18 @@ export function paintSlide(plan: DemoSlidePlan): PaintedSlide {
           if (f > 0.5) truth[p] = 3;
         }
         const nucleus = nucleusH[p]!;
-        hC = hTissue + nucleus;
-        eC = eTissue * (1 - 0.5 * Math.min(1, nucleus));
         const edgeFade = Math.min(1, t / 0.06);
-        const thick = (1 + 0.9 * fold.at(x, y)) * edgeFade;
-        hC *= thick * hScale;
-        eC *= thick * eScale;
+        const thick = (1 + 0.9 * fold.atCell(i, fx, j, fy)) * edgeFade;
+        const hC = (hTissue + nucleus) * thick * hScale;
+        const eC = eTissue * (1 - 0.5 * Math.min(1, nucleus)) * thick * eScale;
+        r = 255 * Math.exp(-(hC * hVec[0]! + eC * eVec[0]! + glass[0]! + grain));
+        g = 255 * Math.exp(-(hC * hVec[1]! + eC * eVec[1]! + glass[1]! + grain));
+        b = 255 * Math.exp(-(hC * hVec[2]! + eC * eVec[2]! + glass[2]! + grain));
+      } else {
+        r = glassRgb[0]! * (1 - grain);
+        g = glassRgb[1]! * (1 - grain);
+        b = glassRgb[2]! * (1 - grain);
       }
-      const grain = 0.012 * (pixelNoise(pixelSeed + 1, x, y) - 0.5);
-      let r = 255 * Math.exp(-(hC * hVec[0]! + eC * eVec[0]! + glass[0]! + grain));
-      let g = 255 * Math.exp(-(hC * hVec[1]! + eC * eVec[1]! + glass[1]! + grain));
-      let b = 255 * Math.exp(-(hC * hVec[2]! + eC * eVec[2]! + glass[2]! + grain));
       if (plan.pen) {
         const a = ink[p]! / 255;
         if (a > 0) {

@@ -26,6 +26,8 @@ export interface BatchRequest<S extends LoaderSlide = LoaderSlide> {
   indices: Int32Array;
   /** Augmentation draws key (e.g. [seed, epoch]); the slide id and patch index are appended. None = no augmentation. */
   augmentKey?: number[];
+  /** Where a slide is read in several batches (evaluation): which piece this is, of how many. */
+  piece?: { index: number; count: number };
 }
 
 export type PatchBatch<S extends LoaderSlide = LoaderSlide> =

@@ -1,10 +1,10 @@
-/** A patch worker thread: runs PatchTasks posted by PatchWorkers and answers each by its id. */
+/** A patch worker thread: runs StripTasks posted by PatchWorkers and answers each by its id. */
 import { parentPort } from 'node:worker_threads';
-import { processPatch, type PatchTask } from './patch-task.js';
+import { processStrip, type StripTask } from './patch-task.js';
 
-parentPort?.on('message', (msg: { id: number; task: PatchTask }) => {
+parentPort?.on('message', (msg: { id: number; task: StripTask }) => {
   try {
-    processPatch(msg.task);
+    processStrip(msg.task);
     parentPort!.postMessage({ id: msg.id, ok: true });
   } catch (err) {
     parentPort!.postMessage({

@@ -1,5 +1,5 @@
 /**
- * A small pool of worker threads that turn regions read from slides into encoder-ready patches (resample,
+ * A small pool of worker threads that turn strips read from slides into encoder-ready patches (resample,
  * RGB, augmentation), writing into a shared batch buffer, so that the thread feeding the engine only routes.
  * Each task goes to the worker with the fewest in flight; a worker that dies fails its own tasks and is
  * replaced on the next task. Idle workers do not keep the process alive.
@@ -7,7 +7,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../worker-threads.js';
-import type { PatchTask } from './patch-task.js';
+import type { StripTask } from './patch-task.js';
 
 interface Slot {
   worker: Worker;
@@ -23,14 +23,14 @@ export class PatchWorkers {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`invalid worker count ${size}`);
   }
 
-  /** Runs one task; `region` and `batch` must be views of SharedArrayBuffers (nothing is copied). */
-  run(task: PatchTask): Promise<void> {
+  /** Runs one task; `strip` and `batch` must be views of SharedArrayBuffers (nothing is copied). */
+  run(task: StripTask): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the patch workers are closed'));
     if (
-      !(task.region.buffer instanceof SharedArrayBuffer) ||
+      !(task.strip.buffer instanceof SharedArrayBuffer) ||
       !(task.batch.buffer instanceof SharedArrayBuffer)
     ) {
-      return Promise.reject(new TypeError('patch tasks need shared memory for the region and the batch'));
+      return Promise.reject(new TypeError('patch tasks need shared memory for the strip and the batch'));
     }
     const slot = this.pick();
     const id = this.nextId++;

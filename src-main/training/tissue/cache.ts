@@ -1,8 +1,9 @@
 /**
  * Tissue masks kept in the project's cache, one file per slide version and detection settings:
  * cache/tissue/<fingerprint>-<settings>.mask. File: "TSTM1\n", one line of JSON (the geometry, how the mask
- * was made), then the classes (one byte per mask pixel) compressed with raw deflate. A file that cannot be
- * read, or that describes another slide or other settings, is ignored and made again.
+ * was made, and a checksum of both), then the classes (one byte per mask pixel) compressed with raw
+ * deflate. A file that cannot be read, fails its checksum, or describes another slide or other settings is
+ * ignored and made again.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -31,6 +32,13 @@ interface Header {
   factor: number;
   resolution: SlideResolution;
   threshold: number;
+  /** sha256 (first 16 hex digits) of the header without this field, then the classes. */
+  check?: string;
+}
+
+function checksum(header: Header, classes: Uint8Array): string {
+  const { check: _check, ...rest } = header;
+  return createHash('sha256').update(JSON.stringify(rest)).update(classes).digest('hex').slice(0, 16);
 }
 
 /** A short key of the settings that change a mask (defaults filled in). */
@@ -75,6 +83,7 @@ export async function saveTissueMask(
     resolution: detection.resolution,
     threshold: detection.threshold,
   };
+  header.check = checksum(header, mask.classes);
   const body = await deflateRaw(mask.classes);
   // Written whole under another name and renamed, so a reader never sees half a file.
   const tmp = `${file}.${process.pid}.tmp`;
@@ -103,6 +112,7 @@ export async function loadTissueMask(
     if (h.fingerprint !== fingerprint || h.settings !== tissueSettingsKey(options)) return undefined;
     const classes = new Uint8Array(await inflateRaw(bytes.subarray(end + 1)));
     if (!(h.width > 0 && h.height > 0) || classes.length !== h.width * h.height) return undefined;
+    if (h.check !== checksum(h, classes)) return undefined;
     return {
       mask: {
         width: h.width,

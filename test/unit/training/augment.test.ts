@@ -1,4 +1,7 @@
-/** Seeded augmentations: the same key gives the same patch; flips and rotations move pixels where they should; HED round trip. */
+/**
+ * Seeded augmentations (the same key gives the same patch; flips and rotations move pixels where they
+ * should; HED round trip), patch sampling and epoch plans.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   applyAugmentation,
@@ -9,6 +12,8 @@ import {
   type PatchAugmentation,
 } from '../../../src-main/training/augment.js';
 import { samplePatchIndices } from '../../../src-main/training/patches/sampling.js';
+import { evaluationPlan, trainingPlan } from '../../../src-main/training/patches/plans.js';
+import type { PatchGrid } from '../../../src-main/training/patch-grid.js';
 import { Random } from '../../../src-main/training/random.js';
 
 const S = 8;
@@ -143,5 +148,58 @@ describe('patch sampling', () => {
     for (let k = 0; k < 2000; k++) for (const i of samplePatchIndices(20, 5, 9, k)) hits[i]++;
     for (const h of hits) expect(h).toBeGreaterThan(400);
     expect(() => samplePatchIndices(10, 0)).toThrow(/positive integer/);
+  });
+});
+
+describe('epoch plans', () => {
+  const grid = (n: number) => ({ x: new Int32Array(n) }) as unknown as PatchGrid;
+  const slides = Array.from({ length: 6 }, (_, i) => ({
+    id: i + 1,
+    path: `s${i}`,
+    grid: grid(10 + i),
+    label: i % 3 === 0 ? 1 : 0,
+  }));
+
+  it('training: K seeded patches per slide, augmented by epoch, in a seeded or label-balanced order', () => {
+    const a = trainingPlan(slides, { patchesPerSlide: 4, seed: 1, epoch: 0 });
+    expect(a.map((r) => r.slide.id).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const r of a) {
+      expect(r.indices.length).toBe(4);
+      expect(r.indices).toEqual(samplePatchIndices(r.slide.grid.x.length, 4, 1, 0, r.slide.id));
+      expect(r.augmentKey).toEqual([1, 0]);
+    }
+    expect(trainingPlan(slides, { patchesPerSlide: 4, seed: 1, epoch: 0 })).toEqual(a);
+    const next = trainingPlan(slides, { patchesPerSlide: 4, seed: 1, epoch: 1 });
+    expect(next.map((r) => r.slide.id)).not.toEqual(a.map((r) => r.slide.id));
+    // Balanced: labels alternate while both remain (2 positives, 4 negatives here).
+    const b = trainingPlan(slides, {
+      patchesPerSlide: 4,
+      seed: 1,
+      epoch: 0,
+      order: 'balanced',
+      labelOf: (s) => s.label,
+    });
+    expect(b.map((r) => r.slide.label)).toEqual([0, 1, 0, 1, 0, 0]);
+    expect(() => trainingPlan(slides, { patchesPerSlide: 4, seed: 1, epoch: 0, order: 'balanced' })).toThrow(
+      /labelOf/,
+    );
+  });
+
+  it('evaluation: every patch once, in grid order, in bounded pieces, not augmented', () => {
+    const plan = evaluationPlan(slides.slice(0, 2), 4);
+    // 10 patches -> 4 + 4 + 2; 11 -> 4 + 4 + 3.
+    expect(plan.map((r) => [r.slide.id, r.indices.length, r.piece?.index, r.piece?.count])).toEqual([
+      [1, 4, 0, 3],
+      [1, 4, 1, 3],
+      [1, 2, 2, 3],
+      [2, 4, 0, 3],
+      [2, 4, 1, 3],
+      [2, 3, 2, 3],
+    ]);
+    expect([...plan.filter((r) => r.slide.id === 2).flatMap((r) => [...r.indices])]).toEqual([
+      ...Array(11).keys(),
+    ]);
+    expect(plan.every((r) => r.augmentKey === undefined)).toBe(true);
+    expect(() => evaluationPlan(slides, 0)).toThrow(/invalid batch size/);
   });
 });

@@ -121,10 +121,15 @@ describe.skipIf(!hasOpenSlidePython())('patch pixels against OpenSlide read_regi
     for (const r of readers) await r.close();
   });
 
-  /** A spread of the grid's patches (first, last and some between). */
+  /**
+   * A run of the grid's first patches (neighbours in a row are read as one strip), then a spread of the
+   * rest (read alone).
+   */
   function some(grid: PatchGrid, n: number): number[] {
     const count = grid.x.length;
-    return [...new Set(Array.from({ length: n }, (_, i) => Math.round((i * (count - 1)) / (n - 1))))];
+    const run = Array.from({ length: Math.min(count, 6) }, (_, i) => i);
+    const spread = Array.from({ length: n }, (_, i) => Math.round((i * (count - 1)) / (n - 1)));
+    return [...new Set([...run, ...spread])];
   }
 
   async function check(file: string, grid: PatchGrid, dir: string) {
@@ -132,6 +137,15 @@ describe.skipIf(!hasOpenSlidePython())('patch pixels against OpenSlide read_regi
     readers.push(reader);
     const indices = some(grid, 8);
     const ours = await new PatchReader(workers).read(reader, grid, indices);
+    // Strips were read: at least two of the run are neighbours in one row.
+    expect(
+      indices.some(
+        (i) =>
+          indices.includes(i + 1) &&
+          grid.y[i] === grid.y[i + 1] &&
+          grid.x[i + 1]! - grid.x[i]! === Math.round(grid.extent),
+      ),
+    ).toBe(true);
     const coords = indices.map((i): [number, number] => [grid.x[i]!, grid.y[i]!]);
     const ref = referencePatches(dir, file, grid.level, grid.readSize, grid.patchSize, coords);
     expect(ours.length).toBe(indices.length * grid.patchSize ** 2 * 3);

@@ -22,6 +22,7 @@ import {
   type TissueMask,
 } from '../../../src-main/training/tissue/mask.js';
 import type { PaintedSlide } from '../../../src-main/training/demo/paint-slide.js';
+import { Random } from '../../../src-main/training/random.js';
 import { sharedWsiDir } from '../../helpers/slides.js';
 import { tempDir } from '../../helpers/temp.js';
 import { writePaintedSlide } from './helpers.js';
@@ -218,6 +219,17 @@ describe('tissue cache', () => {
       expect(again.mask.classes).toEqual(first.mask.classes);
       await saveTissueMask(project, 'fp-1', again);
       expect((await loadTissueMask(project, 'fp-1'))?.mask.classes).toEqual(first.mask.classes);
+      // Fuzz (seeded, bounded): flipped bytes and cuts anywhere never throw; a mask comes back only intact
+      // (a flip in the compressed stream that inflates to the same bytes is harmless).
+      const good = fs.readFileSync(tissueMaskPath(project, 'fp-1'));
+      const rng = new Random(42);
+      for (let k = 0; k < 200; k++) {
+        const bad = Buffer.from(good.subarray(0, k % 3 === 0 ? rng.int(good.length) : good.length));
+        for (let f = 1 + rng.int(4); f > 0 && bad.length > 0; f--) bad[rng.int(bad.length)] = rng.int(256);
+        fs.writeFileSync(tissueMaskPath(project, 'fp-1'), bad);
+        const loaded = await loadTissueMask(project, 'fp-1');
+        if (loaded) expect(loaded.mask).toEqual(first.mask);
+      }
     } finally {
       project.close();
     }
