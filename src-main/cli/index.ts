@@ -12,11 +12,14 @@ import { checkOutputFile, describeFsError } from './file-checks.js';
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** stderr is a terminal (progress bars); false or absent: plain lines. */
+  errIsTTY?: boolean;
 }
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  errIsTTY: process.stderr.isTTY === true,
 };
 
 export function buildProgram(io: CliIo): Command {

@@ -96,12 +96,18 @@ export class JobRunner {
     this.launch = options.launch ?? forkJobProcess;
   }
 
-  /** Adds a job to the queue; `workDir` is relative to the project folder. */
-  enqueue(kind: string, params: unknown, workDir: (id: number) => string): JobRow {
+  /**
+   * Adds a job to the queue. `build` runs in the transaction that inserts the job, with its id, and gives
+   * its params and work folder (relative to the project); what it writes (e.g. a run row) commits with it.
+   */
+  enqueue(kind: string, build: (jobId: number) => { params: unknown; workDir: string }): JobRow {
     if (!this.options.kinds[kind]) throw new Error(`unknown job kind ${kind}`);
     const id = this.db.transaction(() => {
-      const id = insertJob(this.db, kind, params, '');
-      this.db.prepare('UPDATE jobs SET work_dir = ? WHERE id = ?').run(workDir(id), id);
+      const id = insertJob(this.db, kind, {}, '');
+      const { params, workDir } = build(id);
+      this.db
+        .prepare('UPDATE jobs SET params = ?, work_dir = ? WHERE id = ?')
+        .run(JSON.stringify(params), workDir, id);
       return id;
     })();
     const job = selectJob(this.db, id)!;

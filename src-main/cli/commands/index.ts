@@ -12,6 +12,7 @@ import { register as registerServe } from './serve.js';
 import { register as registerSlides } from './slides.js';
 import { register as registerSplit } from './split.js';
 import { register as registerTasks } from './tasks.js';
+import { register as registerTrain } from './train.js';
 
 /** Every subcommand group; each area adds its own `commands/<area>.ts` and one line here. */
 export function registerAll(program: Command, io: CliIo): void {
@@ -27,4 +28,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerEngine(program, io);
   registerDemo(program, io);
   registerModels(program, io);
+  registerTrain(program, io);
 }

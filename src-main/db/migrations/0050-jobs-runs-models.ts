@@ -53,6 +53,7 @@ export const migration0050: Migration = {
       members      TEXT NOT NULL,
       best_epoch   INTEGER,
       test_metrics TEXT,
+      warnings     TEXT NOT NULL DEFAULT '[]',
       created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
 

@@ -44,7 +44,7 @@ async function harness(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Harne
 }
 
 function enqueue(h: Harness, params: CountingParams): JobRow {
-  return h.runner.enqueue('counting', params, (id) => path.join('models', 'jobs', `job-${id}`));
+  return h.runner.enqueue('counting', (id) => ({ params, workDir: path.join('models', 'jobs', `job-${id}`) }));
 }
 
 async function until<T>(what: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
@@ -187,7 +187,7 @@ describe('job runner', () => {
     {
       const project = await createProject(dir);
       const r = new JobRunner({ db: project.db, projectDir: dir, kinds: { counting: { module } } });
-      r.enqueue('counting', params, (id) => `models/jobs/job-${id}`);
+      r.enqueue('counting', (id) => ({ params, workDir: `models/jobs/job-${id}` }));
       project.close();
     }
     const supervisor = spawn(
