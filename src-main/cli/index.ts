@@ -28,7 +28,10 @@ export function buildProgram(io: CliIo): Command {
     .version(appVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .exitOverride();
+    .exitOverride()
+    // A subcommand's options are its own, even where its parent has one of the same name (`runs --json`
+    // and `runs show --json`); the program's own options (-v, -h) go before the subcommand.
+    .enablePositionalOptions();
   registerAll(program, io);
   for (const sub of program.commands) applyToTree(sub, io);
   // Every command that writes a file takes it as -o/--output: checked before the command does any work.

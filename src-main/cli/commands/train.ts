@@ -80,7 +80,8 @@ export function register(program: Command, io: CliIo): void {
       }
     });
 
-  const runsCmd = program.command('runs').description('training runs of a project');
+  // Options after `show`, `pause`... are that subcommand's (both `runs DIR --json` and `runs show DIR RUN --json`).
+  const runsCmd = program.command('runs').description('training runs of a project').enablePositionalOptions();
   runsCmd
     .argument('<dir>', 'project folder')
     .option('--json', 'print JSON')
@@ -252,7 +253,9 @@ async function foreground(
   }
   const detail = runs.get(id);
   if (final.state === 'completed') {
-    io.out(json ? JSON.stringify(trainJson(detail), null, 2) + '\n' : completedText(detail));
+    io.out(
+      json ? JSON.stringify(trainJson(detail), null, 2) + '\n' : completedText(detail, runs.project.dir),
+    );
     return;
   }
   if (final.state === 'paused') {
@@ -291,7 +294,7 @@ function trainJson(d: RunDetail) {
   };
 }
 
-function completedText(d: RunDetail): string {
+function completedText(d: RunDetail, dir: string): string {
   const lines = [
     `Run ${d.id} completed (${d.mode}, ${d.model}, split ${d.splitName}, best epoch ${d.bestEpoch ?? '-'}).`,
   ];
@@ -302,9 +305,7 @@ function completedText(d: RunDetail): string {
     );
   }
   for (const w of d.warnings) lines.push(`  warning: ${w}`);
-  lines.push(
-    `  details: tessera runs show ${JSON.stringify(path.dirname(path.dirname(path.dirname(d.logFile))))} ${d.id}`,
-  );
+  lines.push(`  details: tessera runs show ${JSON.stringify(dir)} ${d.id}`);
   return lines.join('\n') + '\n';
 }
 

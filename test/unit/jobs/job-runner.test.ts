@@ -44,7 +44,10 @@ async function harness(options: { env?: NodeJS.ProcessEnv } = {}): Promise<Harne
 }
 
 function enqueue(h: Harness, params: CountingParams): JobRow {
-  return h.runner.enqueue('counting', (id) => ({ params, workDir: path.join('models', 'jobs', `job-${id}`) }));
+  return h.runner.enqueue('counting', (id) => ({
+    params,
+    workDir: path.join('models', 'jobs', `job-${id}`),
+  }));
 }
 
 async function until<T>(what: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {

@@ -12,7 +12,12 @@ import { selectSlideIdentities } from '../../../src-main/project/patients-repo.j
 import { getSplitByName } from '../../../src-main/project/splits.js';
 import { getTaskByName } from '../../../src-main/project/tasks.js';
 import { openSlide } from '../../../src-main/slides/index.js';
-import { createDemoCohort, DEMO_SPLIT, DEMO_TASK, type DemoCohort } from '../../../src-main/training/demo/cohort.js';
+import {
+  createDemoCohort,
+  DEMO_SPLIT,
+  DEMO_TASK,
+  type DemoCohort,
+} from '../../../src-main/training/demo/cohort.js';
 import { paintSlide } from '../../../src-main/training/demo/paint-slide.js';
 import { buildPatchGrid } from '../../../src-main/training/patch-grid.js';
 import { detectTissue } from '../../../src-main/training/tissue/detect.js';
