@@ -34,6 +34,7 @@ import { samplePatchIndices } from '../../src-main/training/patches/sampling.js'
 import { detectTissue } from '../../src-main/training/tissue/detect.js';
 import { jpegCodec } from '../../src-main/training/pixel-helpers.js';
 import { sharedWsiDir } from '../helpers/slides.js';
+import { trainingJobRows } from './training-job-rows.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const work = path.join(root, 'test', 'bench', 'work');
@@ -176,6 +177,8 @@ for (const c of cases) {
   console.log(rows[rows.length - 1]);
 }
 await workers.close();
+// The training job's rows (peak RSS as K grows, waiting for patches); BENCH_SKIP_JOB=1 leaves them out.
+const jobRows = process.env.BENCH_SKIP_JOB ? '' : await trainingJobRows(work);
 
 const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const flags = execFileSync(
@@ -198,6 +201,7 @@ const body = [
   '',
   'Both sides produce the same pixels (test/unit/training/patch-grid.test.ts compares them byte for byte where TurboJPEG is installed).',
   '',
+  ...(jobRows ? [jobRows, ''] : []),
   `Machine: ${cores} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}; ${flags}.`,
 ].join('\n');
 

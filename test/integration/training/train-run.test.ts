@@ -13,6 +13,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail, RunProgress } from '../../../src-main/contract/contract.js';
 import { TrainingRuns } from '../../../src-main/jobs/training-runs.js';
+import { createAppServices } from '../../../src-main/api/services.js';
+import { dispatch } from '../../../src-main/api/dispatch.js';
+import type { RunSummary } from '../../../src-main/contract/contract.js';
 import { selectJob } from '../../../src-main/project/jobs-repo.js';
 import { setLabel } from '../../../src-main/project/labels.js';
 import { openProject } from '../../../src-main/project/project.js';
@@ -104,6 +107,57 @@ describe('training runs', () => {
     expect(detail.history).toHaveLength(3);
     expect(fs.existsSync(detail.logFile)).toBe(true);
     expect((await cli('runs', 'show', dir, '1')).out).toMatch(/test atypia: AUROC/);
+  });
+
+  it('the API: runs.start validated, onRunChanged and onRunProgress events, runs.get, models.list', async () => {
+    const dir = project();
+    const services = createAppServices(tempDir(), 'browser');
+    const changes: RunSummary[] = [];
+    const phases = new Set<string>();
+    services.session.on('onRunChanged', (r) => changes.push(r));
+    services.session.on('onRunProgress', (p) => phases.add(p.phase));
+    try {
+      expect(await dispatch(services.handlers, 'project.open', { dir })).toMatchObject({ ok: true });
+      const bad = await dispatch(services.handlers, 'runs.start', { config: { epochs: 0 } });
+      expect(bad).toEqual({
+        ok: false,
+        error: {
+          code: 'bad-input',
+          message: 'Invalid input for runs.start: config.epochs: the number of epochs must be at least 1',
+        },
+      });
+      const missing = await dispatch(services.handlers, 'runs.start', { config: { split: 'nope' } });
+      expect(missing).toEqual({
+        ok: false,
+        error: { code: 'not-found', message: 'There is no split named "nope" in this project.' },
+      });
+      const started = await dispatch(services.handlers, 'runs.start', {
+        config: { split: 'demo', epochs: 2, patchesPerSlide: 8, seed: 2 },
+      });
+      expect(started).toMatchObject({ ok: true, value: { id: 1, splitName: 'demo' } });
+      expect(started.ok && ['queued', 'running']).toContain(started.ok && started.value.state);
+      await until(() => changes.some((c) => c.id === 1 && c.state === 'completed'));
+      expect(changes.map((c) => c.state)).toEqual(expect.arrayContaining(['running', 'completed']));
+      expect([...phases]).toEqual(expect.arrayContaining(['preparing', 'training', 'validating', 'testing']));
+      const got = await dispatch(services.handlers, 'runs.get', { id: 1 });
+      expect(got.ok && got.value.history).toHaveLength(2);
+      expect(got.ok && got.value.predictions).toHaveLength(4);
+      expect(await dispatch(services.handlers, 'runs.pause', { id: 9 })).toEqual({
+        ok: false,
+        error: { code: 'not-found', message: 'There is no run 9 in this project.' },
+      });
+      expect(await dispatch(services.handlers, 'runs.resume', { id: 1 })).toEqual({
+        ok: false,
+        error: {
+          code: 'conflict',
+          message: 'Job 1 is completed; only a paused or failed job can be resumed.',
+        },
+      });
+      const models = await dispatch(services.handlers, 'models.list', {});
+      expect(models.ok && models.value.models.map((m) => m.name)).toContain('builtin:micro');
+    } finally {
+      await services.close();
+    }
   });
 
   it('without --split makes a seeded patient-level 0.6/0.2/0.2 split and stores it', async () => {

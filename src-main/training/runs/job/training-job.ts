@@ -569,6 +569,9 @@ class TrainingRun {
       )
       .join('; ');
     this.ctx.log(`test (${outputs.length} slides): ${summary}`);
+    this.ctx.log(
+      `peak RSS ${peakRss()} bytes; the engine waited for patches ${(100 * (this.totalWait / Math.max(1e-9, this.totalWait + this.totalBusy))).toFixed(1)}% of the training time`,
+    );
     return {
       bestEpoch: this.state.best?.epoch ?? null,
       testMetrics,
