@@ -50,7 +50,9 @@ export async function trainingJobRows(work: string): Promise<string> {
   const dir = path.join(work, 'training-job-cohort');
   if (!fs.existsSync(path.join(dir, 'project.sqlite'))) {
     fs.rmSync(dir, { recursive: true, force: true });
-    console.log('training job rows: painting a demo cohort of 20 large slides (once; kept in test/bench/work)');
+    console.log(
+      'training job rows: painting a demo cohort of 20 large slides (once; kept in test/bench/work)',
+    );
     await createDemoCohort(dir, { slides: 20, seed: 5, scale: 1.6 });
   }
   // The cohort's project keeps its runs; a fresh copy of its database per bench keeps them apart.
@@ -58,7 +60,8 @@ export async function trainingJobRows(work: string): Promise<string> {
   fs.rmSync(project, { recursive: true, force: true });
   fs.mkdirSync(project);
   fs.copyFileSync(path.join(dir, 'project.sqlite'), path.join(project, 'project.sqlite'));
-  if (fs.existsSync(path.join(dir, 'cache'))) fs.cpSync(path.join(dir, 'cache'), path.join(project, 'cache'), { recursive: true });
+  if (fs.existsSync(path.join(dir, 'cache')))
+    fs.cpSync(path.join(dir, 'cache'), path.join(project, 'cache'), { recursive: true });
   const base: RunConfigInput = { split: 'demo', epochs: 1, seed: 1, mpp: 0.5, chunkSize: 128 };
   const rows: JobRow[] = [];
   for (const [k, chunk] of [
@@ -82,7 +85,7 @@ export async function trainingJobRows(work: string): Promise<string> {
     '',
     'Command: `npm run bench -- training` (these rows: real end-to-end runs through the job runner, one epoch each, ' +
       'builtin:micro (32 px patches at 0.5 µm/px), 2 slides per step, on 20 demo slides painted at 1.6x size ' +
-      '(thousands of tissue patches each); the peak RSS is the job process\'s getrusage maxrss over the whole run, ' +
+      "(thousands of tissue patches each); the peak RSS is the job process's getrusage maxrss over the whole run, " +
       'validation and test included; "waited" is the share of the training steps\' time the engine spent waiting for the patch loader).',
     '',
     '| patches per slide K | chunk | patches trained | peak RSS of the job process | engine waited for patches | patches/s |',
@@ -95,7 +98,7 @@ export async function trainingJobRows(work: string): Promise<string> {
     '',
     `From K = 256 to 4,096 at chunk 128 the peak grows by ${growth.toFixed(0)} MiB: the slides' input pixels in ` +
       `flight (K x 32 x 32 x 3 bytes per slide, two slides per step and up to three prefetched: about ${pixels.toFixed(0)} MiB ` +
-      'more at K = 4,096) and the N x D embedding matrix and its gradient; the encoder\'s activations stay one chunk\'s. ' +
+      "more at K = 4,096) and the N x D embedding matrix and its gradient; the encoder's activations stay one chunk's. " +
       `The last row keeps every patch's activations at once (chunk = K): ${(rows[3]!.peakRssMiB - flat[2]!.peakRssMiB).toFixed(0)} MiB more.`,
   ].join('\n');
 }
