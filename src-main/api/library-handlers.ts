@@ -17,6 +17,11 @@ export function libraryHandlers(
   toolkit: Pick<SlideToolkit, 'open' | 'fingerprint'>,
 ): Pick<Handlers, keyof LibraryCommandResults> {
   const db = () => session.requireProject().db;
+  // The project summary counts patients, so it changes too.
+  const patientsChanged = (slideIds: number[]) => {
+    notifyLibrary(session, ['patients'], slideIds);
+    session.emit('onProjectChanged', session.info());
+  };
   return {
     'slides.list': (q) => selectLibraryPage(db(), q),
     'slides.ids': (q) => ({ ids: [...selectSlideIds(db(), q)] }),
@@ -57,24 +62,14 @@ export function libraryHandlers(
       const d = db();
       const { changed, edit } = setPatients(d, resolveSelection(d, selection), patient);
       session.edits.push(edit);
-      if (edit)
-        notifyLibrary(
-          session,
-          ['patients'],
-          edit.changes.map((c) => c.slideId),
-        );
+      if (edit) patientsChanged(edit.changes.map((c) => c.slideId));
       return { changed, undo: session.edits.state() };
     },
     'patients.previewPattern': (q) => previewPatientPattern(db(), q),
     'patients.applyPattern': (q) => {
       const { edit, ...result } = applyPatientPattern(db(), q);
       session.edits.push(edit);
-      if (edit)
-        notifyLibrary(
-          session,
-          ['patients'],
-          edit.changes.map((c) => c.slideId),
-        );
+      if (edit) patientsChanged(edit.changes.map((c) => c.slideId));
       return { ...result, undo: session.edits.state() };
     },
   };

@@ -51,9 +51,11 @@ export const slideFilter = z
   .strict();
 export type SlideFilter = z.input<typeof slideFilter>;
 
-/** Columns the slide list sorts by ('qc': by the number of flags set; 'size': by level-0 pixel count); `task:<id>`
- * sorts by that task's value (a categorical task by its
- * values' order, continuous numerically). Slides with no value sort last in either direction. */
+/**
+ * Columns the slide list sorts by ('qc': by the number of flags set; 'size': by level-0 pixel count);
+ * `task:<id>` sorts by that task's value (a categorical task by its values' order, continuous numerically).
+ * Slides with no value sort last in either direction; ties keep import order (reversed when descending).
+ */
 export type SlideSortColumn =
   'name' | 'path' | 'patient' | 'added' | 'size' | 'mpp' | 'vendor' | 'qc' | 'id' | `task:${number}`;
 export const SLIDE_SORT_COLUMNS = [

@@ -31,8 +31,11 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * Opens (creating if asked) a project database: WAL journal, foreign keys on, synchronous FULL
- * (a committed label survives a power cut, not only a crash), then migrates it to the newest schema.
+ * Opens (creating if asked) a project database: WAL journal, foreign keys on, synchronous NORMAL, then
+ * migrates it to the newest schema. In WAL mode NORMAL keeps every committed change through a crash or a
+ * kill -9 of the process (the commit is in the WAL file before the call returns) and never corrupts the
+ * file; only a power cut or an OS crash can roll back the last commits. FULL would add an fsync to every
+ * label write (42 ms at p99 on a cloud disk), which keyboard labeling cannot wait for.
  * Read-only, it is read as it is: an older schema stays older.
  */
 export async function openDatabase(
@@ -65,7 +68,7 @@ export async function openDatabase(
     if (readOnly) return { db, migration: { from: fileVersion, to: fileVersion, backupPath: null } };
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     const migration = await migrate(db, file, list);
     return { db, migration };
   } catch (err) {

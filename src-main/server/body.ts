@@ -8,8 +8,15 @@ import type { IncomingMessage } from 'node:http';
 import { MAX_CSV_BYTES } from '../contract/contract.js';
 import type { ApiErrorCode } from '../contract/errors.js';
 
-// Room for the largest label CSV sent as text (labels.previewCsv), which JSON escaping can double.
-export const MAX_BODY_BYTES = 2 * MAX_CSV_BYTES + (1 << 20);
+export const MAX_BODY_BYTES = 1 << 20;
+/** The commands that carry a whole label CSV as text, which JSON escaping can double. */
+const CSV_COMMANDS = new Set(['labels.previewCsv', 'labels.applyCsv']);
+const MAX_CSV_BODY_BYTES = 2 * MAX_CSV_BYTES + (1 << 20);
+
+/** The body limit of one command: 1 MiB, or room for the largest label CSV where one is sent. */
+export function bodyLimit(command: string): number {
+  return CSV_COMMANDS.has(command) ? MAX_CSV_BODY_BYTES : MAX_BODY_BYTES;
+}
 /** How much of a refused body is read and dropped before the connection is cut. */
 const DISCARD_LIMIT_BYTES = 256 << 20;
 
@@ -27,26 +34,26 @@ export function isJsonContentType(header: string | undefined): boolean {
   return (header ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-const tooLarge = () =>
-  new BodyRefusal('too-large', `Request body too large (the limit is ${MAX_BODY_BYTES / (1 << 20)} MiB).`);
+const tooLarge = (limit: number) =>
+  new BodyRefusal('too-large', `Request body too large (the limit is ${Math.round(limit / (1 << 20))} MiB).`);
 
 /** Reads and parses the body of a POST whose Content-Type was checked; an empty body reads as `{}`. */
-export function readJsonBody(req: IncomingMessage): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    if (declared > MAX_BODY_BYTES) {
+    if (declared > limit) {
       discardBody(req);
-      return reject(tooLarge());
+      return reject(tooLarge(limit));
     }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      if (size <= limit) return void chunks.push(chunk);
       req.off('data', onData);
       req.off('end', onEnd);
       discardBody(req, size);
-      reject(tooLarge());
+      reject(tooLarge(limit));
     };
     const onEnd = () => {
       const text = Buffer.concat(chunks).toString('utf8');

@@ -18,7 +18,7 @@ import { buildHint } from '../build-hint.js';
 import { contentSecurityPolicy } from '../renderer-host/content-security-policy.js';
 import { resolveStaticFile } from '../renderer-host/static-files.js';
 import { authenticate, launchToken, newToken, tokenCookie, type Credential } from './auth.js';
-import { BodyRefusal, isJsonContentType, readJsonBody } from './body.js';
+import { bodyLimit, BodyRefusal, isJsonContentType, readJsonBody } from './body.js';
 import { originRefusal } from './origin.js';
 import { requestUrl } from './request-url.js';
 
@@ -176,7 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     let body: unknown;
     try {
-      body = await readJsonBody(req);
+      body = await readJsonBody(req, bodyLimit(command));
     } catch (err) {
       if (err instanceof BodyRefusal) return refuse(res, err.code, err.message);
       throw err;

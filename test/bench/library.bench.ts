@@ -50,7 +50,7 @@ const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 
 // ---- The project: 20,000 slides, 5 tasks, through the repository layer.
-let t0 = performance.now();
+const t0 = performance.now();
 const dir = path.join(work, 'project');
 const { project, ids } = await fakeLibrary(dir, tcgaNames(SLIDES, 2));
 const { db } = project;
@@ -153,6 +153,8 @@ const child = spawn(
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
+// A bench that fails half-way must not leave the server running.
+process.on('exit', () => child.kill('SIGKILL'));
 const launchUrl = await new Promise<string>((resolve, reject) => {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -163,6 +165,13 @@ const launchUrl = await new Promise<string>((resolve, reject) => {
   child.on('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
 });
 const api: HttpApi = httpApi(launchUrl);
+
+/** CPU milliseconds (user + system) the server process has used so far, from /proc (Linux). */
+function serverCpuMs(): number {
+  const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
 
 async function timed<T>(run: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
@@ -210,19 +219,44 @@ const listCases: [string, Record<string, unknown>][] = [
 ];
 const listRows: string[] = [];
 let listWorst = 0;
+let toggle = 0;
 for (const [what, input] of listCases) {
   for (let i = 0; i < 3; i++) await api.call('slides.list', input);
-  const ms: number[] = [];
+  // A fresh query each time: a label write first (untimed) changes the data, as labelling then
+  // looking at the list does, so the sort and filter run again.
+  const cold: number[] = [];
   let total = 0;
+  let coldCpu = 0;
   for (let i = 0; i < LIST_RUNS; i++) {
+    await api.call('labels.set', {
+      slideId: ids[toggle % ids.length]!,
+      taskId: tasks.msi.id,
+      value: toggle++ % 2 ? 'MSS' : 'MSI-H',
+    });
+    const cpu0 = serverCpuMs();
     const [t, page] = await timed(() => api.call<{ total: number }>('slides.list', input));
-    ms.push(t);
+    coldCpu += serverCpuMs() - cpu0;
+    cold.push(t);
     total = page.total;
   }
-  const s = stats(ms);
-  listWorst = Math.max(listWorst, s.p95);
+  // Scrolling: the next pages of the same query, with nothing written in between.
+  const warm: number[] = [];
+  const warmCpu0 = serverCpuMs();
+  for (let i = 1; i <= LIST_RUNS; i++) {
+    const [t] = await timed(() =>
+      api.call('slides.list', {
+        ...input,
+        offset: ((input.offset as number) + 100 * i) % Math.max(1, total - 100),
+      }),
+    );
+    warm.push(t);
+  }
+  const warmCpu = serverCpuMs() - warmCpu0;
+  const c = stats(cold);
+  const w = stats(warm);
+  listWorst = Math.max(listWorst, c.p95);
   listRows.push(
-    `| ${what} | ${total} | ${f1(s.p50)} / ${f1(s.p95)} / ${f1(s.max)} | ${(50 / s.p95).toFixed(1)}x | ${s.p95 < 50 ? 'met' : 'not met'} |`,
+    `| ${what} | ${total} | ${f1(c.p50)} / ${f1(c.p95)} / ${f1(c.max)} | ${f1(coldCpu / LIST_RUNS)} | ${f1(w.p50)} / ${f1(w.p95)} / ${f1(w.max)} | ${f1(warmCpu / LIST_RUNS)} | ${(50 / c.p95).toFixed(1)}x | ${c.p95 < 50 ? 'met' : 'not met'} |`,
   );
 }
 
@@ -250,10 +284,12 @@ const fsyncOnce = () => {
   syncMs.push(performance.now() - start);
 };
 const writeMs: number[] = [];
+let writeCpu = 0;
 for (let i = 0; i < 50; i++)
   await api.call('labels.set', { slideId: ids[i]!, taskId: tasks.tumor.id, value: i % 2 ? 'yes' : 'no' });
 for (let i = 0; i < WRITES; i++) {
   fsyncOnce();
+  const cpu0 = serverCpuMs();
   const [t] = await timed(() =>
     api.call('labels.set', {
       slideId: ids[(i * 7919) % ids.length]!,
@@ -261,6 +297,7 @@ for (let i = 0; i < WRITES; i++) {
       value: ['G1', 'G2', 'G3'][i % 3],
     }),
   );
+  writeCpu += serverCpuMs() - cpu0;
   writeMs.push(t);
 }
 const w = stats(writeMs);
@@ -285,10 +322,10 @@ const body = [
   `Project: ${SLIDES} slides (${SLIDES / 2} patients), 5 tasks (tumor binary, subtype 4 values, grade 3 values, purity continuous, msi binary), ${labelCount} labels, 8% of slides QC-flagged; database ${(dbBytes / 2 ** 20).toFixed(1)} MiB, built in ${setupSeconds.toFixed(1)} s through the repository layer.`,
   'Every time below is end to end over HTTP (browser-mode server in a child process, keep-alive, `Authorization: Bearer`), the reference being the goal of issue 11; "ratio" is goal / measured (above 1x: goal met).',
   '',
-  `slides.list, one page of 100 rows, ${LIST_RUNS} calls each after 3 warm-up calls:`,
+  `slides.list, one page of 100 rows, after 3 warm-up calls: ${LIST_RUNS} calls each right after a label write (the query runs afresh), then ${LIST_RUNS} next pages of the same query (scrolling; the ordered ids are kept until the data changes):`,
   '',
-  '| page | matching slides | ms p50 / p95 / max | goal 50 ms / p95 | goal: under 50 ms |',
-  '| --- | --: | --: | --: | --- |',
+  '| page | matching slides | after a write: ms p50 / p95 / max | server CPU ms per call | scrolling: ms p50 / p95 / max | server CPU ms per call | goal 50 ms / p95 after a write | goal: under 50 ms |',
+  '| --- | --: | --: | --: | --: | --: | --: | --- |',
   ...listRows,
   '',
   `Label CSV of ${SLIDES} rows (${(csvText.length / 2 ** 20).toFixed(1)} MiB, patient + slide + 5 task columns), sent as text:`,
@@ -299,13 +336,15 @@ const body = [
   `| labels.applyCsv by preview id (one transaction, history rows by trigger) | ${applyMs.toFixed(0)} | ${(2000 / applyMs).toFixed(1)}x | ${applied.summary.changed} changed | ${applyMs < 2000 ? 'met' : 'not met'} |`,
   `| edit.undo of that import (one transaction) | ${undoMs.toFixed(0)} | – | – | – |`,
   '',
-  `${WRITES} labels.set calls, one at a time, each a committed transaction (WAL, synchronous = FULL: the commit waits for the disk), taken in turns with a 4 KiB append + fdatasync on the same disk:`,
+  `${WRITES} labels.set calls, one at a time, each a committed transaction (WAL, synchronous = NORMAL: in the WAL before the answer, no fsync), taken in turns with a 4 KiB append + fdatasync on the same disk:`,
   '',
   '| what | ms p50 | ms p99 | ms max | goal 5 ms / p99 | goal: p99 under 5 ms |',
   '| --- | --: | --: | --: | --: | --- |',
   `| labels.set, acknowledged over HTTP | ${f2(w.p50)} | ${f2(w.p99)} | ${f2(w.max)} | ${(5 / w.p99).toFixed(2)}x | ${w.p99 < 5 ? 'met' : 'not met'} |`,
   `| floor: append + fdatasync of a file on this disk | ${f2(sync.p50)} | ${f2(sync.p99)} | ${f2(sync.max)} | ${(5 / sync.p99).toFixed(2)}x | – |`,
   `| labels.set p50 less the floor's p50 (Tessera's own cost) | ${f2(w.p50 - sync.p50)} | – | – | – | – |`,
+  '',
+  `Server CPU per labels.set (HTTP, JSON, validation, one transaction, the event): ${f2(writeCpu / WRITES)} ms.`,
 ].join('\n');
 console.log(body);
 console.log(`\nslides.list worst p95 ${f1(listWorst)} ms`);

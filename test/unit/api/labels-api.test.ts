@@ -1,6 +1,11 @@
 /** The label, QC and undo commands through dispatch, as either transport calls them, on a real project file. */
 import { describe, expect, it } from 'vitest';
-import type { EventPayloads } from '../../../src-main/contract/contract.js';
+import type {
+  CommandInput,
+  CommandName,
+  CommandResult,
+  EventPayloads,
+} from '../../../src-main/contract/contract.js';
 import { dispatch } from '../../../src-main/api/dispatch.js';
 import { createAppServices } from '../../../src-main/api/services.js';
 import { fakeLibrary, tcgaNames } from '../../helpers/library.js';
@@ -13,10 +18,10 @@ async function app(slides = 6) {
   const services = createAppServices(tempDir(), 'browser');
   const events: EventPayloads['onLibraryChanged'][] = [];
   services.session.on('onLibraryChanged', (e) => events.push(e));
-  const call = async <T = any>(command: string, input: unknown = {}): Promise<T> => {
+  const call = async <C extends CommandName>(command: C, input: CommandInput<C> | object = {}) => {
     const r = await dispatch(services.handlers, command, input);
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-    return r.value as T;
+    return r.value as CommandResult<C>;
   };
   const fail = async (command: string, input: unknown) => {
     const r = await dispatch(services.handlers, command, input);
@@ -44,7 +49,7 @@ describe('labels API', () => {
     const value = async (id: number) =>
       (await call('labels.forSlide', { slideId: id })).labels[0]?.value ?? null;
     const row = async (id: number) =>
-      (await call('slides.list', { filter: { text: '' }, limit: 100 })).slides.find((s: any) => s.id === id);
+      (await call('slides.list', { filter: { text: '' }, limit: 100 })).slides.find((s) => s.id === id)!;
 
     expect((await call('edit.undo')).undone).toBe('set patient X on 1 slide');
     expect((await row(ids[5]!)).patient).toBeNull();
@@ -63,7 +68,7 @@ describe('labels API', () => {
     expect(await call('edit.state')).toMatchObject({ canRedo: false, undoDescription: 'Set tumor = yes' });
 
     const history = (await call('labels.history', { slideId: ids[0] })).entries;
-    expect(history.map((h: any) => [h.oldValue, h.newValue, h.reason])).toEqual([
+    expect(history.map((h) => [h.oldValue, h.newValue, h.reason])).toEqual([
       ['yes', 'no', 'redo'],
       [null, 'yes', 'redo'],
       ['yes', null, 'undo'],
@@ -141,9 +146,9 @@ describe('labels API', () => {
     expect(await fail('labels.applyCsv', { previewId: preview.previewId })).toMatchObject({
       code: 'not-found',
     });
-    expect(
-      (await call('slides.list', { filter: { patient: 'TCGA-X-3' } })).slides.map((s: any) => s.id),
-    ).toEqual([ids[3]]);
+    expect((await call('slides.list', { filter: { patient: 'TCGA-X-3' } })).slides.map((s) => s.id)).toEqual([
+      ids[3],
+    ]);
     expect((await call('edit.undo')).undone).toBe('import labels.csv (10 labels, 10 patients)');
     expect((await call('slides.list', { filter: { patient: null } })).total).toBe(10);
     // Applying by re-sending the file and a mapping works without a preview.
@@ -179,7 +184,7 @@ describe('labels API', () => {
     const { services, call, ids, events } = await app(4);
     const t = await call('tasks.create', { name: 'tumor', kind: 'binary' });
     await call('labels.setMany', { selection: { ids }, taskId: t.id, value: 'no' });
-    expect((await call('tasks.list')).tasks[0].labelCount).toBe(4);
+    expect((await call('tasks.list')).tasks[0]!.labelCount).toBe(4);
     expect(await call('slides.remove', { selection: { ids: [ids[0], ids[1]] } })).toEqual({
       removed: 2,
       cacheFilesRemoved: 0,
@@ -188,7 +193,7 @@ describe('labels API', () => {
     expect(await call('tasks.delete', { taskId: t.id })).toEqual({ deletedLabels: 2 });
     // Undo of a label change whose task is gone does nothing and does not fail.
     expect((await call('edit.undo')).undone).toBe('set tumor = no on 4 slides');
-    expect((await call('project.current')).slideCount).toBe(2);
+    expect((await call('project.current'))!.slideCount).toBe(2);
     await services.close();
   });
 

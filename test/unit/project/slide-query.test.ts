@@ -11,7 +11,7 @@ import {
   selectSlideIds,
 } from '../../../src-main/project/slide-query-repo.js';
 import { resolveSelection } from '../../../src-main/project/slide-selection.js';
-import { createTask } from '../../../src-main/project/tasks.js';
+import { createTask, deleteTask } from '../../../src-main/project/tasks.js';
 import { fakeLibrary } from '../../helpers/library.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -132,6 +132,9 @@ describe('library query', () => {
       'There is no cohort with id 999 in this project.',
     );
     expect(() => createFilterCohort(db, 'nested', { cohortId: saved.id })).toThrow(/itself a saved filter/);
+    // A saved filter outlives a deleted task: no slide has a value for it any more.
+    deleteTask(db, grade.id);
+    expect(countSlides(db, { cohortId: saved.id })).toBe(0);
     project.close();
   });
 
