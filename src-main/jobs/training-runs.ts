@@ -91,17 +91,29 @@ export class TrainingRuns {
   }
 
   pause(id: number): RunSummary {
-    this.runner.pause(this.row(id).jobId);
-    return this.summary(id);
+    return this.act(id, (job) => this.runner.pause(job));
   }
 
   resume(id: number): RunSummary {
-    this.runner.resume(this.row(id).jobId);
-    return this.summary(id);
+    return this.act(id, (job) => this.runner.resume(job));
   }
 
   cancel(id: number): RunSummary {
-    this.runner.cancel(this.row(id).jobId);
+    return this.act(id, (job) => this.runner.cancel(job));
+  }
+
+  /** A job action on the run's job; its refusals speak of the run ("Run 3 is completed; ..."). */
+  private act(id: number, action: (jobId: number) => unknown): RunSummary {
+    try {
+      action(this.row(id).jobId);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'conflict')
+        throw new ApiError(
+          'conflict',
+          err.message.replace(/^Job \d+/, `Run ${id}`).replace(/\bjob\b/g, 'run'),
+        );
+      throw err;
+    }
     return this.summary(id);
   }
 

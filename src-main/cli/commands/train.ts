@@ -373,7 +373,16 @@ function progressView(io: CliIo, run: RunSummary): ProgressView {
     },
     cliProgress.Presets.shades_classic,
   );
-  const bar = multi.create(1, 0, {});
+  const bar = multi.create(1, 0, {
+    phase: 'starting'.padEnd(10),
+    epoch: 0,
+    epochs: run.epochs,
+    loss: '-',
+    pps: '0',
+    rss: '0',
+    eta_text: '-',
+    slide: '',
+  });
   return {
     update: (p) => {
       bar.setTotal(Math.max(1, p.total));

@@ -135,13 +135,13 @@ describe('training runs', () => {
         config: { split: 'demo', epochs: 2, patchesPerSlide: 8, seed: 2 },
       });
       expect(started).toMatchObject({ ok: true, value: { id: 1, splitName: 'demo' } });
-      expect(started.ok && ['queued', 'running']).toContain(started.ok && started.value.state);
+      expect(['queued', 'running']).toContain((started as { value: RunSummary }).value.state);
       await until(() => changes.some((c) => c.id === 1 && c.state === 'completed'));
       expect(changes.map((c) => c.state)).toEqual(expect.arrayContaining(['running', 'completed']));
       expect([...phases]).toEqual(expect.arrayContaining(['preparing', 'training', 'validating', 'testing']));
-      const got = await dispatch(services.handlers, 'runs.get', { id: 1 });
-      expect(got.ok && got.value.history).toHaveLength(2);
-      expect(got.ok && got.value.predictions).toHaveLength(4);
+      const got = (await dispatch(services.handlers, 'runs.get', { id: 1 })) as { value: RunDetail };
+      expect(got.value.history).toHaveLength(2);
+      expect(got.value.predictions).toHaveLength(4);
       expect(await dispatch(services.handlers, 'runs.pause', { id: 9 })).toEqual({
         ok: false,
         error: { code: 'not-found', message: 'There is no run 9 in this project.' },
@@ -150,11 +150,13 @@ describe('training runs', () => {
         ok: false,
         error: {
           code: 'conflict',
-          message: 'Job 1 is completed; only a paused or failed job can be resumed.',
+          message: 'Run 1 is completed; only a paused or failed run can be resumed.',
         },
       });
-      const models = await dispatch(services.handlers, 'models.list', {});
-      expect(models.ok && models.value.models.map((m) => m.name)).toContain('builtin:micro');
+      const models = (await dispatch(services.handlers, 'models.list', {})) as {
+        value: { models: { name: string }[] };
+      };
+      expect(models.value.models.map((m) => m.name)).toContain('builtin:micro');
     } finally {
       await services.close();
     }
