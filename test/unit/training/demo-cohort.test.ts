@@ -5,8 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openProject } from '../../../src-main/project/project.js';
 import { selectSlideIdentities } from '../../../src-main/project/patients-repo.js';
 import { getSplitByName } from '../../../src-main/project/splits.js';
@@ -29,8 +30,11 @@ describe('demo cohort', () => {
   let dir: string;
   let cohort: DemoCohort;
   const progress: number[] = [];
+  // Shared by the tests below (tempDir's folders are removed after each test).
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-demo-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
   beforeAll(async () => {
-    dir = path.join(tempDir(), 'demo');
+    dir = path.join(root, 'demo');
     cohort = await createDemoCohort(dir, {
       slides: 4,
       seed: 3,
@@ -116,6 +120,19 @@ describe('demo cohort', () => {
       expect(out).toBe(`aperio 0.5 20 ${t.width > 1024 * 4 ? 3 : 2} 4.0 ${t.width} ${t.height}`);
     },
   );
+
+  it('label noise flips whole patients in the CSV, not the slides', async () => {
+    const noisy = await createDemoCohort(path.join(tempDir(), 'noisy'), {
+      slides: 8,
+      seed: 5,
+      scale: 0.35,
+      labelNoise: 0.25,
+    });
+    const flipped = noisy.slides.filter((s) => (s.csvLabel === 'positive') !== s.positive);
+    expect(flipped).toHaveLength(2);
+    expect(flipped[0]!.patient).toBe(flipped[1]!.patient);
+    expect(noisy.slides.filter((s) => s.positive)).toHaveLength(4);
+  });
 
   it('the same seed paints the same slide', () => {
     const plan = {
