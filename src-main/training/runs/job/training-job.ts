@@ -112,7 +112,7 @@ class TrainingRun {
     this.loader = new PatchLoader({
       slides,
       workers,
-      prefetch: 3,
+      prefetch: prefetchFor(c.patchesPerSlide, plan.model),
       augment: {
         flips: c.augment.flips,
         rotations: c.augment.rotations,
@@ -601,6 +601,16 @@ class TrainingRun {
     this.progress.rssBytes = process.memoryUsage.rss();
     this.ctx.progress({ ...this.progress });
   }
+}
+
+/**
+ * Slides read ahead of the engine: enough to ride out slow reads (2 to 8), within about 256 MiB of patch
+ * pixels in flight, so memory stays bounded whatever K is.
+ */
+function prefetchFor(patchesPerSlide: number, model: RunPlan['model']): number {
+  const side = model.kind === 'builtin' && model.size === 'micro' ? 32 : 224;
+  const bytes = patchesPerSlide * side * side * 3;
+  return Math.max(2, Math.min(8, Math.floor((256 * 1048576) / bytes)));
 }
 
 function peakRss(): number {
