@@ -21,6 +21,8 @@ import { ApiError } from '../../contract/errors.js';
 import { TrainingRuns, type TrainingRunsEvents } from '../../jobs/training-runs.js';
 import type { JobRow } from '../../project/jobs-repo.js';
 import { selectModelByName } from '../../project/models-repo.js';
+import { selectRun, selectRuns } from '../../project/runs-repo.js';
+import { runDetail, runSummary } from '../../training/runs/run-records.js';
 import type { Project } from '../../project/project.js';
 import { importModel } from '../../training/models/model-import.js';
 import { parseIntegerOption, UsageError } from '../errors.js';
@@ -86,7 +88,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<dir>', 'project folder')
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      const list = await withRuns(dir, (r) => r.list());
+      const list = await reading(dir, (p) => selectRuns(p.db).map(runSummary));
       io.out(opts.json ? JSON.stringify({ runs: list }, null, 2) + '\n' : runsTable(list));
     });
   // `runs DIR` lists; `runs show|pause|resume|cancel DIR RUN` act on one (commander tries subcommands first).
@@ -97,7 +99,11 @@ export function register(program: Command, io: CliIo): void {
     .argument('<run>', 'run id')
     .option('--json', 'print JSON')
     .action(async (dir: string, run: string, opts: { json?: boolean }) => {
-      const detail = await withRuns(dir, (r) => r.get(runId(run)));
+      const detail = await reading(dir, (p) => {
+        const row = selectRun(p.db, runId(run));
+        if (!row) throw new ApiError('not-found', `There is no run ${run} in ${p.dir}.`);
+        return runDetail(p.db, p.dir, row);
+      });
       io.out(opts.json ? JSON.stringify(detail, null, 2) + '\n' : showRun(detail));
     });
   runsCmd
@@ -106,7 +112,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<dir>', 'project folder')
     .argument('<run>', 'run id')
     .action(async (dir: string, run: string) => {
-      const s = await withRuns(dir, (r) => r.pause(runId(run)), true);
+      const s = await withRuns(dir, (r) => r.pause(runId(run)));
       io.out(
         s.state === 'running'
           ? `Run ${s.id} will pause at its next step (it is running in another Tessera process).\n`
@@ -119,7 +125,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<dir>', 'project folder')
     .argument('<run>', 'run id')
     .action(async (dir: string, run: string) => {
-      const s = await withRuns(dir, (r) => r.cancel(runId(run)), true);
+      const s = await withRuns(dir, (r) => r.cancel(runId(run)));
       io.out(
         s.state === 'running'
           ? `Run ${s.id} will stop (it is running in another Tessera process).\n`
@@ -149,11 +155,17 @@ function runId(value: string): number {
   return parseIntegerOption('RUN', value, 1);
 }
 
-async function withRuns<T>(dir: string, use: (runs: TrainingRuns) => T, write = false): Promise<T> {
-  if (!write) {
-    // Reading needs no supervisor: the rows are enough (and a read-only open changes nothing).
-    (await openProjectForReading(dir)).close();
+/** Reading runs needs no supervisor: the project is opened read-only and nothing in it changes. */
+async function reading<T>(dir: string, use: (project: Project) => T): Promise<T> {
+  const project = await openProjectForReading(dir);
+  try {
+    return use(project);
+  } finally {
+    project.close();
   }
+}
+
+async function withRuns<T>(dir: string, use: (runs: TrainingRuns) => T): Promise<T> {
   const runs = await TrainingRuns.open(path.resolve(dir), {}, { supervise: false });
   try {
     return use(runs);
