@@ -23,7 +23,8 @@ export interface LoopState {
   waitSeconds: number;
   busySeconds: number;
   history: EpochRecord[];
-  best: { epoch: number; score: number } | null;
+  /** The kept epoch: its selection score and mean validation loss (the tie-breaker). */
+  best: { epoch: number; score: number; loss?: number } | null;
   warnings: string[];
 }
 

@@ -99,6 +99,11 @@ class TrainingRun {
   private progress: RunProgress;
   private totalWait = 0;
   private totalBusy = 0;
+  private ahead: {
+    epoch: number;
+    batches: AsyncGenerator<PatchBatch>;
+    first: Promise<IteratorResult<PatchBatch>>;
+  } | null = null;
 
   constructor(
     private readonly ctx: TrainingJobContext,
@@ -156,8 +161,12 @@ class TrainingRun {
       const outcome = await this.trainEpoch(stepsPerEpoch);
       if (outcome === 'paused') return 'paused';
       await this.endEpoch();
-      if (this.ctx.pauseRequested()) return 'paused';
+      if (this.ctx.pauseRequested()) {
+        await this.dropReadAhead();
+        return 'paused';
+      }
     }
+    await this.dropReadAhead();
     return { result: await this.test() };
   }
 
@@ -290,13 +299,7 @@ class TrainingRun {
   private async trainEpoch(stepsPerEpoch: number): Promise<'done' | 'paused'> {
     const c = this.config;
     const st = this.state;
-    const order = trainingPlan(this.parts.train, {
-      patchesPerSlide: c.patchesPerSlide,
-      seed: c.seed,
-      epoch: st.epoch,
-      order: c.batchSlides > 1 ? 'balanced' : 'shuffled',
-      labelOf: (s) => Math.max(0, (s as RunSlide).plan.labels[0]!),
-    });
+    const order = this.epochOrder(st.epoch);
     const totalSteps = c.epochs * stepsPerEpoch;
     const options = {
       chunkSize: c.chunkSize,
@@ -362,27 +365,70 @@ class TrainingRun {
     } else {
       let group: RunSlide[] = [];
       let batches: PatchBatch[] = [];
-      let waitStart = performance.now();
-      for await (const batch of this.loader.batches(remaining, this.ctx.signal)) {
-        const waited = (performance.now() - waitStart) / 1000;
-        st.waitSeconds += waited;
-        this.totalWait += waited;
-        const slide = batch.request.slide as RunSlide;
-        group.push(slide);
-        if (batch.kind === 'patches') batches.push(batch);
-        if (group.length === c.batchSlides || st.position + group.length === order.length) {
-          await step(group, batches);
-          group = [];
-          batches = [];
-          this.reportTraining(epochStart, st.position, order.length, slide.plan.name);
-          if (await this.maybeStop(epochStart, () => (lastCheckpoint = performance.now()), lastCheckpoint))
-            return 'paused';
+      // The batches read ahead during the last validation, if they are this epoch's from its start.
+      const ahead = this.ahead?.epoch === st.epoch && st.position === 0 ? this.ahead : null;
+      if (!ahead) await this.dropReadAhead();
+      this.ahead = null;
+      const it = ahead?.batches ?? this.loader.batches(remaining, this.ctx.signal);
+      let first = ahead?.first ?? null;
+      try {
+        let waitStart = performance.now();
+        for (;;) {
+          const next = await (first ?? it.next());
+          first = null;
+          if (next.done) break;
+          const batch = next.value;
+          const waited = (performance.now() - waitStart) / 1000;
+          st.waitSeconds += waited;
+          this.totalWait += waited;
+          const slide = batch.request.slide as RunSlide;
+          group.push(slide);
+          if (batch.kind === 'patches') batches.push(batch);
+          if (group.length === c.batchSlides || st.position + group.length === order.length) {
+            await step(group, batches);
+            group = [];
+            batches = [];
+            this.reportTraining(epochStart, st.position, order.length, slide.plan.name);
+            if (await this.maybeStop(epochStart, () => (lastCheckpoint = performance.now()), lastCheckpoint))
+              return 'paused';
+          }
+          waitStart = performance.now();
         }
-        waitStart = performance.now();
+      } finally {
+        await it.return(undefined);
       }
     }
     st.epochSeconds = (performance.now() - epochStart) / 1000;
     return 'done';
+  }
+
+  /** The epoch's training order: up to K seeded patches of every slide, slides in a seeded order. */
+  private epochOrder(epoch: number) {
+    const c = this.config;
+    return trainingPlan(this.parts.train, {
+      patchesPerSlide: c.patchesPerSlide,
+      seed: c.seed,
+      epoch,
+      order: c.batchSlides > 1 ? 'balanced' : 'shuffled',
+      labelOf: (s) => Math.max(0, (s as RunSlide).plan.labels[0]!),
+    });
+  }
+
+  /** Starts reading `epoch`'s first batches now (they are what its training will ask for first). */
+  private readAhead(epoch: number): void {
+    const batches = this.loader.batches(this.epochOrder(epoch), this.ctx.signal);
+    const first = batches.next();
+    first.catch(() => {}); // raised when training reaches it
+    this.ahead = { epoch, batches, first };
+  }
+
+  private async dropReadAhead(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead) {
+      await ahead.first.catch(() => undefined);
+      await ahead.batches.return(undefined);
+    }
   }
 
   /** At a step boundary: checkpoint and stop on a pause; checkpoint now and then anyway. */
@@ -450,6 +496,9 @@ class TrainingRun {
     const st = this.state;
     const validation: EpochRecord['validation'] = {};
     let score: number | null = null;
+    let valLoss = Infinity;
+    // Reading the next epoch's first slides overlaps validation, so the engine does not wait for them.
+    if (c.mode === 'end-to-end' && st.epoch + 1 < c.epochs) this.readAhead(st.epoch + 1);
     if (this.parts.val.length) {
       const outputs = await this.evaluate(this.parts.val, 'validating');
       const aurocs: number[] = [];
@@ -467,6 +516,7 @@ class TrainingRun {
             ? aurocs.reduce((a, b) => a + b, 0) / aurocs.length
             : null
           : -losses.reduce((a, b) => a + b, 0) / losses.length;
+      valLoss = losses.reduce((a, b) => a + b, 0) / losses.length;
     }
     const record: EpochRecord = {
       epoch: st.epoch + 1,
@@ -479,9 +529,14 @@ class TrainingRun {
       waitFraction: st.waitSeconds / Math.max(1e-9, st.waitSeconds + st.busySeconds),
       peakRssBytes: peakRss(),
     };
-    // The first epoch, or a strictly better score, becomes the kept model (ties keep the earlier epoch).
-    if (score !== null && (st.best === null || score > st.best.score)) {
-      st.best = { epoch: st.epoch + 1, score };
+    // The first epoch, or a better score, becomes the kept model; an equal score (AUROC on a small
+    // validation part often saturates) goes to the lower validation loss.
+    const better =
+      st.best === null ||
+      (score !== null &&
+        (score > st.best.score || (score === st.best.score && valLoss < (st.best.loss ?? Infinity))));
+    if (score !== null && better) {
+      st.best = { epoch: st.epoch + 1, score, loss: valLoss };
       await saveBest(this.ctx.workDir, this.model);
     }
     st.history.push(record);
