@@ -1,6 +1,7 @@
 /** Handlers for models and training runs: wiring to the training service. */
 import type { Handlers } from './dispatch.js';
 import type { TrainingService } from '../jobs/training-service.js';
+import { runDefaults } from '../training/runs/run-config.js';
 
 type TrainingCommand =
   | 'models.list'
@@ -11,7 +12,8 @@ type TrainingCommand =
   | 'runs.pause'
   | 'runs.resume'
   | 'runs.cancel'
-  | 'runs.rerun';
+  | 'runs.rerun'
+  | 'runs.defaults';
 
 export function trainingHandlers(training: TrainingService): Pick<Handlers, TrainingCommand> {
   return {
@@ -24,5 +26,6 @@ export function trainingHandlers(training: TrainingService): Pick<Handlers, Trai
     'runs.resume': ({ id }) => training.resume(id),
     'runs.cancel': ({ id }) => training.cancel(id),
     'runs.rerun': ({ id }) => training.rerun(id),
+    'runs.defaults': () => runDefaults(),
   };
 }

@@ -250,7 +250,11 @@ export const trainingCommandInputs = {
   'runs.resume': z.object({ id }).strict(),
   'runs.cancel': z.object({ id }).strict(),
   'runs.rerun': z.object({ id }).strict(),
+  'runs.defaults': z.object({}).strict(),
 } as const;
+
+/** What a run takes when its config leaves a field out (the split-dependent fields aside). */
+export type RunDefaults = Omit<RunConfig, 'name' | 'tasks' | 'split' | 'fold'>;
 
 export interface TrainingCommandResults {
   'models.list': { models: ModelInfo[] };
@@ -262,6 +266,7 @@ export interface TrainingCommandResults {
   'runs.resume': RunSummary;
   'runs.cancel': RunSummary;
   'runs.rerun': RunSummary;
+  'runs.defaults': RunDefaults;
 }
 
 export interface TrainingEventPayloads {

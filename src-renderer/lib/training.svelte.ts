@@ -6,6 +6,7 @@
 import type {
   ModelInfo,
   RunConfigInput,
+  RunDefaults,
   RunDetail,
   RunProgress,
   RunSummary,
@@ -24,6 +25,7 @@ class TrainingStore {
   tasks = $state<Task[]>([]);
   splits = $state<SplitSummary[]>([]);
   models = $state<ModelInfo[]>([]);
+  defaults = $state<RunDefaults | null>(null);
   loaded = $state(false);
   private detailTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -51,12 +53,14 @@ class TrainingStore {
   }
 
   async load(): Promise<void> {
-    const [runs, tasks, splits, models] = await Promise.all([
+    const [runs, tasks, splits, models, defaults] = await Promise.all([
       reporting(() => call('runs.list')),
       reporting(() => call('tasks.list')),
       reporting(() => call('splits.list')),
       reporting(() => call('models.list')),
+      reporting(() => call('runs.defaults')),
     ]);
+    if (defaults) this.defaults = defaults;
     if (runs) this.runs = runs.runs;
     if (tasks) this.tasks = tasks.tasks;
     if (splits) this.splits = splits.splits;

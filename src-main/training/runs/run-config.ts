@@ -5,7 +5,7 @@
  * want other settings, which the config file and flags give.
  */
 import { execFileSync } from 'node:child_process';
-import type { ModelSize, RunConfig, RunConfigInput } from '../../contract/contract.js';
+import type { ModelSize, RunConfig, RunConfigInput, RunDefaults } from '../../contract/contract.js';
 import { runConfigInput } from '../../contract/contract.js';
 import { ApiError } from '../../contract/errors.js';
 import { packageRoot } from '../../package-root.js';
@@ -18,9 +18,9 @@ export const RUN_DEFAULTS = {
   model: { kind: 'builtin', size: 'micro' },
   mode: 'end-to-end',
   seed: 0,
-  epochs: 12,
-  patchesPerSlide: 128,
-  mpp: 1.0,
+  epochs: 30,
+  patchesPerSlide: 512,
+  mpp: 0.5,
   tissueThreshold: 0.5,
   lrEncoder: 1e-3,
   lrAggregator: 1e-3,
@@ -29,8 +29,8 @@ export const RUN_DEFAULTS = {
   minLrRatio: 0.05,
   clipNorm: 1.0,
   batchSlides: 2,
-  dropout: 0,
-  augment: { flips: true, rotations: true, hed: 0.05 },
+  dropout: 0.25,
+  augment: { flips: true, rotations: true, hed: 0.15 },
   selectBy: 'auroc',
 } as const satisfies Partial<RunConfig>;
 
@@ -77,6 +77,18 @@ export function resolveRunConfig(
     augment: { ...RUN_DEFAULTS.augment, ...c.augment },
     selectBy: c.selectBy ?? RUN_DEFAULTS.selectBy,
   };
+}
+
+/** The defaults as the renderer's form shows them. */
+export function runDefaults(): RunDefaults {
+  const {
+    name: _n,
+    tasks: _t,
+    split: _s,
+    fold: _f,
+    ...rest
+  } = resolveRunConfig({}, { split: '-', splitTask: '-', name: '-' });
+  return rest;
 }
 
 let cachedVersion: string | null = null;
