@@ -7,6 +7,11 @@ import { z } from 'zod';
 import { cohortCommandInputs, type CohortCommandResults } from './cohorts.js';
 import { labelCommandInputs, type LabelCommandResults } from './labels.js';
 import { libraryCommandInputs, type LibraryCommandResults, type UndoState } from './library.js';
+import {
+  trainingCommandInputs,
+  type TrainingCommandResults,
+  type TrainingEventPayloads,
+} from './training.js';
 
 const projectDir = z
   .string({ error: 'a project folder path is required' })
@@ -40,6 +45,7 @@ export const commandInputs = {
   ...libraryCommandInputs,
   ...labelCommandInputs,
   ...cohortCommandInputs,
+  ...trainingCommandInputs,
 } as const;
 
 export interface AppInfo {
@@ -119,7 +125,8 @@ export interface ImportProgress {
   state: 'running' | 'finished' | 'cancelled' | 'failed';
 }
 
-export interface CommandResults extends LibraryCommandResults, LabelCommandResults, CohortCommandResults {
+export interface CommandResults
+  extends LibraryCommandResults, LabelCommandResults, CohortCommandResults, TrainingCommandResults {
   'app.info': AppInfo;
   'project.create': ProjectInfo;
   'project.open': ProjectInfo;
@@ -148,14 +155,20 @@ export interface LibraryChange {
   undo: UndoState;
 }
 
-export interface EventPayloads {
+export interface EventPayloads extends TrainingEventPayloads {
   onProjectChanged: ProjectInfo | null;
   onImportProgress: ImportProgress;
   /** After any command that changes labels, QC, patients, tasks, slides, cohorts or splits. */
   onLibraryChanged: LibraryChange;
 }
 export type EventName = keyof EventPayloads;
-export const eventNames: readonly EventName[] = ['onProjectChanged', 'onImportProgress', 'onLibraryChanged'];
+export const eventNames: readonly EventName[] = [
+  'onProjectChanged',
+  'onImportProgress',
+  'onLibraryChanged',
+  'onRunChanged',
+  'onRunProgress',
+];
 
 export function isCommandName(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(commandInputs, name);
@@ -165,3 +178,4 @@ export type { ApiResult, ApiErrorCode, SerializedError } from './errors.js';
 export * from './library.js';
 export * from './labels.js';
 export * from './cohorts.js';
+export * from './training.js';
