@@ -1,8 +1,8 @@
 /**
  * The demo cohort: a project of synthetic slides ready to train on. Patients have two slides each (two
  * blocks of one case, sharing the case's label); half the patients are positive, and their slides' dense
- * cellular sheets carry pleomorphic nuclei (see paint-slide.ts), about 5-10% of each slide's tissue
- * patches. Optionally a share of patients get the wrong label in the CSV (label noise; their slides are
+ * cellular sheets carry pleomorphic nuclei (see paint-slide.ts): with the default sheet area, about 8% (2-14%)
+ * of a positive slide's tissue patches (224 px at 0.5 µm/px) are mostly sheet, at random places. Optionally a share of patients get the wrong label in the CSV (label noise; their slides are
  * painted from the true label).
  *
  * Output, in DIR: slides/*.svs (pyramidal tiled-JPEG, Aperio layout, 0.5 µm/px), labels.csv in Slideflow's
@@ -36,7 +36,7 @@ export interface DemoCohortOptions {
   seed?: number;
   /** Share of patients whose CSV label is flipped (default 0). */
   labelNoise?: number;
-  /** Share of a slide's tissue in cellular sheets (default 0.07: the signal's area on positive slides). */
+  /** Share of a slide's tissue in cellular sheets (default 0.08: the signal's area on positive slides). */
   sheetArea?: number;
   /** Scale of the slides' sides (default 1: 2,400-3,400 px; tests use less). */
   scale?: number;
@@ -95,7 +95,7 @@ export async function createDemoCohort(
     const truths = planCohort(count, seed, labelNoise, options.scale ?? 1);
     const plans = truths.map((t, i) => ({
       truth: t,
-      plan: slidePlan(t, seed, i, options.sheetArea ?? 0.07),
+      plan: slidePlan(t, seed, i, options.sheetArea ?? 0.08),
     }));
     await paintAll(
       plans.map(({ truth, plan }, id) => ({
