@@ -304,7 +304,7 @@ std::vector<Case> allCases() {
                     be.tokens_backward(p.f(6), k.cls ? p.f(7) : nullptr, k.R ? p.f(8) : nullptr, p.f(9), p.f(4), B, P,
                                        k.R, C, k.posFirst, k.cls);
                   },
-                  Tol::Exact});
+                  Tol::Elementwise});
   }
   struct Pool {
     int64_t rows;
