@@ -278,6 +278,7 @@ void launch(dim3 grid, dim3 block, size_t sharedBytes, const std::function<void(
 
 namespace {
 thread_local cudaError_t lastError = cudaSuccess;
+int64_t gFreeBytes = 0, gMaxAlloc = 0;  // tesseraEmulateMemory
 cudaError_t fail(cudaError_t e) {
   lastError = e;
   return e;
@@ -320,15 +321,17 @@ cudaError_t cudaRuntimeGetVersion(int* v) {
   *v = 13000;
   return cudaSuccess;
 }
+void tesseraEmulateMemory(int64_t freeBytes, int64_t maxAllocBytes) {
+  gFreeBytes = freeBytes;
+  gMaxAlloc = maxAllocBytes;
+}
 cudaError_t cudaMemGetInfo(size_t* freeBytes, size_t* totalBytes) {
-  const char* f = std::getenv("TESSERA_EMULATE_FREE_MB");  // tests of the chunk-size choice
   *totalBytes = size_t(8) << 30;
-  *freeBytes = f ? static_cast<size_t>(std::atoll(f)) << 20 : *totalBytes;
+  *freeBytes = gFreeBytes > 0 ? static_cast<size_t>(gFreeBytes) : *totalBytes;
   return cudaSuccess;
 }
 cudaError_t cudaMalloc(void** p, size_t bytes) {
-  const char* limit = std::getenv("TESSERA_EMULATE_MAX_ALLOC_MB");  // tests of out-of-memory handling
-  if (limit && bytes > (static_cast<size_t>(std::atoll(limit)) << 20)) return fail(cudaErrorMemoryAllocation);
+  if (gMaxAlloc > 0 && bytes > static_cast<size_t>(gMaxAlloc)) return fail(cudaErrorMemoryAllocation);
   *p = allocate(bytes);
   return *p ? cudaSuccess : fail(cudaErrorMemoryAllocation);
 }

@@ -8,6 +8,7 @@
 #endif
 
 #include <cstddef>
+#include <cstdint>
 
 enum cudaError_t {
   cudaSuccess = 0,
@@ -75,6 +76,10 @@ cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
 const char* cudaGetErrorName(cudaError_t e);
 const char* cudaGetErrorString(cudaError_t e);
+// Test hooks of the emulated device: the free memory it reports and the largest allocation it grants (bytes; <= 0
+// restores the defaults: 8 GiB free, no limit).
+void tesseraEmulateMemory(int64_t freeBytes, int64_t maxAllocBytes);
+
 template <class F>
 cudaError_t cudaFuncSetAttribute(F*, cudaFuncAttribute, int) {
   return cudaSuccess;

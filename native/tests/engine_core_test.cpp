@@ -25,6 +25,9 @@
 #include "../engine/vit.h"
 #include "fixture.h"
 #include "test_backends.h"
+#if defined(TESSERA_CUDA_EMULATE)
+#include "../cuda/emulate_runtime.h"
+#endif
 
 using namespace tessera;
 using tessera::test::Fixture;
@@ -621,6 +624,45 @@ void expectThrow(const std::string& name, F fn, const char* mustContain) {
   check(false, "error: " + name, "no exception");
 }
 
+#if defined(TESSERA_CUDA_EMULATE)
+// Out of device memory (the emulated device told to refuse large allocations): the step fails with the chunk size
+// that fits, the model is unchanged, and chunk size 0 picks that size from the reported free memory and trains.
+void runOutOfMemory(const ViTConfig& vc, const AggregatorConfig& ac, const std::vector<SlidePatches>& slides) {
+  Model m(vc, ac);
+  useTestBackend(m);
+  int64_t maxPatches = 0;
+  for (const SlidePatches& s : slides) maxPatches = std::max(maxPatches, s.numPatches);
+  const int64_t e2 = estimateTrainStepBytes(m, 2, maxPatches);
+  const int64_t big = EncoderActivations::activationFloats(m.encoderBackend(), vc, maxPatches, true) * 4;
+  m.gradsOnBackend();  // parameters and gradients on the device before the limit
+  m.paramsOnBackend();
+  tesseraEmulateMemory((int64_t(256) << 20) + e2 + e2 / 20, big - 1);
+  TrainOptions o;
+  o.chunkSize = static_cast<int>(maxPatches);
+  std::string message;
+  try {
+    trainStepEndToEnd(m, slides, o);
+  } catch (const BackendOutOfMemory& e) {
+    message = e.what();
+  }
+  const bool unchanged = m.step == 0 && m.pendingMicroSteps == 0;
+  check(message.find("Out of GPU memory") != std::string::npos &&
+            message.find("use chunk size 2 or less") != std::string::npos && unchanged,
+        "error: out of device memory names the chunk size that fits, model unchanged", "message: " + message);
+  o.chunkSize = 0;
+  bool trained = false;
+  std::string error;
+  try {
+    trained = trainStepEndToEnd(m, slides, o).optimizerStepped;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  check(trained && suggestChunkSize(m, maxPatches, true) == 2,
+        "chunk size 0 is chosen from free device memory and trains", error.empty() ? "chunk 2" : error);
+  tesseraEmulateMemory(0, 0);
+}
+#endif
+
 void runErrors(const std::string& dir) {
   const Fixture fx(dir + "/vit_plain.bin");
   const ViTConfig vc = vitFromFixture(fx);
@@ -688,6 +730,9 @@ void runErrors(const std::string& dir) {
     resamplePosEmbed(a.data(), 1, 4, 4, 4, b.data(), 0, 4);
   }, "positive grid sizes");
   check(m.step == 0 && m.pendingMicroSteps == 0, "model unchanged after rejected calls");
+#if defined(TESSERA_CUDA_EMULATE)
+  if (!m.backend().hostMemory) runOutOfMemory(vc, ac, slides);
+#endif
 }
 
 }  // namespace
