@@ -36,16 +36,23 @@ __global__ void __launch_bounds__(256) gemmF32Kernel(int64_t M, int64_t N, int64
       Bs[kb][j] = gj < N && gkb < K ? B.p[gkb * B.rs + gj * B.cs] : 0.0f;
     }
     __syncthreads();
+    #pragma unroll
     for (int k = 0; k < kF32K; k++) {
       float a[4], b[4];
+      #pragma unroll
       for (int r = 0; r < 4; r++) a[r] = As[k][ty + 16 * r];
+      #pragma unroll
       for (int c = 0; c < 4; c++) b[c] = Bs[k][tx + 16 * c];
+      #pragma unroll
       for (int r = 0; r < 4; r++)
+        #pragma unroll
         for (int c = 0; c < 4; c++) acc[r][c] += a[r] * b[c];
     }
     __syncthreads();
   }
+  #pragma unroll
   for (int r = 0; r < 4; r++)
+    #pragma unroll
     for (int c = 0; c < 4; c++) {
       const int64_t i = m0 + ty + 16 * r, j = n0 + tx + 16 * c;
       if (i < M && j < N) {
@@ -71,54 +78,60 @@ __global__ void __launch_bounds__(256) gemmBf16Kernel(int64_t M, int64_t N, int6
   const int wm = warp / 4, wn = warp % 4;  // warp tile: rows wm*64 .. +64, columns wn*32 .. +32
   const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM, n0 = static_cast<int64_t>(blockIdx.x) * kBN;
 
-  // Thread tid stages pairs e = tid + 256*q: element (row, 2*kp) and (row, 2*kp+1) of the slice, with the
-  // contiguous dimension fastest across the warp.
-  auto pairOf = [](int e, bool kFast, int& row, int& kp) {
-    if (kFast) {
-      row = e / (kBK / 2);
-      kp = e % (kBK / 2);
-    } else {
-      row = e % kBM;
-      kp = e / kBM;
-    }
-  };
+  // Thread tid stages pairs e = tid + 256*q: elements (row, 2*kp) and (row, 2*kp+1) of the slice, the contiguous
+  // dimension fastest across the warp. Staged values wait in registers (ra, rb) while the previous slice multiplies.
   float ra[kPairsPerThread][2], rb[kPairsPerThread][2];
-  auto load = [&](int64_t k0) {
-    for (int q = 0; q < kPairsPerThread; q++) {
-      int row, kp;
-      pairOf(tid + 256 * q, AK, row, kp);
-      const int64_t gi = m0 + row, gk = k0 + 2 * kp;
-      ra[q][0] = gi < M && gk < K ? A.p[gi * A.rs + gk * A.cs] : 0.0f;
-      ra[q][1] = gi < M && gk + 1 < K ? A.p[gi * A.rs + (gk + 1) * A.cs] : 0.0f;
-      pairOf(tid + 256 * q, !BN, row, kp);
-      const int64_t gj = n0 + row, gkb = k0 + 2 * kp;
-      rb[q][0] = gj < N && gkb < K ? B.p[gkb * B.rs + gj * B.cs] : 0.0f;
-      rb[q][1] = gj < N && gkb + 1 < K ? B.p[(gkb + 1) * B.rs + gj * B.cs] : 0.0f;
-    }
-  };
-  auto store = [&]() {
-    for (int q = 0; q < kPairsPerThread; q++) {
-      int row, kp;
-      pairOf(tid + 256 * q, AK, row, kp);
-      As[row][kp] = packBf16x2(ra[q][0], ra[q][1]);
-      pairOf(tid + 256 * q, !BN, row, kp);
-      Bs[row][kp] = packBf16x2(rb[q][0], rb[q][1]);
-    }
-  };
+#define TESSERA_PAIR(e, kFast, row, kp)         \
+  const int row = (kFast) ? (e) / (kBK / 2) : (e) % kBM; \
+  const int kp = (kFast) ? (e) % (kBK / 2) : (e) / kBM
+#define TESSERA_LOAD(k0)                                                                          \
+  _Pragma("unroll") for (int q = 0; q < kPairsPerThread; q++) {                                  \
+    {                                                                                             \
+      TESSERA_PAIR(tid + 256 * q, AK, row, kp);                                                   \
+      const int64_t gi = m0 + row, gk = (k0) + 2 * kp;                                            \
+      ra[q][0] = gi < M && gk < K ? A.p[gi * A.rs + gk * A.cs] : 0.0f;                            \
+      ra[q][1] = gi < M && gk + 1 < K ? A.p[gi * A.rs + (gk + 1) * A.cs] : 0.0f;                  \
+    }                                                                                             \
+    {                                                                                             \
+      TESSERA_PAIR(tid + 256 * q, !BN, row, kp);                                                  \
+      const int64_t gj = n0 + row, gk = (k0) + 2 * kp;                                            \
+      rb[q][0] = gj < N && gk < K ? B.p[gk * B.rs + gj * B.cs] : 0.0f;                            \
+      rb[q][1] = gj < N && gk + 1 < K ? B.p[(gk + 1) * B.rs + gj * B.cs] : 0.0f;                  \
+    }                                                                                             \
+  }
 
   float acc[4][4][4];
+  #pragma unroll
   for (int i = 0; i < 4; i++)
+    #pragma unroll
     for (int j = 0; j < 4; j++)
+      #pragma unroll
       for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
 
-  if (K > 0) load(0);
+  if (K > 0) {
+    TESSERA_LOAD(0)
+  }
   for (int64_t k0 = 0; k0 < K; k0 += kBK) {
-    store();
+#pragma unroll
+    for (int q = 0; q < kPairsPerThread; q++) {
+      {
+        TESSERA_PAIR(tid + 256 * q, AK, row, kp);
+        As[row][kp] = packBf16x2(ra[q][0], ra[q][1]);
+      }
+      {
+        TESSERA_PAIR(tid + 256 * q, !BN, row, kp);
+        Bs[row][kp] = packBf16x2(rb[q][0], rb[q][1]);
+      }
+    }
     __syncthreads();
-    if (k0 + kBK < K) load(k0 + kBK);  // the next slice's global loads overlap this slice's products
+    if (k0 + kBK < K) {  // the next slice's global loads overlap this slice's products
+      TESSERA_LOAD(k0 + kBK)
+    }
+    #pragma unroll
     for (int kk = 0; kk < kBK / 16; kk++) {
       const int kp = kk * 8 + t;  // pair index of k = kk*16 + 2t
       uint32_t af[4][4], bfr[4][2];
+      #pragma unroll
       for (int i = 0; i < 4; i++) {
         const int r = wm * 64 + i * 16 + g;
         af[i][0] = As[r][kp];
@@ -126,18 +139,26 @@ __global__ void __launch_bounds__(256) gemmBf16Kernel(int64_t M, int64_t N, int6
         af[i][2] = As[r][kp + 4];
         af[i][3] = As[r + 8][kp + 4];
       }
+      #pragma unroll
       for (int j = 0; j < 4; j++) {
         const int c = wn * 32 + j * 8 + g;
         bfr[j][0] = Bs[c][kp];
         bfr[j][1] = Bs[c][kp + 4];
       }
+      #pragma unroll
       for (int i = 0; i < 4; i++)
+        #pragma unroll
         for (int j = 0; j < 4; j++) mmaBf16(acc[i][j], af[i], bfr[j], acc[i][j]);
     }
     __syncthreads();
   }
+#undef TESSERA_LOAD
+#undef TESSERA_PAIR
+  #pragma unroll
   for (int i = 0; i < 4; i++)
+    #pragma unroll
     for (int j = 0; j < 4; j++)
+      #pragma unroll
       for (int r = 0; r < 4; r++) {
         const int64_t row = m0 + wm * 64 + i * 16 + g + 8 * (r / 2), col = n0 + wn * 32 + j * 8 + 2 * t + (r % 2);
         if (row < M && col < N) {
@@ -177,7 +198,9 @@ __global__ void im2colKernel(float* cols, const uint8_t* pixels, int64_t B, int6
     const int64_t b = r / P, gy = (r % P) / gw, gx = r % gw;
     const int64_t c = col / (p * p), ky = (col / p) % p, kx = col % p;
     const uint8_t v = pixels[((b * H + gy * p + ky) * W + gx * p + kx) * 3 + c];
-    cols[i] = (static_cast<float>(v) / 255.0f - nrm.mean[c]) / nrm.std[c];
+    const float mean = c == 0 ? nrm.mean[0] : (c == 1 ? nrm.mean[1] : nrm.mean[2]);  // no run-time index: registers
+    const float sd = c == 0 ? nrm.std[0] : (c == 1 ? nrm.std[1] : nrm.std[2]);
+    cols[i] = (static_cast<float>(v) / 255.0f - mean) / sd;
   }
 }
 
