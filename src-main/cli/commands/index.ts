@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
 import { register as registerCohorts } from './cohorts.js';
+import { register as registerDoctor } from './doctor.js';
 import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
@@ -23,4 +24,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerCohorts(program, io);
   registerSplit(program, io);
   registerEngine(program, io);
+  registerDoctor(program, io);
 }

@@ -67,7 +67,9 @@ describe('CUDA backend under the CPU emulator', () => {
   });
 
   it('runs the bf16 attention through the fused kernels (bf16 error, not fp32 identity) for head dim 64', () => {
-    const fused = ops.checks.filter((c) => /^cuda-bf16: attention_forward\+backward B\d+ T\d+ Tq\d+ C(128 NH2|384 NH6)/.test(c.name));
+    const fused = ops.checks.filter((c) =>
+      /^cuda-bf16: attention_forward\+backward B\d+ T\d+ Tq\d+ C(128 NH2|384 NH6)/.test(c.name),
+    );
     expect(fused.length).toBe(3);
     for (const c of fused) {
       const err = Number(/rel_l2=(\S+)/.exec(c.detail)![1]);
