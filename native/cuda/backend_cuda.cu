@@ -59,6 +59,17 @@ void bindThread() {
 
 std::string mib(int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
 
+// TESSERA_CUDA_POISON=1 (the GPU check, the emulated tests): every allocation starts as NaN (all bits set), so an op
+// that leaves an element of its output unwritten, or reads memory nothing wrote, shows as NaN instead of passing on
+// what a previous run left there.
+bool poisonAllocations() {
+  static const bool on = [] {
+    const char* e = std::getenv("TESSERA_CUDA_POISON");
+    return e && *e && std::strcmp(e, "0") != 0;
+  }();
+  return on;
+}
+
 [[noreturn]] void throwOutOfMemory(size_t bytes, const char* what) {
   size_t freeBytes = 0, totalBytes = 0;
   cudaMemGetInfo(&freeBytes, &totalBytes);
@@ -89,6 +100,7 @@ Scratch::Scratch(size_t bytes) {
     throwOutOfMemory(bytes, "an op's temporary buffer");
   }
   check(e, "cudaMallocAsync (scratch)");
+  if (poisonAllocations()) check(cudaMemsetAsync(p_, 0xFF, bytes, stream()), "poison (scratch)");
 }
 
 Scratch::~Scratch() {
@@ -114,6 +126,7 @@ void* deviceAlloc(size_t bytes) {
     }
   }
   check(e, "cudaMallocAsync");
+  if (poisonAllocations()) check(cudaMemsetAsync(p, 0xFF, bytes ? bytes : 1, stream()), "poison");
   return p;
 }
 
@@ -132,6 +145,7 @@ void* pinnedAlloc(size_t bytes) {
     throw BackendOutOfMemory("Out of pinned host memory: could not allocate " + mib(static_cast<int64_t>(bytes)) + ".");
   }
   check(e, "cudaHostAlloc");
+  if (poisonAllocations()) std::memset(p, 0xFF, bytes ? bytes : 1);
   void* device = nullptr;
   check(cudaHostGetDevicePointer(&device, p, 0), "cudaHostGetDevicePointer");
   return device;  // the same address as p under unified addressing
@@ -441,6 +455,40 @@ bool cudaSelectDevice(int index, std::string* error) {
   s.device = index;
   return true;
 }
+
+#if !defined(TESSERA_CUDA_EMULATE)
+namespace {
+// A figure of the device's default memory pool (the one cudaMallocAsync draws from), after the queued work.
+uint64_t poolAttribute(cudaMemPoolAttr attr) {
+  cuda::State& s = cuda::state();
+  uint64_t v = 0;
+  cudaMemPool_t pool;
+  if (!s.initialised) return 0;
+  cuda::bindThread();
+  cudaStreamSynchronize(cuda::stream());
+  if (cudaDeviceGetDefaultMemPool(&pool, s.device) != cudaSuccess || cudaMemPoolGetAttribute(pool, attr, &v) != cudaSuccess)
+    v = 0;
+  cudaGetLastError();
+  return v;
+}
+}  // namespace
+
+int64_t cudaMemoryInUse() { return static_cast<int64_t>(poolAttribute(cudaMemPoolAttrUsedMemCurrent)); }
+
+int64_t cudaPeakMemoryInUse(bool reset) {
+  const int64_t peak = static_cast<int64_t>(poolAttribute(cudaMemPoolAttrUsedMemHigh));
+  cuda::State& s = cuda::state();
+  cudaMemPool_t pool;
+  uint64_t zero = 0;  // resetting the high-water mark sets it to the current use
+  if (reset && s.initialised && cudaDeviceGetDefaultMemPool(&pool, s.device) == cudaSuccess)
+    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero);
+  cudaGetLastError();
+  return peak;
+}
+#else
+int64_t cudaMemoryInUse() { return 0; }  // the emulator keeps no pool figures
+int64_t cudaPeakMemoryInUse(bool) { return 0; }
+#endif
 
 void cudaUseCublasLt(bool on) { cuda::setCublasLtEnabled(on); }
 

@@ -38,6 +38,11 @@ const Backend* cudaBackend();
 // the index is out of range or the backend is already in use on another device.
 bool cudaSelectDevice(int index, std::string* error);
 
+// Device memory in use by the backend's allocations now and at most since the last reset (the memory pool's figures;
+// 0 where there is no device). For the GPU benchmark's peak-memory rows.
+int64_t cudaMemoryInUse();
+int64_t cudaPeakMemoryInUse(bool reset);
+
 // Matrix products through cuBLASLt (when loaded) or the backend's own kernels (tests compare the two).
 void cudaUseCublasLt(bool on);
 

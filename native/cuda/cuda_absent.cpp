@@ -17,6 +17,9 @@ bool cudaSelectDevice(int, std::string* error) {
   return false;
 }
 
+int64_t cudaMemoryInUse() { return 0; }
+int64_t cudaPeakMemoryInUse(bool) { return 0; }
+
 void cudaUseCublasLt(bool) {}
 
 }  // namespace tessera

@@ -52,8 +52,9 @@ let cpuCore: Run;
 beforeAll(() => {
   dir = buildDrivers('cuda-emulated');
   const fixtures = path.join(repoRoot, 'test/fixtures/engine');
-  ops = run('backend_ops_test', ['--backend', 'cuda']);
-  core = run('engine_core_test', [fixtures], { TESSERA_TEST_BACKEND: 'cuda' });
+  // Every device allocation starts as NaN: an unwritten output or a read of memory nothing wrote fails a check.
+  ops = run('backend_ops_test', ['--backend', 'cuda'], { TESSERA_CUDA_POISON: '1' });
+  core = run('engine_core_test', [fixtures], { TESSERA_TEST_BACKEND: 'cuda', TESSERA_CUDA_POISON: '1' });
   cpuCore = run('engine_core_test', [fixtures]);
 }, 600_000);
 
