@@ -5,7 +5,11 @@
 //   bench_core train MODEL B CHUNK [S]  end-to-end training images/s (forward + backward + AdamW) for one
 //                                       slide of B patches, S steps (MODEL: vit_tiny | vit_small, 224 px)
 //   bench_core infer MODEL B [S]        embedding images/s
-// Threads: TESSERA_THREADS (default: all cores).
+//   bench_core slide MODEL N CHUNK [S]  end-to-end slide step (one slide of N patches, chunk CHUNK): slides/s,
+//                                       peak device memory (CUDA) and peak host RSS
+// MODEL: vit_tiny | vit_small | vit_base (224 px, /16). Threads: TESSERA_THREADS (default: all cores).
+// TESSERA_BENCH_BACKEND=cuda runs the model on the CUDA backend (a build with it: test/gpu/run.sh);
+// TESSERA_BENCH_BF16=1 turns on bf16 encoder matrix products (fp32 master weights and accumulation).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -19,6 +23,9 @@
 #include "../engine/gemm.h"
 #include "../engine/model.h"
 #include "../engine/train.h"
+#if defined(TESSERA_HAVE_CUDA)
+#include "../cuda/backend_cuda.h"
+#endif
 
 using namespace tessera;
 
@@ -62,6 +69,10 @@ ViTConfig vitConfig(const std::string& name) {
     c.embed_dim = 384;
     c.depth = 12;
     c.num_heads = 6;
+  } else if (name == "vit_base") {
+    c.embed_dim = 768;
+    c.depth = 12;
+    c.num_heads = 12;
   } else if (name == "small64") {
     c.img_size = 64;
     c.embed_dim = 192;
@@ -90,6 +101,46 @@ std::vector<uint8_t> randomPixels(int64_t n, int img) {
     v = static_cast<uint8_t>(s >> 24);
   }
   return px;
+}
+
+// The backend and precision the benchmark asks for (TESSERA_BENCH_BACKEND, TESSERA_BENCH_BF16); exits if absent.
+void placeModel(Model& m) {
+  const char* b = std::getenv("TESSERA_BENCH_BACKEND");
+  const char* bf16 = std::getenv("TESSERA_BENCH_BF16");
+  m.bf16EncoderMatmuls = bf16 && std::strcmp(bf16, "1") == 0;
+  if (!b || !*b || std::strcmp(b, "cpu") == 0) return;
+#if defined(TESSERA_HAVE_CUDA)
+  if (std::strcmp(b, "cuda") == 0) {
+    const Backend* cu = cudaBackend();
+    if (!cu) {
+      std::fprintf(stderr, "bench_core: no CUDA backend: %s\n", cudaStatus().message.c_str());
+      std::exit(2);
+    }
+    m.setBackend(*cu);
+    return;
+  }
+#endif
+  std::fprintf(stderr, "bench_core: backend %s is not in this build\n", b);
+  std::exit(2);
+}
+
+const char* backendLabel(const Model& m) { return m.encoderBackend().name; }
+
+int64_t deviceBytesInUse() {
+#if defined(TESSERA_HAVE_CUDA)
+  return cudaMemoryInUse();
+#else
+  return 0;
+#endif
+}
+
+int64_t deviceBytesPeak(bool reset) {
+#if defined(TESSERA_HAVE_CUDA)
+  return cudaPeakMemoryInUse(reset);
+#else
+  (void)reset;
+  return 0;
+#endif
 }
 
 }  // namespace
@@ -141,6 +192,35 @@ int main(int argc, char** argv) {
                 px.size() / 1048576.0, N * vc.outputDim() * 4 / 1048576.0, dt, r.loss);
     return 0;
   }
+  if (mode == "slide" && argc >= 5) {
+    const ViTConfig vc = vitConfig(argv[2]);
+    const int64_t N = std::atoll(argv[3]);
+    const int chunk = std::atoi(argv[4]);
+    const int steps = argc > 5 ? std::atoi(argv[5]) : 1;
+    Model m(vc, aggConfig(vc));
+    m.initRandom(1);
+    placeModel(m);
+    std::vector<uint8_t> px = randomPixels(N, vc.img_size);
+    TrainOptions o;
+    o.chunkSize = chunk;
+    o.lrEncoder = 1e-6f;
+    const std::vector<SlidePatches> slide = {SlidePatches{px.data(), N, {1, 2}}};
+    // Warm-up on one chunk's worth: parameters, gradients and optimizer state on the device, kernels loaded.
+    trainStepEndToEnd(m, {SlidePatches{px.data(), std::min<int64_t>(N, chunk), {1, 2}}}, o);
+    const int64_t resident = deviceBytesInUse();  // parameters, gradients, optimizer state
+    deviceBytesPeak(true);  // the high-water mark from here on
+    const double t0 = now();
+    double loss = 0.0;
+    for (int s = 0; s < steps; s++) loss = trainStepEndToEnd(m, slide, o).loss;
+    const double dt = (now() - t0) / steps;
+    const int64_t peak = deviceBytesPeak(false);
+    std::printf("{\"mode\":\"slide\",\"model\":\"%s\",\"backend\":\"%s\",\"patches\":%lld,\"chunk\":%d,"
+                "\"slides_per_s\":%.4f,\"patches_per_s\":%.1f,\"peak_device_mb\":%.1f,\"resident_device_mb\":%.1f,"
+                "\"peak_rss_mb\":%.1f,\"input_mb\":%.1f,\"loss\":%.4f}\n",
+                argv[2], backendLabel(m), (long long)N, chunk, 1.0 / dt, N / dt, peak / 1048576.0,
+                resident / 1048576.0, peakRssKb() / 1024.0, px.size() / 1048576.0, loss);
+    return 0;
+  }
   if ((mode == "train" && argc >= 5) || (mode == "infer" && argc >= 4)) {
     const ViTConfig vc = vitConfig(argv[2]);
     const int64_t B = std::atoll(argv[3]);
@@ -148,6 +228,7 @@ int main(int argc, char** argv) {
     const int steps = argc > (mode == "train" ? 5 : 4) ? std::atoi(argv[mode == "train" ? 5 : 4]) : 2;
     Model m(vc, aggConfig(vc));
     m.initRandom(1);
+    placeModel(m);
     std::vector<uint8_t> px = randomPixels(B, vc.img_size);
     std::vector<float> out(static_cast<size_t>(B * vc.outputDim()));
     TrainOptions o;
@@ -171,9 +252,9 @@ int main(int argc, char** argv) {
     // Training runs forward + backward (2x forward) and recomputes every chunk but the last.
     const double chunks = static_cast<double>((B + chunk - 1) / chunk);
     const double passes = mode == "train" ? 3.0 + (chunks - 1.0) / chunks : 1.0;
-    std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"images\":%lld,\"chunk\":%d,\"threads\":%d,\"kernel\":\"%s\","
+    std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"backend\":\"%s\",\"images\":%lld,\"chunk\":%d,\"threads\":%d,\"kernel\":\"%s\","
                 "\"images_per_s\":%.3f,\"gflops\":%.1f,\"best_gflops\":%.1f,\"cpu_s_per_image\":%.4f,\"gflops_per_cpu_s\":%.1f}\n",
-                mode.c_str(), argv[2], (long long)B, chunk, numThreads(), gemmKernelName(), B / dt,
+                mode.c_str(), argv[2], backendLabel(m), (long long)B, chunk, numThreads(), gemmKernelName(), B / dt,
                 B * fwd * passes / dt / 1e9, B * fwd * passes / best / 1e9, cpu / B, B * fwd * passes / cpu / 1e9);
     return 0;
   }

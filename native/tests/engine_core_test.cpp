@@ -6,6 +6,7 @@
 // Usage: engine_core_test <fixture dir>     (TESSERA_CPU_PATH picks the kernels: portable, avx2, avx512;
 //                                            TESSERA_TEST_BACKEND the backend: cpu, guarded, cuda (test_backends.h))
 //        engine_core_test --cpu-paths       prints the paths this machine can run, widest first
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -66,11 +67,18 @@ std::string fmtErr(double e) {
 
 // ---- fixtures ---------------------------------------------------------------------------------------------
 
-const double kFixtureTol = 1e-4;
+// TESSERA_TEST_FP32_TOL / TESSERA_TEST_BF16_TOL: the GPU check (test/gpu/run.sh) runs fresh, larger fixtures made by
+// PyTorch on the GPU against the bounds (1e-3 fp32, 1e-2 bf16).
+double tolFromEnv(const char* name, double fallback) {
+  const char* e = std::getenv(name);
+  return e && *e ? std::atof(e) : fallback;
+}
+const double kFixtureTol = tolFromEnv("TESSERA_TEST_FP32_TOL", 1e-4);
 // bf16 encoder matrix products (operands rounded to 8 significant bits, fp32 accumulation) against PyTorch's fp32:
 // relative L2 error of embeddings, loss and the whole gradient. The fixtures give 4e-4 to 6e-3; a wrong kernel or
 // packing gives errors near 1.
-const double kBf16Tol = 2e-2;
+const double kBf16Tol = tolFromEnv("TESSERA_TEST_BF16_TOL", 2e-2);
+double worstBf16Err = 0.0;  // over embeddings, loss and the whole gradient vector of every variant
 
 ViTConfig vitFromFixture(const Fixture& fx) {
   ViTConfig c;
@@ -241,6 +249,7 @@ void runVariant(const std::string& dir, const std::string& variant) {
     }
     const double gradErr = relL2(got.data(), want.data(), static_cast<int64_t>(got.size()));
     model.bf16EncoderMatmuls = false;
+    worstBf16Err = std::max({worstBf16Err, worstEmb, lossErr, gradErr});
     // The embeddings must also differ from the fp32 ones: bf16 really ran.
     check(worstEmb <= kBf16Tol && worstEmb > 1e-5, v + "bf16 matmuls: embeddings vs PyTorch fp32", fmtErr(worstEmb));
     check(lossErr <= kBf16Tol && gradErr <= kBf16Tol, v + "bf16 matmuls: loss and gradients vs PyTorch fp32",
@@ -765,8 +774,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "SUMMARY {\"passed\": %d, \"failed\": %d, \"worstFixtureRelL2\": %.3e, \"path\": \"%s\", \"gemm\": \"%s\", "
-      "\"gemmBf16\": \"%s\", \"backend\": \"%s\"}\n",
+      "\"gemmBf16\": \"%s\", \"backend\": \"%s\", \"worstBf16RelL2\": %.3e}\n",
       passed, failed, worstFixtureErr, cpuPathName(cpuPath()), gemmKernelName(), gemmKernelName(Precision::Bf16),
-      gBackend->name);
+      gBackend->name, worstBf16Err);
   return failed ? 1 : 0;
 }
