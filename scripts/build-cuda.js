@@ -19,28 +19,45 @@ const sourceDir = path.join(root, 'native', 'cuda');
 const outDir = path.join(root, 'native', 'build-cuda');
 export const CUDA_ARCHS = ['80', '86', '89', '90'];
 
-/** The nvcc to use and its CUDA root, or null. */
-export function findNvcc() {
+/**
+ * The nvcc to use and its CUDA root, or null: CUDA_HOME, then PATH, then the usual roots (tests pass their own
+ * environment and roots).
+ */
+export function findNvcc(env = process.env, roots = ['/usr/local/cuda']) {
   const candidates = [];
-  if (process.env.CUDA_HOME) candidates.push(path.join(process.env.CUDA_HOME, 'bin', 'nvcc'));
-  const onPath = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' });
+  if (env.CUDA_HOME) candidates.push(path.join(env.CUDA_HOME, 'bin', 'nvcc'));
+  const onPath = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8', env });
   if (onPath.status === 0 && onPath.stdout.trim()) candidates.push(onPath.stdout.trim());
-  candidates.push('/usr/local/cuda/bin/nvcc');
+  for (const r of roots) candidates.push(path.join(r, 'bin', 'nvcc'));
   for (const nvcc of candidates) {
     if (!fs.existsSync(nvcc)) continue;
     const v = spawnSync(nvcc, ['--version'], { encoding: 'utf8' });
     if (v.status !== 0) continue;
     const version = /release (\d+\.\d+)/.exec(v.stdout)?.[1] ?? '?';
     // The CUDA root: where lib64/libcudart_static.a is (nvcc may be a wrapper script elsewhere).
-    const homes = [
-      process.env.CUDA_HOME,
-      path.resolve(path.dirname(fs.realpathSync(nvcc)), '..'),
-      '/usr/local/cuda',
-    ];
+    const homes = [env.CUDA_HOME, path.resolve(path.dirname(fs.realpathSync(nvcc)), '..'), ...roots];
     const home = homes.find((h) => h && fs.existsSync(path.join(h, 'lib64', 'libcudart_static.a')));
     if (home) return { nvcc, version, home };
   }
   return null;
+}
+
+/**
+ * What the install does about the CUDA backend: 'build', or 'skip' with the one line a CPU-only install prints, or
+ * 'fail' with the reason (TESSERA_CUDA=1 without nvcc). `wanted`: TESSERA_CUDA ('0', '1' or unset); `found`: findNvcc().
+ */
+export function cudaPlan(wanted, found) {
+  if (wanted === '0') return { action: 'skip', line: 'tessera: CPU-only engine (TESSERA_CUDA=0).' };
+  if (found) return { action: 'build' };
+  if (wanted === '1')
+    return {
+      action: 'fail',
+      line: 'tessera: TESSERA_CUDA=1 but nvcc was not found (PATH, CUDA_HOME, /usr/local/cuda).',
+    };
+  return {
+    action: 'skip',
+    line: 'tessera: CPU-only engine: nvcc was not found (install the CUDA toolkit and rebuild for the GPU backend).',
+  };
 }
 
 function newestHeader() {

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCuda, findNvcc } from './build-cuda.js';
+import { buildCuda, cudaPlan, findNvcc } from './build-cuda.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -25,17 +25,13 @@ const env = { ...process.env, TESSERA_CUDA_LIB: '', TESSERA_CUDA_HOME: '' };
 let cudaLine;
 const wanted = process.env.TESSERA_CUDA ?? 'auto';
 const found = wanted === '0' ? null : findNvcc();
-if (wanted === '0') {
-  cudaLine = 'tessera: CPU-only engine (TESSERA_CUDA=0).';
-} else if (!found) {
-  if (wanted === '1') {
-    process.stderr.write(
-      'tessera: TESSERA_CUDA=1 but nvcc was not found (PATH, CUDA_HOME, /usr/local/cuda).\n',
-    );
-    process.exit(1);
-  }
-  cudaLine =
-    'tessera: CPU-only engine: nvcc was not found (install the CUDA toolkit and rebuild for the GPU backend).';
+const plan = cudaPlan(wanted, found);
+if (plan.action === 'fail') {
+  process.stderr.write(`${plan.line}\n`);
+  process.exit(1);
+}
+if (plan.action === 'skip') {
+  cudaLine = plan.line;
 } else {
   try {
     const r = await buildCuda(found, Number(jobs));

@@ -6,7 +6,7 @@ namespace tessera {
 
 CudaStatus cudaStatus() {
   CudaStatus s;
-  s.message = "This build has no CUDA backend (nvcc was not found when the engine was built).";
+  s.message = "This build has no CUDA backend (nvcc was not found when the engine was built, or TESSERA_CUDA=0 was set).";
   return s;
 }
 

@@ -28,7 +28,7 @@ describe('CUDA backend in the addon', () => {
       expect(info.runtimeVersion).toBeGreaterThanOrEqual(12000);
     } else {
       expect(info.message).toBe(
-        'This build has no CUDA backend (nvcc was not found when the engine was built).',
+        'This build has no CUDA backend (nvcc was not found when the engine was built, or TESSERA_CUDA=0 was set).',
       );
       expect(info.available).toBe(false);
       expect(info.cublasLt).toBe(false);
