@@ -119,6 +119,8 @@ describe('finite differences', () => {
       ['BCE with logits', true],
       ['cross-entropy', true],
     ]);
-    expect(checks.find((c) => c.name === `cpu/${p}: AdamW update == reference formula (3 steps)`)?.ok).toBe(true);
+    expect(checks.find((c) => c.name === `cpu/${p}: AdamW update == reference formula (3 steps)`)?.ok).toBe(
+      true,
+    );
   });
 });

@@ -219,7 +219,7 @@ onEachPath('engine core op checks', (cpuPath) => {
 });
 
 describe('the backend seam', () => {
-  it('runs every check with the model\'s memory behind the backend table (guarded backend)', () => {
+  it("runs every check with the model's memory behind the backend table (guarded backend)", () => {
     const r = guarded!;
     if (!r.summary) throw new Error(`engine_core_test crashed on the guarded backend: ${r.stderr}`);
     expect(r.summary.backend).toBe('guarded');

@@ -23,13 +23,17 @@ export function buildDrivers(variant: DriverVariant): string {
   const key = createHash('sha1').update(repoRoot).digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), `tessera-engine-drivers-${key}-${variant}`);
   fs.mkdirSync(dir, { recursive: true });
-  execFileSync('flock', [path.join(dir, '.lock'), 'bash', path.join(repoRoot, 'native/tests/build.sh'), dir], {
-    stdio: 'pipe',
-    env: {
-      ...process.env,
-      CXXFLAGS: '-O2',
-      TESSERA_CUDA_EMULATE: variant === 'cuda-emulated' ? '1' : '',
+  execFileSync(
+    'flock',
+    [path.join(dir, '.lock'), 'bash', path.join(repoRoot, 'native/tests/build.sh'), dir],
+    {
+      stdio: 'pipe',
+      env: {
+        ...process.env,
+        CXXFLAGS: '-O2',
+        TESSERA_CUDA_EMULATE: variant === 'cuda-emulated' ? '1' : '',
+      },
     },
-  });
+  );
   return dir;
 }
