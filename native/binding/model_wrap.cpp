@@ -94,7 +94,7 @@ int chunkSizeArg(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return 32;
   if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "options must be an object.");
   int c = intField(v.As<Napi::Object>(), "chunkSize", 32, "options");
-  if (c <= 0) throw Napi::RangeError::New(v.Env(), "options.chunkSize must be positive.");
+  if (c < 0) throw Napi::RangeError::New(v.Env(), "options.chunkSize must be 0 (chosen from free memory) or positive.");
   return c;
 }
 

@@ -29,6 +29,7 @@ import type {
 export type WeightsScope = 'encoder' | 'all' | 'encoder+optional-aggregator';
 
 export interface EmbedOptions extends CallOptions {
+  /** As TrainOptions.chunkSize: default 32, 0 chosen from the device's free memory. */
   chunkSize?: number;
 }
 

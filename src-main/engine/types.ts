@@ -69,7 +69,11 @@ export interface AggregatorConfig {
 }
 
 export interface TrainOptions {
-  /** Patches per encoder chunk: the memory knob (results do not depend on it). Default 32. */
+  /**
+   * Patches per encoder chunk: the memory knob (results do not depend on it). Default 32. 0: the largest that fits
+   * the device's free memory (on the GPU; 32 on the CPU). Out of GPU memory rejects with ERR_OUT_OF_MEMORY naming
+   * the chunk size that fits.
+   */
   chunkSize?: number;
   lrEncoder?: number;
   lrAggregator?: number;
