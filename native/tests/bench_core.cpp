@@ -7,6 +7,10 @@
 //   bench_core infer MODEL B [S]        embedding images/s
 //   bench_core slide MODEL N CHUNK [S]  end-to-end slide step (one slide of N patches, chunk CHUNK): slides/s,
 //                                       peak device memory (CUDA) and peak host RSS
+//   bench_core estimate MODEL N CHUNK  the engine's estimate of a training step's memory beyond the model
+//   bench_core oom MODEL N LEAVE_MB     out of device memory for real: holds all but LEAVE_MB of the device's free
+//                                       memory, asks for a step with chunk N (must fail with the chunk size that
+//                                       fits, model unchanged), then chunk 0 (must pick that size and train)
 // MODEL: vit_tiny | vit_small | vit_base (224 px, /16). Threads: TESSERA_THREADS (default: all cores).
 // TESSERA_BENCH_BACKEND=cuda runs the model on the CUDA backend (a build with it: test/gpu/run.sh);
 // TESSERA_BENCH_BF16=1 turns on bf16 encoder matrix products (fp32 master weights and accumulation).
@@ -143,6 +147,15 @@ int64_t deviceBytesPeak(bool reset) {
 #endif
 }
 
+std::string jsonString(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) o += c;
+  }
+  return o + "\"";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,6 +205,63 @@ int main(int argc, char** argv) {
                 px.size() / 1048576.0, N * vc.outputDim() * 4 / 1048576.0, dt, r.loss);
     return 0;
   }
+  if (mode == "estimate" && argc >= 5) {
+    const ViTConfig vc = vitConfig(argv[2]);
+    Model m(vc, aggConfig(vc));
+    const int64_t N = std::atoll(argv[3]);
+    const int chunk = std::atoi(argv[4]);
+    std::printf("{\"mode\":\"estimate\",\"model\":\"%s\",\"patches\":%lld,\"chunk\":%d,\"step_mb\":%.1f,"
+                "\"model_mb\":%.1f}\n",
+                argv[2], (long long)N, chunk, estimateTrainStepBytes(m, chunk, N) / 1048576.0,
+                m.numParams() * 4.0 * 4 / 1048576.0);
+    return 0;
+  }
+  if (mode == "oom" && argc >= 5) {
+    const ViTConfig vc = vitConfig(argv[2]);
+    const int64_t N = std::atoll(argv[3]);
+    const int64_t leave = std::atoll(argv[4]) << 20;
+    Model m(vc, aggConfig(vc));
+    m.initRandom(1);
+    placeModel(m);
+    std::vector<uint8_t> px = randomPixels(N, vc.img_size);
+    TrainOptions o;
+    o.chunkSize = 8;
+    trainStepEndToEnd(m, {SlidePatches{px.data(), std::min<int64_t>(N, 8), {1, 2}}}, o);  // state on the device
+    const Backend& be = m.backend();
+    int64_t freeBytes = 0, totalBytes = 0;
+    void* blocker = nullptr;
+    if (be.memory_info && be.memory_info(&freeBytes, &totalBytes) && freeBytes > leave) blocker = be.alloc(freeBytes - leave);
+    const std::vector<SlidePatches> slide = {SlidePatches{px.data(), N, {1, 2}}};
+    const int64_t stepBefore = m.step;
+    std::string message, error;
+    o.chunkSize = static_cast<int>(N);
+    try {
+      trainStepEndToEnd(m, slide, o);
+    } catch (const BackendOutOfMemory& e) {
+      message = e.what();
+    } catch (const std::exception& e) {
+      error = std::string("not an out-of-memory error: ") + e.what();
+    }
+    const bool unchanged = m.step == stepBefore && m.pendingMicroSteps == 0;
+    const int64_t chosen = suggestChunkSize(m, N, true);
+    bool trained = false;
+    o.chunkSize = 0;
+    try {
+      trained = trainStepEndToEnd(m, slide, o).optimizerStepped;
+    } catch (const std::exception& e) {
+      error += std::string(error.empty() ? "" : "; ") + "chunk 0: " + e.what();
+    }
+    be.free(blocker);
+    const bool ok = message.find("use chunk size") != std::string::npos && unchanged && trained && chosen > 0 &&
+                    chosen < N && error.empty();
+    std::printf("{\"mode\":\"oom\",\"model\":\"%s\",\"backend\":\"%s\",\"patches\":%lld,\"left_mb\":%lld,"
+                "\"message\":%s,\"model_unchanged\":%s,\"auto_chunk\":%lld,\"auto_trained\":%s,\"error\":%s,"
+                "\"ok\":%s}\n",
+                argv[2], backendLabel(m), (long long)N, (long long)(leave >> 20), jsonString(message).c_str(),
+                unchanged ? "true" : "false", (long long)chosen, trained ? "true" : "false", jsonString(error).c_str(),
+                ok ? "true" : "false");
+    return ok ? 0 : 1;
+  }
   if (mode == "slide" && argc >= 5) {
     const ViTConfig vc = vitConfig(argv[2]);
     const int64_t N = std::atoll(argv[3]);
@@ -216,9 +286,9 @@ int main(int argc, char** argv) {
     const int64_t peak = deviceBytesPeak(false);
     std::printf("{\"mode\":\"slide\",\"model\":\"%s\",\"backend\":\"%s\",\"patches\":%lld,\"chunk\":%d,"
                 "\"slides_per_s\":%.4f,\"patches_per_s\":%.1f,\"peak_device_mb\":%.1f,\"resident_device_mb\":%.1f,"
-                "\"peak_rss_mb\":%.1f,\"input_mb\":%.1f,\"loss\":%.4f}\n",
+                "\"estimate_mb\":%.1f,\"peak_rss_mb\":%.1f,\"input_mb\":%.1f,\"loss\":%.4f}\n",
                 argv[2], backendLabel(m), (long long)N, chunk, 1.0 / dt, N / dt, peak / 1048576.0,
-                resident / 1048576.0, peakRssKb() / 1024.0, px.size() / 1048576.0, loss);
+                resident / 1048576.0, estimateTrainStepBytes(m, chunk, N) / 1048576.0, peakRssKb() / 1024.0, px.size() / 1048576.0, loss);
     return 0;
   }
   if ((mode == "train" && argc >= 5) || (mode == "infer" && argc >= 4)) {

@@ -15,10 +15,11 @@
 #              then engine_core_test on the CUDA backend: embeddings, attention, probabilities, loss and every
 #              gradient for chunk sizes 1, 2 and 8, three AdamW steps, bf16 matmuls; bounds 1e-3 (fp32) and 1e-2
 #              (bf16); once through cuBLASLt, once through the backend's own kernels; allocations poisoned
-#  4. bench    bf16 matmul rate; ViT-S/16 and ViT-B/16 training images/s (engine bf16 vs PyTorch eager bf16
+#  4. oom      a real out-of-memory: the error names the chunk size that fits, chunk 0 picks it and trains
+#  5. bench    bf16 matmul rate; ViT-S/16 and ViT-B/16 training images/s (engine bf16 vs PyTorch eager bf16
 #              autocast and torch.compile); end-to-end slide step ViT-S/16 chunk 256 at 1,024, 4,096 and 16,384
 #              patches: slides/s and peak device memory
-#  5. the table (test/gpu/summary.py), last
+#  6. the table (test/gpu/summary.py), last
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -84,6 +85,11 @@ else
   stamp "making the PyTorch fixtures on the GPU failed (log: $OUT/fixtures.log)"
 fi
 unset TESSERA_CUDA_POISON
+
+# Out of device memory for real: all but 4 GiB of the free memory held, a ViT-S/16 step over 1,024 patches in one
+# chunk must fail naming the chunk size that fits, and chunk 0 must pick it and train.
+timeout 120 "$bin/bench_core" oom vit_small 1024 4096 > "$OUT/oom.jsonl" 2>> "$OUT/oom.err"
+stamp "out of memory: $(grep -o '"ok":[a-z]*' "$OUT/oom.jsonl" || echo 'no result')"
 
 # 4. bench (each line JSON, appended to bench.jsonl)
 bench="$OUT/bench.jsonl"

@@ -54,6 +54,19 @@ def main():
                      f"{s['worstFixtureRelL2']:.1e} (<= {FP32_BOUND:g}), bf16 worst {s['worstBf16RelL2']:.1e} "
                      f"(<= {BF16_BOUND:g}); backend {s['backend']}", fails))
 
+    oom_path = os.path.join(out, 'oom.jsonl')
+    oom = None
+    if os.path.exists(oom_path):
+        with open(oom_path) as f:
+            lines = [line for line in f if line.startswith('{')]
+        oom = json.loads(lines[-1]) if lines else None
+    ok = ok and bool(oom and oom['ok'])
+    rows.append(('out of device memory', 'no result (crashed or timed out)' if not oom else
+                 f"{'ok' if oom['ok'] else 'WRONG'}: chunk {oom['patches']} with {oom['left_mb']} MiB left -> "
+                 f"\"{oom['message']}\"; model unchanged: {oom['model_unchanged']}; chunk 0 chose "
+                 f"{oom['auto_chunk']} and trained: {oom['auto_trained']}" +
+                 (f"; {oom['error']}" if oom['error'] else ''), []))
+
     bench = []
     path = os.path.join(out, 'bench.jsonl')
     if os.path.exists(path):
@@ -93,7 +106,8 @@ def main():
     for b in slides:
         print(f"{'slide step ' + b['model'] + ' N=' + str(b['patches']) + ' chunk ' + str(b['chunk']):40s} "
               f"{b['slides_per_s']:.3f} slides/s ({b['patches_per_s']:.0f} patches/s), peak device "
-              f"{b['peak_device_mb']:.0f} MiB (model+optimizer {b['resident_device_mb']:.0f} MiB)")
+              f"{b['peak_device_mb']:.0f} MiB (model+optimizer {b['resident_device_mb']:.0f} MiB, step estimate "
+              f"{b.get('estimate_mb', 0):.0f} MiB)")
     if len(slides) >= 2:
         peaks = [b['peak_device_mb'] for b in slides]
         spread = (max(peaks) - min(peaks)) / max(1.0, min(peaks))
