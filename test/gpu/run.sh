@@ -3,7 +3,7 @@
 # build the engine core, the CUDA backend and the C++ drivers (native/tests/build.sh); the machine's python3 with
 # PyTorch (CUDA) and timm is the reference. Run from anywhere:
 #   test/gpu/run.sh
-# Environment: OUT (logs and results; default test/gpu/out), TESSERA_GPU_SEED (default: from the clock, printed),
+# Environment: OUT (logs and results, 8 files at most; default test/gpu/out), TESSERA_GPU_SEED (default: from the clock, printed),
 # TESSERA_GPU_SKIP_BENCH=1, TESSERA_GPU_SKIP_COMPILE=1 (no torch.compile rows), PYTHON (default python3),
 # TESSERA_GPU_BUILD_DIR (default native/build/gpu-tests-ARCH: a rerun on the same machine recompiles only what changed).
 #
@@ -25,6 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 OUT=${OUT:-$here/out}
 mkdir -p "$OUT"
+: > "$OUT/errors.log"  # stderr of the fixture maker, the out-of-memory check and the benchmark rows
 PY=${PYTHON:-python3}
 seed=${TESSERA_GPU_SEED:-$(( $(date +%s) % 1000000 ))}
 work=$(mktemp -d)
@@ -32,8 +33,8 @@ trap 'rm -rf "$work"' EXIT
 started=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - started )) s] $*"; }
 
-nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | grep -o '[0-9][0-9]*\.[0-9]' | tr -d .)
+nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used,driver_version --format=csv,noheader
+cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | grep -o '[0-9][0-9]*\.[0-9]' | head -1 | tr -d .)
 export TESSERA_CUDA_ARCH=sm_${cc:-90}
 stamp "seed $seed, building for $TESSERA_CUDA_ARCH with $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
 
@@ -71,7 +72,7 @@ stamp "ops: $(grep -c '^PASS' "$OUT/ops.log") passed, $(grep -c '^FAIL' "$OUT/op
 # 3. e2e against PyTorch on this GPU
 fx="$work/fixtures"
 if timeout 120 "$PY" "$root/test/fixtures/engine/make_fixtures.py" --out "$fx" --seed "$seed" --scale gpu --device cuda \
-     > "$OUT/fixtures.log" 2>&1; then
+     >> "$OUT/errors.log" 2>&1; then
   for mode in cublaslt own-kernels; do
     lt_env=${TESSERA_CUBLASLT:-0}
     [ "$mode" = own-kernels ] && lt_env=0
@@ -81,34 +82,47 @@ if timeout 120 "$PY" "$root/test/fixtures/engine/make_fixtures.py" --out "$fx" -
     stamp "e2e ($mode): $(grep -c '^PASS' "$OUT/e2e-$mode.log") passed, $(grep -c '^FAIL' "$OUT/e2e-$mode.log") failed"
   done
 else
-  tail -20 "$OUT/fixtures.log"
-  stamp "making the PyTorch fixtures on the GPU failed (log: $OUT/fixtures.log)"
+  tail -20 "$OUT/errors.log"
+  stamp "making the PyTorch fixtures on the GPU failed (log: $OUT/errors.log)"
 fi
 unset TESSERA_CUDA_POISON
 
-# Out of device memory for real: all but 4 GiB of the free memory held, a ViT-S/16 step over 1,024 patches in one
+# 4. Out of device memory for real: all but 4 GiB of the free memory held, a ViT-S/16 step over 1,024 patches in one
 # chunk must fail naming the chunk size that fits, and chunk 0 must pick it and train.
-timeout 120 "$bin/bench_core" oom vit_small 1024 4096 > "$OUT/oom.jsonl" 2>> "$OUT/oom.err"
+TESSERA_BENCH_BACKEND=cuda timeout 120 "$bin/bench_core" oom vit_small 1024 4096 > "$OUT/oom.jsonl" 2>> "$OUT/errors.log"
 stamp "out of memory: $(grep -o '"ok":[a-z]*' "$OUT/oom.jsonl" || echo 'no result')"
 
-# 4. bench (each line JSON, appended to bench.jsonl)
+# 5. bench (each line JSON, appended to bench.jsonl)
 bench="$OUT/bench.jsonl"
 : > "$bench"
 if [ -z "${TESSERA_GPU_SKIP_BENCH:-}" ]; then
-  run() { local t=$1; shift; timeout "$t" "$@" 2>> "$OUT/bench.err" | tee -a "$bench"; }
+  # Each row gets at most its own limit and what is left of the run's budget (TESSERA_GPU_BUDGET_S, default 460 s of
+  # the 8 minutes); the torch.compile rows, the slowest to start, go last and are the first to be dropped.
+  budget=${TESSERA_GPU_BUDGET_S:-460}
+  run() {
+    local t=$1 left=$(( budget - ($(date +%s) - started) ))
+    shift
+    [ "$left" -lt "$t" ] && t=$left
+    if [ "$t" -lt 15 ]; then echo "skipped (out of time): $*" >> "$OUT/errors.log"; return; fi
+    timeout "$t" "$@" 2>> "$OUT/errors.log" | tee -a "$bench"
+  }
   run 60 "$PY" "$here/bench_torch.py" matmul
   for spec in "vit_small 128" "vit_base 64"; do
     set -- $spec
     TESSERA_BENCH_BACKEND=cuda TESSERA_BENCH_BF16=1 run 90 "$bin/bench_core" train "$1" "$2" "$2" 10
     run 90 "$PY" "$here/bench_torch.py" train "$1" "$2" eager 10
-    [ -z "${TESSERA_GPU_SKIP_COMPILE:-}" ] && run 150 "$PY" "$here/bench_torch.py" train "$1" "$2" compile 10
-    stamp "bench $1 done"
   done
+  stamp "bench: training rows done"
   for n in 1024 4096 16384; do
-    TESSERA_BENCH_BACKEND=cuda TESSERA_BENCH_BF16=1 run 120 "$bin/bench_core" slide vit_small "$n" 256 1
+    TESSERA_BENCH_BACKEND=cuda TESSERA_BENCH_BF16=1 run 150 "$bin/bench_core" slide vit_small "$n" 256 1
   done
+  stamp "bench: slide rows done"
+  if [ -z "${TESSERA_GPU_SKIP_COMPILE:-}" ]; then
+    run 150 "$PY" "$here/bench_torch.py" train vit_small 128 compile 10
+    run 180 "$PY" "$here/bench_torch.py" train vit_base 64 compile 10
+  fi
   stamp "bench done"
 fi
 
-# 5. the table
+# 6. the table
 "$PY" "$here/summary.py" "$OUT"

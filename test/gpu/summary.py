@@ -40,7 +40,7 @@ def main():
     e2e = sorted(glob.glob(os.path.join(out, 'e2e-*.log')))
     if not e2e:
         ok = False
-        rows.append(('e2e vs PyTorch', 'not run (see fixtures.log)', []))
+        rows.append(('e2e vs PyTorch', 'not run (see errors.log)', []))
     for path in e2e:
         tag = os.path.basename(path)[4:-4]
         s, fails = summary_of(path)
