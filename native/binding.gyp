@@ -3,11 +3,16 @@
 # one binary serves Node and Electron. Offline: headers come from nodedir (/usr/include/node here).
 # -z now: a missing engine symbol fails at require() with a clear message instead of killing the process
 # at the first call that needs it.
+# The CUDA backend (native/cuda) comes prebuilt by scripts/build-cuda.js as a static archive named by TESSERA_CUDA_LIB,
+# linked with the static CUDA runtime (it loads libcuda lazily: the addon loads without a driver); without it the addon
+# is CPU-only and cuda/cuda_absent.cpp answers the binding's questions.
 # tessera_pixels: pixel work for the slide reader (native/pixels): Lanczos scaling always, partial JPEG decoding
 # where libjpeg's headers are installed (Debian: libjpeg62-turbo-dev); without them the reader decodes whole tiles.
 {
   "variables": {
-    "has_libjpeg": "<!(node pixels/has-libjpeg.mjs)"
+    "has_libjpeg": "<!(node pixels/has-libjpeg.mjs)",
+    "cuda_lib": "<!(node -p \"process.env.TESSERA_CUDA_LIB || ''\")",
+    "cuda_home": "<!(node -p \"process.env.TESSERA_CUDA_HOME || ''\")"
   },
   "targets": [
     {
@@ -67,7 +72,29 @@
             "/O2"
           ]
         }
-      }
+      },
+      "conditions": [
+        [
+          "cuda_lib!=''",
+          {
+            "defines": [
+              "TESSERA_HAVE_CUDA"
+            ],
+            "libraries": [
+              "<(cuda_lib)",
+              "-L<(cuda_home)/lib64",
+              "-lcudart_static",
+              "-ldl",
+              "-lrt"
+            ]
+          },
+          {
+            "sources": [
+              "cuda/cuda_absent.cpp"
+            ]
+          }
+        ]
+      ]
     },
     {
       "target_name": "tessera_pixels",

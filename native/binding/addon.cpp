@@ -2,6 +2,7 @@
 // parsing and thread control. N-API only (NAPI_VERSION 8), so one binary serves Node and Electron.
 #include <napi.h>
 
+#include "../cuda/backend_cuda.h"
 #include "../engine/config.h"
 #include "../engine/cpu_features.h"
 #include "../engine/gemm.h"
@@ -100,6 +101,45 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// cudaInfo() -> the CUDA backend's state: compiled in, a device usable, which (name, compute capability, memory),
+// driver and runtime versions, the architectures compiled, cuBLASLt, and one line saying so or why not.
+Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const tessera::CudaStatus s = tessera::cudaStatus();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("compiled", s.compiled);
+  o.Set("available", s.available);
+  o.Set("message", s.message);
+  o.Set("archs", s.archs);
+  o.Set("deviceCount", s.deviceCount);
+  if (s.available) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("index", s.device);
+    d.Set("name", s.deviceName);
+    d.Set("computeCapability", std::to_string(s.computeMajor) + "." + std::to_string(s.computeMinor));
+    d.Set("multiprocessors", s.multiprocessors);
+    d.Set("totalBytes", static_cast<double>(s.totalBytes));
+    d.Set("freeBytes", static_cast<double>(s.freeBytes));
+    o.Set("device", d);
+  } else {
+    o.Set("device", env.Null());
+  }
+  o.Set("driverVersion", s.driverVersion);
+  o.Set("runtimeVersion", s.runtimeVersion);
+  o.Set("cublasLt", s.cublasLt);
+  o.Set("cublasLtInfo", s.cublasLtInfo);
+  return o;
+}
+
+// selectCudaDevice(index): the device the CUDA backend uses, before its first use.
+Napi::Value SelectCudaDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "selectCudaDevice(index) needs a number.");
+  std::string error;
+  if (!tessera::cudaSelectDevice(info[0].As<Napi::Number>().Int32Value(), &error)) throw makeError(env, error, "ERR_NO_DEVICE");
+  return env.Undefined();
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -111,6 +151,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("measurePeakGflops", Napi::Function::New<MeasurePeakGflops>(env, "measurePeakGflops"));
   exports.Set("cpuInfo", Napi::Function::New<CpuInfo>(env, "cpuInfo"));
   exports.Set("setCpuPath", Napi::Function::New<SetCpuPath>(env, "setCpuPath"));
+  exports.Set("cudaInfo", Napi::Function::New<CudaInfo>(env, "cudaInfo"));
+  exports.Set("selectCudaDevice", Napi::Function::New<SelectCudaDevice>(env, "selectCudaDevice"));
   exports.Set("readSafetensors", Napi::Function::New<ReadSafetensors>(env, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New<WriteSafetensors>(env, "writeSafetensors"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));

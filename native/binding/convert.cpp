@@ -207,7 +207,7 @@ tessera::TrainOptions trainOptionsFromJs(const Napi::Value& value) {
   t.clipNorm = static_cast<float>(numberField(o, "clipNorm", t.clipNorm, w));
   t.accumulationSteps = intField(o, "accumulationSteps", t.accumulationSteps, w);
   t.seed = static_cast<uint64_t>(numberField(o, "seed", 0, w));
-  if (t.chunkSize <= 0) throw Napi::RangeError::New(o.Env(), "options.chunkSize must be positive.");
+  if (t.chunkSize < 0) throw Napi::RangeError::New(o.Env(), "options.chunkSize must be 0 (chosen from free memory) or positive.");
   if (t.accumulationSteps <= 0) throw Napi::RangeError::New(o.Env(), "options.accumulationSteps must be positive.");
   if (t.warmupSteps < 0 || t.totalSteps < 0) throw Napi::RangeError::New(o.Env(), "options.warmupSteps and totalSteps must not be negative.");
   return t;

@@ -1,6 +1,8 @@
 // EngineWorker; see engine_worker.h.
 #include "engine_worker.h"
 
+#include "../engine/backend.h"
+
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -43,6 +45,9 @@ void EngineWorker::Execute(const ExecutionProgress& progress) {
     work_(report);
   } catch (const tessera::Cancelled& e) {
     code_ = "ERR_CANCELLED";
+    SetError(e.what());
+  } catch (const tessera::BackendOutOfMemory& e) {
+    code_ = "ERR_OUT_OF_MEMORY";  // a device backend's, with the chunk size that fits
     SetError(e.what());
   } catch (const std::bad_alloc&) {
     code_ = "ERR_OUT_OF_MEMORY";

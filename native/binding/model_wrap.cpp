@@ -2,6 +2,8 @@
 // buffer lengths against the model's shapes, label ranges) before any work is queued.
 #include "model_wrap.h"
 
+#include "../cuda/backend_cuda.h"
+
 #include <cstring>
 #include <new>
 
@@ -92,7 +94,7 @@ int chunkSizeArg(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return 32;
   if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "options must be an object.");
   int c = intField(v.As<Napi::Object>(), "chunkSize", 32, "options");
-  if (c <= 0) throw Napi::RangeError::New(v.Env(), "options.chunkSize must be positive.");
+  if (c < 0) throw Napi::RangeError::New(v.Env(), "options.chunkSize must be 0 (chosen from free memory) or positive.");
   return c;
 }
 
@@ -156,6 +158,7 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
           InstanceAccessor<&ModelWrap::GetDisposed>("disposed"),
           InstanceAccessor<&ModelWrap::GetBusy>("busy"),
           InstanceAccessor<&ModelWrap::GetMatmulPrecision, &ModelWrap::SetMatmulPrecision>("matmulPrecision"),
+          InstanceAccessor<&ModelWrap::GetDevice, &ModelWrap::SetDevice>("device"),
       });
   auto* data = new Inputs();
   data->constructor = Napi::Persistent(ctor);
@@ -503,6 +506,22 @@ void ModelWrap::SetMatmulPrecision(const Napi::CallbackInfo& info, const Napi::V
   const std::string p = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
   if (p != "fp32" && p != "bf16") throw Napi::TypeError::New(env, "matmulPrecision must be \"fp32\" or \"bf16\".");
   m.bf16EncoderMatmuls = p == "bf16";
+}
+
+Napi::Value ModelWrap::GetDevice(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), live(info.Env(), false).backend().hostMemory ? "cpu" : "cuda");
+}
+// "cpu" or "cuda": where the model computes from the next call on (not while one runs). Its parameters and optimizer
+// state follow (copied on first use); "cuda" without a usable device throws ERR_NO_DEVICE with the reason.
+void ModelWrap::SetDevice(const Napi::CallbackInfo& info, const Napi::Value& value) {
+  Napi::Env env = info.Env();
+  tessera::Model& m = live(env);
+  const std::string d = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (d == "cpu") return m.setBackend(tessera::cpuBackend());
+  if (d != "cuda") throw Napi::TypeError::New(env, "device must be \"cpu\" or \"cuda\".");
+  const tessera::Backend* cuda = tessera::cudaBackend();
+  if (!cuda) throw makeError(env, tessera::cudaStatus().message, "ERR_NO_DEVICE");
+  m.setBackend(*cuda);
 }
 
 }  // namespace tessera_binding

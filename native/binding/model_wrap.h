@@ -46,6 +46,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value GetBusy(const Napi::CallbackInfo& info);
   Napi::Value GetMatmulPrecision(const Napi::CallbackInfo& info);
   void SetMatmulPrecision(const Napi::CallbackInfo& info, const Napi::Value& value);
+  Napi::Value GetDevice(const Napi::CallbackInfo& info);
+  void SetDevice(const Napi::CallbackInfo& info, const Napi::Value& value);
 
   // Queues a training step on the engine's worker (options and progress from info[1], info[2]).
   template <typename Slide, typename Step>

@@ -3,72 +3,85 @@
 
 #include <cmath>
 
-#include "rng.h"
-
 namespace tessera {
 
-void aggregatorForward(const Backend& be, const Model& model, const float* h, int64_t N, AggregatorPass& pass,
+namespace {
+size_t floatBytes(int64_t n) { return sizeof(float) * static_cast<size_t>(n); }
+}  // namespace
+
+void aggregatorForward(const Backend& be, Model& model, const float* h, int64_t N, AggregatorPass& pass,
                        float dropout, uint64_t dropoutSeed) {
   const AggregatorConfig& c = model.aggregator();
   const Model::AggregatorOffsets& o = model.aggregatorOffsets();
-  const float* W = model.params();
+  const float* W = model.paramsOnBackend();
   const int64_t D = c.input_dim, Dh = c.hidden_dim;
-  pass.attn.assign(N, 0.0f);
-  pass.a.assign(N * Dh, 0.0f);
-  pass.g.assign(N * Dh, 0.0f);
-  pass.z.assign(D, 0.0f);
-  be.mil_attention_forward(pass.z.data(), pass.attn.data(), pass.a.data(), pass.g.data(), h, W + o.a_w,
-                           W + o.a_b, W + o.b_w, W + o.b_b, W + o.c_w, nullptr, N, D, Dh);
-  pass.dropMask.assign(D, 1.0f);
-  if (dropout > 0.0f) {
-    Rng rng(dropoutSeed);
-    const float keepScale = 1.0f / (1.0f - dropout);
-    for (int64_t d = 0; d < D; d++) pass.dropMask[d] = rng.uniform() < dropout ? 0.0f : keepScale;
+  pass.attn = BackendBuffer(be, floatBytes(N));
+  pass.a = BackendBuffer(be, floatBytes(N * Dh));
+  pass.g = BackendBuffer(be, floatBytes(N * Dh));
+  pass.z = BackendBuffer(be, floatBytes(D));
+  pass.mask = BackendBuffer(be, floatBytes(D));
+  pass.zd = BackendBuffer(be, floatBytes(D));
+  be.mil_attention_forward(pass.z.f32(), pass.attn.f32(), pass.a.f32(), pass.g.f32(), h, W + o.a_w, W + o.a_b,
+                           W + o.b_w, W + o.b_b, W + o.c_w, nullptr, N, D, Dh);
+  be.dropout_forward(pass.zd.f32(), pass.mask.f32(), pass.z.f32(), D, dropout, dropoutSeed);
+  pass.logitOffset.clear();
+  int64_t total = 0;
+  for (const TaskConfig& t : c.tasks) {
+    pass.logitOffset.push_back(total);
+    total += t.numOutputs();
   }
-  pass.zd.resize(D);
-  for (int64_t d = 0; d < D; d++) pass.zd[d] = pass.z[d] * pass.dropMask[d];
-  pass.logits.assign(c.tasks.size(), {});
-  for (size_t t = 0; t < c.tasks.size(); t++) {
-    const int64_t C = c.tasks[t].numOutputs();
-    pass.logits[t].assign(C, 0.0f);
-    be.linear_forward(pass.logits[t].data(), pass.zd.data(), W + o.heads[t].w, W + o.heads[t].b, 1, D, C);
-  }
+  pass.logits = BackendBuffer(be, floatBytes(total));
+  for (size_t t = 0; t < c.tasks.size(); t++)
+    be.linear_forward(pass.taskLogits(t), pass.zd.f32(), W + o.heads[t].w, W + o.heads[t].b, 1, D,
+                      c.tasks[t].numOutputs());
 }
 
-std::vector<double> aggregatorBackward(const Backend& be, Model& model, const float* h, int64_t N,
-                                       const AggregatorPass& pass, const std::vector<int>& labels,
-                                       const std::vector<float>& scales, float* dh) {
+void aggregatorBackward(const Backend& be, Model& model, const float* h, int64_t N, const AggregatorPass& pass,
+                        const std::vector<int>& labels, const std::vector<float>& scales, float* dh,
+                        double* losses) {
   const AggregatorConfig& c = model.aggregator();
   const Model::AggregatorOffsets& o = model.aggregatorOffsets();
-  const float* W = model.params();
-  float* G = model.grads();
+  const float* W = model.paramsOnBackend();
+  float* G = model.gradsOnBackend();
   const int64_t D = c.input_dim, Dh = c.hidden_dim;
-  std::vector<double> losses(c.tasks.size(), 0.0);
-  std::vector<float> dzd(D, 0.0f);
+  // One scratch allocation: dzd (D), dz (D), every task's dlogits (zeroed); the MIL backward's N*(2*Dh+1).
+  const int64_t nLogits = pass.logitOffset.empty() ? 0 : pass.logitOffset.back() + c.tasks.back().numOutputs();
+  const int64_t zeroed = 2 * D + nLogits;
+  BackendBuffer scratch(be, floatBytes(zeroed + N * (2 * Dh + 1)));
+  be.zero(scratch.data(), floatBytes(zeroed));
+  float* dzd = scratch.f32();
+  float* dz = dzd + D;
+  float* dlogits = dz + D;
   for (size_t t = 0; t < c.tasks.size(); t++) {  // heads, then pooling, in reverse order of the forward
     const TaskConfig& task = c.tasks[t];
     const int64_t C = task.numOutputs();
-    std::vector<float> dlogits(C, 0.0f);
-    losses[t] = be.task_loss(dlogits.data(), pass.logits[t].data(), C, task.kind == TaskKind::Binary, labels[t],
-                             scales[t]);
+    float* dl = dlogits + pass.logitOffset[t];
+    be.task_loss(losses + t, dl, pass.taskLogits(t), C, task.kind == TaskKind::Binary, labels[t], scales[t]);
     if (labels[t] < 0 || scales[t] == 0.0f) continue;
-    be.linear_backward(dzd.data(), G + o.heads[t].w, G + o.heads[t].b, dlogits.data(), pass.zd.data(),
-                       W + o.heads[t].w, 1, D, C);
+    be.linear_backward(dzd, G + o.heads[t].w, G + o.heads[t].b, dl, pass.zd.f32(), W + o.heads[t].w, 1, D, C);
   }
-  std::vector<float> dz(D);
-  for (int64_t d = 0; d < D; d++) dz[d] = dzd[d] * pass.dropMask[d];
-  std::vector<float> scratch(static_cast<size_t>(N * (2 * Dh + 1)));
-  be.mil_attention_backward(dh, G + o.a_w, G + o.a_b, G + o.b_w, G + o.b_b, G + o.c_w, nullptr, dz.data(),
-                            pass.attn.data(), pass.a.data(), pass.g.data(), h, W + o.a_w, W + o.b_w, W + o.c_w,
-                            scratch.data(), N, D, Dh);
-  return losses;
+  be.dropout_backward(dz, dzd, pass.mask.f32(), D);
+  be.mil_attention_backward(dh, G + o.a_w, G + o.a_b, G + o.b_w, G + o.b_b, G + o.c_w, nullptr, dz,
+                            pass.attn.f32(), pass.a.f32(), pass.g.f32(), h, W + o.a_w, W + o.b_w, W + o.c_w,
+                            dlogits + nLogits, N, D, Dh);
 }
 
-std::vector<std::vector<float>> aggregatorProbabilities(const Model& model, const AggregatorPass& pass) {
+std::vector<std::vector<float>> aggregatorLogits(const Backend& be, const Model& model, const AggregatorPass& pass) {
   const AggregatorConfig& c = model.aggregator();
   std::vector<std::vector<float>> out(c.tasks.size());
   for (size_t t = 0; t < c.tasks.size(); t++) {
-    const std::vector<float>& l = pass.logits[t];
+    out[t].resize(static_cast<size_t>(c.tasks[t].numOutputs()));
+    be.copy_to_host(out[t].data(), pass.taskLogits(t), floatBytes(c.tasks[t].numOutputs()));
+  }
+  return out;
+}
+
+std::vector<std::vector<float>> aggregatorProbabilities(const Model& model,
+                                                        const std::vector<std::vector<float>>& logits) {
+  const AggregatorConfig& c = model.aggregator();
+  std::vector<std::vector<float>> out(c.tasks.size());
+  for (size_t t = 0; t < c.tasks.size(); t++) {
+    const std::vector<float>& l = logits[t];
     if (c.tasks[t].kind == TaskKind::Binary) {
       out[t] = {static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(l[0]))))};
     } else {

@@ -1,5 +1,5 @@
 // The slide-level half of the model: gated-attention MIL pooling, dropout on the pooled vector, one linear
-// head per task, and the masked, weighted task losses.
+// head per task, and the masked, weighted task losses. Every buffer is in the backend's memory.
 #pragma once
 
 #include <cstdint>
@@ -11,21 +11,27 @@
 namespace tessera {
 
 struct AggregatorPass {
-  std::vector<float> attn, a, g, z, dropMask, zd;  // attn (N); a, g (N,Dh); z, zd, dropMask (Din)
-  std::vector<std::vector<float>> logits;  // per task
+  BackendBuffer attn, a, g, z, mask, zd;  // attn (N); a, g (N,Dh); z, zd, mask (Din)
+  BackendBuffer logits;  // every task's logits one after the other, task t from logitOffset[t]
+  std::vector<int64_t> logitOffset;
+  float* taskLogits(size_t t) const { return logits.f32() + logitOffset[t]; }
 };
 
 // h (N, Din). dropout > 0 applies an inverted-dropout mask drawn from dropoutSeed.
-void aggregatorForward(const Backend& be, const Model& model, const float* h, int64_t N, AggregatorPass& pass,
+void aggregatorForward(const Backend& be, Model& model, const float* h, int64_t N, AggregatorPass& pass,
                        float dropout, uint64_t dropoutSeed);
 
 // Losses for one slide; scales[t] multiplies task t's gradient (0 skips the task). Adds parameter gradients
-// into model.grads() and dh (N, Din) += dL/dh. Returns per-task unscaled losses (0 where unlabelled).
-std::vector<double> aggregatorBackward(const Backend& be, Model& model, const float* h, int64_t N,
-                                       const AggregatorPass& pass, const std::vector<int>& labels,
-                                       const std::vector<float>& scales, float* dh);
+// into the model's gradients and dh (N, Din) += dL/dh. losses (tasks) in backend memory get the per-task unscaled
+// losses (0 where unlabelled).
+void aggregatorBackward(const Backend& be, Model& model, const float* h, int64_t N, const AggregatorPass& pass,
+                        const std::vector<int>& labels, const std::vector<float>& scales, float* dh, double* losses);
 
-// Probabilities from a forward pass: binary {sigmoid}, categorical softmax.
-std::vector<std::vector<float>> aggregatorProbabilities(const Model& model, const AggregatorPass& pass);
+// Host copies of a forward pass's logits, per task.
+std::vector<std::vector<float>> aggregatorLogits(const Backend& be, const Model& model, const AggregatorPass& pass);
+
+// Probabilities from the logits: binary {sigmoid}, categorical softmax.
+std::vector<std::vector<float>> aggregatorProbabilities(const Model& model,
+                                                        const std::vector<std::vector<float>>& logits);
 
 }  // namespace tessera

@@ -38,9 +38,10 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
   });
 }
 
-// dqkv (B,T,3C) += gradients for q (rows [0, Tq)), k and v; dout (B,Tq,C), att (B,NH,Tq,T)
-void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B, int64_t T,
-                        int64_t Tq, int64_t C, int64_t NH) {
+// dqkv (B,T,3C) += gradients for q (rows [0, Tq)), k and v; dout (B,Tq,C), att (B,NH,Tq,T); the forward's output
+// is not needed here (it is for a fused kernel, which keeps no probabilities)
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* /*out*/, const float* att,
+                        int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH) {
   const int64_t hd = C / NH, C3 = 3 * C;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   parallelFor(B * NH, [&](int64_t bh) {
@@ -61,6 +62,9 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     gemmSerial(T, hd, Tq, MatView{dS, 1, T}, MatView{q, C3, 1}, dk, C3, true);  // dk += dS^T q
   });
 }
+
+// The probabilities (B,NH,Tq,T)
+int64_t attention_saved_floats(int64_t B, int64_t T, int64_t Tq, int64_t /*C*/, int64_t NH) { return B * NH * Tq * T; }
 
 }  // namespace cpu
 }  // namespace tessera

@@ -9,7 +9,8 @@
 namespace tessera {
 namespace cpu {
 
-double task_loss(float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale) {
+namespace {
+double lossAndGradient(float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale) {
   if (label < 0) return 0.0;
   if (binary) {
     if (label > 1) throw std::invalid_argument("A binary label must be 0, 1 or missing (got " +
@@ -32,6 +33,12 @@ double task_loss(float* dlogits, const float* logits, int64_t C, bool binary, in
     dlogits[c] += scale * static_cast<float>(p - (c == label ? 1.0 : 0.0));
   }
   return lse - logits[label];
+}
+}  // namespace
+
+// loss (1) = the unscaled loss; dlogits (C) += scale * dloss/dlogits
+void task_loss(double* loss, float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale) {
+  loss[0] = lossAndGradient(dlogits, logits, C, binary, label, scale);
 }
 
 }  // namespace cpu

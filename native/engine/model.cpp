@@ -71,6 +71,55 @@ void AggregatorConfig::validate() const {
   }
 }
 
+void ModelArray::allocate() {
+  if (!host_) host_.reset(new float[static_cast<size_t>(n_)]());
+}
+
+float* ModelArray::host(bool write) {
+  allocate();
+  if (newer_ == Newer::Backend) {
+    backendTable_->copy_to_host(host_.get(), backend_.data(), sizeof(float) * static_cast<size_t>(n_));
+    newer_ = Newer::Neither;
+  }
+  if (write && backend_.data()) newer_ = Newer::Host;
+  return host_.get();
+}
+
+float* ModelArray::onBackend(const Backend& be, bool write) {
+  if (be.hostMemory) return host(write);
+  allocate();
+  if (!backend_.data()) {
+    backend_ = BackendBuffer(be, sizeof(float) * static_cast<size_t>(n_));
+    backendTable_ = &be;
+    newer_ = Newer::Host;
+  }
+  if (newer_ == Newer::Host) {
+    be.copy_to_device(backend_.data(), host_.get(), sizeof(float) * static_cast<size_t>(n_));
+    newer_ = Newer::Neither;
+  }
+  if (write) newer_ = Newer::Backend;
+  return backend_.f32();
+}
+
+void ModelArray::zero(const Backend& be) {
+  allocate();
+  if (be.hostMemory || !backend_.data()) {
+    parallelZero(host_.get(), n_);
+    if (backend_.data()) newer_ = Newer::Host;
+    return;
+  }
+  be.zero(backend_.data(), sizeof(float) * static_cast<size_t>(n_));
+  newer_ = Newer::Backend;
+}
+
+void ModelArray::dropBackendCopy() {
+  if (!backend_.data()) return;
+  host(false);
+  backend_.reset();
+  backendTable_ = nullptr;
+  newer_ = Newer::Neither;
+}
+
 int64_t Model::add(const std::string& name, std::vector<int64_t> shape, bool decay, ParamGroup group) {
   NamedTensor t;
   t.name = name;
@@ -86,7 +135,8 @@ int64_t Model::add(const std::string& name, std::vector<int64_t> shape, bool dec
   return table_.back().offset;
 }
 
-Model::Model(const ViTConfig& vit, const AggregatorConfig& aggregator) : vit_(vit), agg_(aggregator) {
+Model::Model(const ViTConfig& vit, const AggregatorConfig& aggregator)
+    : vit_(vit), agg_(aggregator), backend_(&cpuBackend()) {
   vit_.validate();
   agg_.validate();
   if (agg_.enabled() && agg_.input_dim != vit_.outputDim())
@@ -152,16 +202,22 @@ Model::Model(const ViTConfig& vit, const AggregatorConfig& aggregator) : vit_(vi
       aggOff_.heads.push_back(h);
     }
   }
-  params_.reset(new float[numParams_]());
+  params_ = ModelArray(numParams_);
+  grads_ = ModelArray(numParams_);
+  m_ = ModelArray(numParams_);
+  v_ = ModelArray(numParams_);
+  params_.allocate();
 }
 
 Model::~Model() = default;
 
 std::vector<NamedTensor> Model::parameters() {
   std::vector<NamedTensor> out = table_;
+  float* p = params_.host(true);
+  float* g = grads_.allocated() ? grads_.host(true) : nullptr;
   for (NamedTensor& t : out) {
-    t.data = params_.get() + t.offset;
-    t.grad = grads_ ? grads_.get() + t.offset : nullptr;
+    t.data = p + t.offset;
+    t.grad = g ? g + t.offset : nullptr;
   }
   return out;
 }
@@ -173,30 +229,52 @@ const NamedTensor* Model::find(const std::string& name) const {
 }
 
 float* Model::grads() {
-  if (!grads_) grads_.reset(new float[numParams_]());
-  return grads_.get();
+  grads_.allocate();
+  return grads_.host(true);
 }
 
 void Model::zeroGrads() {
-  if (grads_) parallelZero(grads_.get(), numParams_);
+  if (grads_.allocated()) grads_.zero(*backend_);
 }
 
 float* Model::adamM() {
-  if (!m_) {
-    m_.reset(new float[numParams_]());
-    v_.reset(new float[numParams_]());
-  }
-  return m_.get();
+  m_.allocate();
+  v_.allocate();
+  return m_.host(true);
 }
 
 float* Model::adamV() {
   adamM();
-  return v_.get();
+  return v_.host(true);
+}
+
+float* Model::gradsOnBackend() {
+  grads_.allocate();
+  return grads_.onBackend(*backend_, true);
+}
+
+float* Model::adamMOnBackend() {
+  adamM();
+  return m_.onBackend(*backend_, true);
+}
+
+float* Model::adamVOnBackend() {
+  adamM();
+  return v_.onBackend(*backend_, true);
+}
+
+void Model::setBackend(const Backend& be) {
+  const Backend* table = be.fp32;
+  if (table == backend_) return;
+  trainActs_.reset();
+  embedActs_.reset();
+  for (ModelArray* a : {&params_, &grads_, &m_, &v_}) a->dropBackendCopy();
+  backend_ = table;
 }
 
 void Model::initRandom(uint64_t seed) {
   Rng rng(seed);
-  float* p = params_.get();
+  float* p = params();
   for (const NamedTensor& t : table_) {
     float* d = p + t.offset;
     const std::string& n = t.name;

@@ -5,6 +5,10 @@
 //
 // This header is the seam with the I/O code (safetensors, config.json, checkpoints): it loads and saves
 // tensors by name through Model::parameters(). Plain C++17, no Node headers.
+//
+// The model owns its backend (backend.h): the CPU table by default, or one with its own memory (CUDA). Then each
+// flat array lives twice, on the host for the I/O code and in the backend's memory for the ops (ModelArray), and is
+// copied across only when the other side was written since.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +16,35 @@
 #include <string>
 #include <vector>
 
+#include "backend.h"
+
 namespace tessera {
 
 class EncoderActivations;  // vit.h
+
+// One flat float array of the model (parameters, gradients or an AdamW moment). host() is the copy the loaders,
+// checkpoints and the binding read and write; onBackend() the copy the ops use, the same pointer for a backend
+// with host memory. `write` says the caller will change it, so the other copy is stale until fetched again.
+class ModelArray {
+ public:
+  explicit ModelArray(int64_t n) : n_(n) {}
+  bool allocated() const { return host_ != nullptr; }
+  void allocate();  // zeroed; no-op when allocated
+  float* host(bool write);
+  float* onBackend(const Backend& be, bool write);
+  // Zero on whichever side the array is used (no copy).
+  void zero(const Backend& be);
+  // Brings the host copy up to date and frees the backend's (before the model changes backend).
+  void dropBackendCopy();
+
+ private:
+  enum class Newer { Neither, Host, Backend };
+  int64_t n_;
+  std::unique_ptr<float[]> host_;
+  BackendBuffer backend_;
+  const Backend* backendTable_ = nullptr;
+  Newer newer_ = Newer::Neither;
+};
 
 // timm's Mlp (fc1 -> exact GELU -> fc2), GluMlp with SiLU and gate_last=False ("SwiGLUPacked": fc1 produces
 // [gate | value], fc2 takes hidden/2) or SwiGLU (separate fc1_g / fc1_x, fc2 takes hidden).
@@ -113,22 +143,41 @@ class Model {
   const ViTConfig& vit() const { return vit_; }
   const AggregatorConfig& aggregator() const { return agg_; }
 
-  // All parameters in table order (encoder first, then aggregator, then heads). Stable across calls.
+  // All parameters in table order (encoder first, then aggregator, then heads), with host data and grad pointers
+  // (fetched from the backend first where newer there, and marked written). Stable across calls.
   std::vector<NamedTensor> parameters();
+  // The same table without data pointers (nothing is fetched).
+  const std::vector<NamedTensor>& tensors() const { return table_; }
   // Null when no parameter has that name.
   const NamedTensor* find(const std::string& name) const;
 
   int64_t numParams() const { return numParams_; }
-  float* params() { return params_.get(); }
-  const float* params() const { return params_.get(); }
+  // Host copies (see ModelArray): up to date, writable.
+  float* params() { return params_.host(true); }
+  const float* params() const { return params_.host(false); }
 
   // Gradients and AdamW state are allocated on first use (inference never pays for them).
   float* grads();  // allocates zeroed on first call
-  bool hasGrads() const { return grads_ != nullptr; }
+  bool hasGrads() const { return grads_.allocated(); }
   void zeroGrads();
   float* adamM();  // allocates zeroed on first call
   float* adamV();
-  bool hasOptimizerState() const { return m_ != nullptr; }
+  bool hasOptimizerState() const { return m_.allocated(); }
+
+  // The backend the model computes on: the fp32 table of its family (cpuBackend() by default). setBackend moves
+  // the arrays' working copies to the new backend's memory (fetching anything newer there first) and drops the
+  // cached activations.
+  const Backend& backend() const { return *backend_; }
+  void setBackend(const Backend& be);
+  // The encoder's table: the backend's bf16 table when bf16EncoderMatmuls is set.
+  const Backend& encoderBackend() const { return bf16EncoderMatmuls ? *backend_->bf16 : *backend_; }
+  // Copies in the backend's memory for the ops (the same pointers as params() etc. on the CPU). Reading parameters
+  // does not mark them changed; gradients and moments are written by every caller.
+  const float* paramsOnBackend() { return params_.onBackend(*backend_, false); }
+  float* paramsOnBackendForUpdate() { return params_.onBackend(*backend_, true); }
+  float* gradsOnBackend();
+  float* adamMOnBackend();
+  float* adamVOnBackend();
   // Optimizer steps taken (AdamW bias correction and the lr schedule use it); checkpoints save it.
   int64_t step = 0;
   // Train-step calls whose gradients are waiting in grads() (gradient accumulation); checkpoints save it.
@@ -180,10 +229,9 @@ class Model {
   int64_t numEncoderParams_ = 0;
   EncoderOffsets enc_{};
   AggregatorOffsets aggOff_{};
-  std::unique_ptr<float[]> params_;
-  std::unique_ptr<float[]> grads_;
-  std::unique_ptr<float[]> m_;
-  std::unique_ptr<float[]> v_;
+  const Backend* backend_;
+  // mutable: a const read of the host copy may fetch it from the backend first
+  mutable ModelArray params_{0}, grads_{0}, m_{0}, v_{0};
   std::unique_ptr<EncoderActivations> trainActs_, embedActs_;
 };
 

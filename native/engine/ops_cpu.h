@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "backend.h"
+
 namespace tessera {
 namespace cpu {
 
@@ -31,8 +33,9 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
                         const float* weight, const float* mean, const float* rstd, int64_t M, int64_t C);
 void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t Tq, int64_t C,
                        int64_t NH);
-void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B, int64_t T,
-                        int64_t Tq, int64_t C, int64_t NH);
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* att,
+                        int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
+int64_t attention_saved_floats(int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
 void gelu_forward(float* out, const float* inp, int64_t n);
 void gelu_backward(float* dinp, const float* dout, const float* inp, int64_t n);
 void swiglu_forward(float* out, const float* inp, int64_t M, int64_t H);
@@ -53,9 +56,20 @@ void mil_attention_backward(float* dh, float* dwa, float* dba, float* dwb, float
                             const float* dz, const float* attn, const float* a, const float* g, const float* h,
                             const float* wa, const float* wb, const float* wc, float* scratch, int64_t N,
                             int64_t D, int64_t Dh);
-double task_loss(float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale);
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
-                  float eps, float wd, int64_t t);
+void tokens_forward(float* x, const float* patches, const float* cls, const float* reg, const float* pos, int64_t B,
+                    int64_t P, int64_t R, int64_t C, int64_t posFirst);
+void tokens_backward(float* dpatches, float* dcls, float* dreg, float* dpos, const float* dx, int64_t B, int64_t P,
+                     int64_t R, int64_t C, int64_t posFirst, bool cls);
+void pool_forward(float* out, const float* x, int64_t B, int64_t rows, int64_t C, int64_t avgFirst, bool token,
+                  bool avg);
+void pool_backward(float* dx, const float* dout, int64_t B, int64_t rows, int64_t C, int64_t avgFirst, bool token,
+                   bool avg);
+void dropout_forward(float* out, float* mask, const float* inp, int64_t n, float p, uint64_t seed);
+void dropout_backward(float* dinp, const float* dout, const float* mask, int64_t n);
+void task_loss(double* loss, float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale);
+void sum_squares(double* out, const float* x, int64_t n);
+void adamw_update(float* p, const float* g, float* m, float* v, const ParamSegment* segs, int nsegs, float gradScale,
+                  float beta1, float beta2, float eps, int64_t t);
 
 // Runs fn(begin, end) over [0, n) in blocks of at least `grain` on the thread pool.
 template <class F>

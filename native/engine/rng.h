@@ -5,7 +5,20 @@
 #include <cmath>
 #include <cstdint>
 
+#include "host_device.h"
+
 namespace tessera {
+
+// Element i of an inverted-dropout mask with drop probability p: 0, or 1/(1-p) to keep the expected value. A
+// counter-based hash of (seed, i) (splitmix64's finaliser), so every backend draws the same mask in any order.
+TESSERA_HD float dropoutMask(uint64_t seed, int64_t i, float p) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(i + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  const float u = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);  // 24 random bits: uniform in [0, 1)
+  return u < p ? 0.0f : 1.0f / (1.0f - p);
+}
 
 class Rng {
  public:

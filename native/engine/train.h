@@ -1,7 +1,8 @@
 // Tessera engine entry points: end-to-end slide training with recompute-and-offload, the frozen-encoder
 // (two-stage) baseline, embedding and slide prediction. Plain C++ functions the N-API binding calls from its
 // worker threads. Errors a caller can cause (bad shapes, bad labels, bad options) throw std::invalid_argument
-// with one clear sentence; a set cancel flag throws tessera::Cancelled; out of memory throws std::bad_alloc.
+// with one clear sentence; a set cancel flag throws tessera::Cancelled; out of memory throws std::bad_alloc (a
+// BackendOutOfMemory from a device backend says which chunk size fits).
 // The model is left consistent after any throw (gradients of an unfinished step are discarded).
 //
 // Recompute-and-offload (docs/ARCHITECTURE.md, "Engine"), per slide:
@@ -45,7 +46,9 @@ struct SlideEmbeddings {
 };
 
 struct TrainOptions {
-  int chunkSize = 32;  // patches per encoder chunk: the memory knob (results agree to float rounding)
+  // Patches per encoder chunk: the memory knob (results agree to float rounding). 0: the largest that fits the
+  // backend's free memory (suggestChunkSize), 32 on the CPU.
+  int chunkSize = 32;
   float lrEncoder = 1e-5f;
   float lrAggregator = 1e-4f;
   float weightDecay = 0.05f;
@@ -99,7 +102,8 @@ StepResult accumulateEndToEnd(Model& model, const std::vector<SlidePatches>& sli
 StepResult accumulateFrozen(Model& model, const std::vector<SlideEmbeddings>& slides, const TrainOptions& opt,
                             const ProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
-// Encoder output (what timm's model with num_classes=0 returns) for n patches -> out (n x outputDim()).
+// Encoder output (what timm's model with num_classes=0 returns) for n patches -> out (n x outputDim()), host
+// memory. chunkSize 0: chosen from free memory as for training.
 void embed(Model& model, const uint8_t* pixels, int64_t n, float* out, int chunkSize = 32,
            const ProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
@@ -118,6 +122,9 @@ SlidePrediction predictFromEmbeddings(Model& model, const float* embeddings, int
 // the largest chunk that fits.
 int64_t estimateTrainStepBytes(const Model& model, int chunkSize, int64_t maxPatchesPerSlide);
 int64_t estimateEmbedBytes(const Model& model, int chunkSize);
+// The largest chunk size (up to min(maxPatchesPerSlide, 4096)) whose estimate fits the free memory of the model's
+// backend, less a margin for its workspace; 0 when the backend cannot say (the CPU) or not even one patch fits.
+int64_t suggestChunkSize(const Model& model, int64_t maxPatchesPerSlide, bool training);
 
 // Worker threads used by every op (default: hardware concurrency, or TESSERA_THREADS). Results do not
 // depend on the thread count (no order-dependent parallel reductions).

@@ -2,10 +2,7 @@
 #include "vit.h"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
-
-#include "threads.h"
 
 namespace tessera {
 
@@ -14,10 +11,11 @@ int64_t fc1Width(const ViTConfig& c) { return c.mlp == MlpKind::SwiGLU ? 2LL * c
 
 // A gradient buffer inside EncoderActivations::Grads.
 struct Span {
+  const Backend& be;
   float* p;
   int64_t n;
   float* data() const { return p; }
-  void zero() const { parallelZero(p, n); }
+  void zero() const { be.zero(p, sizeof(float) * static_cast<size_t>(n)); }
 };
 }  // namespace
 
@@ -33,18 +31,19 @@ struct Layout {
   int64_t nBlocks, normRows, total;
 };
 
-Layout layoutFor(const ViTConfig& cfg, int64_t B, bool keep, bool pruned) {
+Layout layoutFor(const Backend& be, const ViTConfig& cfg, int64_t B, bool keep, bool pruned) {
   Layout L{};
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T, NH = cfg.num_heads;
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = fc1Width(cfg), Fi = cfg.mlpInner();
   const int64_t Dout = cfg.outputDim();
   const bool ls = cfg.init_values > 0;
-  const int64_t blockSizes[15] = {M * D, M * D, M, M, 3 * M * D, keep ? B * NH * T * T : 0, M * D,
+  const int64_t blockSizes[15] = {M * D, M * D, M, M, 3 * M * D, keep ? be.attention_saved_floats(B, T, T, D, NH) : 0, M * D,
                                   ls ? M * D : 0, M * D, M * D, M, M, M * F1, M * Fi, ls ? M * D : 0};
   // Pruned: full-size inputs up to qkv (shared with the other blocks' buffers when !keep), one row per image
   // from the attention output on.
   const int64_t lastSizes[15] = {keep ? M * D : 0, keep ? M * D : 0, keep ? M : 0, keep ? M : 0,
-                                 keep ? 3 * M * D : 0, keep ? B * NH * T : 0, B * D, ls ? B * D : 0, B * D, B * D,
+                                 keep ? 3 * M * D : 0, keep ? be.attention_saved_floats(B, T, 1, D, NH) : 0, B * D,
+                                 ls ? B * D : 0, B * D, B * D,
                                  B, B, B * F1, B * Fi, ls ? B * D : 0};
   int64_t perBlock = 0, perLast = 0;
   for (int i = 0; i < 15; i++) {
@@ -64,21 +63,30 @@ Layout layoutFor(const ViTConfig& cfg, int64_t B, bool keep, bool pruned) {
 }
 }  // namespace
 
-int64_t EncoderActivations::activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep,
+int64_t EncoderActivations::activationFloats(const Backend& be, const ViTConfig& cfg, int64_t capacity, bool keep,
                                              bool pruneOutputRows) {
-  return layoutFor(cfg, capacity, keep, prunes(cfg, pruneOutputRows)).total;
+  return layoutFor(be, cfg, capacity, keep, prunes(cfg, pruneOutputRows)).total;
 }
 
-EncoderActivations::EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep_, bool pruneOutputRows)
-    : B(capacity), keep(keep_), pruned(prunes(cfg, pruneOutputRows)), cfg_(cfg), capacity_(capacity) {
+int64_t EncoderActivations::inputSlotBytes(const Backend& be, const ViTConfig& cfg, int64_t capacity) {
+  return be.hostMemory ? 0 : 2 * capacity * cfg.img_size * cfg.img_size * 3;
+}
+
+EncoderActivations::EncoderActivations(const Backend& be, const ViTConfig& cfg, int64_t capacity, bool keep_,
+                                       bool pruneOutputRows)
+    : B(capacity), keep(keep_), pruned(prunes(cfg, pruneOutputRows)), be_(&be), cfg_(cfg), capacity_(capacity) {
   if (capacity <= 0) throw std::invalid_argument("The chunk size must be positive.");
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T;
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, Dout = cfg.outputDim();
-  const Layout L = layoutFor(cfg, B, keep, pruned);
+  const Layout L = layoutFor(be, cfg, B, keep, pruned);
   size_ = static_cast<size_t>(L.total);
   gradFloats_ = gradientFloats(cfg, capacity);
-  storage_.reset(new float[size_]);
-  float* p = storage_.get();
+  storage_ = BackendBuffer(be, size_ * sizeof(float));
+  const int64_t slotBytes = inputSlotBytes(be, cfg, capacity);
+  if (slotBytes > 0) inputStorage_ = BackendBuffer(be, static_cast<size_t>(slotBytes));
+  inputSlots[0] = slotBytes ? static_cast<uint8_t*>(inputStorage_.data()) : nullptr;
+  inputSlots[1] = slotBytes ? inputSlots[0] + slotBytes / 2 : nullptr;
+  float* p = storage_.f32();
   auto take = [&](int64_t n) {
     float* r = n ? p : nullptr;
     p += n;
@@ -139,11 +147,11 @@ int64_t EncoderActivations::gradientFloats(const ViTConfig& cfg, int64_t capacit
 }
 
 EncoderActivations::Grads& EncoderActivations::grads() {
-  if (!gradStorage_) {
+  if (!gradStorage_.data()) {
     int64_t sizes[8];
     gradientSizes(cfg_, capacity_, sizes);
-    gradStorage_.reset(new float[static_cast<size_t>(gradFloats_)]);
-    float* p = gradStorage_.get();
+    gradStorage_ = BackendBuffer(*be_, static_cast<size_t>(gradFloats_) * sizeof(float));
+    float* p = gradStorage_.f32();
     float** fields[8] = {&grads_.dx, &grads_.dtmp, &grads_.dattn, &grads_.dqkv,
                          &grads_.dfc1, &grads_.dact, &grads_.dpatch, &grads_.dpooled};
     for (int i = 0; i < 8; i++) {
@@ -160,7 +168,7 @@ namespace {
 void lastBlockRowsForward(const Backend& be, Model& model, const Model::BlockOffsets& bo, EncoderActivations& acts,
                           EncoderActivations::Block& a) {
   const ViTConfig& c = model.vit();
-  const float* W = model.params();
+  const float* W = model.paramsOnBackend();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads;
   const int64_t F1 = fc1Width(c), Fi = c.mlpInner();
   const float* x_in = a.x_in;
@@ -172,7 +180,7 @@ void lastBlockRowsForward(const Backend& be, Model& model, const Model::BlockOff
   be.attention_forward(a.attn_out, a.att, a.qkv, B, T, 1, D, NH);
   float* proj = a.proj ? a.proj : a.ln2;  // ln2 is free until norm2 below
   be.linear_forward(proj, a.attn_out, W + bo.proj_w, W + bo.proj_b, B, D, D);
-  for (int64_t b = 0; b < B; b++) std::memcpy(a.x_mid + b * D, x_in + b * T * D, sizeof(float) * D);
+  be.copy_rows(a.x_mid, D, x_in, T * D, B, D);  // the class-token rows of the residual stream
   be.residual_scale_forward(a.x_mid, a.x_mid, proj, bo.ls1 >= 0 ? W + bo.ls1 : nullptr, B, D);
   be.layernorm_forward(a.ln2, a.mean2, a.rstd2, a.x_mid, W + bo.norm2_w, W + bo.norm2_b, B, D, c.norm_eps);
   be.linear_forward(a.fc1, a.ln2, W + bo.fc1_w, W + bo.fc1_b, B, D, F1);
@@ -188,7 +196,7 @@ void lastBlockRowsForward(const Backend& be, Model& model, const Model::BlockOff
 void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts) {
   const ViTConfig& c = model.vit();
   const Model::EncoderOffsets& o = model.encoderOffsets();
-  const float* W = model.params();
+  const float* W = model.paramsOnBackend();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), P = c.numPatches(), M = B * T;
   const int64_t pre = c.numPrefixTokens(), p = c.patch_size, NH = c.num_heads;
   const int64_t F1 = fc1Width(c), Fi = c.mlpInner(), Dout = c.outputDim();
@@ -197,15 +205,9 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
                          c.img_size, p, D, c.mean, c.std);
   // Assemble tokens and add the position embedding.
   float* x0 = acts.keep && c.depth > 0 ? acts.blocks[0].x_in : acts.x_final;
-  const float* pos = W + o.pos_embed;
-  for (int64_t b = 0; b < B; b++) {
-    float* xb = x0 + b * T * D;
-    if (c.class_token) std::memcpy(xb, W + o.cls_token, sizeof(float) * D);
-    if (c.reg_tokens) std::memcpy(xb + (c.class_token ? D : 0), W + o.reg_token, sizeof(float) * D * c.reg_tokens);
-    std::memcpy(xb + pre * D, acts.patch_out + b * P * D, sizeof(float) * P * D);
-    const int64_t first = c.no_embed_class ? pre : 0;
-    for (int64_t i = 0; i < (T - first) * D; i++) xb[first * D + i] += pos[i];
-  }
+  be.tokens_forward(x0, acts.patch_out, c.class_token ? W + o.cls_token : nullptr,
+                    c.reg_tokens ? W + o.reg_token : nullptr, W + o.pos_embed, B, P, c.reg_tokens, D,
+                    c.no_embed_class ? pre : 0);
   for (int64_t l = 0; l < c.depth; l++) {
     const Model::BlockOffsets& bo = o.blocks[l];
     if (acts.pruned && l == c.depth - 1) {
@@ -240,20 +242,8 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
     src = acts.normed;
   }
   float* pooled = c.fc_norm ? acts.pooled : acts.out;
-  for (int64_t b = 0; b < B; b++) {
-    float* dst = pooled + b * Dout;
-    const float* sb = src + b * rowsPerImage * D;
-    if (c.global_pool != GlobalPool::Avg) {
-      std::memcpy(dst, sb, sizeof(float) * D);
-      dst += D;
-    }
-    if (c.global_pool != GlobalPool::Token) {
-      for (int64_t d = 0; d < D; d++) dst[d] = 0.0f;
-      for (int64_t t = pre; t < T; t++)
-        for (int64_t d = 0; d < D; d++) dst[d] += sb[t * D + d];
-      for (int64_t d = 0; d < D; d++) dst[d] /= static_cast<float>(P);
-    }
-  }
+  be.pool_forward(pooled, src, B, rowsPerImage, D, pre, c.global_pool != GlobalPool::Avg,
+                  c.global_pool != GlobalPool::Token);
   if (c.fc_norm)
     be.layernorm_forward(acts.out, acts.mean_f, acts.rstd_f, acts.pooled, W + o.norm_w, W + o.norm_b,
                          B * Dout / D, D, c.norm_eps);
@@ -265,7 +255,7 @@ namespace {
 const float* branchGrad(const Backend& be, float* dtmp, float* dgamma, const float* dx, const float* branch,
                         const float* gamma, int64_t rows, int64_t D) {
   if (!gamma) return dx;
-  Span{dtmp, rows * D}.zero();
+  Span{be, dtmp, rows * D}.zero();
   be.residual_scale_backward(dtmp, dgamma, dx, branch, gamma, rows, D);
   return dtmp;
 }
@@ -280,8 +270,8 @@ void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model
   const int64_t D = c.embed_dim, F1 = fc1Width(c), Fi = c.mlpInner();
   const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
   const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
-  const Span dx{gb.dx, rows * D}, dtmp{gb.dtmp, rows * D}, dattn{gb.dattn, rows * D}, dfc1{gb.dfc1, rows * F1},
-      dact{gb.dact, rows * Fi};
+  const Span dx{be, gb.dx, rows * D}, dtmp{be, gb.dtmp, rows * D}, dattn{be, gb.dattn, rows * D},
+      dfc1{be, gb.dfc1, rows * F1}, dact{be, gb.dact, rows * Fi};
   const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, rows, D);
   dact.zero();
   be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
@@ -303,48 +293,46 @@ void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model
 void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOffsets& bo,
                            EncoderActivations& acts, const EncoderActivations::Block& a) {
   const ViTConfig& c = model.vit();
-  const float* W = model.params();
-  float* G = model.grads();
+  const float* W = model.paramsOnBackend();
+  float* G = model.gradsOnBackend();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads;
   EncoderActivations::Grads& gb = acts.grads();
-  const Span dx{gb.dx, B * D}, dattn{gb.dattn, B * D};
+  const Span dx{be, gb.dx, B * D}, dattn{be, gb.dattn, B * D};
   mlpAndProjectionBackward(be, c, bo, W, G, a, gb, B);
-  const Span dqkv{gb.dqkv, 3 * M * D}, dtmpAll{gb.dtmp, M * D}, dxAll{gb.dx, M * D};
+  const Span dqkv{be, gb.dqkv, 3 * M * D}, dtmpAll{be, gb.dtmp, M * D}, dxAll{be, gb.dx, M * D};
   dqkv.zero();
-  be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, 1, D, NH);
+  be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.attn_out, a.att, B, T, 1, D, NH);
   dtmpAll.zero();
   be.linear_backward(dtmpAll.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                      W + bo.qkv_w, M, D, 3 * D);
   // d x_in: the residual passes d x_mid to the class-token rows (staged in dattn, no longer needed); norm1
   // adds its part to every row.
-  std::memcpy(dattn.data(), dx.data(), sizeof(float) * B * D);
+  be.copy(dattn.data(), dx.data(), sizeof(float) * B * D);
   dxAll.zero();
-  for (int64_t b = 0; b < B; b++) std::memcpy(dxAll.data() + b * T * D, dattn.data() + b * D, sizeof(float) * D);
+  be.copy_rows(dxAll.data(), T * D, dattn.data(), D, B, D);
   be.layernorm_backward(dxAll.data(), G + bo.norm1_w, G + bo.norm1_b, dtmpAll.data(), a.x_in, W + bo.norm1_w,
                         a.mean1, a.rstd1, M, D);
 }
 }  // namespace
 
 // Backward walks the encoder in reverse: pooling/final norm, blocks L-1..0, token assembly, patch embedding.
-void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts,
-                     const float* dout) {
-  (void)pixels;
+void encoderBackward(const Backend& be, Model& model, EncoderActivations& acts, const float* dout) {
   if (!acts.keep) throw std::logic_error("encoderBackward needs activations saved by a keep=true forward.");
   const ViTConfig& c = model.vit();
   const Model::EncoderOffsets& o = model.encoderOffsets();
-  const float* W = model.params();
-  float* G = model.grads();
+  const float* W = model.paramsOnBackend();
+  float* G = model.gradsOnBackend();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), P = c.numPatches(), M = B * T;
   const int64_t pre = c.numPrefixTokens(), NH = c.num_heads;
   const int64_t Dout = c.outputDim();
 
   EncoderActivations::Grads& gb = acts.grads();
-  Span dx{gb.dx, M * D}, dtmp{gb.dtmp, M * D}, dqkv{gb.dqkv, 3 * M * D}, dattn{gb.dattn, M * D};
+  Span dx{be, gb.dx, M * D}, dtmp{be, gb.dtmp, M * D}, dqkv{be, gb.dqkv, 3 * M * D}, dattn{be, gb.dattn, M * D};
   dx.zero();
   // Pooling and final norm.
   const float* dpool = dout;
   if (c.fc_norm) {
-    Span dpooled{gb.dpooled, B * Dout};
+    Span dpooled{be, gb.dpooled, B * Dout};
     dpooled.zero();
     be.layernorm_backward(dpooled.data(), G + o.norm_w, G + o.norm_b, dout, acts.pooled, W + o.norm_w,
                           acts.mean_f, acts.rstd_f, B * Dout / D, D);
@@ -353,19 +341,8 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
   float* dsrc = c.fc_norm ? dx.data() : dtmp.data();
   if (!c.fc_norm) dtmp.zero();
   const int64_t rows = acts.pruned ? B : M, rowsPerImage = acts.pruned ? 1 : T;
-  for (int64_t b = 0; b < B; b++) {
-    const float* db = dpool + b * Dout;
-    float* ds = dsrc + b * rowsPerImage * D;
-    if (c.global_pool != GlobalPool::Avg) {
-      for (int64_t d = 0; d < D; d++) ds[d] += db[d];
-      db += D;
-    }
-    if (c.global_pool != GlobalPool::Token) {
-      const float inv = 1.0f / static_cast<float>(P);
-      for (int64_t t = pre; t < T; t++)
-        for (int64_t d = 0; d < D; d++) ds[t * D + d] += db[d] * inv;
-    }
-  }
+  be.pool_backward(dsrc, dpool, B, rowsPerImage, D, pre, c.global_pool != GlobalPool::Avg,
+                   c.global_pool != GlobalPool::Token);
   if (!c.fc_norm)
     be.layernorm_backward(dx.data(), G + o.norm_w, G + o.norm_b, dtmp.data(), acts.x_final, W + o.norm_w,
                           acts.mean_f, acts.rstd_f, rows, D);
@@ -379,7 +356,7 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
     }
     mlpAndProjectionBackward(be, c, bo, W, G, a, gb, M);
     dqkv.zero();
-    be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.att, B, T, T, D, NH);
+    be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.attn_out, a.att, B, T, T, D, NH);
     dtmp.zero();
     be.linear_backward(dtmp.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                        W + bo.qkv_w, M, D, 3 * D);
@@ -387,19 +364,10 @@ void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, Enc
                           a.mean1, a.rstd1, M, D);
   }
   // Token assembly: class / register tokens, pos_embed, patch rows.
-  const int64_t first = c.no_embed_class ? pre : 0;
-  Span dpatch{gb.dpatch, B * P * D};
-  for (int64_t b = 0; b < B; b++) {
-    const float* db = dx.data() + b * T * D;
-    if (c.class_token)
-      for (int64_t d = 0; d < D; d++) G[o.cls_token + d] += db[d];
-    if (c.reg_tokens) {
-      const float* dr = db + (c.class_token ? D : 0);
-      for (int64_t i = 0; i < c.reg_tokens * D; i++) G[o.reg_token + i] += dr[i];
-    }
-    for (int64_t i = 0; i < (T - first) * D; i++) G[o.pos_embed + i] += db[first * D + i];
-    std::memcpy(dpatch.data() + b * P * D, db + pre * D, sizeof(float) * P * D);
-  }
+  Span dpatch{be, gb.dpatch, B * P * D};
+  dpatch.zero();
+  be.tokens_backward(dpatch.data(), c.class_token ? G + o.cls_token : nullptr, c.reg_tokens ? G + o.reg_token : nullptr,
+                     G + o.pos_embed, dx.data(), B, P, c.reg_tokens, D, c.no_embed_class ? pre : 0, c.class_token);
   be.patch_embed_backward(G + o.patch_w, G + o.patch_b, dpatch.data(), acts.cols, B * P,
                           3LL * c.patch_size * c.patch_size, D);
 }

@@ -24,11 +24,17 @@ namespace tessera {
 // x_final and the final norm are (B, .) instead of (B*T, .). The results are those of the full computation
 // (bit for bit forward; backward sums the same terms without the zero rows). Avg and token+avg pooling read
 // every row and take the full path; pruneOutputRows=false forces it (tests compare the two).
+//
+// Every buffer is in the memory of the backend it was made for (its attention buffers are sized by that table).
+// For a backend without host memory it also holds two input slots of `capacity` images each, where the train and
+// embed steps stage the next chunk's pixels while the current one computes.
 class EncoderActivations {
  public:
-  EncoderActivations(const ViTConfig& cfg, int64_t capacity, bool keep, bool pruneOutputRows = true);
+  EncoderActivations(const Backend& be, const ViTConfig& cfg, int64_t capacity, bool keep,
+                     bool pruneOutputRows = true);
   void setBatch(int64_t b);  // 1 <= b <= capacity
   int64_t capacity() const { return capacity_; }
+  const Backend& backend() const { return *be_; }  // the table it was laid out for
   struct Block {
     float *x_in, *ln1, *mean1, *rstd1, *qkv, *att, *attn_out, *proj, *x_mid, *ln2, *mean2, *rstd2, *fc1, *act,
         *fc2;
@@ -44,11 +50,15 @@ class EncoderActivations {
   float *mean_f, *rstd_f;  // (B*T), (B) when pruned, or (B*Dout/D) for fc_norm
   float* pooled;  // (B, Dout) before fc_norm (fc_norm case)
   float* out;  // (B, Dout) encoder output
+  uint8_t* inputSlots[2];  // (capacity, img, img, 3) each; null for a backend with host memory
   // Bytes of the activation buffers, and of backward's gradient buffers (allocated on first backward).
   size_t bytes() const { return size_ * sizeof(float); }
   size_t gradientBytes() const { return static_cast<size_t>(gradFloats_) * sizeof(float); }
   static int64_t gradientFloats(const ViTConfig& cfg, int64_t capacity);
-  static int64_t activationFloats(const ViTConfig& cfg, int64_t capacity, bool keep, bool pruneOutputRows = true);
+  static int64_t activationFloats(const Backend& be, const ViTConfig& cfg, int64_t capacity, bool keep,
+                                  bool pruneOutputRows = true);
+  // Bytes of the input slots (0 for a backend with host memory).
+  static int64_t inputSlotBytes(const Backend& be, const ViTConfig& cfg, int64_t capacity);
 
   // Backward scratch (sized for capacity): dx, dtmp, dattn (M,D); dqkv (M,3D); dfc1 (M,F1); dact (M,Fi);
   // dpatch (B*P, D); dpooled (B, Dout).
@@ -58,19 +68,21 @@ class EncoderActivations {
   Grads& grads();
 
  private:
+  const Backend* be_;
   const ViTConfig cfg_;
   int64_t capacity_;
   size_t size_ = 0;
   int64_t gradFloats_ = 0;
-  std::unique_ptr<float[]> storage_;
-  std::unique_ptr<float[]> gradStorage_;
+  BackendBuffer storage_;
+  BackendBuffer gradStorage_;
+  BackendBuffer inputStorage_;
   Grads grads_{};
 };
 
-// pixels (B, img, img, 3) uint8 -> acts.out (B, Dout)
+// pixels (B, img, img, 3) uint8 in the backend's memory -> acts.out (B, Dout). `be` is the model's backend or its
+// bf16 table (Model::encoderBackend()).
 void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts);
-// dout (B, Dout) -> encoder parameter gradients (+=) in model.grads(). Needs acts from a keep=true forward.
-void encoderBackward(const Backend& be, Model& model, const uint8_t* pixels, EncoderActivations& acts,
-                     const float* dout);
+// dout (B, Dout) -> encoder parameter gradients (+=) in the model's gradients. Needs acts from a keep=true forward.
+void encoderBackward(const Backend& be, Model& model, EncoderActivations& acts, const float* dout);
 
 }  // namespace tessera

@@ -8,6 +8,7 @@ export type EngineErrorCode =
   | 'ERR_BAD_CONFIG'
   | 'ERR_BUSY'
   | 'ERR_DISPOSED'
+  | 'ERR_NO_DEVICE'
   | 'ERR_ENGINE';
 
 export class EngineError extends Error {
@@ -29,6 +30,7 @@ const KNOWN = new Set<string>([
   'ERR_BAD_CONFIG',
   'ERR_BUSY',
   'ERR_DISPOSED',
+  'ERR_NO_DEVICE',
   'ERR_ENGINE',
 ]);
 

@@ -11,6 +11,8 @@ export {
   measurePeakGflops,
   engineCpuInfo,
   setEngineCpuPath,
+  engineCudaInfo,
+  selectCudaDevice,
   type EmbedOptions,
   type WeightsScope,
 } from './model.js';

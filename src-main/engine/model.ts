@@ -11,6 +11,8 @@ import type {
   CallOptions,
   EncoderSpec,
   EngineCpuInfo,
+  EngineCudaInfo,
+  EngineDevice,
   EngineProgress,
   MatmulPrecision,
   ParameterInfo,
@@ -27,6 +29,7 @@ import type {
 export type WeightsScope = 'encoder' | 'all' | 'encoder+optional-aggregator';
 
 export interface EmbedOptions extends CallOptions {
+  /** As TrainOptions.chunkSize: default 32, 0 chosen from the device's free memory. */
   chunkSize?: number;
 }
 
@@ -91,6 +94,20 @@ export function setEngineCpuPath(path: EngineCpuInfo['path']): EngineCpuInfo['pa
   }
 }
 
+/** The CUDA backend's state: compiled in, a device usable, which one, driver, memory, cuBLASLt (EngineCudaInfo). */
+export function engineCudaInfo(): EngineCudaInfo {
+  return loadEngine().cudaInfo();
+}
+
+/** Chooses the GPU the CUDA backend uses (default: TESSERA_CUDA_DEVICE, else 0), before any model uses it. */
+export function selectCudaDevice(index: number): void {
+  try {
+    loadEngine().selectCudaDevice(index);
+  } catch (err) {
+    throw toEngineError(err);
+  }
+}
+
 abstract class EngineModel {
   protected constructor(protected readonly native: NativeModel) {}
 
@@ -140,6 +157,21 @@ abstract class EngineModel {
   setMatmulPrecision(precision: MatmulPrecision): void {
     this.sync(() => {
       this.native.matmulPrecision = precision;
+    });
+  }
+
+  /** Where the model computes; 'cpu' until set. */
+  get device(): EngineDevice {
+    return this.sync(() => this.native.device);
+  }
+  /**
+   * Moves the model's computation to the CPU or the GPU from the next call on (its parameters and optimizer state
+   * follow, copied when first needed). 'cuda' without a usable device throws ERR_NO_DEVICE with the reason; throws
+   * ERR_BUSY while a call runs.
+   */
+  setDevice(device: EngineDevice): void {
+    this.sync(() => {
+      this.native.device = device;
     });
   }
 

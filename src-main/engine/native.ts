@@ -19,6 +19,8 @@ import type {
   TrainOptions,
   EngineProgress,
   EngineCpuInfo,
+  EngineCudaInfo,
+  EngineDevice,
   MatmulPrecision,
   PeakUnit,
 } from './types.js';
@@ -45,6 +47,7 @@ export interface NativeModel {
   readonly disposed: boolean;
   readonly busy: boolean;
   matmulPrecision: MatmulPrecision;
+  device: EngineDevice;
   loadWeights(path: string, scope?: 'encoder' | 'all' | 'encoder+optional-aggregator'): Promise<void>;
   saveWeights(path: string): Promise<void>;
   saveCheckpoint(dir: string): Promise<void>;
@@ -94,6 +97,8 @@ export interface NativeEngine {
   measurePeakGflops(threads: number, seconds: number, unit?: PeakUnit): number;
   cpuInfo(): EngineCpuInfo;
   setCpuPath(path: EngineCpuInfo['path']): EngineCpuInfo['path'];
+  cudaInfo(): EngineCudaInfo;
+  selectCudaDevice(index: number): void;
   readSafetensors(path: string, names?: string[] | boolean): SafetensorsContents;
   writeSafetensors(path: string, tensors: NamedTensor[], metadata?: Record<string, string>): void;
   abiVersion: number;

@@ -69,7 +69,11 @@ export interface AggregatorConfig {
 }
 
 export interface TrainOptions {
-  /** Patches per encoder chunk: the memory knob (results do not depend on it). Default 32. */
+  /**
+   * Patches per encoder chunk: the memory knob (results do not depend on it). Default 32. 0: the largest that fits
+   * the device's free memory (on the GPU; 32 on the CPU). Out of GPU memory rejects with ERR_OUT_OF_MEMORY naming
+   * the chunk size that fits.
+   */
   chunkSize?: number;
   lrEncoder?: number;
   lrAggregator?: number;
@@ -170,6 +174,36 @@ export interface EngineCpuInfo {
   gemmKernel: string;
   /** For bf16 products: "avx512-bf16-12x32", or the fp32 kernel + "+bf16-rounding" where bf16 is emulated. */
   gemmKernelBf16: string;
+}
+
+/** Where a model computes: the CPU engine, or the CUDA backend on the GPU chosen at run time (engineCudaInfo()). */
+export type EngineDevice = 'cpu' | 'cuda';
+
+/** The CUDA backend's state on this machine (engineCudaInfo()). */
+export interface EngineCudaInfo {
+  /** The addon was built with the CUDA backend (nvcc was found at install). */
+  compiled: boolean;
+  /** A device is usable: models can be moved to 'cuda'. */
+  available: boolean;
+  /** One line: the device in use, or why there is none (no driver, no device, a driver too old, not compiled). */
+  message: string;
+  /** GPU architectures compiled in, e.g. "sm_80 sm_86 sm_89 sm_90". */
+  archs: string;
+  deviceCount: number;
+  device: {
+    index: number;
+    name: string;
+    computeCapability: string;
+    multiprocessors: number;
+    totalBytes: number;
+    freeBytes: number;
+  } | null;
+  /** CUDA versions as integers (13000 = 13.0); driverVersion 0: no driver was found. */
+  driverVersion: number;
+  runtimeVersion: number;
+  /** cuBLASLt was loaded (matrix products go through it); cublasLtInfo says which file, or why not. */
+  cublasLt: boolean;
+  cublasLtInfo: string;
 }
 
 /** A vector unit whose peak measurePeakGflops measures. */

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncoderModel, readEncoderConfig, setEngineThreads } from '../../engine/model.js';
+import { EncoderModel, engineCudaInfo, readEncoderConfig, setEngineThreads } from '../../engine/model.js';
 import { npyHeader } from '../../engine/npy.js';
 import { loadPatch } from '../../engine/patches.js';
 import { SLIDE_EXTENSIONS } from '../../project/import.js';
@@ -22,6 +22,7 @@ interface EmbedOptions {
   batch: string;
   threads?: string;
   randomInit?: string;
+  device: string;
   quiet?: boolean;
 }
 
@@ -36,13 +37,16 @@ export function register(program: Command, io: CliIo): void {
     .requiredOption('--config <file>', 'timm config.json (architecture, model_args, pretrained_cfg)')
     .option('--weights <file>', 'safetensors weights (default: model.safetensors next to the config)')
     .requiredOption('-o, --output <file>', 'the .npy to write')
-    .option('--chunk-size <n>', 'patches per encoder chunk', '32')
+    .option('--chunk-size <n>', 'patches per encoder chunk (0: the most that fits free GPU memory)', '32')
     .option('--batch <n>', 'images decoded and embedded at a time', '256')
     .option('--threads <n>', 'CPU threads for the engine (default: all cores)')
     .option('--random-init <seed>', 'use seeded random weights instead of a weights file (for testing)')
+    .option('--device <device>', 'auto (the GPU when one is usable, else the CPU), cpu or cuda', 'auto')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (images: string[], opts: EmbedOptions) => {
-      const chunkSize = parseIntegerOption('--chunk-size', opts.chunkSize, 1, 65536);
+      const chunkSize = parseIntegerOption('--chunk-size', opts.chunkSize, 0, 65536);
+      if (!['auto', 'cpu', 'cuda'].includes(opts.device))
+        throw new UsageError(`--device must be auto, cpu or cuda, not "${opts.device}".`);
       const batch = parseIntegerOption('--batch', opts.batch, 1, 1 << 20);
       if (opts.threads !== undefined)
         setEngineThreads(parseIntegerOption('--threads', opts.threads, 1, 1024));
@@ -76,6 +80,14 @@ export function register(program: Command, io: CliIo): void {
           model.dispose();
           throw err;
         }
+      }
+
+      const device = opts.device === 'auto' ? (engineCudaInfo().available ? 'cuda' : 'cpu') : opts.device;
+      try {
+        model.setDevice(device as 'cpu' | 'cuda');
+      } catch (err) {
+        model.dispose();
+        throw err;
       }
 
       const dim = model.outputDim;

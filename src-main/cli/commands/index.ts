@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
 import { register as registerCohorts } from './cohorts.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerDoctor } from './doctor.js';
 import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
@@ -29,4 +30,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerDemo(program, io);
   registerModels(program, io);
   registerTrain(program, io);
+  registerDoctor(program, io);
 }

@@ -32,7 +32,7 @@ describe('engine core on aarch64 under emulation', () => {
         const line = r.stdout.split('\n').find((l) => l.startsWith('SUMMARY '));
         const summary = JSON.parse(line?.slice('SUMMARY '.length) ?? '{}') as Record<string, unknown>;
         expect(summary).toMatchObject({ failed: 0, path: 'portable', gemm: 'portable' });
-        expect(summary.passed).toBeGreaterThanOrEqual(170);
+        expect(summary.passed).toBeGreaterThanOrEqual(155);
         expect(summary.worstFixtureRelL2).toBeLessThanOrEqual(1e-4);
       } finally {
         fs.rmSync(out, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { engineCudaInfo } from '../../../src-main/engine/model.js';
 import { decodeNpy } from '../../../src-main/engine/npy.js';
 import { cli } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -110,5 +111,35 @@ describe('tessera embed', () => {
     );
     expect(r.code).toBe(0);
     expect(readNpy(out).shape).toEqual([2, 32]);
+  });
+
+  it('--device: auto and cpu embed here; cuda without a usable GPU exits 1 with the reason and writes nothing', async () => {
+    const info = engineCudaInfo();
+    const dir = tempDir();
+    const args = (device: string, out: string) => [
+      'embed',
+      '--config',
+      config,
+      '--random-init',
+      '3',
+      '--device',
+      device,
+      '-o',
+      out,
+      '-q',
+      images[0]!,
+    ];
+    const auto = await cli(...args('auto', path.join(dir, 'auto.npy')));
+    const cpu = await cli(...args('cpu', path.join(dir, 'cpu.npy')));
+    expect([auto.code, cpu.code]).toEqual([0, 0]);
+    if (!info.available) {
+      expect(readNpy(path.join(dir, 'auto.npy')).data).toEqual(readNpy(path.join(dir, 'cpu.npy')).data);
+      const cuda = await cli(...args('cuda', path.join(dir, 'cuda.npy')));
+      expect(cuda).toMatchObject({ code: 1, out: '', err: `tessera: ${info.message}\n` });
+      expect(fs.readdirSync(dir).sort()).toEqual(['auto.npy', 'cpu.npy']);
+    }
+    const bad = await cli(...args('tpu', path.join(dir, 'x.npy')));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--device must be auto, cpu or cuda, not "tpu".');
   });
 });
