@@ -4,6 +4,7 @@
  * nothing of ours, so contract.ts can import it without a cycle.
  */
 import { z } from 'zod';
+import type { SlidePrediction } from './inference.js';
 import { folderPath, id, shortText } from './schemas.js';
 
 /** Per-slide quality-control flags. `exclude` keeps a slide out of every split. */
@@ -111,6 +112,13 @@ export interface LibrarySlide {
   labels: Record<number, string>;
   qcFlags: QcFlag[];
   qcReason: string | null;
+  /** Model predictions by predictionKey(source, task id). */
+  predictions: Record<string, SlidePrediction>;
+}
+
+/** The key of a source's prediction of a task in LibrarySlide.predictions. */
+export function predictionKey(source: string, taskId: number): string {
+  return `${source}|${taskId}`;
 }
 
 export interface RelinkResult {

@@ -3,13 +3,20 @@
  * the total), the ordered id list the viewer walks, or the ids a bulk action or a cohort covers. Every
  * value goes in as a bound parameter; column names come only from the fixed tables below.
  */
-import type { LibrarySlide, QcFlag, SlideFilter, SlideSort } from '../contract/contract.js';
+import {
+  predictionKey,
+  type LibrarySlide,
+  type QcFlag,
+  type SlideFilter,
+  type SlideSort,
+} from '../contract/contract.js';
 import { ApiError } from '../contract/errors.js';
 import type { Db } from '../db/connection.js';
 import { dataStamp } from '../db/data-stamp.js';
 import { prepared } from '../db/statements.js';
 import { selectCohortRow } from './cohorts-repo.js';
 import { selectLabelsOfSlides } from './labels-repo.js';
+import { selectPredictionsOfSlides } from './predictions-repo.js';
 import { QC_BITS, qcFlagList } from './qc-flags.js';
 import { selectTask, selectValuesOfTask } from './tasks-repo.js';
 
@@ -209,7 +216,7 @@ export function selectSlideIds(db: Db, q: { sort?: SlideSort; filter?: SlideFilt
   return ids;
 }
 
-type PageRow = Omit<LibrarySlide, 'labels' | 'qcFlags'> & { qcBits: number };
+type PageRow = Omit<LibrarySlide, 'labels' | 'qcFlags' | 'predictions'> & { qcBits: number };
 
 /** One page of the library with the number of slides the filter matches. */
 export function selectLibraryPage(
@@ -235,12 +242,23 @@ export function selectLibraryPage(
     if (!m) labels.set(l.s, (m = {}));
     m[l.t] = l.v;
   }
+  const predictions = new Map<number, LibrarySlide['predictions']>();
+  for (const p of selectPredictionsOfSlides(db, pageIds)) {
+    let m = predictions.get(p.slideId);
+    if (!m) predictions.set(p.slideId, (m = {}));
+    m[predictionKey(p.source, p.taskId)] = { value: p.value, probabilities: p.probabilities };
+  }
   const slides: LibrarySlide[] = [];
   for (const id of pageIds) {
     const row = byId.get(id);
     if (!row) continue;
     const { qcBits, ...r } = row;
-    slides.push({ ...r, labels: labels.get(id) ?? {}, qcFlags: qcFlagList(qcBits) });
+    slides.push({
+      ...r,
+      labels: labels.get(id) ?? {},
+      qcFlags: qcFlagList(qcBits),
+      predictions: predictions.get(id) ?? {},
+    });
   }
   return { total: ids.length, slides };
 }

@@ -7,6 +7,7 @@ import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
 import { register as registerModels } from './models.js';
 import { register as registerPatients } from './patients.js';
+import { register as registerPredict } from './predict.js';
 import { register as registerProject } from './project.js';
 import { register as registerServe } from './serve.js';
 import { register as registerSlides } from './slides.js';
@@ -29,4 +30,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerDemo(program, io);
   registerModels(program, io);
   registerTrain(program, io);
+  registerPredict(program, io);
 }

@@ -1,0 +1,55 @@
+/** Handlers for inference jobs, predictions (library columns, accepting them as labels) and heatmaps. */
+import type { InferenceCommandResults, LabelSource } from '../contract/contract.js';
+import type { AppSession } from '../app-state/session.js';
+import type { InferenceService } from '../jobs/inference-service.js';
+import { acceptPredictions } from '../project/predictions.js';
+import { selectPredictionSources } from '../project/predictions-repo.js';
+import { selectTask, selectValuesOfTask } from '../project/tasks-repo.js';
+import type { Heatmaps } from '../viewer-pixels/heatmaps.js';
+import type { Handlers } from './dispatch.js';
+import { notifyLibrary } from './library-events.js';
+
+export function inferenceHandlers(
+  session: AppSession,
+  inference: InferenceService,
+  heatmaps: Heatmaps,
+): Pick<Handlers, keyof InferenceCommandResults> {
+  const db = () => session.requireProject().db;
+  return {
+    'inference.start': (input) => inference.start(input),
+    'inference.list': () => inference.list(),
+    'inference.pause': ({ jobId }) => inference.pause(jobId),
+    'inference.resume': ({ jobId }) => inference.resume(jobId),
+    'inference.cancel': ({ jobId }) => inference.cancel(jobId),
+    'predictions.sources': () => {
+      const d = db();
+      const sources = selectPredictionSources(d).flatMap((s) => {
+        const task = selectTask(d, s.taskId);
+        if (!task) return [];
+        return [{ ...s, taskName: task.name, values: selectValuesOfTask(d, s.taskId).map((v) => v.name) }];
+      });
+      return { sources };
+    },
+    'predictions.accept': ({ source, taskId, slideIds }) => {
+      const { edit, ...result } = acceptPredictions(
+        db(),
+        source as LabelSource,
+        taskId,
+        slideIds,
+        session.author,
+      );
+      session.edits.push(edit);
+      if (edit)
+        notifyLibrary(
+          session,
+          ['labels'],
+          edit.changes.map((c) => c.slideId),
+        );
+      return { ...result, undo: session.edits.state() };
+    },
+    'heatmaps.list': ({ slideId }) => heatmaps.list(slideId),
+    'heatmaps.get': ({ slideId, modelKey }) => heatmaps.get(slideId, modelKey),
+    'heatmaps.geojson': ({ slideId, modelKey, layer, threshold }) =>
+      heatmaps.geojson(slideId, modelKey, layer, threshold),
+  };
+}
