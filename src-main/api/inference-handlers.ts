@@ -4,6 +4,7 @@ import type { AppSession } from '../app-state/session.js';
 import type { InferenceService } from '../jobs/inference-service.js';
 import { acceptPredictions } from '../project/predictions.js';
 import { selectPredictionSources } from '../project/predictions-repo.js';
+import { resolveSelection } from '../project/slide-selection.js';
 import { selectTask, selectValuesOfTask } from '../project/tasks-repo.js';
 import type { Heatmaps } from '../viewer-pixels/heatmaps.js';
 import type { Handlers } from './dispatch.js';
@@ -30,9 +31,11 @@ export function inferenceHandlers(
       });
       return { sources };
     },
-    'predictions.accept': ({ source, taskId, slideIds }) => {
+    'predictions.accept': ({ source, taskId, selection }) => {
+      const d = db();
+      const slideIds = resolveSelection(d, selection);
       const { edit, ...result } = acceptPredictions(
-        db(),
+        d,
         source as LabelSource,
         taskId,
         slideIds,

@@ -4,7 +4,7 @@
  * heatmaps it leaves (per-patch attention and task scores on the patch grid, drawn as tiles).
  */
 import { z } from 'zod';
-import type { UndoState } from './library.js';
+import { slideSelection, type UndoState } from './library.js';
 import { folderPath, id, shortText } from './schemas.js';
 
 export const modelChoice = z.discriminatedUnion('kind', [
@@ -34,7 +34,7 @@ export const inferenceCommandInputs = {
   'inference.cancel': z.object({ jobId: id }).strict(),
   'predictions.sources': z.object({}).strict(),
   /** Turns a source's predictions for a task into labels on these slides (one undoable edit). */
-  'predictions.accept': z.object({ source, taskId: id, slideIds: z.array(id).min(1).max(100_000) }).strict(),
+  'predictions.accept': z.object({ source, taskId: id, selection: slideSelection }).strict(),
   'heatmaps.list': z.object({ slideId: id }).strict(),
   'heatmaps.get': z.object({ slideId: id, modelKey }).strict(),
   'heatmaps.geojson': z

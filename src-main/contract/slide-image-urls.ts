@@ -32,6 +32,8 @@ export interface SlideImageUrls {
    */
   heatmapTile(slideId: number, layer: HeatmapLayerRef, level: number, col: number, row: number): string;
   heatmapOverlay(slideId: number, layer: HeatmapLayerRef): string;
+  /** A square region (level-0 corner and side) as a small JPEG: a heatmap's top-k gallery. */
+  patch(slideId: number, x: number, y: number, size: number): string;
 }
 
 /** Which heatmap: the model's raster key, `attention` or `task-<t>-<v>`, and the colour map. */
@@ -54,6 +56,8 @@ export function createSlideImageUrls(base: string, projectId: string): SlideImag
     tissue: (slideId) => `${root}${slideId}/tissue.png${scope}`,
     heatmapTile: (slideId, h, level, col, row) =>
       `${root}${slideId}/heatmap/${h.modelKey}/${h.layer}/${h.colorMap}/${level}/${col}_${row}.png${scope}`,
+    patch: (slideId, x, y, size) =>
+      `${root}${slideId}/patch/${Math.round(x)}_${Math.round(y)}_${Math.round(size)}.jpg${scope}`,
     heatmapOverlay: (slideId, h) =>
       `${root}${slideId}/heatmap/${h.modelKey}/${h.layer}/${h.colorMap}/overlay.png${scope}`,
   };
@@ -65,6 +69,7 @@ export type SlideImageRequest =
   | { kind: 'thumbnail'; slideId: number }
   | { kind: 'associated'; slideId: number; name: string }
   | { kind: 'tissue'; slideId: number }
+  | { kind: 'patch'; slideId: number; x: number; y: number; size: number }
   | {
       kind: 'heatmap';
       slideId: number;
@@ -86,6 +91,8 @@ export function parseSlideImagePath(p: string): SlideImageRequest | null {
   if (m) return { kind: 'associated', slideId: +m[1]!, name: m[2]! };
   m = /^(\d{1,9})\/tissue\.png$/.exec(p);
   if (m) return { kind: 'tissue', slideId: +m[1]! };
+  m = /^(\d{1,9})\/patch\/(\d{1,7})_(\d{1,7})_(\d{1,5})\.jpg$/.exec(p);
+  if (m) return { kind: 'patch', slideId: +m[1]!, x: +m[2]!, y: +m[3]!, size: +m[4]! };
   m =
     /^(\d{1,9})\/heatmap\/(run-\d{1,15}|folder-[0-9a-f]{16})\/(attention|task-\d{1,2}-\d{1,3})\/([a-z]{1,16})\/(?:(\d{1,2})\/(\d{1,7})_(\d{1,7})|overlay)\.png$/.exec(
       p,

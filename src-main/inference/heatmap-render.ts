@@ -1,22 +1,34 @@
 /**
- * Painting a heatmap raster: a layer's per-patch values (attention relative to the slide's most attended
- * patch, or a task value's probability) looked up per output pixel from the patch under its centre, so cell
+ * Painting a heatmap raster: a layer's per-patch values (attention as a percentile rank on the slide, or a
+ * task value's probability) looked up per output pixel from the patch under its centre, so cell
  * edges stay sharp at every zoom and fall on the patches' level-0 edges. Deep Zoom geometry as OpenSeadragon
  * and OpenSlide's generator use it: levels halve, rounding up, down to 1 x 1.
  */
 import { colorAt, type ColorMapId } from '../contract/heatmap-colors.js';
 import type { HeatmapRaster } from './heatmap-raster.js';
 
-/** The layer's value per patch, 0..1 (NaN where the layer does not exist). */
+/**
+ * Attention as each patch's percentile rank on the slide (0 least, 1 most attended; ties share the higher
+ * rank), as CLAM draws it: raw attention sums to 1 over thousands of patches and is often nearly flat, so
+ * its ranks, not its magnitudes, show where the model looks.
+ */
+export function attentionPercentiles(attention: Float32Array | readonly number[]): Float32Array {
+  const n = attention.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => attention[a]! - attention[b]!);
+  const out = new Float32Array(n);
+  for (let k = 0; k < n;) {
+    let j = k;
+    while (j + 1 < n && attention[order[j + 1]!] === attention[order[k]!]) j++;
+    for (let t = k; t <= j; t++) out[order[t]!] = n > 1 ? j / (n - 1) : 1;
+    k = j + 1;
+  }
+  return out;
+}
+
+/** The layer's value per patch, 0..1; null where the layer does not exist. */
 export function layerValues(raster: HeatmapRaster, layer: string): Float32Array | null {
   const n = raster.x.length;
-  if (layer === 'attention') {
-    let max = 0;
-    for (let i = 0; i < n; i++) max = Math.max(max, raster.attention[i]!);
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = max > 0 ? raster.attention[i]! / max : 0;
-    return out;
-  }
+  if (layer === 'attention') return attentionPercentiles(raster.attention);
   const m = /^task-(\d+)-(\d+)$/.exec(layer);
   if (!m) return null;
   const t = +m[1]!;

@@ -18,6 +18,7 @@ import { getSlide } from '../project/slides-repo.js';
 import { projectTissueMask } from '../training/tissue/cache.js';
 import { tissueOverlay } from '../training/tissue/mask.js';
 import { Heatmaps } from './heatmaps.js';
+import { patchImage } from './patch-image.js';
 
 export type SlideImageResult =
   | { status: 200; contentType: string; bytes: Uint8Array }
@@ -90,6 +91,13 @@ export class SlideImages {
         };
       } catch {
         return { status: 404, message: 'This slide has no thumbnail yet.' };
+      }
+    }
+    if (request.kind === 'patch') {
+      try {
+        return await this.slides.withReader(row.path, (reader) => patchImage(reader, request));
+      } catch (err) {
+        return { status: 422, message: err instanceof Error ? err.message : String(err) };
       }
     }
     if (request.kind === 'heatmap') {

@@ -210,7 +210,7 @@ describe('heatmap alignment', () => {
       const request = parseSlideImagePath(url.slice('/tiles/'.length).split('?')[0]!)!;
       const tile = await services.slideImages.serve(request);
       expect(tile).toMatchObject({ status: 200, contentType: 'image/png' });
-      const regions = services.slideImages.heatmaps.geojson(slide.id, key, 'attention', 0.5);
+      const regions = services.slideImages.heatmaps.geojson(slide.id, key, 'attention', 1);
       expect(regions.regions).toBe(1);
       expect(regions.geojson.features[0]).toMatchObject({
         type: 'Feature',
