@@ -17,6 +17,9 @@ import { readSafetensors, writeSafetensors } from '../../../src-main/engine/inde
 import { heatmapPath, readHeatmap } from '../../../src-main/inference/heatmap-raster.js';
 import { openProject } from '../../../src-main/project/project.js';
 import { createDemoCohort } from '../../../src-main/training/demo/cohort.js';
+import { InferenceJobs } from '../../../src-main/jobs/inference-jobs.js';
+import type { JobEvent } from '../../../src-main/jobs/job-runner.js';
+import { TrainingRuns } from '../../../src-main/jobs/training-runs.js';
 import { cli } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/temp.js';
 import { saveJpegPyramid } from '../../helpers/vips.js';
@@ -198,6 +201,11 @@ describe('slide inference', () => {
         .filter((t) => !t.name.startsWith('heads.'))
         .map((t) => ({ name: t.name, shape: t.shape, data: t.data! })),
     );
+    const neither = await cli('predict', dir);
+    expect(neither.code).toBe(2);
+    expect(neither.err).toMatch(/^tessera: Name the model with either --run R or --model FOLDER\./);
+    const notRun = await cli('predict', dir, '--run', '9');
+    expect(notRun).toMatchObject({ code: 1, err: 'tessera: There is no run 9 in this project.\n' });
     const broken = await cli('predict', dir, '--model', model, '--slides', '1');
     expect(broken.code).toBe(1);
     expect(broken.err).toMatch(
@@ -229,4 +237,80 @@ describe('slide inference', () => {
     q.close();
     expect(fs.existsSync(path.join(dir, 'cache', 'heatmaps'))).toBe(false);
   }, 300_000);
+
+  it('an inference job reports progress, pauses between slides, resumes where it stopped, and can be cancelled', async () => {
+    const dir = project();
+    const events: JobEvent[] = [];
+    const runs = await TrainingRuns.open(
+      dir,
+      { onOtherJob: (e) => events.push(e) },
+      { supervise: true, pollMs: 50 },
+    );
+    try {
+      const jobs = new InferenceJobs(runs.project, runs.runner);
+      const started = await jobs.start({ model: { kind: 'run', runId: 1 } });
+      expect(started).toMatchObject({
+        state: expect.stringMatching(/^(queued|running)$/),
+        slides: 20,
+        model: expect.stringMatching(/^run 1 /),
+      });
+      await until(() => events.some((e) => e.type === 'record'));
+      jobs.pause(started.jobId);
+      const paused = await until(() => {
+        const s = jobs.summary(started.jobId);
+        return s.state === 'paused' ? s : null;
+      });
+      expect(paused.predicted).toBeGreaterThan(0);
+      expect(paused.predicted).toBeLessThan(20);
+      const progress = events
+        .filter((e) => e.type === 'progress')
+        .map((e) => e.progress as { done: number; total: number });
+      expect(progress.at(-1)).toMatchObject({ total: 20 });
+
+      jobs.resume(started.jobId);
+      const done = await until(() => {
+        const s = jobs.summary(started.jobId);
+        return s.state === 'completed' ? s : null;
+      }, 240_000);
+      expect(done).toMatchObject({ predicted: 20, skipped: [], error: null });
+      expect(selectJobAttempts(runs, started.jobId)).toBe(2);
+
+      // Cancelled: final, and what was stored is whole (each prediction has its raster).
+      const other = await jobs.start({ model: { kind: 'run', runId: 1 }, slideIds: [1, 2, 3] });
+      jobs.cancel(other.jobId);
+      await until(() => jobs.summary(other.jobId).state === 'cancelled');
+      expect(() => jobs.resume(other.jobId)).toThrow(/cancelled; only a paused or failed job can be resumed/);
+      expect(jobs.list().map((j) => [j.jobId, j.state])).toEqual([
+        [other.jobId, 'cancelled'],
+        [started.jobId, 'completed'],
+      ]);
+    } finally {
+      await runs.close();
+    }
+    const p = await openProject(dir);
+    const rows = p.db
+      .prepare(
+        'SELECT s.fingerprint AS f, p.model_key AS k FROM predictions p JOIN slides s ON s.id = p.slide_id',
+      )
+      .all() as { f: string; k: string }[];
+    p.close();
+    expect(rows).toHaveLength(20);
+    for (const r of rows) expect(readHeatmap(heatmapPath(dir, r.k, r.f))).not.toBeNull();
+  }, 300_000);
 });
+
+async function until<T>(what: () => T | null | undefined | false, timeoutMs = 120_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = what();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function selectJobAttempts(runs: TrainingRuns, jobId: number): number {
+  return (
+    runs.project.db.prepare('SELECT attempts FROM jobs WHERE id = ?').get(jobId) as { attempts: number }
+  ).attempts;
+}
