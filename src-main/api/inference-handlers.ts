@@ -7,6 +7,7 @@ import { selectPredictionSources } from '../project/predictions-repo.js';
 import { resolveSelection } from '../project/slide-selection.js';
 import { selectTask, selectValuesOfTask } from '../project/tasks-repo.js';
 import type { Heatmaps } from '../viewer-pixels/heatmaps.js';
+import { ApiError } from '../contract/errors.js';
 import type { Handlers } from './dispatch.js';
 import { notifyLibrary } from './library-events.js';
 
@@ -52,6 +53,11 @@ export function inferenceHandlers(
     },
     'heatmaps.list': ({ slideId }) => heatmaps.list(slideId),
     'heatmaps.get': ({ slideId, modelKey }) => heatmaps.get(slideId, modelKey),
+    'heatmaps.overlayPng': async ({ slideId, modelKey, layer, colorMap }) => {
+      const r = await heatmaps.serve(slideId, { modelKey, layer, colorMap }, null);
+      if (r.status !== 200) throw new ApiError('not-found', r.message);
+      return { pngBase64: Buffer.from(r.bytes).toString('base64') };
+    },
     'heatmaps.geojson': ({ slideId, modelKey, layer, threshold }) =>
       heatmaps.geojson(slideId, modelKey, layer, threshold),
   };

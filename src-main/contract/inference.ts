@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { slideSelection, type UndoState } from './library.js';
+import { isColorMapId } from './heatmap-colors.js';
 import { folderPath, id, shortText } from './schemas.js';
 
 export const modelChoice = z.discriminatedUnion('kind', [
@@ -37,6 +38,15 @@ export const inferenceCommandInputs = {
   'predictions.accept': z.object({ source, taskId: id, selection: slideSelection }).strict(),
   'heatmaps.list': z.object({ slideId: id }).strict(),
   'heatmaps.get': z.object({ slideId: id, modelKey }).strict(),
+  /** The whole overlay as a PNG (base64): the export works the same in both shells. */
+  'heatmaps.overlayPng': z
+    .object({
+      slideId: id,
+      modelKey,
+      layer,
+      colorMap: z.string().refine(isColorMapId, { message: 'not a colour map' }),
+    })
+    .strict(),
   'heatmaps.geojson': z
     .object({ slideId: id, modelKey, layer, threshold: z.number().min(0).max(1) })
     .strict(),
@@ -120,6 +130,7 @@ export interface InferenceCommandResults {
   'predictions.accept': { changed: number; unchanged: number; undo: UndoState };
   'heatmaps.list': { heatmaps: HeatmapInfo[] };
   'heatmaps.get': HeatmapData;
+  'heatmaps.overlayPng': { pngBase64: string };
   'heatmaps.geojson': { geojson: GeoJsonFeatureCollection; regions: number };
 }
 
@@ -142,6 +153,3 @@ export interface GeoJsonFeatureCollection {
     };
   }[];
 }
-
-export const COLOR_MAPS = ['viridis', 'inferno', 'turbo', 'coolwarm'] as const;
-export type ColorMapName = (typeof COLOR_MAPS)[number];

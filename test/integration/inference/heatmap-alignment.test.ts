@@ -12,7 +12,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { imageSize } from 'image-size';
 import { createAppServices } from '../../../src-main/api/services.js';
+import { dispatch } from '../../../src-main/api/dispatch.js';
 import { colorAt } from '../../../src-main/contract/heatmap-colors.js';
 import { createSlideImageUrls, parseSlideImagePath } from '../../../src-main/contract/slide-image-urls.js';
 import { SlideModel } from '../../../src-main/engine/index.js';
@@ -210,6 +212,24 @@ describe('heatmap alignment', () => {
       const request = parseSlideImagePath(url.slice('/tiles/'.length).split('?')[0]!)!;
       const tile = await services.slideImages.serve(request);
       expect(tile).toMatchObject({ status: 200, contentType: 'image/png' });
+      const listed = await dispatch(services.handlers, 'heatmaps.list', { slideId: slide.id });
+      expect(listed).toMatchObject({
+        ok: true,
+        value: {
+          heatmaps: [{ modelKey: key, source: 'model:model', label: 'model', patches: raster.x.length }],
+        },
+      });
+      const overlay = (await dispatch(services.handlers, 'heatmaps.overlayPng', {
+        slideId: slide.id,
+        modelKey: key,
+        layer: 'attention',
+        colorMap: 'inferno',
+      })) as { ok: true; value: { pngBase64: string } };
+      expect(imageSize(Buffer.from(overlay.value.pngBase64, 'base64'))).toMatchObject({
+        type: 'png',
+        width: W,
+        height: H,
+      });
       const regions = services.slideImages.heatmaps.geojson(slide.id, key, 'attention', 1);
       expect(regions.regions).toBe(1);
       expect(regions.geojson.features[0]).toMatchObject({
