@@ -6,6 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../db/connection.js';
 import { upsertPrediction } from '../project/predictions-repo.js';
+import { slideExists } from '../project/slides-repo.js';
+import { selectTask } from '../project/tasks-repo.js';
 import type { InferenceParams, InferenceRecord } from './job/inference-job.js';
 
 export function inferenceJobModule(): string {
@@ -20,8 +22,11 @@ export const inferenceJobKind = {
     const r = record as InferenceRecord;
     if (r.type !== 'slide') return;
     const { model } = JSON.parse(job.params) as InferenceParams;
+    // A slide or task removed while the job ran has nothing to hold its prediction: it is left out.
+    if (!slideExists(db, r.slideId)) return;
     db.transaction(() => {
       model.tasks.forEach((task, i) => {
+        if (!selectTask(db, task.taskId)) return;
         const probabilities = r.probabilities[i]!;
         let best = 0;
         for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
