@@ -5,6 +5,7 @@
  */
 import {
   predictionKey,
+  PREDICTION_SORT,
   type LibrarySlide,
   type QcFlag,
   type SlideFilter,
@@ -142,6 +143,8 @@ interface Order {
 function orderBy(db: Db, sort: SlideSort | undefined): Order {
   const column = sort?.column ?? 'name';
   const dir = sort?.direction === 'desc' ? 'DESC' : 'ASC';
+  const predicted = PREDICTION_SORT.exec(column);
+  if (predicted) return predictionOrder(db, Number(predicted[1]), predicted[2]!, dir);
   const task = /^task:(\d+)$/.exec(column);
   if (task) {
     const taskId = Number(task[1]);
@@ -168,6 +171,29 @@ function orderBy(db: Db, sort: SlideSort | undefined): Order {
   if (!s) throw new ApiError('bad-input', `The slide list cannot sort by "${column}".`);
   const nulls = s.nullable ? `(${s.expr}) IS NULL, ` : '';
   return { join: '', order: `${nulls}${s.expr} ${dir}, s.id ${dir}`, params: [], orderParams: [] };
+}
+
+/** Binary: by p(second value); categorical: by the predicted value's place, then its probability. */
+function predictionOrder(db: Db, taskId: number, source: string, dir: string): Order {
+  const row = selectTask(db, taskId);
+  if (!row) throw new ApiError('not-found', `There is no task with id ${taskId} to sort by.`);
+  const values = selectValuesOfTask(db, taskId);
+  const join = 'LEFT JOIN predictions pr ON pr.slide_id = s.id AND pr.task_id = ? AND pr.source = ?';
+  if (values.length === 2)
+    return {
+      join,
+      order: `pr.value IS NULL, json_extract(pr.probabilities, '$[1]') ${dir}, s.id ${dir}`,
+      params: [taskId, source],
+      orderParams: [],
+    };
+  const place = `CASE pr.value ${values.map((_, i) => `WHEN ? THEN ${i}`).join(' ')} ELSE ${values.length} END`;
+  const probability = `(SELECT max(value) FROM json_each(pr.probabilities))`;
+  return {
+    join,
+    order: `pr.value IS NULL, ${place} ${dir}, ${probability} ${dir}, s.id ${dir}`,
+    params: [taskId, source],
+    orderParams: values.map((v) => v.name),
+  };
 }
 
 function whereClause(db: Db, filter: SlideFilter | undefined): Sql {

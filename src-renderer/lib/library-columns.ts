@@ -84,7 +84,7 @@ export function predictionColumns(
     id: `prediction:${source.source}:${source.taskId}`,
     header: `${source.taskName} · ${sourceLabel(source)}`,
     title: `${source.taskName} as predicted by ${sourceLabel(source)} (${source.slides} slides): the most probable value and its probability`,
-    sort: null,
+    sort: `prediction:${source.taskId}:${source.source}`,
     width: 170,
     testid: 'slide-prediction',
     cell: (s) =>

@@ -9,7 +9,8 @@ import type {
   PredictionSource,
 } from '../../src-main/contract/contract.js';
 import { call, on, onResync } from './api.js';
-import { reporting } from './errors.svelte.js';
+import { errors, reporting } from './errors.svelte.js';
+import { notice } from './notices.svelte.js';
 import { followLibraryChanges } from './library-changes.js';
 
 class PredictionsStore {
@@ -22,7 +23,9 @@ class PredictionsStore {
   start(): () => void {
     const offChanged = on('onInferenceChanged', (job) => {
       const i = this.jobs.findIndex((j) => j.jobId === job.jobId);
+      const before = i < 0 ? null : this.jobs[i]!.state;
       this.jobs = i < 0 ? [job, ...this.jobs] : this.jobs.with(i, job);
+      if (before !== job.state) this.announce(job);
       if (job.state !== 'running' && this.progress?.jobId === job.jobId) this.progress = null;
       void this.reloadSources();
     });
@@ -37,6 +40,18 @@ class PredictionsStore {
       offLibrary();
       offResync();
     };
+  }
+
+  /** A job's end, said once: its failure as an error, its completion (and slides left out) as a notice. */
+  private announce(job: InferenceJobSummary): void {
+    if (job.state === 'failed') errors.report(new Error(job.error ?? `Inference job ${job.jobId} failed.`));
+    else if (job.state === 'completed') {
+      const left = job.skipped.length ? `; ${job.skipped.map((s) => s.message).join(' ')}` : '';
+      notice.show(
+        `Predicted ${job.predicted} of ${job.slides} slides with ${job.model}${left}`,
+        left ? 10_000 : 5000,
+      );
+    }
   }
 
   /** The running or queued job, if any (the Library shows its progress). */

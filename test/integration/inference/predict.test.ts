@@ -150,17 +150,31 @@ describe('slide inference', () => {
       const predicted = first.predictions[`model:1|${taskId}`]!;
       expect(predicted.value).toMatch(/^(positive|negative)$/);
       expect(page.value.slides[2]!.predictions).toEqual({});
+      // Sorted by the prediction: predicted slides first, by p(positive), in either direction.
+      for (const direction of ['asc', 'desc'] as const) {
+        const sorted = (await call('slides.list', {
+          offset: 0,
+          limit: 20,
+          sort: { column: `prediction:${taskId}:model:1`, direction },
+        })) as {
+          ok: true;
+          value: { slides: { id: number; predictions: Record<string, { probabilities: number[] }> }[] };
+        };
+        const p = sorted.value.slides.map((s) => s.predictions[`model:1|${taskId}`]?.probabilities[1]);
+        expect({ direction, p }).toEqual({ direction, p: [p[0], p[1], ...p.slice(2).map(() => undefined)] });
+        expect(direction === 'asc' ? p[0]! <= p[1]! : p[0]! >= p[1]!).toBe(true);
+      }
 
       const before = [1, 2].map((id) => page.value.slides.find((s) => s.id === id)!.labels[taskId]);
       const accepted = (await call('predictions.accept', {
         source: 'model:1',
         taskId,
-        slideIds: [1, 2],
+        selection: { ids: [1, 2] },
       })) as {
         ok: true;
         value: { changed: number; undo: { undoDescription: string } };
       };
-      expect(accepted.ok).toBe(true);
+      expect(accepted).toMatchObject({ ok: true });
       expect(accepted.value.undo.undoDescription).toMatch(
         /^Accept model 1 predictions of atypia on \d slides?$/,
       );
