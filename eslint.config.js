@@ -30,7 +30,9 @@ export const mainLayers = [
   ['project'],
   // What outlives a request (the open project, recent list, demo, user-data folder); and the
   // computations over a project that the jobs will run.
-  ['app-state', 'training', 'inference'],
+  ['app-state', 'training'],
+  // Applying trained models to slides (inference jobs, heatmap rasters): built on training's patch pipeline.
+  ['inference'],
   // Services over the open project: the viewer's pixels, background jobs.
   ['viewer-pixels', 'jobs'],
   // Wiring: the command handlers and services; what both shells need to host the renderer.
@@ -103,7 +105,7 @@ export default tseslint.config(
               message: 'The renderer may import only from src-main/contract/.',
             },
             {
-              regex: '(^|/)src-main/contract/(?!slide-image-urls\\.js$)',
+              regex: '(^|/)src-main/contract/(?!(slide-image-urls|heatmap-colors)\\.js$)',
               allowTypeImports: true,
               message: 'Import the contract with `import type` only (its schemas are main-side code).',
             },

@@ -11,6 +11,8 @@ import { cohortHandlers } from './cohort-handlers.js';
 import { labelHandlers } from './label-handlers.js';
 import { libraryHandlers } from './library-handlers.js';
 import { trainingHandlers } from './training-handlers.js';
+import { inferenceHandlers } from './inference-handlers.js';
+import type { InferenceService } from '../jobs/inference-service.js';
 import type { TrainingService } from '../jobs/training-service.js';
 import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import { appVersion } from '../version.js';
@@ -23,6 +25,7 @@ export interface HandlerContext {
   /** Opening and fingerprinting slide files (relink). */
   toolkit: Pick<SlideToolkit, 'open' | 'fingerprint'>;
   training: TrainingService;
+  inference: InferenceService;
 }
 
 export function createHandlers({
@@ -32,12 +35,14 @@ export function createHandlers({
   imports,
   toolkit,
   training,
+  inference,
 }: HandlerContext): Handlers {
   return {
     ...libraryHandlers(session, toolkit),
     ...labelHandlers(session),
     ...cohortHandlers(session),
     ...trainingHandlers(training),
+    ...inferenceHandlers(session, inference, slideImages.heatmaps),
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),
     'project.create': ({ dir, name }) => session.create(dir, name),
     'project.open': ({ dir }) => session.open(dir),

@@ -11,6 +11,7 @@ import { SlideImages } from '../viewer-pixels/slide-images.js';
 import { slideToolkit } from '../project/slide-toolkit.js';
 import { SlideService } from '../slides/slide-service.js';
 import { TrainingService } from '../jobs/training-service.js';
+import { InferenceService } from '../jobs/inference-service.js';
 import type { JobProcessLauncher } from '../jobs/job-process-launcher.js';
 
 export interface AppServices {
@@ -18,6 +19,7 @@ export interface AppServices {
   slideImages: SlideImages;
   imports: ImportJobs;
   training: TrainingService;
+  inference: InferenceService;
   handlers: Handlers;
   close(): Promise<void>;
 }
@@ -34,14 +36,17 @@ export function createAppServices(
   const toolkit = slideToolkit();
   const imports = new ImportJobs(session, toolkit);
   const training = new TrainingService(session, launchJobProcess);
-  const handlers = createHandlers({ session, mode, slideImages, imports, toolkit, training });
+  const inference = new InferenceService(session, training);
+  const handlers = createHandlers({ session, mode, slideImages, imports, toolkit, training, inference });
   return {
     session,
     slideImages,
     imports,
     training,
+    inference,
     handlers,
     close: async () => {
+      inference.close();
       // Training first: a running job checkpoints before the session's project closes.
       await training.close();
       session.close();

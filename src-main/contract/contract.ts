@@ -5,6 +5,11 @@
  */
 import { z } from 'zod';
 import { cohortCommandInputs, type CohortCommandResults } from './cohorts.js';
+import {
+  inferenceCommandInputs,
+  type InferenceCommandResults,
+  type InferenceEventPayloads,
+} from './inference.js';
 import { labelCommandInputs, type LabelCommandResults } from './labels.js';
 import { libraryCommandInputs, type LibraryCommandResults, type UndoState } from './library.js';
 import {
@@ -46,6 +51,7 @@ export const commandInputs = {
   ...labelCommandInputs,
   ...cohortCommandInputs,
   ...trainingCommandInputs,
+  ...inferenceCommandInputs,
 } as const;
 
 export interface AppInfo {
@@ -126,7 +132,12 @@ export interface ImportProgress {
 }
 
 export interface CommandResults
-  extends LibraryCommandResults, LabelCommandResults, CohortCommandResults, TrainingCommandResults {
+  extends
+    LibraryCommandResults,
+    LabelCommandResults,
+    CohortCommandResults,
+    TrainingCommandResults,
+    InferenceCommandResults {
   'app.info': AppInfo;
   'project.create': ProjectInfo;
   'project.open': ProjectInfo;
@@ -155,7 +166,7 @@ export interface LibraryChange {
   undo: UndoState;
 }
 
-export interface EventPayloads extends TrainingEventPayloads {
+export interface EventPayloads extends TrainingEventPayloads, InferenceEventPayloads {
   onProjectChanged: ProjectInfo | null;
   onImportProgress: ImportProgress;
   /** After any command that changes labels, QC, patients, tasks, slides, cohorts or splits. */
@@ -168,6 +179,8 @@ export const eventNames: readonly EventName[] = [
   'onLibraryChanged',
   'onRunChanged',
   'onRunProgress',
+  'onInferenceChanged',
+  'onInferenceProgress',
 ];
 
 export function isCommandName(name: string): name is CommandName {
@@ -179,3 +192,4 @@ export * from './library.js';
 export * from './labels.js';
 export * from './cohorts.js';
 export * from './training.js';
+export * from './inference.js';

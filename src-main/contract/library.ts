@@ -4,6 +4,7 @@
  * nothing of ours, so contract.ts can import it without a cycle.
  */
 import { z } from 'zod';
+import type { SlidePrediction } from './inference.js';
 import { folderPath, id, shortText } from './schemas.js';
 
 /** Per-slide quality-control flags. `exclude` keeps a slide out of every split. */
@@ -54,10 +55,25 @@ export type SlideFilter = z.input<typeof slideFilter>;
 /**
  * Columns the slide list sorts by ('qc': by the number of flags set; 'size': by level-0 pixel count);
  * `task:<id>` sorts by that task's value (a categorical task by its values' order, continuous numerically).
+ * `prediction:<task id>:<source>` sorts by a model's prediction of the task (binary: the probability of the
+ * task's second value; categorical: the predicted value's place in the task's order, then its probability).
  * Slides with no value sort last in either direction; ties keep import order (reversed when descending).
  */
 export type SlideSortColumn =
-  'name' | 'path' | 'patient' | 'added' | 'size' | 'mpp' | 'vendor' | 'qc' | 'id' | `task:${number}`;
+  | 'name'
+  | 'path'
+  | 'patient'
+  | 'added'
+  | 'size'
+  | 'mpp'
+  | 'vendor'
+  | 'qc'
+  | 'id'
+  | `task:${number}`
+  | `prediction:${number}:${string}`;
+
+/** The sort column of a model source's predictions of a task. */
+export const PREDICTION_SORT = /^prediction:([1-9]\d{0,15}):(model:[A-Za-z0-9._-]{1,100})$/;
 export const SLIDE_SORT_COLUMNS = [
   'name',
   'path',
@@ -71,9 +87,13 @@ export const SLIDE_SORT_COLUMNS = [
 ] as const;
 const sortColumn = z.union([
   z.enum(SLIDE_SORT_COLUMNS),
-  z.custom<`task:${number}`>((v) => typeof v === 'string' && /^task:[1-9]\d{0,15}$/.test(v), {
-    message: 'the sort column must be name, path, patient, added, size, mpp, vendor, qc, id or task:<id>',
-  }),
+  z.custom<`task:${number}` | `prediction:${number}:${string}`>(
+    (v) => typeof v === 'string' && (/^task:[1-9]\d{0,15}$/.test(v) || PREDICTION_SORT.test(v)),
+    {
+      message:
+        'the sort column must be name, path, patient, added, size, mpp, vendor, qc, id, task:<id> or prediction:<task id>:<source>',
+    },
+  ),
 ]);
 export const slideSort = z
   .object({ column: sortColumn.default('name'), direction: z.enum(['asc', 'desc']).default('asc') })
@@ -111,6 +131,13 @@ export interface LibrarySlide {
   labels: Record<number, string>;
   qcFlags: QcFlag[];
   qcReason: string | null;
+  /** Model predictions by predictionKey(source, task id). */
+  predictions: Record<string, SlidePrediction>;
+}
+
+/** The key of a source's prediction of a task in LibrarySlide.predictions. */
+export function predictionKey(source: string, taskId: number): string {
+  return `${source}|${taskId}`;
 }
 
 export interface RelinkResult {

@@ -25,7 +25,26 @@ export interface SlideImageUrls {
    * tissue tinted, pen ink marked, background clear. Detected on first request and kept in the project.
    */
   tissue(slideId: number): string;
+  /**
+   * A model's heatmap of the slide (attention, or a task value's per-patch probability) painted with a colour
+   * map: Deep Zoom tiles (PNG, see-through where there is no patch) over the slide's level-0 extent, and the
+   * whole overlay as one PNG for export.
+   */
+  heatmapTile(slideId: number, layer: HeatmapLayerRef, level: number, col: number, row: number): string;
+  heatmapOverlay(slideId: number, layer: HeatmapLayerRef): string;
+  /** A square region (level-0 corner and side) as a small JPEG: a heatmap's top-k gallery. */
+  patch(slideId: number, x: number, y: number, size: number): string;
 }
+
+/** Which heatmap: the model's raster key, `attention` or `task-<t>-<v>`, and the colour map. */
+export interface HeatmapLayerRef {
+  modelKey: string;
+  layer: string;
+  colorMap: string;
+}
+
+/** Heatmap tiles are square PNGs of this side, without overlap. */
+export const HEATMAP_TILE_SIZE = 256;
 
 export function createSlideImageUrls(base: string, projectId: string): SlideImageUrls {
   const root = base.endsWith('/') ? base : `${base}/`;
@@ -35,6 +54,12 @@ export function createSlideImageUrls(base: string, projectId: string): SlideImag
     thumbnail: (slideId) => `${root}${slideId}/thumbnail.jpg${scope}`,
     associated: (slideId, name) => `${root}${slideId}/associated/${encodeURIComponent(name)}.png${scope}`,
     tissue: (slideId) => `${root}${slideId}/tissue.png${scope}`,
+    heatmapTile: (slideId, h, level, col, row) =>
+      `${root}${slideId}/heatmap/${h.modelKey}/${h.layer}/${h.colorMap}/${level}/${col}_${row}.png${scope}`,
+    patch: (slideId, x, y, size) =>
+      `${root}${slideId}/patch/${Math.round(x)}_${Math.round(y)}_${Math.round(size)}.jpg${scope}`,
+    heatmapOverlay: (slideId, h) =>
+      `${root}${slideId}/heatmap/${h.modelKey}/${h.layer}/${h.colorMap}/overlay.png${scope}`,
   };
 }
 
@@ -43,7 +68,15 @@ export type SlideImageRequest =
   | { kind: 'tile'; slideId: number; level: number; col: number; row: number }
   | { kind: 'thumbnail'; slideId: number }
   | { kind: 'associated'; slideId: number; name: string }
-  | { kind: 'tissue'; slideId: number };
+  | { kind: 'tissue'; slideId: number }
+  | { kind: 'patch'; slideId: number; x: number; y: number; size: number }
+  | {
+      kind: 'heatmap';
+      slideId: number;
+      heatmap: HeatmapLayerRef;
+      /** Null: the whole overlay (export). */
+      tile: { level: number; col: number; row: number } | null;
+    };
 
 /**
  * The inverse of createSlideImageUrls, below the base: `<id>/<level>/<col>_<row>.jpg`, `<id>/thumbnail.jpg`,
@@ -58,5 +91,18 @@ export function parseSlideImagePath(p: string): SlideImageRequest | null {
   if (m) return { kind: 'associated', slideId: +m[1]!, name: m[2]! };
   m = /^(\d{1,9})\/tissue\.png$/.exec(p);
   if (m) return { kind: 'tissue', slideId: +m[1]! };
+  m = /^(\d{1,9})\/patch\/(\d{1,7})_(\d{1,7})_(\d{1,5})\.jpg$/.exec(p);
+  if (m) return { kind: 'patch', slideId: +m[1]!, x: +m[2]!, y: +m[3]!, size: +m[4]! };
+  m =
+    /^(\d{1,9})\/heatmap\/(run-\d{1,15}|folder-[0-9a-f]{16})\/(attention|task-\d{1,2}-\d{1,3})\/([a-z]{1,16})\/(?:(\d{1,2})\/(\d{1,7})_(\d{1,7})|overlay)\.png$/.exec(
+      p,
+    );
+  if (m)
+    return {
+      kind: 'heatmap',
+      slideId: +m[1]!,
+      heatmap: { modelKey: m[2]!, layer: m[3]!, colorMap: m[4]! },
+      tile: m[5] === undefined ? null : { level: +m[5], col: +m[6]!, row: +m[7]! },
+    };
   return null;
 }

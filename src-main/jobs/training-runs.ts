@@ -14,6 +14,7 @@ import type {
 import { ApiError } from '../contract/errors.js';
 import { openProject, type Project } from '../project/project.js';
 import { selectRun, selectRunByJob, selectRuns, type RunRow } from '../project/runs-repo.js';
+import { inferenceJobKind } from '../inference/inference-records.js';
 import { runDetail, runSummary, trainingJobKind } from '../training/runs/run-records.js';
 import { setUpRun } from '../training/runs/run-setup.js';
 import { JobRunner, type JobEvent, type JobRunnerOptions } from './job-runner.js';
@@ -23,6 +24,8 @@ export interface TrainingRunsEvents {
   onRunProgress(progress: RunProgress): void;
   onEpoch(runId: number, epoch: EpochRecord): void;
   onWarning(runId: number, message: string): void;
+  /** Events of the queue's other job kinds (inference), which share this runner: one job at a time. */
+  onOtherJob(event: JobEvent): void;
 }
 
 export interface TrainingRunsOptions {
@@ -44,7 +47,7 @@ export class TrainingRuns {
     this.runner = new JobRunner({
       db: project.db,
       projectDir: project.dir,
-      kinds: { training: trainingJobKind },
+      kinds: { training: trainingJobKind, inference: inferenceJobKind },
       launch: options.launch,
       env: options.env,
       pollMs: options.pollMs,
@@ -134,7 +137,7 @@ export class TrainingRuns {
   }
 
   private onJobEvent(e: JobEvent): void {
-    if (e.job.kind !== 'training') return;
+    if (e.job.kind !== 'training') return this.events.onOtherJob?.(e);
     if (e.type === 'progress') {
       this.events.onRunProgress?.(e.progress as RunProgress);
       return;

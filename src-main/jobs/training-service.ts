@@ -9,12 +9,14 @@ import type { AppSession } from '../app-state/session.js';
 import { log } from '../log.js';
 import { importModel, listModels } from '../training/models/model-import.js';
 import type { JobProcessLauncher } from './job-process-launcher.js';
+import type { JobEvent } from './job-runner.js';
 import { TrainingRuns } from './training-runs.js';
 
 export class TrainingService {
   private runs: TrainingRuns | null = null;
   private opening: Promise<TrainingRuns | null> = Promise.resolve(null);
   private readonly unsubscribe: () => void;
+  private readonly otherJobListeners = new Set<(event: JobEvent) => void>();
 
   constructor(
     private readonly session: AppSession,
@@ -38,6 +40,7 @@ export class TrainingService {
           {
             onRunChanged: (run) => this.session.emit('onRunChanged', run),
             onRunProgress: (p) => this.session.emit('onRunProgress', p),
+            onOtherJob: (e) => this.otherJobListeners.forEach((l) => l(e)),
           },
           { supervise: true, launch: this.launch },
         );
@@ -49,7 +52,14 @@ export class TrainingService {
     return this.opening;
   }
 
-  private async current(): Promise<TrainingRuns> {
+  /** Events of the shared queue's other job kinds (inference). */
+  onOtherJob(listener: (event: JobEvent) => void): () => void {
+    this.otherJobListeners.add(listener);
+    return () => this.otherJobListeners.delete(listener);
+  }
+
+  /** The open project's runs and job runner (the queue inference shares). */
+  async current(): Promise<TrainingRuns> {
     const project = this.session.requireProject();
     const runs = await this.follow(project.dir);
     if (!runs) throw new ApiError('unreadable', `Training is not available for ${project.dir}; see the log.`);

@@ -3,13 +3,21 @@
  * the total), the ordered id list the viewer walks, or the ids a bulk action or a cohort covers. Every
  * value goes in as a bound parameter; column names come only from the fixed tables below.
  */
-import type { LibrarySlide, QcFlag, SlideFilter, SlideSort } from '../contract/contract.js';
+import {
+  predictionKey,
+  PREDICTION_SORT,
+  type LibrarySlide,
+  type QcFlag,
+  type SlideFilter,
+  type SlideSort,
+} from '../contract/contract.js';
 import { ApiError } from '../contract/errors.js';
 import type { Db } from '../db/connection.js';
 import { dataStamp } from '../db/data-stamp.js';
 import { prepared } from '../db/statements.js';
 import { selectCohortRow } from './cohorts-repo.js';
 import { selectLabelsOfSlides } from './labels-repo.js';
+import { selectPredictionsOfSlides } from './predictions-repo.js';
 import { QC_BITS, qcFlagList } from './qc-flags.js';
 import { selectTask, selectValuesOfTask } from './tasks-repo.js';
 
@@ -135,6 +143,8 @@ interface Order {
 function orderBy(db: Db, sort: SlideSort | undefined): Order {
   const column = sort?.column ?? 'name';
   const dir = sort?.direction === 'desc' ? 'DESC' : 'ASC';
+  const predicted = PREDICTION_SORT.exec(column);
+  if (predicted) return predictionOrder(db, Number(predicted[1]), predicted[2]!, dir);
   const task = /^task:(\d+)$/.exec(column);
   if (task) {
     const taskId = Number(task[1]);
@@ -161,6 +171,29 @@ function orderBy(db: Db, sort: SlideSort | undefined): Order {
   if (!s) throw new ApiError('bad-input', `The slide list cannot sort by "${column}".`);
   const nulls = s.nullable ? `(${s.expr}) IS NULL, ` : '';
   return { join: '', order: `${nulls}${s.expr} ${dir}, s.id ${dir}`, params: [], orderParams: [] };
+}
+
+/** Binary: by p(second value); categorical: by the predicted value's place, then its probability. */
+function predictionOrder(db: Db, taskId: number, source: string, dir: string): Order {
+  const row = selectTask(db, taskId);
+  if (!row) throw new ApiError('not-found', `There is no task with id ${taskId} to sort by.`);
+  const values = selectValuesOfTask(db, taskId);
+  const join = 'LEFT JOIN predictions pr ON pr.slide_id = s.id AND pr.task_id = ? AND pr.source = ?';
+  if (values.length === 2)
+    return {
+      join,
+      order: `pr.value IS NULL, json_extract(pr.probabilities, '$[1]') ${dir}, s.id ${dir}`,
+      params: [taskId, source],
+      orderParams: [],
+    };
+  const place = `CASE pr.value ${values.map((_, i) => `WHEN ? THEN ${i}`).join(' ')} ELSE ${values.length} END`;
+  const probability = `(SELECT max(value) FROM json_each(pr.probabilities))`;
+  return {
+    join,
+    order: `pr.value IS NULL, ${place} ${dir}, ${probability} ${dir}, s.id ${dir}`,
+    params: [taskId, source],
+    orderParams: values.map((v) => v.name),
+  };
 }
 
 function whereClause(db: Db, filter: SlideFilter | undefined): Sql {
@@ -209,7 +242,7 @@ export function selectSlideIds(db: Db, q: { sort?: SlideSort; filter?: SlideFilt
   return ids;
 }
 
-type PageRow = Omit<LibrarySlide, 'labels' | 'qcFlags'> & { qcBits: number };
+type PageRow = Omit<LibrarySlide, 'labels' | 'qcFlags' | 'predictions'> & { qcBits: number };
 
 /** One page of the library with the number of slides the filter matches. */
 export function selectLibraryPage(
@@ -235,12 +268,23 @@ export function selectLibraryPage(
     if (!m) labels.set(l.s, (m = {}));
     m[l.t] = l.v;
   }
+  const predictions = new Map<number, LibrarySlide['predictions']>();
+  for (const p of selectPredictionsOfSlides(db, pageIds)) {
+    let m = predictions.get(p.slideId);
+    if (!m) predictions.set(p.slideId, (m = {}));
+    m[predictionKey(p.source, p.taskId)] = { value: p.value, probabilities: p.probabilities };
+  }
   const slides: LibrarySlide[] = [];
   for (const id of pageIds) {
     const row = byId.get(id);
     if (!row) continue;
     const { qcBits, ...r } = row;
-    slides.push({ ...r, labels: labels.get(id) ?? {}, qcFlags: qcFlagList(qcBits) });
+    slides.push({
+      ...r,
+      labels: labels.get(id) ?? {},
+      qcFlags: qcFlagList(qcBits),
+      predictions: predictions.get(id) ?? {},
+    });
   }
   return { total: ids.length, slides };
 }

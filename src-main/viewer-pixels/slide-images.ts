@@ -17,6 +17,8 @@ import type { AppSession } from '../app-state/session.js';
 import { getSlide } from '../project/slides-repo.js';
 import { projectTissueMask } from '../training/tissue/cache.js';
 import { tissueOverlay } from '../training/tissue/mask.js';
+import { Heatmaps } from './heatmaps.js';
+import { patchImage } from './patch-image.js';
 
 export type SlideImageResult =
   | { status: 200; contentType: string; bytes: Uint8Array }
@@ -31,12 +33,15 @@ export class SlideImages {
   private associatedBytes = 0;
   /** Tissue overlays being made, by project dir and fingerprint: concurrent requests share one detection. */
   private tissue = new Map<string, Promise<Uint8Array>>();
+  /** Model heatmaps: their values, tiles, overlays and regions. */
+  readonly heatmaps: Heatmaps;
 
   constructor(
     private readonly session: AppSession,
     private readonly slides: SlideService,
   ) {
     session.on('onProjectChanged', () => void slides.closeAll());
+    this.heatmaps = new Heatmaps(session);
   }
 
   async detail(slideId: number): Promise<SlideDetail> {
@@ -86,6 +91,21 @@ export class SlideImages {
         };
       } catch {
         return { status: 404, message: 'This slide has no thumbnail yet.' };
+      }
+    }
+    if (request.kind === 'patch') {
+      try {
+        return await this.slides.withReader(row.path, (reader) => patchImage(reader, request));
+      } catch (err) {
+        return { status: 422, message: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    if (request.kind === 'heatmap') {
+      try {
+        return await this.heatmaps.serve(request.slideId, request.heatmap, request.tile);
+      } catch (err) {
+        log.warn(`heatmap ${JSON.stringify(request)} failed`, err);
+        return { status: 422, message: err instanceof Error ? err.message : String(err) };
       }
     }
     if (request.kind === 'tissue') {

@@ -3,7 +3,13 @@
  * how to show a row's value and what to sort by; the table renders whatever list it gets, so other
  * columns (a model run's predictions) join by adding entries here. Pure.
  */
-import type { LibrarySlide, QcFlag, SlideSortColumn, Task } from '../../src-main/contract/contract.js';
+import type {
+  LibrarySlide,
+  PredictionSource,
+  QcFlag,
+  SlideSortColumn,
+  Task,
+} from '../../src-main/contract/contract.js';
 import { formatCount } from './format.js';
 import { QC_FLAG_LABELS } from './list-query.js';
 
@@ -53,7 +59,47 @@ export function taskCell(task: Task, slide: LibrarySlide): Cell {
   return { kind: 'value', text: value, color };
 }
 
-export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
+/** Who made a prediction, short: "run 3" or the checkpoint folder's name. */
+export function sourceLabel(source: Pick<PredictionSource, 'source' | 'runId'>): string {
+  return source.runId !== null ? `run ${source.runId}` : source.source.slice('model:'.length);
+}
+
+/**
+ * A model's prediction of a task: the most probable value and its probability ("positive 0.87"), in the
+ * value's colour. Binary tasks show p(positive value) so a column reads as one score.
+ */
+export function predictionCell(source: PredictionSource, task: Task | undefined, slide: LibrarySlide): Cell {
+  const p = slide.predictions?.[`${source.source}|${source.taskId}`];
+  if (!p) return { kind: 'text', text: NONE, muted: true };
+  const i = source.values.indexOf(p.value);
+  const color = task?.values.find((v) => v.name === p.value)?.color ?? null;
+  return { kind: 'value', text: `${p.value} ${(p.probabilities[i] ?? 0).toFixed(2)}`, color };
+}
+
+export function predictionColumns(
+  sources: readonly PredictionSource[],
+  tasks: readonly Task[],
+): LibraryColumn[] {
+  return sources.map((source) => ({
+    id: `prediction:${source.source}:${source.taskId}`,
+    header: `${source.taskName} · ${sourceLabel(source)}`,
+    title: `${source.taskName} as predicted by ${sourceLabel(source)} (${source.slides} slides): the most probable value and its probability`,
+    sort: `prediction:${source.taskId}:${source.source}`,
+    width: 170,
+    testid: 'slide-prediction',
+    cell: (s) =>
+      predictionCell(
+        source,
+        tasks.find((t) => t.id === source.taskId),
+        s,
+      ),
+  }));
+}
+
+export function libraryColumns(
+  tasks: readonly Task[],
+  sources: readonly PredictionSource[] = [],
+): LibraryColumn[] {
   return [
     {
       id: 'thumbnail',
@@ -91,6 +137,7 @@ export function libraryColumns(tasks: readonly Task[]): LibraryColumn[] {
       testid: 'slide-label',
       cell: (s) => taskCell(task, s),
     })),
+    ...predictionColumns(sources, tasks),
     {
       id: 'qc',
       header: 'QC',

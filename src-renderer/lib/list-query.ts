@@ -68,7 +68,8 @@ export function sameQuery(a: ListQuery, b: ListQuery): boolean {
  */
 export function changeReordersList(query: ListQuery, change: Pick<LibraryChange, 'kinds'>): boolean {
   const { filter, sort } = query;
-  const byTask = sort.column.startsWith('task:');
+  // Predictions arrive as label changes (and go with their task).
+  const byTask = sort.column.startsWith('task:') || sort.column.startsWith('prediction:');
   for (const kind of change.kinds) {
     switch (kind) {
       case 'slides':
@@ -103,7 +104,7 @@ export function pruneQuery(
   cohortIds?: ReadonlySet<number>,
 ): ListQuery {
   const { filter } = query;
-  const taskMatch = /^task:(\d+)$/.exec(query.sort.column);
+  const taskMatch = /^(?:task|prediction):(\d+)(?::|$)/.exec(query.sort.column);
   const sort = taskMatch && !taskIds.has(Number(taskMatch[1])) ? { ...DEFAULT_SORT } : query.sort;
   const next: SlideFilter = { ...filter };
   if (filter.taskValues) next.taskValues = filter.taskValues.filter((t) => taskIds.has(t.taskId));

@@ -61,7 +61,11 @@ export function parseSort(text: string | null): ListSort {
   if (!text) return { ...DEFAULT_SORT };
   const direction = text.startsWith('-') ? 'desc' : 'asc';
   const column = text.replace(/^-/, '');
-  if (SORT_COLUMNS.includes(column) || /^task:[1-9]\d{0,15}$/.test(column))
+  if (
+    SORT_COLUMNS.includes(column) ||
+    /^task:[1-9]\d{0,15}$/.test(column) ||
+    /^prediction:[1-9]\d{0,15}:model:[A-Za-z0-9._-]{1,100}$/.test(column)
+  )
     return { column: column as SlideSortColumn, direction };
   return { ...DEFAULT_SORT };
 }

@@ -27,7 +27,8 @@ export type ViewerAction =
   | { kind: 'clear-value' }
   | { kind: 'edit-number'; digit: string }
   | { kind: 'task'; delta: 1 | -1 }
-  | { kind: 'toggle-tissue' };
+  | { kind: 'toggle-tissue' }
+  | { kind: 'toggle-heatmap' };
 
 export interface KeyInput {
   key: string;
@@ -57,6 +58,7 @@ const VIEW_KEYS: Record<string, ViewerAction> = {
   ']': { kind: 'step', delta: 1 },
   PageDown: { kind: 'step', delta: 1 },
   t: { kind: 'toggle-tissue' },
+  h: { kind: 'toggle-heatmap' },
 };
 
 export const VIEW_ZOOM_STEP = ZOOM_STEP;

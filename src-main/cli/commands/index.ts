@@ -8,6 +8,7 @@ import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
 import { register as registerModels } from './models.js';
 import { register as registerPatients } from './patients.js';
+import { register as registerPredict } from './predict.js';
 import { register as registerProject } from './project.js';
 import { register as registerServe } from './serve.js';
 import { register as registerSlides } from './slides.js';
@@ -31,4 +32,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerModels(program, io);
   registerTrain(program, io);
   registerDoctor(program, io);
+  registerPredict(program, io);
 }

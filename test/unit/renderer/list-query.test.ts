@@ -58,5 +58,13 @@ describe('queries', () => {
       filter: { taskValues: [{ taskId: 1, values: ['yes'] }] },
     });
     expect(sameQuery(pruneQuery(query, new Set([1, 9]), new Set([4])), query)).toBe(true);
+    // A sort by a deleted task's predictions goes too; label changes reorder a list sorted by predictions.
+    const byPrediction: ListQuery = {
+      ...defaultQuery(),
+      sort: { column: 'prediction:9:model:1', direction: 'asc' },
+    };
+    expect(pruneQuery(byPrediction, new Set([1])).sort).toEqual({ column: 'name', direction: 'asc' });
+    expect(pruneQuery(byPrediction, new Set([9])).sort).toEqual(byPrediction.sort);
+    expect(changeReordersList(byPrediction, change('labels'))).toBe(true);
   });
 });

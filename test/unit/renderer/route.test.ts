@@ -29,6 +29,16 @@ describe('route', () => {
     expect(formatRoute(route({ section: 'training', list }))).toBe('#/training');
   });
 
+  it("keeps a sort by a model's predictions", () => {
+    const list = {
+      sort: { column: 'prediction:3:model:12' as const, direction: 'desc' as const },
+      filter: {},
+    };
+    expect(parseRoute(formatRoute(route({ section: 'library', list }))).list).toEqual(list);
+    const bad = formatRoute(route({ section: 'library', list })).replace('model%3A12', 'evil%3A12');
+    expect(parseRoute(bad).list.sort).toEqual({ column: 'name', direction: 'asc' });
+  });
+
   it('writes the default list as nothing', () => {
     expect(formatRoute(defaultRoute())).toBe('#/library');
     expect(parseRoute('#/library')).toEqual(defaultRoute());
