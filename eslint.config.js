@@ -25,6 +25,8 @@ export const mainLayers = [
   ['version.ts', 'build-hint.ts'],
   // Capabilities that know nothing of projects: storage, slide reading, the native engine.
   ['db', 'slides', 'engine'],
+  // Model files in other formats, over the engine: ONNX export and import.
+  ['onnx'],
   // The project domain: a project folder, its database and files (slides repo, import; labels, tasks,
   // cohorts and annotations go here as files).
   ['project'],

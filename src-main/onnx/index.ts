@@ -1,0 +1,12 @@
+/** ONNX: export of the engine's models (encoder, aggregator, whole slide) and import of patch encoders. */
+export {
+  buildOnnxModel,
+  exportOnnx,
+  onnxExportFiles,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  type OnnxExportInfo,
+  type OnnxGraphKind,
+} from './export.js';
+export { weightsOf, type ModelWeights } from './model-weights.js';
+export { decodeModel, encodeModel, type ModelProto } from './onnx-proto.js';
