@@ -3,6 +3,7 @@ import type { CliIo } from '../index.js';
 import { register as registerCohorts } from './cohorts.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerEngine } from './engine.js';
+import { register as registerExport } from './export.js';
 import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
 import { register as registerModels } from './models.js';
@@ -29,4 +30,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerDemo(program, io);
   registerModels(program, io);
   registerTrain(program, io);
+  registerExport(program, io);
 }

@@ -4,13 +4,13 @@
  * within relative L2 1e-4; the batch and patch dimensions stay dynamic (several sizes through one session);
  * every file passes ONNX's own checker (Debian's python3-onnx).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { SlideModel } from '../../../src-main/engine/index.js';
 import { decodeModel, exportOnnx, ONNX_OPSET } from '../../../src-main/onnx/index.js';
+import { onnxCheck } from '../../helpers/onnx.js';
 import { pythonModule } from '../../helpers/prerequisites.js';
 import { tempDir } from '../../helpers/temp.js';
 import {
@@ -32,16 +32,6 @@ function fixtureModel(variant: string): { model: SlideModel; pixels: Uint8Array;
   for (const p of model.parameterInfo()) model.setParameter(p.name, f32(fx, 'param.' + p.name));
   const px = tensor(fx, 'input.slide0.pixels');
   return { model, pixels: px.data as Uint8Array, n: px.shape[0] ?? 0 };
-}
-
-/** ONNX's checker with full shape inference over the file; null when it passes, else its message. */
-export function onnxCheck(file: string): string | null {
-  const run = spawnSync(
-    '/usr/bin/python3',
-    ['-c', 'import sys, onnx; onnx.checker.check_model(sys.argv[1], full_check=True)', file],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  return run.status === 0 ? null : (run.stderr || run.stdout || `exit ${run.status}`).trim();
 }
 
 async function runGraph(
