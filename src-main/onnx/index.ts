@@ -9,4 +9,10 @@ export {
   type OnnxGraphKind,
 } from './export.js';
 export { weightsOf, type ModelWeights } from './model-weights.js';
-export { decodeModel, encodeModel, type ModelProto } from './onnx-proto.js';
+export { DataType, decodeModel, encodeModel, type ModelProto } from './onnx-proto.js';
+export {
+  OnnxEncoder,
+  describeOnnxEncoder,
+  type Normalisation,
+  type OnnxEncoderInfo,
+} from './onnx-encoder.js';
