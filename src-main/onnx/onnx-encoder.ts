@@ -11,6 +11,7 @@
  * Anything else is refused with one sentence naming the file and what does not fit.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ApiError } from '../contract/errors.js';
 import { decodeModel, DataType, type ModelProto, type ValueInfoProto } from './onnx-proto.js';
@@ -28,7 +29,7 @@ export interface OnnxEncoderInfo {
   fixedBatch: number | null;
   /** Images layout only. */
   normalisation: Normalisation | null;
-  /** The graph's name (or the file's) for listings. */
+  /** The file's name without .onnx, for listings (graph names are mostly generic: torch_jit, main_graph). */
   architecture: string;
   parameters: number;
 }
@@ -161,7 +162,7 @@ export function describeOnnxEncoder(
     outputDim: out && typeof out[1] === 'number' ? out[1] : null,
     fixedBatch: typeof batch === 'number' ? batch : null,
     normalisation,
-    architecture: graph.name || model.producer_name || 'onnx',
+    architecture: path.basename(file).replace(/\.onnx$/i, ''),
     parameters,
   };
 }

@@ -3,7 +3,10 @@
  * ViT, end to end), then `tessera export onnx` (the three graphs run in onnxruntime-node with the engine's
  * outputs within relative L2 1e-4, and pass ONNX's checker) and `tessera export safetensors` (timm's names;
  * scripts/check-timm-export.py loads the encoder into a PyTorch ViT and matches the engine's embeddings).
- * Bad input: an unknown run, a folder that holds other files.
+ * Bad input: an unknown run, a folder that holds other files. Then an ONNX patch encoder (a torch-exported CNN,
+ * test/fixtures/onnx/make_cnn.py) imported with `tessera models import` and trained on frozen: its features in
+ * the embedding cache, the aggregator trained on them; refused end to end, without a normalisation, or when
+ * the file is not a model, each with one sentence and nothing listed.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlideModel, encodeNpy, readSafetensors } from '../../../src-main/engine/index.js';
+import { SlideModel, decodeNpy, encodeNpy, readSafetensors } from '../../../src-main/engine/index.js';
 import { openProject } from '../../../src-main/project/project.js';
 import { selectRun } from '../../../src-main/project/runs-repo.js';
 import { createDemoCohort } from '../../../src-main/training/demo/cohort.js';
@@ -175,5 +178,88 @@ describe('tessera export', () => {
     expect(res.code).toBe(1);
     expect(res.err).toMatch(/There is no run 99 in /);
     expect(fs.readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('ONNX encoder in frozen training', () => {
+  const cnn = path.join(repoRoot, 'test', 'fixtures', 'onnx', 'cnn.onnx');
+  const IMAGENET = ['--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225'];
+
+  it('imports a torch-exported CNN and trains the aggregator on its features', async () => {
+    const res = await cli('models', 'import', dir, cnn, '--name', 'tiny-resnet', ...IMAGENET, '--json');
+    expect(res.code, res.err).toBe(0);
+    const info = JSON.parse(res.out) as {
+      architecture: string;
+      inputSize: number;
+      outputDim: number;
+      description: string;
+    };
+    expect(info).toMatchObject({ architecture: 'onnx:cnn', inputSize: 32, outputDim: 16 });
+    expect(info.description).toContain('ONNX');
+    expect(fs.readdirSync(path.join(dir, 'models', 'imported', 'tiny-resnet')).sort()).toEqual([
+      'encoder.json',
+      'model.onnx',
+    ]);
+
+    const e2e = await cli(
+      'train',
+      dir,
+      '--split',
+      'demo',
+      '--model',
+      'tiny-resnet',
+      '--epochs',
+      '1',
+      '--json',
+    );
+    expect(e2e.code).toBe(1);
+    expect(e2e.err).toContain(
+      'Model tiny-resnet is an ONNX encoder, which the engine cannot train through; use it frozen (--mode frozen).',
+    );
+
+    const cache = path.join(dir, 'cache', 'embeddings');
+    const before = new Set(fs.existsSync(cache) ? fs.readdirSync(cache) : []);
+    const run = await cli(
+      'train',
+      dir,
+      '--split',
+      'demo',
+      '--mode',
+      'frozen',
+      '--model',
+      'tiny-resnet',
+      '--epochs',
+      '2',
+      '--seed',
+      '3',
+      '--json',
+    );
+    expect(run.code, run.err).toBe(0);
+    const out = JSON.parse(run.out) as { metrics: Record<string, { slides: number }> };
+    expect(Object.values(out.metrics)[0]!.slides).toBeGreaterThan(0);
+    const made = fs.readdirSync(cache).filter((f) => !before.has(f));
+    expect(made.length).toBe(20);
+    for (const f of made.slice(0, 3)) {
+      const { shape } = decodeNpy(fs.readFileSync(path.join(cache, f)));
+      expect(shape[1]).toBe(16);
+    }
+  }, 180_000);
+
+  it('refuses a file that is not a model and one without its normalisation, listing nothing', async () => {
+    const work = tempDir();
+    const text = path.join(work, 'notes.onnx');
+    fs.writeFileSync(text, 'not a model');
+    const bad = await cli('models', 'import', dir, text, ...IMAGENET);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe(`tessera: ${text} is not an ONNX model: it cannot be read as an ONNX ModelProto.\n`);
+    const bare = await cli('models', 'import', dir, cnn, '--name', 'bare');
+    expect(bare.code).toBe(1);
+    expect(bare.err).toContain('does not say how its input is normalised');
+    const list = JSON.parse((await cli('models', 'list', dir, '--json')).out) as {
+      models: { name: string }[];
+    };
+    expect(list.models.map((m) => m.name)).not.toContain('bare');
+    expect(list.models.map((m) => m.name)).not.toContain('notes');
+    expect(fs.existsSync(path.join(dir, 'models', 'imported', 'bare'))).toBe(false);
   });
 });
