@@ -247,7 +247,14 @@ export class OnnxEncoder {
   private async run(pixels: Uint8Array, n: number): Promise<Float32Array> {
     const S = this.info.inputSize;
     let input: ort.Tensor;
-    if (this.info.layout === 'pixels') input = new ort.Tensor('uint8', pixels, [n, S, S, 3]);
+    if (this.info.layout === 'pixels')
+      // onnxruntime-node refuses views of shared memory (the patch loader's batches): copy those
+      input = new ort.Tensor('uint8', pixels.buffer instanceof ArrayBuffer ? pixels : pixels.slice(), [
+        n,
+        S,
+        S,
+        3,
+      ]);
     else {
       const { mean, std } = this.info.normalisation!;
       const plane = S * S;
