@@ -303,6 +303,7 @@ const body = [
   ...table,
   '',
   `Same work: ${agree.join('; ')}.`,
+  `Goal: the native engine ahead of both: ${rows.slice(1).every((r) => native.patchesPerS > r.patchesPerS) ? 'met' : 'not met'} in this run.`,
   '',
   `Machine: ${cores} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}; ${flags}.`,
 ].join('\n');

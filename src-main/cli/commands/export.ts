@@ -12,6 +12,7 @@ import { exportOnnx } from '../../onnx/index.js';
 import { exportTimmFolder, type ExportTask } from '../../onnx/timm-export.js';
 import { selectJob } from '../../project/jobs-repo.js';
 import { selectRun } from '../../project/runs-repo.js';
+import { ONNX_PLACEHOLDER_ARCHITECTURE } from '../../training/models/onnx-model-import.js';
 import { bestDir } from '../../training/runs/job/checkpoints.js';
 import { appVersion } from '../../version.js';
 import { parseIntegerOption } from '../errors.js';
@@ -50,6 +51,11 @@ async function withRunModel<T>(dir: string, run: string, fn: (m: SlideModel, r: 
   const r = await runModel(dir, parseIntegerOption('--run', run, 1));
   const model = await SlideModel.loadCheckpoint(r.dir);
   try {
+    if (model.spec.architecture === ONNX_PLACEHOLDER_ARCHITECTURE)
+      throw new ApiError(
+        'bad-input',
+        `Run ${run} trained only an aggregator, on an imported ONNX encoder; there is no engine encoder to export (the encoder is the imported model.onnx).`,
+      );
     return fn(model, r);
   } finally {
     model.dispose();

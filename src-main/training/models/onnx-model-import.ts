@@ -39,9 +39,11 @@ export function openOnnxModel(dir: string, threads?: number): Promise<OnnxEncode
  * a minimal placeholder (one 1-pixel patch, no blocks) of the ONNX encoder's output width. It is never run:
  * the ONNX encoder embeds, and only the aggregator trains (frozen mode).
  */
+export const ONNX_PLACEHOLDER_ARCHITECTURE = 'onnx_encoder_placeholder';
+
 export function onnxPlaceholderSpec(outputDim: number): EncoderSpec {
   return {
-    architecture: 'onnx_encoder_placeholder',
+    architecture: ONNX_PLACEHOLDER_ARCHITECTURE,
     vit: {
       imgSize: 1,
       patchSize: 1,

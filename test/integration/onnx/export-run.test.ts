@@ -237,6 +237,18 @@ describe('ONNX encoder in frozen training', () => {
     expect(run.code, run.err).toBe(0);
     const out = JSON.parse(run.out) as { metrics: Record<string, { slides: number }> };
     expect(Object.values(out.metrics)[0]!.slides).toBeGreaterThan(0);
+    const frozenRun = (JSON.parse(run.out) as { runId: number }).runId;
+    const exported = await cli(
+      'export',
+      'onnx',
+      dir,
+      '--run',
+      String(frozenRun),
+      '-o',
+      path.join(tempDir(), 'x.onnx'),
+    );
+    expect(exported.code).toBe(1);
+    expect(exported.err).toContain('trained only an aggregator, on an imported ONNX encoder');
     const made = fs.readdirSync(cache).filter((f) => !before.has(f));
     expect(made.length).toBe(20);
     for (const f of made.slice(0, 3)) {

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { SlideModel } from '../../../src-main/engine/index.js';
+import { EncoderModel, SlideModel, type EncoderSpec } from '../../../src-main/engine/index.js';
+import { patches, smallSpec } from '../engine/helpers.js';
 import { decodeModel, exportOnnx, ONNX_OPSET } from '../../../src-main/onnx/index.js';
 import { onnxCheck } from '../../helpers/onnx.js';
 import { pythonModule } from '../../helpers/prerequisites.js';
@@ -103,5 +104,26 @@ describe('ONNX export file', () => {
     expect(decoded.metadata_props).toContainEqual({ key: 'tessera.run', value: '7' });
     if (!pythonModule('onnx', 'python3-onnx')) return ctx.skip('needs python3-onnx for ONNX checker');
     for (const file of files) expect(onnxCheck(file), file).toBeNull();
+  });
+});
+
+describe('ONNX export of configurations the fixtures do not cover', () => {
+  const configs: [string, Partial<EncoderSpec['vit']>][] = [
+    ['token+avg with fc_norm', { globalPool: 'token+avg', fcNorm: true, regTokens: 1 }],
+    ['no class token, avg pool, no qkv bias', { classToken: false, globalPool: 'avg', qkvBias: false }],
+    [
+      'registers, no embed class, SwiGLU',
+      { regTokens: 2, noEmbedClass: true, mlp: 'swiglu', initValues: 0.1 },
+    ],
+  ];
+  it.each(configs)('%s: the encoder graph gives the engine embeddings', async (_name, vit) => {
+    const model = EncoderModel.create(smallSpec({ depth: 2, ...vit }), 11);
+    const file = path.join(tempDir(), 'e.onnx');
+    exportOnnx(model, file, { producerVersion: 'test' });
+    const px = patches(6, 16, 3);
+    const want = await model.embed(px, 6);
+    model.dispose();
+    const got = await runGraph(file, { pixels: pixelsTensor(px, 6, 16) });
+    expect(relL2(got.embeddings!, want)).toBeLessThan(TOL);
   });
 });
