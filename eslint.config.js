@@ -27,7 +27,8 @@ export const mainLayers = [
   ['db', 'slides', 'engine'],
   // The project domain: a project folder, its database and files (slides repo, import; labels, tasks,
   // cohorts and annotations go here as files).
-  ['project'],
+  // Beside it, model files in other formats over the engine (ONNX export and import).
+  ['project', 'onnx'],
   // What outlives a request (the open project, recent list, demo, user-data folder); and the
   // computations over a project that the jobs will run.
   ['app-state', 'training'],

@@ -18,6 +18,29 @@ export function checkOutputFile(file: string, option = '-o'): void {
   if (!dirStat.isDirectory()) throw new UsageError(`${option} ${file}: ${dir} is a file, not a folder.`);
 }
 
+/** Commands whose -o names a folder to write (checked by checkOutputFolder instead of checkOutputFile). */
+export const folderOutputCommands = new WeakSet<object>();
+
+/**
+ * A folder to write: its parent must exist; an existing one is refused unless `replaceable(folder)` says it
+ * holds an earlier output of the same command (so nothing else is ever replaced).
+ */
+export function checkOutputFolder(
+  folder: string,
+  replaceable: (dir: string) => boolean,
+  option = '-o',
+): void {
+  const stat = statOrNull(folder);
+  if (stat && !stat.isDirectory())
+    throw new UsageError(`${option} ${folder} is a file; give the path of a folder to write.`);
+  if (stat && fs.readdirSync(folder).length > 0 && !replaceable(folder))
+    throw new UsageError(`${option} ${folder} already holds other files; give a new folder.`);
+  const dir = path.dirname(path.resolve(folder));
+  const dirStat = statOrNull(dir);
+  if (!dirStat)
+    throw new UsageError(`${option} ${folder}: the folder ${dir} does not exist; create it first.`);
+}
+
 /** A file an option or argument names must exist and be a file. `what` names it, e.g. `--config`. */
 export function checkInputFile(file: string, what: string, hint = ''): void {
   const stat = statOrNull(file);

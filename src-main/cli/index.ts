@@ -7,7 +7,7 @@ import { ApiError } from '../contract/errors.js';
 import { appVersion } from '../version.js';
 import { registerAll } from './commands/index.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';
-import { checkOutputFile, describeFsError } from './file-checks.js';
+import { checkOutputFile, describeFsError, folderOutputCommands } from './file-checks.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -37,7 +37,7 @@ export function buildProgram(io: CliIo): Command {
   // Every command that writes a file takes it as -o/--output: checked before the command does any work.
   program.hook('preAction', (_program, action) => {
     const output: unknown = action.opts().output;
-    if (typeof output === 'string') checkOutputFile(output);
+    if (typeof output === 'string' && !folderOutputCommands.has(action)) checkOutputFile(output);
   });
   return program;
 }

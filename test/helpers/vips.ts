@@ -8,11 +8,13 @@ import { execFileSync } from 'node:child_process';
 export function saveJpegPyramid(
   input: string,
   output: string,
-  options: { quality: number; bigtiff?: boolean; singleLevel?: boolean },
+  options: { quality: number; bigtiff?: boolean; singleLevel?: boolean; pixelsPerMm?: number },
 ): void {
   const args = ['tiffsave', input, output, '--tile', '--tile-width', '256', '--tile-height', '256'];
   if (!options.singleLevel) args.push('--pyramid');
   args.push('--compression', 'jpeg', '--Q', String(options.quality));
   if (options.bigtiff) args.push('--bigtiff');
+  if (options.pixelsPerMm)
+    args.push('--xres', String(options.pixelsPerMm), '--yres', String(options.pixelsPerMm));
   execFileSync('vips', args);
 }

@@ -4,6 +4,7 @@ import { register as registerCohorts } from './cohorts.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDoctor } from './doctor.js';
 import { register as registerEngine } from './engine.js';
+import { register as registerExport } from './export.js';
 import { register as registerImport } from './import.js';
 import { register as registerLabels } from './labels.js';
 import { register as registerModels } from './models.js';
@@ -33,4 +34,5 @@ export function registerAll(program: Command, io: CliIo): void {
   registerTrain(program, io);
   registerDoctor(program, io);
   registerPredict(program, io);
+  registerExport(program, io);
 }

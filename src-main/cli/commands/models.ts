@@ -4,34 +4,60 @@ import type { ModelInfo } from '../../contract/contract.js';
 import { openProject } from '../../project/project.js';
 import { importModel, listModels } from '../../training/models/model-import.js';
 import { openProjectForReading } from '../read-only-project.js';
+import type { Normalisation } from '../../onnx/index.js';
+import { UsageError } from '../errors.js';
 import type { CliIo } from '../index.js';
+
+function triple(name: string, text: string): [number, number, number] {
+  const v = text.split(',').map((x) => Number(x.trim()));
+  if (v.length !== 3 || v.some((x) => !Number.isFinite(x)))
+    throw new UsageError(
+      `${name} takes three numbers for red, green and blue, e.g. 0.485,0.456,0.406 (got "${text}").`,
+    );
+  return v as [number, number, number];
+}
+
+function normalisationOption(mean?: string, std?: string): Normalisation | undefined {
+  if (mean === undefined && std === undefined) return undefined;
+  if (mean === undefined || std === undefined) throw new UsageError('--mean and --std go together.');
+  return { mean: triple('--mean', mean), std: triple('--std', std) };
+}
 
 export function register(program: Command, io: CliIo): void {
   const models = program.command('models').description('encoder models for training runs');
   models
     .command('import')
     .description(
-      "check a model folder (timm's config.json + model.safetensors) and copy it into the project's models/",
+      "check a model folder (timm's config.json + model.safetensors), or an ONNX patch encoder (.onnx), and copy it into the project's models/",
     )
     .argument('<dir>', 'project folder')
-    .argument('<folder>', 'the model folder')
-    .option('--name <name>', 'name in the project (default: the folder name)')
+    .argument('<folder>', 'the model folder, or the .onnx file')
+    .option('--name <name>', 'name in the project (default: the folder or file name)')
+    .option('--mean <r,g,b>', "ONNX: the input normalisation's mean (when the file does not state it)")
+    .option('--std <r,g,b>', "ONNX: the input normalisation's std (when the file does not state it)")
     .option('--json', 'print the imported model as JSON')
-    .action(async (dir: string, folder: string, opts: { name?: string; json?: boolean }) => {
-      const project = await openProject(dir);
-      let model: ModelInfo;
-      try {
-        model = await importModel(project, folder, opts.name);
-      } finally {
-        project.close();
-      }
-      io.out(
-        opts.json
-          ? JSON.stringify(model, null, 2) + '\n'
-          : `Imported ${model.name}: ${model.architecture}, ${model.parameters.toLocaleString('en-US')} parameters, ` +
-              `${model.inputSize} px patches, ${model.outputDim}-wide embeddings (${model.folder}).\n`,
-      );
-    });
+    .action(
+      async (
+        dir: string,
+        folder: string,
+        opts: { name?: string; mean?: string; std?: string; json?: boolean },
+      ) => {
+        const normalisation = normalisationOption(opts.mean, opts.std);
+        const project = await openProject(dir);
+        let model: ModelInfo;
+        try {
+          model = await importModel(project, folder, opts.name, normalisation);
+        } finally {
+          project.close();
+        }
+        io.out(
+          opts.json
+            ? JSON.stringify(model, null, 2) + '\n'
+            : `Imported ${model.name}: ${model.architecture}, ${model.parameters.toLocaleString('en-US')} parameters, ` +
+                `${model.inputSize} px patches, ${model.outputDim}-wide embeddings (${model.folder}).\n`,
+        );
+      },
+    );
   models
     .command('list')
     .description('list the built-in model sizes and the models imported into the project')

@@ -14,7 +14,9 @@ import { EncoderModel, readEncoderConfig, readSafetensors, type EncoderSpec } fr
 import { insertModel, selectModelByName, selectModels, type ModelRow } from '../../project/models-repo.js';
 import type { Project } from '../../project/project.js';
 import { MODEL_SIZES } from '../../contract/contract.js';
+import type { Normalisation } from '../../onnx/index.js';
 import { builtinModelInfo } from './builtin.js';
+import { importOnnxModel } from './onnx-model-import.js';
 
 export const MODEL_FILES = { config: 'config.json', weights: 'model.safetensors' } as const;
 
@@ -113,9 +115,19 @@ export async function checkModelFolder(folder: string): Promise<CheckedModel> {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export async function importModel(project: Project, folder: string, name?: string): Promise<ModelInfo> {
+/**
+ * Imports a timm folder, or an ONNX patch encoder (a .onnx file; `normalisation` where the file does not
+ * state its mean and std).
+ */
+export async function importModel(
+  project: Project,
+  folder: string,
+  name?: string,
+  normalisation?: Normalisation,
+): Promise<ModelInfo> {
   const src = path.resolve(folder);
-  const modelName = name ?? path.basename(src);
+  const isOnnx = /\.onnx$/i.test(src) && fs.statSync(src, { throwIfNoEntry: false })?.isFile() === true;
+  const modelName = name ?? (isOnnx ? path.basename(src).replace(/\.onnx$/i, '') : path.basename(src));
   if (!NAME.test(modelName))
     throw new ApiError(
       'bad-input',
@@ -128,6 +140,10 @@ export async function importModel(project: Project, folder: string, name?: strin
     );
   if (selectModelByName(project.db, modelName))
     throw new ApiError('conflict', `The project already has a model named ${modelName}.`);
+  if (isOnnx) {
+    await importOnnxModel(project, src, modelName, normalisation);
+    return toInfo(selectModelByName(project.db, modelName)!);
+  }
   const checked = await checkModelFolder(src);
   const relative = path.join('models', 'imported', modelName);
   const dest = path.join(project.dir, relative);
@@ -189,7 +205,11 @@ function toInfo(row: ModelRow, ignored: string[] = []): ModelInfo {
     parameters: row.numParams,
     outputDim: row.outputDim,
     inputSize: row.inputSize,
-    description: ignored.length ? `imported; ignored ${listNames(ignored)}` : 'imported',
+    description: row.architecture.startsWith('onnx:')
+      ? 'imported ONNX encoder (frozen training only)'
+      : ignored.length
+        ? `imported; ignored ${listNames(ignored)}`
+        : 'imported',
     folder: row.folder,
     source: row.source,
   };

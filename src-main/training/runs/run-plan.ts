@@ -16,6 +16,7 @@ import { selectModelByName } from '../../project/models-repo.js';
 import type { Project } from '../../project/project.js';
 import { getSplitByName } from '../../project/splits.js';
 import { getTaskByName } from '../../project/tasks.js';
+import { onnxModelAbout } from '../models/onnx-model-import.js';
 
 export type PartName = 'train' | 'val' | 'test';
 
@@ -182,10 +183,16 @@ function planModel(project: Project, config: RunConfig): PlanModel {
       'not-found',
       `The project has no model named ${config.model.name}; import it with \`tessera models import\` or choose a built-in size.`,
     );
+  const dir = path.join(project.dir, row.folder);
+  if (config.mode !== 'frozen' && onnxModelAbout(dir))
+    throw new ApiError(
+      'bad-input',
+      `Model ${row.name} is an ONNX encoder, which the engine cannot train through; use it frozen (--mode frozen).`,
+    );
   return {
     kind: 'imported',
     name: row.name,
-    dir: path.join(project.dir, row.folder),
+    dir,
     sha256: row.weightsSha256,
   };
 }

@@ -19,7 +19,9 @@ import { SlideModel, type SlideEmbeddings, type SlidePatches } from '../../../en
 import { openProject, type Project } from '../../../project/project.js';
 import { SlideService } from '../../../slides/index.js';
 import { taskMetrics } from '../../metrics/task-metrics.js';
+import type { OnnxEncoder } from '../../../onnx/index.js';
 import { builtinSpec } from '../../models/builtin.js';
+import { onnxModelAbout, onnxPlaceholderSpec, openOnnxModel } from '../../models/onnx-model-import.js';
 import { PatchLoader, type PatchBatch } from '../../patches/patch-loader.js';
 import { PatchWorkers } from '../../patches/patch-workers.js';
 import { evaluationPlan, trainingPlan } from '../../patches/plans.js';
@@ -91,6 +93,8 @@ export async function runJob(ctx: TrainingJobContext): Promise<{ result: Trainin
 class TrainingRun {
   private readonly config: RunPlan['config'];
   private model!: SlideModel;
+  /** An imported ONNX encoder (frozen mode only): it embeds, and `model` is the aggregator on a placeholder encoder. */
+  private onnxEncoder: OnnxEncoder | null = null;
   private state!: LoopState;
   private readonly parts = {} as Record<PartName, RunSlide[]>;
   private readonly loader: PatchLoader;
@@ -174,6 +178,13 @@ class TrainingRun {
 
   private async openModel(): Promise<void> {
     const c = this.config;
+    const m = this.plan.model;
+    if (m.kind === 'imported' && onnxModelAbout(m.dir)) {
+      this.onnxEncoder = await openOnnxModel(m.dir);
+      this.ctx.log(
+        `ONNX encoder ${m.name}: ${this.onnxEncoder.inputSize} px patches, ${this.onnxEncoder.outputDim}-wide features (onnxruntime)`,
+      );
+    }
     const resumed = await loadCheckpoint(this.ctx.workDir);
     if (resumed) {
       this.model = resumed.model;
@@ -191,8 +202,9 @@ class TrainingRun {
         ...(t.kind === 'categorical' ? { numClasses: t.values.length } : {}),
       })),
     };
-    const m = this.plan.model;
-    if (m.kind === 'builtin') this.model = SlideModel.create(builtinSpec(m.size), aggregator, c.seed);
+    if (this.onnxEncoder)
+      this.model = SlideModel.create(onnxPlaceholderSpec(this.onnxEncoder.outputDim), aggregator, c.seed);
+    else if (m.kind === 'builtin') this.model = SlideModel.create(builtinSpec(m.size), aggregator, c.seed);
     else
       this.model = await SlideModel.fromPretrainedEncoder(
         path.join(m.dir, 'config.json'),
@@ -223,7 +235,7 @@ class TrainingRun {
     for (const p of ['train', 'val', 'test'] as PartName[]) this.parts[p] = [];
     const options = {
       mpp: this.config.mpp,
-      patchSize: this.model.spec.inputSize,
+      patchSize: this.onnxEncoder?.inputSize ?? this.model.spec.inputSize,
       tissueThreshold: this.config.tissueThreshold,
     };
     let done = 0;
@@ -249,8 +261,12 @@ class TrainingRun {
   /** Frozen mode: every slide's embeddings, from the cache or computed once now. */
   private async embedAll(): Promise<void> {
     const cache = new EmbeddingCache(this.ctx.projectDir);
-    const encoder = encoderWeightsHash(this.model);
-    const dim = this.model.outputDim;
+    const onnx = this.onnxEncoder;
+    const encoder =
+      onnx && this.plan.model.kind === 'imported'
+        ? `onnx:${this.plan.model.sha256}`
+        : encoderWeightsHash(this.model);
+    const dim = onnx?.outputDim ?? this.model.outputDim;
     const all = [...this.parts.train, ...this.parts.val, ...this.parts.test];
     let done = 0;
     let made = 0;
@@ -274,10 +290,12 @@ class TrainingRun {
       if (batch.kind === 'skipped') skipped = true;
       else if (!skipped)
         pieces.push(
-          await this.model.embed(batch.pixels, batch.numPatches, {
-            chunkSize: this.config.chunkSize,
-            signal: this.ctx.signal,
-          }),
+          onnx
+            ? await onnx.embed(batch.pixels, batch.numPatches, { signal: this.ctx.signal })
+            : await this.model.embed(batch.pixels, batch.numPatches, {
+                chunkSize: this.config.chunkSize,
+                signal: this.ctx.signal,
+              }),
         );
       if (piece.index === piece.count - 1) {
         if (!skipped) {
@@ -624,6 +642,7 @@ class TrainingRun {
       )
       .join('; ');
     this.ctx.log(`test (${outputs.length} slides): ${summary}`);
+    await this.onnxEncoder?.dispose();
     this.ctx.log(
       `peak RSS ${peakRss()} bytes; the engine waited for patches ${(100 * (this.totalWait / Math.max(1e-9, this.totalWait + this.totalBusy))).toFixed(1)}% of the training time`,
     );
