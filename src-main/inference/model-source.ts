@@ -11,12 +11,14 @@ import type { RunConfig } from '../contract/contract.js';
 import { ApiError } from '../contract/errors.js';
 import { SlideModel } from '../engine/index.js';
 import { selectJob } from '../project/jobs-repo.js';
+import { selectModelByName } from '../project/models-repo.js';
 import type { Project } from '../project/project.js';
 import { selectRun } from '../project/runs-repo.js';
 import { getTaskByName } from '../project/tasks.js';
 import { RUN_DEFAULTS } from '../training/runs/run-config.js';
 import { bestDir } from '../training/runs/job/checkpoints.js';
-import type { PlanTask } from '../training/runs/run-plan.js';
+import { onnxModelAbout } from '../training/models/onnx-model-import.js';
+import type { PlanModel, PlanTask } from '../training/runs/run-plan.js';
 
 export type ModelChoice = { kind: 'run'; runId: number } | { kind: 'folder'; dir: string };
 
@@ -39,6 +41,11 @@ export interface InferenceModel {
   mpp: number;
   tissueThreshold: number;
   chunkSize: number;
+  /**
+   * The imported ONNX encoder's folder where the run trained (frozen) on one: its checkpoint's encoder is
+   * only a placeholder, so patches are embedded through onnxruntime, as in training. Null otherwise.
+   */
+  onnxEncoderDir: string | null;
 }
 
 /** The file beside a checkpoint that names its heads' tasks: [{ name, kind, values }], in head order. */
@@ -60,7 +67,9 @@ function resolveRun(project: Project, runId: number): InferenceModel {
   if (!dir) throw new ApiError('not-found', `Run ${runId} kept no model (its best/ folder is missing).`);
   const config = JSON.parse(run.config) as RunConfig;
   const job = selectJob(project.db, run.jobId);
-  const planTasks = (JSON.parse(job?.params ?? '{}') as { plan?: { tasks?: PlanTask[] } }).plan?.tasks ?? [];
+  const plan = (JSON.parse(job?.params ?? '{}') as { plan?: { tasks?: PlanTask[]; model?: PlanModel } }).plan;
+  const planTasks = plan?.tasks ?? [];
+  const onnxEncoderDir = onnxEncoderOf(project, runId, plan?.model);
   return {
     key: `run-${runId}`,
     source: `model:${runId}`,
@@ -71,7 +80,22 @@ function resolveRun(project: Project, runId: number): InferenceModel {
     mpp: config.mpp,
     tissueThreshold: config.tissueThreshold,
     chunkSize: config.chunkSize,
+    onnxEncoderDir,
   };
+}
+
+/** The imported ONNX encoder a run embedded with, still in the project; null for engine encoders. */
+function onnxEncoderOf(project: Project, runId: number, model: PlanModel | undefined): string | null {
+  if (model?.kind !== 'imported') return null;
+  // By name in this project (the plan's absolute path is stale once the project folder moves).
+  const row = selectModelByName(project.db, model.name);
+  const dir = row ? path.join(project.dir, row.folder) : null;
+  if (dir && onnxModelAbout(dir)) return dir;
+  if (!onnxModelAbout(model.dir) && (!dir || fs.existsSync(path.join(dir, 'config.json')))) return null;
+  throw new ApiError(
+    'not-found',
+    `Run ${runId} embedded its patches with the imported ONNX model ${model.name}, which is no longer in the project's models/.`,
+  );
 }
 
 async function resolveFolder(project: Project, folder: string): Promise<InferenceModel> {
@@ -127,6 +151,7 @@ async function resolveFolder(project: Project, folder: string): Promise<Inferenc
     mpp: RUN_DEFAULTS.mpp,
     tissueThreshold: RUN_DEFAULTS.tissueThreshold,
     chunkSize: 32,
+    onnxEncoderDir: null,
   };
 }
 

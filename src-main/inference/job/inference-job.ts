@@ -25,6 +25,8 @@ import { prepareSlide, type RunSlide } from '../../training/runs/job/slide-data.
 import { heatmapPath, readHeatmap, writeHeatmap, type HeatmapRaster } from '../heatmap-raster.js';
 import type { InferenceModel } from '../model-source.js';
 import { patchScores } from '../patch-scores.js';
+import { openOnnxModel } from '../../training/models/onnx-model-import.js';
+import type { OnnxEncoder } from '../../onnx/index.js';
 
 export interface InferenceSlide {
   id: number;
@@ -82,11 +84,15 @@ export async function runJob(ctx: InferenceJobContext): Promise<{ result: Infere
   const slides = new SlideService({ maxOpen: 8 });
   const workers = new PatchWorkers();
   let model: SlideModel | null = null;
+  let onnx: OnnxEncoder | null = null;
   try {
     model = await SlideModel.loadCheckpoint(params.model.dir);
-    return await predict(ctx, params, project, slides, workers, model);
+    // A run trained (frozen) on an imported ONNX encoder: patches are embedded through onnxruntime again.
+    if (params.model.onnxEncoderDir) onnx = await openOnnxModel(params.model.onnxEncoderDir);
+    return await predict(ctx, params, project, slides, workers, model, onnx);
   } finally {
     model?.dispose();
+    await onnx?.dispose();
     project.close();
     await workers.close();
     await slides.closeAll();
@@ -100,8 +106,10 @@ async function predict(
   slides: SlideService,
   workers: PatchWorkers,
   model: SlideModel,
+  onnx: OnnxEncoder | null,
 ): Promise<{ result: InferenceResult } | 'paused'> {
   ctx.log(`inference job: ${m.label} on ${all.length} slide(s), attempt ${ctx.attempt}`);
+  if (onnx) ctx.log(`patches embedded by the ONNX encoder in ${m.onnxEncoderDir} (onnxruntime)`);
   const result: InferenceResult = { predicted: 0, skipped: [] };
   writeSkipped(ctx.workDir, []);
   let done = 0;
@@ -138,7 +146,7 @@ async function predict(
       project,
       slides,
       { ...s, patient: null, labels: [] },
-      { mpp: m.mpp, patchSize: model.spec.inputSize, tissueThreshold: m.tissueThreshold },
+      { mpp: m.mpp, patchSize: onnx?.inputSize ?? model.spec.inputSize, tissueThreshold: m.tissueThreshold },
     );
     if ('warning' in prepared) skip(s, prepared.warning);
     else todo.push({ ...prepared.slide, source: s });
@@ -163,7 +171,9 @@ async function predict(
     if (batch.kind === 'skipped') unreadable ??= batch.reason;
     else if (unreadable === null) {
       pieces.push(
-        await model.embed(batch.pixels, batch.numPatches, { chunkSize: m.chunkSize, signal: ctx.signal }),
+        onnx
+          ? await onnx.embed(batch.pixels, batch.numPatches, { signal: ctx.signal })
+          : await model.embed(batch.pixels, batch.numPatches, { chunkSize: m.chunkSize, signal: ctx.signal }),
       );
       patches += batch.numPatches;
     }
