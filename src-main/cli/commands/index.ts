@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
+import { register as registerAnnotations } from './annotations.js';
 import { register as registerCohorts } from './cohorts.js';
 import { register as registerEngine } from './engine.js';
 import { register as registerImport } from './import.js';
@@ -22,5 +23,6 @@ export function registerAll(program: Command, io: CliIo): void {
   registerLabels(program, io);
   registerCohorts(program, io);
   registerSplit(program, io);
+  registerAnnotations(program, io);
   registerEngine(program, io);
 }

@@ -17,7 +17,7 @@ describe('label migrations (0040-0044)', () => {
     `);
     old.db.close();
 
-    const { db, migration } = await openDatabase(file, { create: false });
+    const { db, migration } = await openDatabase(file, { create: false, migrations: upTo(44) });
     expect(migration).toMatchObject({ from: 30, to: 44 });
     expect(
       db.prepare('SELECT task_id, name, position FROM task_values ORDER BY task_id, position').all(),
