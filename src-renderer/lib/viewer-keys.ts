@@ -9,6 +9,9 @@
  * - N moves to the next slide of the list without a value for the current task; J and K (open panel or
  *   not) to the next and previous slide.
  *
+ * Shift+A turns annotate mode on and off (its keys are annotation-keys.ts; the Labels panel's keys are off
+ * while it is on). It comes before labeling, so a value keyed A is set with A, not Shift+A.
+ *
  * Where the two meet, labeling wins, because labeling is what the open panel is for: with a binary task
  * current, 0 sets its first value (a continuous task's digits go to its number field), so Fit is also on Home, which no value can take (value keys are
  * letters and digits); a value keyed W, A, S or D shadows that pan key, and the arrows still pan. J, K
@@ -26,7 +29,8 @@ export type ViewerAction =
   | { kind: 'set-value'; value: string }
   | { kind: 'clear-value' }
   | { kind: 'edit-number'; digit: string }
-  | { kind: 'task'; delta: 1 | -1 };
+  | { kind: 'task'; delta: 1 | -1 }
+  | { kind: 'annotate' };
 
 export interface KeyInput {
   key: string;
@@ -96,6 +100,7 @@ export function viewerAction(
   tabAllowed: boolean,
 ): ViewerAction | null {
   const key = input.key.length === 1 ? input.key.toLowerCase() : input.key;
+  if (key === 'a' && input.shiftKey) return { kind: 'annotate' };
   if (labeling) {
     const task = labeling.task;
     if (key === 'Tab') return tabAllowed ? { kind: 'task', delta: input.shiftKey ? -1 : 1 } : null;
