@@ -11,6 +11,8 @@ import { annotationHandlers } from './annotation-handlers.js';
 import { cohortHandlers } from './cohort-handlers.js';
 import { labelHandlers } from './label-handlers.js';
 import { libraryHandlers } from './library-handlers.js';
+import { trainingHandlers } from './training-handlers.js';
+import type { TrainingService } from '../jobs/training-service.js';
 import type { SlideImages } from '../viewer-pixels/slide-images.js';
 import { appVersion } from '../version.js';
 
@@ -21,14 +23,23 @@ export interface HandlerContext {
   imports: ImportJobs;
   /** Opening and fingerprinting slide files (relink). */
   toolkit: Pick<SlideToolkit, 'open' | 'fingerprint'>;
+  training: TrainingService;
 }
 
-export function createHandlers({ session, mode, slideImages, imports, toolkit }: HandlerContext): Handlers {
+export function createHandlers({
+  session,
+  mode,
+  slideImages,
+  imports,
+  toolkit,
+  training,
+}: HandlerContext): Handlers {
   return {
     ...libraryHandlers(session, toolkit),
     ...labelHandlers(session),
     ...cohortHandlers(session),
     ...annotationHandlers(session),
+    ...trainingHandlers(training),
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),
     'project.create': ({ dir, name }) => session.create(dir, name),
     'project.open': ({ dir }) => session.open(dir),

@@ -12,11 +12,14 @@ import { checkOutputFile, describeFsError } from './file-checks.js';
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** stderr is a terminal (progress bars); false or absent: plain lines. */
+  errIsTTY?: boolean;
 }
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  errIsTTY: process.stderr.isTTY === true,
 };
 
 export function buildProgram(io: CliIo): Command {
@@ -25,7 +28,10 @@ export function buildProgram(io: CliIo): Command {
     .version(appVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .exitOverride();
+    .exitOverride()
+    // A subcommand's options are its own, even where its parent has one of the same name (`runs --json`
+    // and `runs show --json`); the program's own options (-v, -h) go before the subcommand.
+    .enablePositionalOptions();
   registerAll(program, io);
   for (const sub of program.commands) applyToTree(sub, io);
   // Every command that writes a file takes it as -o/--output: checked before the command does any work.

@@ -8,6 +8,11 @@ import { annotationCommandInputs, type AnnotationCommandResults } from './annota
 import { cohortCommandInputs, type CohortCommandResults } from './cohorts.js';
 import { labelCommandInputs, type LabelCommandResults } from './labels.js';
 import { libraryCommandInputs, type LibraryCommandResults, type UndoState } from './library.js';
+import {
+  trainingCommandInputs,
+  type TrainingCommandResults,
+  type TrainingEventPayloads,
+} from './training.js';
 
 const projectDir = z
   .string({ error: 'a project folder path is required' })
@@ -42,6 +47,7 @@ export const commandInputs = {
   ...labelCommandInputs,
   ...cohortCommandInputs,
   ...annotationCommandInputs,
+  ...trainingCommandInputs,
 } as const;
 
 export interface AppInfo {
@@ -122,9 +128,11 @@ export interface ImportProgress {
 }
 
 export interface CommandResults
-  extends LibraryCommandResults,
+  extends
+    LibraryCommandResults,
     LabelCommandResults,
     CohortCommandResults,
+    TrainingCommandResults,
     AnnotationCommandResults {
   'app.info': AppInfo;
   'project.create': ProjectInfo;
@@ -165,14 +173,20 @@ export interface LibraryChange {
   undo: UndoState;
 }
 
-export interface EventPayloads {
+export interface EventPayloads extends TrainingEventPayloads {
   onProjectChanged: ProjectInfo | null;
   onImportProgress: ImportProgress;
   /** After any command that changes labels, QC, patients, tasks, slides, cohorts or splits. */
   onLibraryChanged: LibraryChange;
 }
 export type EventName = keyof EventPayloads;
-export const eventNames: readonly EventName[] = ['onProjectChanged', 'onImportProgress', 'onLibraryChanged'];
+export const eventNames: readonly EventName[] = [
+  'onProjectChanged',
+  'onImportProgress',
+  'onLibraryChanged',
+  'onRunChanged',
+  'onRunProgress',
+];
 
 export function isCommandName(name: string): name is CommandName {
   return Object.prototype.hasOwnProperty.call(commandInputs, name);
@@ -183,3 +197,4 @@ export * from './library.js';
 export * from './labels.js';
 export * from './cohorts.js';
 export * from './annotations.js';
+export * from './training.js';

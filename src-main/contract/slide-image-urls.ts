@@ -20,6 +20,11 @@ export interface SlideImageUrls {
   thumbnail(slideId: number): string;
   /** A label, macro or scanner thumbnail image stored in the slide file (PNG). */
   associated(slideId: number, name: string): string;
+  /**
+   * The slide's tissue mask as a see-through overlay (PNG) spanning exactly the slide's level-0 extent:
+   * tissue tinted, pen ink marked, background clear. Detected on first request and kept in the project.
+   */
+  tissue(slideId: number): string;
 }
 
 export function createSlideImageUrls(base: string, projectId: string): SlideImageUrls {
@@ -29,6 +34,7 @@ export function createSlideImageUrls(base: string, projectId: string): SlideImag
     tile: (slideId, level, col, row) => `${root}${slideId}/${level}/${col}_${row}.jpg${scope}`,
     thumbnail: (slideId) => `${root}${slideId}/thumbnail.jpg${scope}`,
     associated: (slideId, name) => `${root}${slideId}/associated/${encodeURIComponent(name)}.png${scope}`,
+    tissue: (slideId) => `${root}${slideId}/tissue.png${scope}`,
   };
 }
 
@@ -36,11 +42,12 @@ export function createSlideImageUrls(base: string, projectId: string): SlideImag
 export type SlideImageRequest =
   | { kind: 'tile'; slideId: number; level: number; col: number; row: number }
   | { kind: 'thumbnail'; slideId: number }
-  | { kind: 'associated'; slideId: number; name: string };
+  | { kind: 'associated'; slideId: number; name: string }
+  | { kind: 'tissue'; slideId: number };
 
 /**
- * The inverse of createSlideImageUrls, below the base: `<id>/<level>/<col>_<row>.jpg`, `<id>/thumbnail.jpg`
- * or `<id>/associated/<name>.png`; null for anything else (the caller answers 404).
+ * The inverse of createSlideImageUrls, below the base: `<id>/<level>/<col>_<row>.jpg`, `<id>/thumbnail.jpg`,
+ * `<id>/associated/<name>.png` or `<id>/tissue.png`; null for anything else (the caller answers 404).
  */
 export function parseSlideImagePath(p: string): SlideImageRequest | null {
   let m = /^(\d{1,9})\/(\d{1,2})\/(\d{1,7})_(\d{1,7})\.jpe?g$/.exec(p);
@@ -49,5 +56,7 @@ export function parseSlideImagePath(p: string): SlideImageRequest | null {
   if (m) return { kind: 'thumbnail', slideId: +m[1]! };
   m = /^(\d{1,9})\/associated\/([a-z0-9_-]{1,40})\.png$/.exec(p);
   if (m) return { kind: 'associated', slideId: +m[1]!, name: m[2]! };
+  m = /^(\d{1,9})\/tissue\.png$/.exec(p);
+  if (m) return { kind: 'tissue', slideId: +m[1]! };
   return null;
 }

@@ -15,6 +15,7 @@ import { rendererDir } from '../renderer-host/renderer-dir.js';
 import { log } from '../log.js';
 import { packageRoot } from '../package-root.js';
 import { buildMenu } from './menu.js';
+import { utilityJobProcess } from './job-process-launcher.js';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './renderer-protocol.js';
 import { serveSlideImages } from './slide-protocol.js';
 import { loadWindowState, trackWindowState } from './window-state.js';
@@ -31,7 +32,7 @@ if (!app.requestSingleInstanceLock()) {
 async function main(): Promise<void> {
   await app.whenReady();
   const userDataDir = app.getPath('userData');
-  const services = createAppServices(userDataDir, 'electron');
+  const services = createAppServices(userDataDir, 'electron', utilityJobProcess);
   const { session, handlers } = services;
   let win: BrowserWindow | null = null;
 

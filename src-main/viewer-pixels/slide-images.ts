@@ -1,6 +1,6 @@
 /**
- * Pixels of the open project's slides for the viewer, independent of transport: Deep Zoom tiles and
- * thumbnails by slide id. Both the browser-mode `/tiles/` route and Electron's `slide://` protocol call
+ * Pixels of the open project's slides for the viewer, independent of transport: Deep Zoom tiles,
+ * thumbnails, associated images and the tissue overlay by slide id. Both the browser-mode `/tiles/` route and Electron's `slide://` protocol call
  * `serve`. A slide id that is not in the open project, a tile outside the pyramid or a file that is no
  * longer readable is refused with a status and a sentence, never a crash.
  */
@@ -15,6 +15,8 @@ import { thumbnailPath } from '../project/import.js';
 import { loadReducedCopy } from '../project/reduced-copies.js';
 import type { AppSession } from '../app-state/session.js';
 import { getSlide } from '../project/slides-repo.js';
+import { projectTissueMask } from '../training/tissue/cache.js';
+import { tissueOverlay } from '../training/tissue/mask.js';
 
 export type SlideImageResult =
   | { status: 200; contentType: string; bytes: Uint8Array }
@@ -27,6 +29,8 @@ export class SlideImages {
   /** PNGs of associated images already served (a label or macro costs tens of ms to decode and encode). */
   private associated = new Map<string, Uint8Array>();
   private associatedBytes = 0;
+  /** Tissue overlays being made, by project dir and fingerprint: concurrent requests share one detection. */
+  private tissue = new Map<string, Promise<Uint8Array>>();
 
   constructor(
     private readonly session: AppSession,
@@ -82,6 +86,22 @@ export class SlideImages {
         };
       } catch {
         return { status: 404, message: 'This slide has no thumbnail yet.' };
+      }
+    }
+    if (request.kind === 'tissue') {
+      const key = `${project.dir}\n${row.fingerprint}`;
+      let pending = this.tissue.get(key);
+      if (!pending) {
+        pending = projectTissueMask(project, row.fingerprint, () => this.slides.reader(row.path))
+          .then((d) => encodePng(tissueOverlay(d.mask)))
+          .finally(() => this.tissue.delete(key));
+        this.tissue.set(key, pending);
+      }
+      try {
+        return { status: 200, contentType: 'image/png', bytes: await pending };
+      } catch (err) {
+        log.warn(`tissue overlay ${JSON.stringify(request)} failed`, err);
+        return { status: 422, message: err instanceof Error ? err.message : String(err) };
       }
     }
     if (request.kind === 'associated') {

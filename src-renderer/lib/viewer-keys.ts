@@ -1,6 +1,6 @@
 /**
  * What a key does in the Viewer. Two keyboards share it: the view's own (arrows and WASD pan, + and −
- * zoom, 0 and Home fit, [ ] and Page Up/Down step through the list) and, while the Labels panel is
+ * zoom, 0 and Home fit, [ ] and Page Up/Down step through the list, T shows the tissue mask) and, while the Labels panel is
  * open, labeling:
  *
  * - a value's key (binary tasks 0 and 1, categorical 1–9 by default, or the key set on the value) sets the
@@ -30,7 +30,8 @@ export type ViewerAction =
   | { kind: 'clear-value' }
   | { kind: 'edit-number'; digit: string }
   | { kind: 'task'; delta: 1 | -1 }
-  | { kind: 'annotate' };
+  | { kind: 'annotate' }
+  | { kind: 'toggle-tissue' };
 
 export interface KeyInput {
   key: string;
@@ -59,6 +60,7 @@ const VIEW_KEYS: Record<string, ViewerAction> = {
   PageUp: { kind: 'step', delta: -1 },
   ']': { kind: 'step', delta: 1 },
   PageDown: { kind: 'step', delta: 1 },
+  t: { kind: 'toggle-tissue' },
 };
 
 export const VIEW_ZOOM_STEP = ZOOM_STEP;

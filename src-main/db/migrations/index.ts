@@ -6,6 +6,7 @@ import { migration0041 } from './0041-label-history-reason.js';
 import { migration0042 } from './0042-slide-qc.js';
 import { migration0043 } from './0043-splits.js';
 import { migration0044 } from './0044-library-indexes.js';
+import { migration0050 } from './0050-jobs-runs-models.js';
 import { migration0070 } from './0070-annotations.js';
 import type { Migration } from './types.js';
 
@@ -22,6 +23,7 @@ export const migrations: readonly Migration[] = [
   migration0042,
   migration0043,
   migration0044,
+  migration0050,
   migration0070,
 ];
 

@@ -182,6 +182,35 @@ describe('import and viewer', () => {
     await expect(byTestId('property-list')).toBeDisplayed();
   });
 
+  it('lays the detected tissue over the slide with the Tissue button and takes it off with T', async () => {
+    /** A coarse sample of the viewer's canvas: every 16th pixel's RGB. */
+    const sample = () =>
+      browser.execute(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="slide-viewer"] canvas');
+        const data = canvas?.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+        const out: number[] = [];
+        if (data) for (let i = 0; i < data.length; i += 64) out.push(data[i]!, data[i + 1]!, data[i + 2]!);
+        return out;
+      });
+    await waitFullyLoaded();
+    const plain = await sample();
+    await expect(viewerElement()).toHaveAttribute('data-tissue-overlay', 'off');
+    await byTestId('toggle-tissue').click();
+    await expect(byTestId('toggle-tissue')).toHaveAttribute('aria-pressed', 'true');
+    // Detected on this first request (a low-resolution read of the slide), then kept in the project.
+    await expect(viewerElement()).toHaveAttribute('data-tissue-overlay', 'shown', { wait: 15_000 });
+    await browser.pause(500);
+    const tinted = await sample();
+    const changed = tinted.filter((v, i) => Math.abs(v - plain[i]!) > 8).length / tinted.length;
+    console.log(`tissue overlay: ${(changed * 100).toFixed(1)}% of sampled canvas values changed`);
+    expect(changed).toBeGreaterThan(0.02);
+    expect(fs.readdirSync(path.join(projectDir, 'cache', 'tissue')).length).toBeGreaterThanOrEqual(1);
+    await browser.saveScreenshot(path.join(screenshots, 'viewer-tissue.png'));
+    await browser.keys(['t']);
+    await expect(viewerElement()).toHaveAttribute('data-tissue-overlay', 'off');
+    await expect(byTestId('toggle-tissue')).toHaveAttribute('aria-pressed', 'false');
+  });
+
   it('pans with the keyboard and zooms in with + and the 1:1 button', async () => {
     const before = await viewerElement().getAttribute('data-center');
     await browser.keys(['ArrowRight']);

@@ -8,6 +8,7 @@ import type {
   CommandName,
   CommandResult,
   EventPayloads,
+  Position,
 } from '../../../src-main/contract/contract.js';
 import { dispatch } from '../../../src-main/api/dispatch.js';
 import { createAppServices } from '../../../src-main/api/services.js';
@@ -144,7 +145,7 @@ describe('annotations API', () => {
       bounds: { minX: 1200, minY: 1200, maxX: 2600, maxY: 2100 },
     });
     // Columns 1 and 2 (x 1000–1500, 2000–2500) of rows 1 and 2 (y 1000–1500, 2000–2500).
-    expect(view.annotations.map((a) => a.geometry.coordinates[0]![0])).toEqual([
+    expect(view.annotations.map((a) => (a.geometry.coordinates as Position[][])[0]![0])).toEqual([
       [1000, 1000],
       [2000, 1000],
       [1000, 2000],

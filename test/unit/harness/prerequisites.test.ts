@@ -1,5 +1,5 @@
 /**
- * The test harness itself: a test whose prerequisite (a tool, a Python module, ../shared/data/wsi) is
+ * The test harness itself: a test whose prerequisite (a tool, a Python module, the sample scanner slides) is
  * missing skips and is listed at the end of the run outside CI, and fails the run with CI=true. Checked on
  * a nested vitest run of a fixture test that needs a tool no machine has.
  */

@@ -143,6 +143,11 @@ describe('viewer tile addressing', () => {
       kind: 'thumbnail',
       slideId: 12,
     });
+    expect(parseSlideImagePath(new URL(browser.tissue(12)).pathname.slice('/tiles/'.length))).toEqual({
+      kind: 'tissue',
+      slideId: 12,
+    });
+    expect(parseSlideImagePath('12/tissue.jpg')).toBeNull();
     // Another project's slide 12 is another URL, so a cached tile is never shown for the wrong slide.
     expect(createSlideImageUrls('slide://tessera/', 'p-2').tile(12, 9, 3, 4)).not.toBe(shell.href);
   });

@@ -126,7 +126,7 @@ describe.skipIf(!hasPythonOpenSlide || !hasTool('vips'))(
   },
 );
 
-describe.skipIf(!wsi)('Deep Zoom on a real slide (needs ../shared/data/wsi)', () => {
+describe.skipIf(!wsi)('Deep Zoom on a real slide (needs the sample scanner slides)', () => {
   let reader: SlideReader;
   beforeAll(async () => {
     reader = await openSlide(path.join(wsi!, 'CMU-1-Small-Region.svs'));
@@ -177,7 +177,7 @@ describe.skipIf(!wsi)('Deep Zoom on a real slide (needs ../shared/data/wsi)', ()
 });
 
 describe.skipIf(!wsi || !hasPythonOpenSlide)(
-  'Deep Zoom far below a slide level (needs ../shared/data/wsi)',
+  'Deep Zoom far below a slide level (needs the sample scanner slides)',
   () => {
     it('tiles made from the box-reduced level match DeepZoomGenerator on a single-level slide', async () => {
       // CMU-1-Small-Region has one level: every Deep Zoom level below full size is cut from level 0, the

@@ -1,5 +1,5 @@
 /**
- * The built-in reader on real scanner files (../shared/data/wsi) against OpenSlide: metadata,
+ * The built-in reader on real scanner files (the sample slides, found by test/helpers/prerequisites.ts) against OpenSlide: metadata,
  * regions crossing tile and image borders, partial edge tiles, associated images.
  */
 import path from 'node:path';
@@ -19,7 +19,7 @@ const wsi = sharedWsiDir();
 const haveOpenSlide = hasOpenSlideTools();
 
 describe.skipIf(!wsi || !haveOpenSlide)(
-  'real Aperio slides vs OpenSlide (needs ../shared/data/wsi and openslide-tools)',
+  'real Aperio slides vs OpenSlide (needs the sample scanner slides and openslide-tools)',
   () => {
     const cmu = path.join(wsi ?? '', 'CMU-1-Small-Region.svs');
     const small = path.join(wsi ?? '', 'openslide-python-small.svs');

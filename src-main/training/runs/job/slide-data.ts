@@ -1,0 +1,54 @@
+/**
+ * The job's view of its slides: each plan slide with its patch grid (tissue from the project's cache, or
+ * detected and kept there), ready for the patch loader. A slide that cannot be opened, or has no patch
+ * with enough tissue, is left out with a warning naming it.
+ */
+import path from 'node:path';
+import type { Project } from '../../../project/project.js';
+import type { SlideService } from '../../../slides/index.js';
+import { buildPatchGrid, type PatchGrid } from '../../patch-grid.js';
+import type { LoaderSlide } from '../../patches/patch-loader.js';
+import { projectTissueMask } from '../../tissue/cache.js';
+import type { PlanSlide } from '../run-plan.js';
+
+export interface RunSlide extends LoaderSlide {
+  plan: PlanSlide;
+  grid: PatchGrid;
+}
+
+export interface GridOptions {
+  mpp: number;
+  patchSize: number;
+  tissueThreshold: number;
+}
+
+export async function prepareSlide(
+  project: Project,
+  slides: SlideService,
+  plan: PlanSlide,
+  options: GridOptions,
+): Promise<{ slide: RunSlide } | { warning: string }> {
+  try {
+    const grid = await slides.withReader(plan.path, async (reader) => {
+      const { mask } = await projectTissueMask(project, plan.fingerprint, async () => reader);
+      return buildPatchGrid(reader.metadata, plan.name, mask, {
+        targetMpp: options.mpp,
+        patchSize: options.patchSize,
+        tissueThreshold: options.tissueThreshold,
+      });
+    });
+    if (grid.x.length === 0)
+      return {
+        warning: `Slide ${plan.name} is left out: none of its patches has tissue over ${options.tissueThreshold} of its area.`,
+      };
+    return { slide: { id: plan.id, path: plan.path, grid, plan } };
+  } catch (err) {
+    return {
+      warning: `Slide ${plan.name} is left out: it cannot be read (${err instanceof Error ? err.message : String(err)}).`,
+    };
+  }
+}
+
+export function slideFileName(slide: { path: string }): string {
+  return path.basename(slide.path);
+}
