@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Key } from 'webdriverio';
 import { writeSyntheticSlide } from '../support/fixtures.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -189,5 +190,112 @@ describe('annotations', () => {
     );
     await shapeCount(2, 'the imported shapes are not on the second slide');
     await expect(classCount('Stroma')).toHaveText('1');
+  });
+
+  it('edits on the second slide: select, move, vertex, merge, the other tools, delete, box-select, copy and paste', async () => {
+    const selected = async () =>
+      ((await layer().getAttribute('data-selected')) ?? '').split(',').filter(Boolean);
+    const hint = byTestId('undo-hint');
+    // The imported rectangle (Stroma) is on the right, the polygon (Tumor) on the left.
+    await browser.keys(['m']);
+    await clickAt(140, -10);
+    await browser.waitUntil(async () => (await selected()).length === 1, {
+      timeoutMsg: 'a click did not select',
+    });
+    const bounds = async () =>
+      ((await layer().getAttribute('data-selection-bounds')) ?? '').split(',').map(Number);
+    const [x0, y0, x1, y1] = await bounds();
+    await dragFrom([140, -10], [180, 30]);
+    await expect(hint).toHaveText(/edit 1 shape/i);
+    const moved = await bounds();
+    const dx = moved[0]! - x0!;
+    expect(dx).toBeGreaterThan(10);
+    expect(moved[1]! - y0!).toBeCloseTo(dx, -1);
+    expect(moved[2]! - x1!).toBeCloseTo(dx, -1);
+    // Its bottom-right corner (240, 80) moved to (280, 120); dragging it edits that vertex only.
+    await dragFrom([280, 120], [300, 160]);
+    await browser.waitUntil(async () => (await bounds())[2]! > moved[2]! + 5, {
+      timeoutMsg: 'dragging the corner did not move it',
+    });
+    const edited = await bounds();
+    expect(edited.slice(0, 2)).toEqual(moved.slice(0, 2));
+    expect(edited[3]!).toBeGreaterThan(moved[3]! + 5);
+    // Ctrl+Z puts the corner back, Ctrl+Shift+Z moves it again.
+    await browser.keys(['Control', 'z']);
+    await browser.waitUntil(async () => (await bounds()).join() === moved.join(), {
+      timeoutMsg: 'undo did not put the corner back',
+    });
+    await browser.keys(['Control', 'Shift', 'z']);
+    await browser.waitUntil(async () => (await bounds()).join() === edited.join(), {
+      timeoutMsg: 'redo did not move the corner again',
+    });
+
+    // Shift+click adds the polygon; 1 makes both Tumor, U merges them into one shape.
+    await browser.action('key').down(Key.Shift).perform(true);
+    await clickAt(-160, -40);
+    await browser.action('key').up(Key.Shift).perform();
+    await browser.waitUntil(async () => (await selected()).length === 2, {
+      timeoutMsg: 'Shift+click did not add',
+    });
+    await browser.keys(['1']);
+    await expect(classCount('Tumor')).toHaveText('2');
+    await browser.keys(['u']);
+    await shapeCount(1, 'merging did not make one shape of two');
+    await expect(hint).toHaveText(/merge 2 shapes/i);
+    await browser.keys(['Control', 'z']);
+    await shapeCount(2, 'undoing the merge did not give both shapes back');
+
+    // Ellipse, freehand, points and brush, each on empty slide below.
+    await browser.keys(['Escape']);
+    await browser.keys(['e']);
+    await dragFrom([-300, 150], [-180, 220]);
+    await shapeCount(3, 'the ellipse was not saved');
+    await browser.keys(['f']);
+    const origin = await viewer();
+    await browser
+      .action('pointer')
+      .move({ origin, x: -120, y: 150 })
+      .down()
+      .move({ origin, x: -60, y: 140, duration: 50 })
+      .move({ origin, x: -40, y: 200, duration: 50 })
+      .move({ origin, x: -90, y: 230, duration: 50 })
+      .move({ origin, x: -130, y: 200, duration: 50 })
+      .up()
+      .perform();
+    await shapeCount(4, 'the freehand shape was not saved');
+    await browser.keys(['.']);
+    await clickAt(0, 180);
+    await shapeCount(5, 'the point was not saved');
+    await clickAt(20, 200);
+    await shapeCount(5, 'a second point did not join the first');
+    await browser.keys(['b']);
+    await dragFrom([80, 190], [200, 200]);
+    await shapeCount(6, 'the brush stroke was not saved');
+    await expect(hint).toHaveText(expect.stringMatching(/brush|draw|paint/i));
+
+    // Select the ellipse and delete it.
+    await browser.keys(['m']);
+    await clickAt(-240, 185);
+    await browser.waitUntil(async () => (await selected()).length === 1, {
+      timeoutMsg: 'the ellipse was not selected',
+    });
+    await browser.keys(['Delete']);
+    await shapeCount(5, 'Delete did not remove the ellipse');
+    await expect(hint).toHaveText(/delete 1 shape/i);
+
+    // Shift+drag a box around everything, copy, and paste onto the first slide (which has 2).
+    await browser.action('key').down(Key.Shift).perform(true);
+    await dragFrom([-340, -240], [340, 250]);
+    await browser.action('key').up(Key.Shift).perform();
+    await browser.waitUntil(async () => (await selected()).length === 5, {
+      timeoutMsg: 'the box did not select the five shapes',
+    });
+    await browser.keys(['Control', 'c']);
+    await browser.keys(['k']);
+    await expect(viewer()).toHaveAttribute('data-slide-id', slideIds[0]!);
+    await shapeCount(2, 'the first slide does not have its two shapes');
+    await browser.keys(['Control', 'v']);
+    await shapeCount(7, 'pasting did not add five shapes to the first slide');
+    await expect(hint).toHaveText(/paste 5 shapes/i);
   });
 });
