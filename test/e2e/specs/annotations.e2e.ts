@@ -212,6 +212,7 @@ describe('annotations', () => {
     expect(dx).toBeGreaterThan(10);
     expect(moved[1]! - y0!).toBeCloseTo(dx, -1);
     expect(moved[2]! - x1!).toBeCloseTo(dx, -1);
+    expect(moved[3]! - y1!).toBeCloseTo(dx, -1);
     // Its bottom-right corner (240, 80) moved to (280, 120); dragging it edits that vertex only.
     await dragFrom([280, 120], [300, 160]);
     await browser.waitUntil(async () => (await bounds())[2]! > moved[2]! + 5, {
