@@ -90,8 +90,8 @@ export class ShapeDrawing {
 
   up(p: PointerAt): DrawOutcome | null {
     if (!this.dragging) return null;
-    this.dragging = false;
     this.move(p);
+    this.dragging = false;
     const points = this.points;
     this.points = [];
     switch (this.tool) {
