@@ -9,8 +9,12 @@
  * - N moves to the next slide of the list without a value for the current task; J and K (open panel or
  *   not) to the next and previous slide.
  *
- * Shift+A turns annotate mode on and off (its keys are annotation-keys.ts; the Labels panel's keys are off
- * while it is on). It comes before labeling, so a value keyed A is set with A, not Shift+A.
+ * Annotate mode is the third keyboard, and the mode rule is one panel, one keyboard: Shift+A (or the
+ * Annotate button) turns it on and shows the Annotations panel in place of the Labels panel; opening the
+ * Labels panel turns it off. So labeling keys work only while the Labels panel is open, and the tool and
+ * class keys (annotation-keys.ts) only in annotate mode; never both. The view's keys above work in every
+ * mode, because annotation keys are chosen not to claim them. Shift+A is read before labeling, so a value
+ * keyed A is set with A, not Shift+A.
  *
  * Where the two meet, labeling wins, because labeling is what the open panel is for: with a binary task
  * current, 0 sets its first value (a continuous task's digits go to its number field), so Fit is also on Home, which no value can take (value keys are
