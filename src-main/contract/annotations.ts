@@ -61,7 +61,17 @@ export const MAX_GEOMETRY_POSITIONS = 1_000_000;
 /** Largest GeoJSON accepted as text through the API (a browser file pick). */
 export const MAX_GEOJSON_BYTES = 256 * 1024 * 1024;
 
-const coordinate = z.number({ error: 'a coordinate must be a number' }).finite('a coordinate must be finite');
+/**
+ * Largest level-0 coordinate, either sign: far beyond any slide (the largest are about 200,000 pixels), and
+ * inside the 32-bit integers the spatial index keeps.
+ */
+export const MAX_COORDINATE = 1e9;
+
+const coordinate = z
+  .number({ error: 'a coordinate must be a number' })
+  .finite('a coordinate must be finite')
+  .min(-MAX_COORDINATE, `a coordinate must be within ±${MAX_COORDINATE.toExponential()} pixels`)
+  .max(MAX_COORDINATE, `a coordinate must be within ±${MAX_COORDINATE.toExponential()} pixels`);
 const position = z
   .array(coordinate)
   .min(2, 'a position needs x and y')

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ApiError } from '../contract/errors.js';
+import { MAX_COORDINATE } from '../contract/annotations.js';
 import type { AnnotationGeometry, Position } from '../contract/contract.js';
 import { hasOpenRing, isValidPolygonal, repairPolygonal } from './annotation-geometry.js';
 
@@ -51,7 +52,10 @@ const PROBLEMS_SHOWN = 3;
 const SUPPORTED = new Set(['Point', 'MultiPoint', 'LineString', 'Polygon', 'MultiPolygon']);
 const KNOWN_UNSUPPORTED = new Set(['MultiLineString', 'GeometryCollection']);
 
-const coordinate = z.number({ error: 'a coordinate is not a number' });
+const coordinate = z
+  .number({ error: 'a coordinate is not a number' })
+  .min(-MAX_COORDINATE, `a coordinate is beyond ±${MAX_COORDINATE.toExponential()} pixels`)
+  .max(MAX_COORDINATE, `a coordinate is beyond ±${MAX_COORDINATE.toExponential()} pixels`);
 const position = z
   .array(coordinate, { error: 'a position is not an array of numbers' })
   .min(2, 'a position has fewer than 2 numbers');
@@ -80,7 +84,11 @@ const coordinateSchemas: Record<string, z.ZodType> = {
  */
 function isPosition(p: unknown): boolean {
   if (!Array.isArray(p) || p.length < 2) return false;
-  for (let i = 0; i < p.length; i++) if (typeof p[i] !== 'number') return false;
+  for (let i = 0; i < p.length; i++) {
+    const v: unknown = p[i];
+    // Also refuses Infinity (JSON's 1e999), which the spatial index cannot hold.
+    if (typeof v !== 'number' || !(v >= -MAX_COORDINATE && v <= MAX_COORDINATE)) return false;
+  }
   return true;
 }
 function isLine(l: unknown, min: number): boolean {
