@@ -50,6 +50,12 @@ export interface DrawStats {
 
 const SELECTED = '#ffd23f';
 const DOT_BELOW_PX = 3;
+/**
+ * Areas smaller than this on screen are filled from a few of their vertices and not outlined: outlining
+ * thousands of tiny rings is most of a software rasteriser's time, and at that size the fill shows the class.
+ */
+const SMALL_BELOW_PX = 16;
+const SMALL_VERTICES = 12;
 const MAX_HANDLES = 2000;
 
 function hexToRgba(hex: string, alpha: number): string {
@@ -61,6 +67,15 @@ function tracePart(ctx: CanvasRenderingContext2D, p: Float64Array, closed: boole
   ctx.moveTo(p[0]!, p[1]!);
   for (let i = 2; i < p.length; i += 2) ctx.lineTo(p[i]!, p[i + 1]!);
   if (closed) ctx.closePath();
+}
+
+/** A ring with at most about `most` of its vertices, evenly taken: enough for a shape a few pixels wide. */
+function traceCoarse(ctx: CanvasRenderingContext2D, p: Float64Array, most: number): void {
+  const n = p.length / 2;
+  const stride = Math.max(1, Math.floor(n / most)) * 2;
+  ctx.moveTo(p[0]!, p[1]!);
+  for (let i = stride; i < p.length - 2; i += stride) ctx.lineTo(p[i]!, p[i + 1]!);
+  ctx.closePath();
 }
 
 function tracePoints(ctx: CanvasRenderingContext2D, p: Float64Array, r: number): void {
@@ -87,6 +102,7 @@ function traceGeometry(ctx: CanvasRenderingContext2D, g: AnnotationGeometry, poi
 }
 
 interface Batch {
+  small: IndexedShape[];
   areas: IndexedShape[];
   lines: IndexedShape[];
   points: IndexedShape[];
@@ -102,8 +118,9 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
   // From here on the canvas takes level-0 pixels.
   ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * offsetX, dpr * offsetY);
   const px = 1 / s; // one screen pixel in level-0 pixels
-  ctx.lineJoin = 'round';
-  ctx.lineCap = 'round';
+  // Miter joins: round ones cost the rasteriser an arc per vertex, invisible at these widths.
+  ctx.lineJoin = 'miter';
+  ctx.lineCap = 'butt';
 
   if (state.visible) {
     const inView = state.index.search([
@@ -122,15 +139,24 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
       }
       const color = state.colorOf(e.annotation.classId);
       let b = batches.get(color);
-      if (!b) batches.set(color, (b = { areas: [], lines: [], points: [], dots: [] }));
-      if ((e.maxX - e.minX) * s < DOT_BELOW_PX && (e.maxY - e.minY) * s < DOT_BELOW_PX) b.dots.push(e);
+      if (!b) batches.set(color, (b = { areas: [], small: [], lines: [], points: [], dots: [] }));
+      const w = (e.maxX - e.minX) * s;
+      const h = (e.maxY - e.minY) * s;
+      if (w < DOT_BELOW_PX && h < DOT_BELOW_PX) b.dots.push(e);
+      else if (e.kind === 'area' && w < SMALL_BELOW_PX && h < SMALL_BELOW_PX) b.small.push(e);
       else if (e.kind === 'area') b.areas.push(e);
       else if (e.kind === 'line') b.lines.push(e);
       else b.points.push(e);
     }
     const tolerance = 0.5 * px;
     for (const [color, b] of batches) {
-      stats.shapes += b.areas.length + b.lines.length + b.points.length;
+      stats.shapes += b.areas.length + b.small.length + b.lines.length + b.points.length;
+      if (b.small.length) {
+        ctx.beginPath();
+        for (const e of b.small) for (const p of e.parts) traceCoarse(ctx, p, SMALL_VERTICES);
+        ctx.fillStyle = hexToRgba(color, 0.55);
+        ctx.fill('evenodd');
+      }
       stats.dots += b.dots.length;
       if (b.areas.length) {
         ctx.beginPath();
@@ -191,6 +217,8 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
       stats.shapes++;
     }
   }
+  ctx.lineJoin = 'round';
+  ctx.lineCap = 'round';
   if (state.preview) drawPreview(ctx, state.preview, px);
   return stats;
 }
