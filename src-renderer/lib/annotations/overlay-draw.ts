@@ -41,6 +41,8 @@ export interface DrawState {
   /** Handles are drawn on the vertices of this shape. */
   handlesFor: number | null;
   preview: Preview | null;
+  /** A frame in the middle of a pan or zoom: many shapes are filled coarsely, not outlined. */
+  quick?: boolean;
 }
 
 export interface DrawStats {
@@ -56,6 +58,8 @@ const DOT_BELOW_PX = 3;
  */
 const SMALL_BELOW_PX = 16;
 const SMALL_VERTICES = 12;
+/** In a quick frame with more shapes than this in view, every area is drawn as a small one. */
+const QUICK_COARSE_ABOVE = 1500;
 const MAX_HANDLES = 2000;
 
 function hexToRgba(hex: string, alpha: number): string {
@@ -129,6 +133,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
       (view.width - offsetX) * px,
       (view.height - offsetY) * px,
     ]);
+    const coarse = state.quick === true && inView.length > QUICK_COARSE_ABOVE;
     const batches = new Map<string, Batch>();
     const onTop: IndexedShape[] = [];
     for (const e of inView) {
@@ -143,7 +148,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
       const w = (e.maxX - e.minX) * s;
       const h = (e.maxY - e.minY) * s;
       if (w < DOT_BELOW_PX && h < DOT_BELOW_PX) b.dots.push(e);
-      else if (e.kind === 'area' && w < SMALL_BELOW_PX && h < SMALL_BELOW_PX) b.small.push(e);
+      else if (e.kind === 'area' && ((w < SMALL_BELOW_PX && h < SMALL_BELOW_PX) || coarse)) b.small.push(e);
       else if (e.kind === 'area') b.areas.push(e);
       else if (e.kind === 'line') b.lines.push(e);
       else b.points.push(e);
