@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Transformer } from '@napi-rs/image';
 import { Key } from 'webdriverio';
 import { writeSyntheticSlide } from '../support/fixtures.ts';
 
@@ -298,5 +299,57 @@ describe('annotations', () => {
     await browser.keys(['Control', 'v']);
     await shapeCount(7, 'pasting did not add five shapes to the first slide');
     await expect(hint).toHaveText(/paste 5 shapes/i);
+  });
+
+  it('brightens the view with the display adjustments, the slide canvas only', async () => {
+    const meanOfViewer = async (): Promise<number> => {
+      const png = Buffer.from(await browser.takeScreenshot(), 'base64');
+      const image = new Transformer(png);
+      const { width, height } = await image.metadata();
+      const rgba = await image.rawPixels();
+      const channels = Math.round(rgba.length / (width * height));
+      const rect = await browser.execute(() => {
+        const r = document.querySelector('[data-testid="slide-viewer"]')!.getBoundingClientRect();
+        return { x: r.x, y: r.y, w: r.width, h: r.height };
+      });
+      const scale = width / (await browser.execute(() => window.innerWidth));
+      let sum = 0;
+      let n = 0;
+      for (let y = Math.round(rect.y * scale); y < Math.min(height, (rect.y + rect.h) * scale); y += 4)
+        for (let x = Math.round(rect.x * scale); x < Math.min(width, (rect.x + rect.w) * scale); x += 4) {
+          const i = (y * width + x) * channels;
+          sum += rgba[i]! + rgba[i + 1]! + rgba[i + 2]!;
+          n += 3;
+        }
+      return sum / n;
+    };
+    await browser.keys(['h']); // hide the shapes: only the slide's pixels
+    const before = await meanOfViewer();
+    await byTestId('toggle-display').click();
+    await expect(byTestId('display-panel')).toBeDisplayed();
+    const slider = await byTestId('display-brightness');
+    await browser.execute((el) => {
+      const input = el as unknown as HTMLInputElement;
+      input.value = '0.3';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }, slider);
+    const filters = async () =>
+      browser.execute(() => ({
+        slide: Array.from(
+          document.querySelectorAll<HTMLCanvasElement>('[data-testid="slide-viewer"] canvas'),
+        ).map((c) => c.style.filter),
+        shapes: document.querySelector<HTMLCanvasElement>('[data-testid="annotation-canvas"]')!.style.filter,
+      }));
+    await browser.waitUntil(
+      async () => (await filters()).slide.some((f) => f.includes('tessera-display-filter')),
+      {
+        timeoutMsg: 'the slide canvas did not take the display filter',
+      },
+    );
+    expect((await filters()).shapes).toBe('');
+    await byTestId('toggle-display').click();
+    const after = await meanOfViewer();
+    expect(after).toBeGreaterThan(before + 20);
+    await browser.keys(['h']);
   });
 });
