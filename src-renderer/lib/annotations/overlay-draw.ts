@@ -60,6 +60,9 @@ const SMALL_BELOW_PX = 16;
 const SMALL_VERTICES = 12;
 /** In a quick frame with more shapes than this in view, every area is drawn as a small one. */
 const QUICK_COARSE_ABOVE = 1500;
+/** With more shapes than this in view, areas up to CROWDED_SMALL_PX are drawn as small ones. */
+const CROWDED_ABOVE = 2500;
+const CROWDED_SMALL_PX = 40;
 const MAX_HANDLES = 2000;
 
 function hexToRgba(hex: string, alpha: number): string {
@@ -134,6 +137,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
       (view.height - offsetY) * px,
     ]);
     const coarse = state.quick === true && inView.length > QUICK_COARSE_ABOVE;
+    const smallPx = inView.length > CROWDED_ABOVE ? CROWDED_SMALL_PX : SMALL_BELOW_PX;
     const batches = new Map<string, Batch>();
     const onTop: IndexedShape[] = [];
     for (const e of inView) {
@@ -148,7 +152,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
       const w = (e.maxX - e.minX) * s;
       const h = (e.maxY - e.minY) * s;
       if (w < DOT_BELOW_PX && h < DOT_BELOW_PX) b.dots.push(e);
-      else if (e.kind === 'area' && ((w < SMALL_BELOW_PX && h < SMALL_BELOW_PX) || coarse)) b.small.push(e);
+      else if (e.kind === 'area' && ((w < smallPx && h < smallPx) || coarse)) b.small.push(e);
       else if (e.kind === 'area') b.areas.push(e);
       else if (e.kind === 'line') b.lines.push(e);
       else b.points.push(e);
