@@ -63,6 +63,7 @@ const QUICK_COARSE_ABOVE = 1500;
 /** With more shapes than this in view, areas up to CROWDED_SMALL_PX are drawn as small ones. */
 const CROWDED_ABOVE = 2500;
 const CROWDED_SMALL_PX = 40;
+const PATH_CHUNK = 256;
 const MAX_HANDLES = 2000;
 
 function hexToRgba(hex: string, alpha: number): string {
@@ -161,20 +162,27 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
     for (const [color, b] of batches) {
       stats.shapes += b.areas.length + b.small.length + b.lines.length + b.points.length;
       if (b.small.length) {
-        ctx.beginPath();
-        for (const e of b.small) for (const p of e.parts) traceCoarse(ctx, p, SMALL_VERTICES);
         ctx.fillStyle = hexToRgba(color, 0.55);
-        ctx.fill('evenodd');
+        // In paths of a few hundred shapes: a software rasteriser's time grows faster than a path's size.
+        for (let i = 0; i < b.small.length; i += PATH_CHUNK) {
+          ctx.beginPath();
+          for (const e of b.small.slice(i, i + PATH_CHUNK))
+            for (const p of e.parts) traceCoarse(ctx, p, SMALL_VERTICES);
+          ctx.fill('evenodd');
+        }
       }
       stats.dots += b.dots.length;
       if (b.areas.length) {
-        ctx.beginPath();
-        for (const e of b.areas) for (const p of state.index.partsAt(e, tolerance)) tracePart(ctx, p, true);
         ctx.fillStyle = hexToRgba(color, 0.18);
-        ctx.fill('evenodd');
         ctx.strokeStyle = color;
         ctx.lineWidth = 1.5 * px;
-        ctx.stroke();
+        for (let i = 0; i < b.areas.length; i += PATH_CHUNK) {
+          ctx.beginPath();
+          for (const e of b.areas.slice(i, i + PATH_CHUNK))
+            for (const p of state.index.partsAt(e, tolerance)) tracePart(ctx, p, true);
+          ctx.fill('evenodd');
+          ctx.stroke();
+        }
       }
       if (b.lines.length) {
         ctx.beginPath();
