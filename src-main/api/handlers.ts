@@ -7,6 +7,7 @@ import type { Handlers } from './dispatch.js';
 import type { ImportJobs } from '../project/import-jobs.js';
 import type { AppSession } from '../app-state/session.js';
 import type { SlideToolkit } from '../project/import.js';
+import { annotationHandlers } from './annotation-handlers.js';
 import { cohortHandlers } from './cohort-handlers.js';
 import { labelHandlers } from './label-handlers.js';
 import { libraryHandlers } from './library-handlers.js';
@@ -41,6 +42,7 @@ export function createHandlers({
     ...libraryHandlers(session, toolkit),
     ...labelHandlers(session),
     ...cohortHandlers(session),
+    ...annotationHandlers(session),
     ...trainingHandlers(training),
     ...inferenceHandlers(session, inference, slideImages.heatmaps),
     'app.info': () => ({ name: 'Tessera', version: appVersion(), mode, canPickFolders: mode === 'electron' }),

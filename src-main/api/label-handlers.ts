@@ -173,12 +173,12 @@ export function labelHandlers(session: AppSession): Pick<Handlers, keyof LabelCo
     },
     'edit.undo': () => {
       const done = session.edits.undo(db());
-      if (done) notifyLibrary(session, done.outcome.kinds, done.outcome.slideIds);
+      if (done) notifyLibrary(session, done.outcome.kinds, done.outcome.slideIds, done.outcome.annotationIds);
       return { undone: done ? done.edit.description : null, undo: session.edits.state() };
     },
     'edit.redo': () => {
       const done = session.edits.redo(db());
-      if (done) notifyLibrary(session, done.outcome.kinds, done.outcome.slideIds);
+      if (done) notifyLibrary(session, done.outcome.kinds, done.outcome.slideIds, done.outcome.annotationIds);
       return { redone: done ? done.edit.description : null, undo: session.edits.state() };
     },
     'edit.state': () => session.edits.state(),

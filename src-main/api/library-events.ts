@@ -9,10 +9,12 @@ export function notifyLibrary(
   session: AppSession,
   kinds: LibraryChangeKind[],
   slideIds: number[] | null,
+  annotationIds?: number[],
 ): void {
   session.emit('onLibraryChanged', {
     kinds,
     slideIds: slideIds && slideIds.length <= MAX_IDS_IN_EVENT ? slideIds : null,
+    ...(annotationIds && annotationIds.length <= MAX_IDS_IN_EVENT ? { annotationIds } : {}),
     undo: session.edits.state(),
   });
 }

@@ -1,15 +1,18 @@
 /**
- * The session's undo and redo: one stack for every labels, QC and patient change made through the app,
+ * The session's undo and redo: one stack for every label, QC, patient and annotation change made through the app,
  * whichever view made it, so Ctrl+Z in the viewer undoes a bulk change made in the library. Each step is
  * undone or redone in one transaction (project/edits.ts), and the label history records it. Cleared when
  * the project closes or changes; bounded in steps and in cells.
  */
 import type { UndoState } from '../contract/contract.js';
 import type { Db } from '../db/connection.js';
-import { applyEdit, type Edit, type EditOutcome } from '../project/edits.js';
+import { applyEdit, editWeight, type Edit, type EditOutcome } from '../project/edits.js';
 
 const MAX_STEPS = 200;
-/** A 20,000-row CSV import of 5 tasks is 100,000 cells; keep a few of those, not unbounded memory. */
+/**
+ * A 20,000-row CSV import of 5 tasks is 100,000 cells; keep a few of those, not unbounded memory. A shape
+ * weighs a cell per 16 positions (edits.ts).
+ */
 const MAX_CELLS = 1_000_000;
 
 export class UndoStack {
@@ -20,9 +23,9 @@ export class UndoStack {
     if (!edit || !edit.changes.length) return;
     this.done.push(edit);
     this.undone = [];
-    let cells = this.done.reduce((n, e) => n + e.changes.length, 0);
+    let cells = this.done.reduce((n, e) => n + editWeight(e), 0);
     while (this.done.length > 1 && (this.done.length > MAX_STEPS || cells > MAX_CELLS))
-      cells -= this.done.shift()!.changes.length;
+      cells -= editWeight(this.done.shift()!);
   }
 
   /** Undoes the newest step; null when there is none. The stack moves only if the transaction commits. */

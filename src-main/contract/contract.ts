@@ -4,6 +4,7 @@
  * WebSocket) serve exactly this table. The renderer imports this file for types only.
  */
 import { z } from 'zod';
+import { annotationCommandInputs, type AnnotationCommandResults } from './annotations.js';
 import { cohortCommandInputs, type CohortCommandResults } from './cohorts.js';
 import {
   inferenceCommandInputs,
@@ -50,6 +51,7 @@ export const commandInputs = {
   ...libraryCommandInputs,
   ...labelCommandInputs,
   ...cohortCommandInputs,
+  ...annotationCommandInputs,
   ...trainingCommandInputs,
   ...inferenceCommandInputs,
 } as const;
@@ -137,7 +139,8 @@ export interface CommandResults
     LabelCommandResults,
     CohortCommandResults,
     TrainingCommandResults,
-    InferenceCommandResults {
+    InferenceCommandResults,
+    AnnotationCommandResults {
   'app.info': AppInfo;
   'project.create': ProjectInfo;
   'project.open': ProjectInfo;
@@ -156,12 +159,23 @@ export type ParsedCommandInput<C extends CommandName> = z.output<(typeof command
 export type CommandResult<C extends CommandName> = CommandResults[C];
 
 /** What changed in the open project, so open views refetch what they show. */
-export type LibraryChangeKind = 'labels' | 'qc' | 'patients' | 'tasks' | 'slides' | 'cohorts' | 'splits';
+export type LibraryChangeKind =
+  | 'labels'
+  | 'qc'
+  | 'patients'
+  | 'tasks'
+  | 'slides'
+  | 'cohorts'
+  | 'splits'
+  | 'annotations'
+  | 'annotation-classes';
 
 export interface LibraryChange {
   kinds: LibraryChangeKind[];
   /** The slides whose rows changed; null when many or all may have (refetch the page). */
   slideIds: number[] | null;
+  /** With 'annotations': the shapes created, changed or removed (absent when many: refetch the slide's). */
+  annotationIds?: number[];
   /** The undo stack after the change (every change, undo and redo emit one). */
   undo: UndoState;
 }
@@ -191,5 +205,6 @@ export type { ApiResult, ApiErrorCode, SerializedError } from './errors.js';
 export * from './library.js';
 export * from './labels.js';
 export * from './cohorts.js';
+export * from './annotations.js';
 export * from './training.js';
 export * from './inference.js';

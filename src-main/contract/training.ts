@@ -77,6 +77,21 @@ export const runConfigInput = z
       .optional(),
     /** The validation number that picks the kept epoch. */
     selectBy: z.enum(['auroc', 'loss']).optional(),
+    /**
+     * Patch sampling by annotation class: with `include`, only patches whose centre lies inside an area of
+     * one of those classes; with `exclude`, none whose centre lies inside an area of those (pen marks,
+     * folds). Class names as in the project; points and lines do not count.
+     */
+    regions: z
+      .object({
+        include: z.array(shortText('a class name')).max(64, 'name at most 64 classes').optional(),
+        exclude: z.array(shortText('a class name')).max(64, 'name at most 64 classes').optional(),
+      })
+      .strict()
+      .refine((r) => !(r.include ?? []).some((c) => (r.exclude ?? []).includes(c)), {
+        message: 'a class cannot be both included and excluded',
+      })
+      .optional(),
   })
   .strict();
 export type RunConfigInput = z.input<typeof runConfigInput>;
@@ -105,6 +120,8 @@ export interface RunConfig {
   dropout: number;
   augment: { flips: boolean; rotations: boolean; hed: number };
   selectBy: 'auroc' | 'loss';
+  /** Annotation classes patches must lie inside (include) or outside (exclude); empty lists: no limit. */
+  regions: { include: string[]; exclude: string[] };
 }
 
 export interface ModelInfo {

@@ -5,7 +5,7 @@
  * of a connection reset.
  */
 import type { IncomingMessage } from 'node:http';
-import { MAX_CSV_BYTES } from '../contract/contract.js';
+import { MAX_CSV_BYTES, MAX_GEOJSON_BYTES } from '../contract/contract.js';
 import type { ApiErrorCode } from '../contract/errors.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
@@ -13,9 +13,16 @@ export const MAX_BODY_BYTES = 1 << 20;
 const CSV_COMMANDS = new Set(['labels.previewCsv', 'labels.applyCsv']);
 const MAX_CSV_BODY_BYTES = 2 * MAX_CSV_BYTES + (1 << 20);
 
-/** The body limit of one command: 1 MiB, or room for the largest label CSV where one is sent. */
+/** GeoJSON sent as text (mostly numbers, so escaping adds little), and shapes with many vertices. */
+const LARGER_LIMITS: Record<string, number> = {
+  'annotations.importGeoJson': Math.ceil(1.5 * MAX_GEOJSON_BYTES) + (1 << 20),
+  'annotations.edit': 64 << 20,
+  'annotations.brush': 16 << 20,
+};
+
+/** The body limit of one command: 1 MiB, or room for the largest label CSV or GeoJSON where one is sent. */
 export function bodyLimit(command: string): number {
-  return CSV_COMMANDS.has(command) ? MAX_CSV_BODY_BYTES : MAX_BODY_BYTES;
+  return CSV_COMMANDS.has(command) ? MAX_CSV_BODY_BYTES : (LARGER_LIMITS[command] ?? MAX_BODY_BYTES);
 }
 /** How much of a refused body is read and dropped before the connection is cut. */
 const DISCARD_LIMIT_BYTES = 256 << 20;

@@ -13,6 +13,7 @@
  */
 import type { SlideMetadata } from '../slides/index.js';
 import { slideResolution, type SlideResolution } from './resolution.js';
+import type { RegionFilter } from './patch-regions.js';
 import { TissueCoverage, type TissueMask } from './tissue/mask.js';
 
 export interface PatchGridOptions {
@@ -24,6 +25,8 @@ export interface PatchGridOptions {
   tissueThreshold?: number;
   /** Level-0 µm/px for slides that do not say (see slideResolution). */
   defaultMpp?: number;
+  /** Annotation regions a patch must lie inside or outside (patch-regions.ts). */
+  regions?: RegionFilter | null;
 }
 
 export const PATCH_GRID_DEFAULTS = { targetMpp: 0.5, patchSize: 224, tissueThreshold: 0.5 } as const;
@@ -90,6 +93,7 @@ export function buildPatchGrid(
       const y = Math.round(r * extent);
       const f = coverage ? coverage.fraction(x, y, x + extent, y + extent) : 1;
       if (f < tissueThreshold) continue;
+      if (options.regions && !options.regions.keep(x, y, extent)) continue;
       xs.push(x);
       ys.push(y);
       fractions.push(f);
@@ -102,7 +106,7 @@ export function buildPatchGrid(
       : `read as ${readSize} px squares from level ${level} (${fmt(levelMpp)} µm/px) and resampled to ${patchSize} px`;
   const summary =
     `${slideName}: ${xs.length} of ${columns * rows} patches of ${patchSize} px at ${fmt(targetMpp)} µm/px kept ` +
-    `(tissue ≥ ${fmt(tissueThreshold)}), ${how}.` +
+    `(tissue ≥ ${fmt(tissueThreshold)}${options.regions ? `; ${options.regions.note}` : ''}), ${how}.` +
     (resolution.note ? ` ${resolution.note}` : '');
   return {
     patchSize,

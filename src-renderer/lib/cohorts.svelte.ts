@@ -19,7 +19,10 @@ class CohortsStore {
       if (change.kinds.has('cohorts')) void this.reload();
     });
     const offLater = followLibraryChanges((change) => {
-      if (!change.kinds.has('cohorts') && this.list.length > 0) void this.reload();
+      const onlyAnnotations = [...change.kinds].every(
+        (k) => k === 'annotations' || k === 'annotation-classes',
+      );
+      if (!change.kinds.has('cohorts') && !onlyAnnotations && this.list.length > 0) void this.reload();
     }, 1000);
     const offResync = onResync(() => void this.reload());
     return () => {

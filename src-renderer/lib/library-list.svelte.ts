@@ -167,6 +167,8 @@ class LibraryListStore {
 
   private async changed(change: MergedChange): Promise<void> {
     if (this.loadedFor === null) return;
+    // Drawing on a slide changes nothing the list shows.
+    if ([...change.kinds].every((k) => k === 'annotations' || k === 'annotation-classes')) return;
     const generation = this.generation;
     const reorder = changeReordersList(this.query, { kinds: [...change.kinds] });
     const shownPages = new Set([

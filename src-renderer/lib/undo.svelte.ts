@@ -1,5 +1,5 @@
 /**
- * The session's undo stack, kept by the main process: labels, QC and patient changes made anywhere in
+ * The session's undo stack, kept by the main process: labels, QC, patient and annotation changes made anywhere in
  * this session (the Library, the Viewer, a CSV import) undo in order with Ctrl+Z and redo with
  * Ctrl+Shift+Z (or Ctrl+Y). Every change, undo and redo reports the stack's new state in its
  * onLibraryChanged, so this store only mirrors it.
@@ -14,8 +14,8 @@ const NOTHING: UndoState = { canUndo: false, canRedo: false, undoDescription: nu
 class UndoStore {
   state = $state.raw<UndoState>(NOTHING);
   private busy = false;
-  /** Work that must land before an undo (the Viewer's label writes still on their way). */
-  private before: (() => Promise<void>) | null = null;
+  /** Work that must land before an undo (the Viewer's label and annotation writes still on their way). */
+  private before = new Set<() => Promise<void>>();
 
   start(): () => void {
     const offChanged = on('onLibraryChanged', (change) => {
@@ -28,9 +28,13 @@ class UndoStore {
     };
   }
 
-  /** Lets a writer make undo wait for its pending writes (so Ctrl+Z right after a key undoes that key). */
-  waitFor(pending: (() => Promise<void>) | null): void {
-    this.before = pending;
+  /**
+   * Lets a writer make undo wait for its pending writes (so Ctrl+Z right after a key undoes that key).
+   * Returns what stops the waiting.
+   */
+  waitFor(pending: () => Promise<void>): () => void {
+    this.before.add(pending);
+    return () => this.before.delete(pending);
   }
 
   async refresh(): Promise<void> {
@@ -54,7 +58,7 @@ class UndoStore {
     if (this.busy) return;
     this.busy = true;
     try {
-      await this.before?.();
+      await Promise.all([...this.before].map((wait) => wait()));
       if (which === 'undo') {
         const result = await reporting(() => call('edit.undo'));
         if (result) this.show(result.undo, result.undone ? `Undone: ${result.undone}` : 'Nothing to undo');

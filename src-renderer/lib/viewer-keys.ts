@@ -1,13 +1,21 @@
 /**
  * What a key does in the Viewer. Two keyboards share it: the view's own (arrows and WASD pan, + and −
- * zoom, 0 and Home fit, [ ] and Page Up/Down step through the list, T shows the tissue mask) and, while the Labels panel is
- * open, labeling:
+ * zoom, 0 and Home fit, [ ] and Page Up/Down step through the list, T shows the tissue mask, H the model heatmap) and, while the Labels
+ * panel is open, labeling:
  *
  * - a value's key (binary tasks 0 and 1, categorical 1–9 by default, or the key set on the value) sets the
  *   current task's value; a digit no value claims sets the value at that position (1 = first);
  * - Backspace or Delete clears it; Tab and Shift+Tab move to the next and previous task;
  * - N moves to the next slide of the list without a value for the current task; J and K (open panel or
  *   not) to the next and previous slide.
+ *
+ * Annotate mode is the third keyboard, and the mode rule is one panel, one keyboard: Shift+A (or the
+ * Annotate button) turns it on and shows the Annotations panel in place of the Labels panel; opening the
+ * Labels panel turns it off. So labeling keys work only while the Labels panel is open, and the tool and
+ * class keys (annotation-keys.ts) only in annotate mode; never both. The view's keys above work in every
+ * mode, because annotation keys are chosen not to claim them, except H: in annotate mode it hides and
+ * shows the shapes (as in QuPath), and the heatmap is toggled with its button. Shift+A is read before labeling, so a value
+ * keyed A is set with A, not Shift+A.
  *
  * Where the two meet, labeling wins, because labeling is what the open panel is for: with a binary task
  * current, 0 sets its first value (a continuous task's digits go to its number field), so Fit is also on Home, which no value can take (value keys are
@@ -27,6 +35,7 @@ export type ViewerAction =
   | { kind: 'clear-value' }
   | { kind: 'edit-number'; digit: string }
   | { kind: 'task'; delta: 1 | -1 }
+  | { kind: 'annotate' }
   | { kind: 'toggle-tissue' }
   | { kind: 'toggle-heatmap' };
 
@@ -100,6 +109,7 @@ export function viewerAction(
   tabAllowed: boolean,
 ): ViewerAction | null {
   const key = input.key.length === 1 ? input.key.toLowerCase() : input.key;
+  if (key === 'a' && input.shiftKey) return { kind: 'annotate' };
   if (labeling) {
     const task = labeling.task;
     if (key === 'Tab') return tabAllowed ? { kind: 'task', delta: input.shiftKey ? -1 : 1 } : null;

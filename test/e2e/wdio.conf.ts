@@ -61,8 +61,15 @@ export const config: WebdriverIO.Config = {
     }
     // A fresh browser profile per run, so no state leaks between runs.
     profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-chromium-'));
+    // Where a download lands (the annotations spec reads an exported GeoJSON from it).
+    const downloads = path.join(profileDir, 'downloads');
+    fs.mkdirSync(downloads);
+    process.env.TESSERA_E2E_DOWNLOADS = downloads;
     for (const caps of capabilities as WebdriverIO.Capabilities[]) {
-      caps['goog:chromeOptions']?.args?.push(`--user-data-dir=${profileDir}`);
+      const chrome = caps['goog:chromeOptions'];
+      chrome?.args?.push(`--user-data-dir=${profileDir}`);
+      if (chrome)
+        chrome.prefs = { 'download.default_directory': downloads, 'download.prompt_for_download': false };
     }
     app = await serveApp(repoRoot, path.join(e2eDir, 'logs', 'server.log'));
     // Worker processes inherit the launcher's environment.

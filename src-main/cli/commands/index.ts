@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../index.js';
+import { register as registerAnnotations } from './annotations.js';
 import { register as registerCohorts } from './cohorts.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDoctor } from './doctor.js';
@@ -28,6 +29,7 @@ export function registerAll(program: Command, io: CliIo): void {
   registerLabels(program, io);
   registerCohorts(program, io);
   registerSplit(program, io);
+  registerAnnotations(program, io);
   registerEngine(program, io);
   registerDemo(program, io);
   registerModels(program, io);

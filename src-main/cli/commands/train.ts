@@ -40,6 +40,8 @@ interface TrainOptions {
   epochs?: string;
   patchesPerSlide?: string;
   seed?: string;
+  inside?: string[];
+  outside?: string[];
   json?: boolean;
 }
 
@@ -65,6 +67,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--epochs <n>', 'epochs')
     .option('--patches-per-slide <k>', 'patches drawn from each slide per epoch')
     .option('--seed <s>', 'random seed (sampling, order, init, augmentation, the default split)')
+    .option('--inside <class>', 'sample only patches inside annotations of this class (repeatable)', collect)
+    .option('--outside <class>', 'leave out patches inside annotations of this class (repeatable)', collect)
     .option(
       '--json',
       'print the run id, the split, the test metrics and predictions as one JSON object at the end',
@@ -205,6 +209,11 @@ function readConfig(opts: TrainOptions): RunConfigInput {
   if (opts.patchesPerSlide)
     input.patchesPerSlide = parseIntegerOption('--patches-per-slide', opts.patchesPerSlide, 1, 1 << 20);
   if (opts.seed) input.seed = parseIntegerOption('--seed', opts.seed, 0, 2 ** 32 - 1);
+  if (opts.inside?.length || opts.outside?.length)
+    input.regions = {
+      include: opts.inside ?? input.regions?.include ?? [],
+      exclude: opts.outside ?? input.regions?.exclude ?? [],
+    };
   return input;
 }
 

@@ -7,6 +7,7 @@ import { migration0042 } from './0042-slide-qc.js';
 import { migration0043 } from './0043-splits.js';
 import { migration0044 } from './0044-library-indexes.js';
 import { migration0050 } from './0050-jobs-runs-models.js';
+import { migration0070 } from './0070-annotations.js';
 import { migration0080 } from './0080-predictions.js';
 import type { Migration } from './types.js';
 
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   migration0043,
   migration0044,
   migration0050,
+  migration0070,
   migration0080,
 ];
 

@@ -76,6 +76,7 @@ export function resolveRunConfig(
     dropout: c.dropout ?? RUN_DEFAULTS.dropout,
     augment: { ...RUN_DEFAULTS.augment, ...c.augment },
     selectBy: c.selectBy ?? RUN_DEFAULTS.selectBy,
+    regions: { include: [...(c.regions?.include ?? [])], exclude: [...(c.regions?.exclude ?? [])] },
   };
 }
 

@@ -11,6 +11,7 @@ import { insertRun } from '../../project/runs-repo.js';
 import { createSplit, getSplitByName, listSplits, previewSplit } from '../../project/splits.js';
 import { getTaskByName, listTasks } from '../../project/tasks.js';
 import type { TrainingParams } from './job/training-job.js';
+import { checkRegionClasses } from '../patch-regions.js';
 import { codeVersion, resolveRunConfig, RUN_DEFAULTS } from './run-config.js';
 import { buildRunPlan } from './run-plan.js';
 
@@ -61,6 +62,11 @@ export function resolveInput(project: Project, input: RunConfigInput): RunConfig
     input.model?.kind === 'imported'
       ? input.model.name
       : `builtin:${input.model?.size ?? RUN_DEFAULTS.model.size}`;
+  if (input.regions)
+    checkRegionClasses(project.db, {
+      include: input.regions.include ?? [],
+      exclude: input.regions.exclude ?? [],
+    });
   return resolveRunConfig(
     { ...input, tasks },
     { split, splitTask, name: `${tasks.join('+')} ${mode} ${model} seed ${seed}` },

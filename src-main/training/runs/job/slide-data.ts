@@ -8,6 +8,7 @@ import type { Project } from '../../../project/project.js';
 import type { SlideService } from '../../../slides/index.js';
 import { buildPatchGrid, type PatchGrid } from '../../patch-grid.js';
 import type { LoaderSlide } from '../../patches/patch-loader.js';
+import { regionFilter, type PatchRegions } from '../../patch-regions.js';
 import { projectTissueMask } from '../../tissue/cache.js';
 import type { PlanSlide } from '../run-plan.js';
 
@@ -20,6 +21,8 @@ export interface GridOptions {
   mpp: number;
   patchSize: number;
   tissueThreshold: number;
+  /** Annotation classes patches must lie inside or outside; absent or empty lists: no limit. */
+  regions?: PatchRegions;
 }
 
 export async function prepareSlide(
@@ -28,6 +31,7 @@ export async function prepareSlide(
   plan: PlanSlide,
   options: GridOptions,
 ): Promise<{ slide: RunSlide } | { warning: string }> {
+  const regions = options.regions ? regionFilter(project.db, plan.id, options.regions) : null;
   try {
     const grid = await slides.withReader(plan.path, async (reader) => {
       const { mask } = await projectTissueMask(project, plan.fingerprint, async () => reader);
@@ -35,11 +39,14 @@ export async function prepareSlide(
         targetMpp: options.mpp,
         patchSize: options.patchSize,
         tissueThreshold: options.tissueThreshold,
+        regions,
       });
     });
     if (grid.x.length === 0)
       return {
-        warning: `Slide ${plan.name} is left out: none of its patches has tissue over ${options.tissueThreshold} of its area.`,
+        warning: regions
+          ? `Slide ${plan.name} is left out: none of its patches with tissue over ${options.tissueThreshold} of its area lies ${regions.note}.`
+          : `Slide ${plan.name} is left out: none of its patches has tissue over ${options.tissueThreshold} of its area.`,
       };
     return { slide: { id: plan.id, path: plan.path, grid, plan } };
   } catch (err) {

@@ -14,7 +14,13 @@
  * holds the model, its AdamW state and the loop's position, so a run stopped anywhere (pause, kill -9,
  * the app quitting) and resumed ends with the same metrics as one never stopped.
  */
-import type { EpochRecord, PredictionRow, RunProgress, TaskMetrics } from '../../../contract/contract.js';
+import type {
+  EpochRecord,
+  PredictionRow,
+  RunConfig,
+  RunProgress,
+  TaskMetrics,
+} from '../../../contract/contract.js';
 import { SlideModel, type SlideEmbeddings, type SlidePatches } from '../../../engine/index.js';
 import { openProject, type Project } from '../../../project/project.js';
 import { SlideService } from '../../../slides/index.js';
@@ -237,6 +243,8 @@ class TrainingRun {
       mpp: this.config.mpp,
       patchSize: this.onnxEncoder?.inputSize ?? this.model.spec.inputSize,
       tissueThreshold: this.config.tissueThreshold,
+      // Runs stored before annotations had no regions.
+      regions: this.config.regions as RunConfig['regions'] | undefined,
     };
     let done = 0;
     for (const [part, s] of all) {
