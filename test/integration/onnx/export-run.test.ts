@@ -255,6 +255,42 @@ describe('ONNX encoder in frozen training', () => {
       const { shape } = decodeNpy(fs.readFileSync(path.join(cache, f)));
       expect(shape[1]).toBe(16);
     }
+
+    // The run applied to slides embeds through the same ONNX encoder again (its checkpoint's encoder is only
+    // a placeholder): `tessera predict` gives the run's own test probabilities.
+    const project = await openProject(dir, { readOnly: true });
+    const tested = project.db
+      .prepare(
+        'SELECT slide_id AS slideId, probabilities FROM run_predictions WHERE run_id = ? ORDER BY slide_id',
+      )
+      .all(frozenRun) as { slideId: number; probabilities: string }[];
+    project.close();
+    const ids = tested.slice(0, 2).map((t) => t.slideId);
+    const predicted = await cli(
+      'predict',
+      dir,
+      '--run',
+      String(frozenRun),
+      '--slides',
+      ids.join(','),
+      '--json',
+    );
+    expect(predicted.code, predicted.err).toBe(0);
+    const lines = predicted.out
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { slideId: number; probabilities: Record<string, Record<string, number>> },
+      );
+    expect(lines.map((l) => l.slideId)).toEqual(ids);
+    for (const line of lines) {
+      const own = JSON.parse(tested.find((t) => t.slideId === line.slideId)!.probabilities) as Record<
+        string,
+        number
+      >;
+      const got = Object.values(line.probabilities)[0]!;
+      for (const [value, prob] of Object.entries(own)) expect(got[value]).toBeCloseTo(prob, 4);
+    }
   }, 180_000);
 
   it('refuses a file that is not a model and one without its normalisation, listing nothing', async () => {
