@@ -165,7 +165,10 @@ describe('slide inference', () => {
         expect(direction === 'asc' ? p[0]! <= p[1]! : p[0]! >= p[1]!).toBe(true);
       }
 
-      const before = [1, 2].map((id) => page.value.slides.find((s) => s.id === id)!.labels[taskId]);
+      // Slide 1's label is the other value, so accepting changes it whatever the model predicts.
+      const opposite = predicted.value === 'positive' ? 'negative' : 'positive';
+      expect(await call('labels.set', { slideId: 1, taskId, value: opposite })).toMatchObject({ ok: true });
+      const before = [opposite, page.value.slides.find((s) => s.id === 2)!.labels[taskId]];
       const accepted = (await call('predictions.accept', {
         source: 'model:1',
         taskId,

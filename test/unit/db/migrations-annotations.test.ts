@@ -13,7 +13,7 @@ describe('annotation migration (0070)', () => {
     old.db.exec(`INSERT INTO slides (path, name) VALUES ('/s/1.svs', '1.svs'), ('/s/2.svs', '2.svs');`);
     old.db.close();
 
-    const { db, migration } = await openDatabase(file, { create: false });
+    const { db, migration } = await openDatabase(file, { create: false, migrations: upTo(70) });
     expect(migration).toMatchObject({ from: 44, to: 70 });
     expect(db.prepare('SELECT name, color FROM annotation_classes ORDER BY position').all()).toEqual([
       { name: 'Tumor', color: '#c80000' },
