@@ -56,9 +56,9 @@ async function startBrowserMode() {
   const load = (p) => import(pathToFileURL(path.join(root, 'out', 'main', p)).href);
   const { startBrowserMode } = await load('server/browser-mode.js');
   const { defaultUserDataDir } = await load('app-state/app-paths.js');
-  const { ensureDemoProject } = await load('app-state/demo.js');
+  const { ensureDemoProject } = await load('training/demo/first-use.js');
   const userDataDir = defaultUserDataDir();
-  const projectDir = args.find((a) => !a.startsWith('-')) ?? (await ensureDemoProject(userDataDir));
+  const projectDir = args.find((a) => !a.startsWith('-')) ?? (await openDemo(ensureDemoProject, userDataDir));
   const app = await startBrowserMode({ userDataDir, projectDir });
   const url = app.server.launchUrl;
   if (!openInBrowser(url)) console.log(`No default browser found. Open this address in a browser:\n  ${url}`);
@@ -70,6 +70,22 @@ async function startBrowserMode() {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The demo cohort, made on first use (about a minute) with its progress on the console. */
+async function openDemo(ensureDemoProject, userDataDir) {
+  // TESSERA_DEMO_SLIDES: a smaller first-use demo (tests; a quick look).
+  const slides = Number(process.env.TESSERA_DEMO_SLIDES) || undefined;
+  let announced = false;
+  return ensureDemoProject(userDataDir, {
+    ...(slides ? { slides, scale: 0.4 } : {}),
+    onProgress: ({ done, total }) => {
+      if (!announced)
+        console.log('First start: making the demo cohort (synthetic slides, labels and a split)…');
+      announced = true;
+      if (done === total || done % 8 === 0) console.log(`  ${done}/${total} slides painted`);
+    },
+  });
 }
 
 function openInBrowser(url) {

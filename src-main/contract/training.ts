@@ -72,6 +72,8 @@ export const runConfigInput = z
         rotations: z.boolean().optional(),
         /** Stain (HED) jitter scale; 0 = off. */
         hed: z.number().min(0).max(0.5).optional(),
+        /** Stain (HED) jitter of a whole slide, drawn per epoch and shared by its patches; 0 = off. */
+        hedSlide: z.number().min(0).max(0.5).optional(),
       })
       .strict()
       .optional(),
@@ -118,7 +120,8 @@ export interface RunConfig {
   clipNorm: number;
   batchSlides: number;
   dropout: number;
-  augment: { flips: boolean; rotations: boolean; hed: number };
+  /** hedSlide is absent from configs stored before it existed (read as 0). */
+  augment: { flips: boolean; rotations: boolean; hed: number; hedSlide?: number };
   selectBy: 'auroc' | 'loss';
   /** Annotation classes patches must lie inside (include) or outside (exclude); empty lists: no limit. */
   regions: { include: string[]; exclude: string[] };

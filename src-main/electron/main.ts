@@ -10,7 +10,7 @@ import { eventNames } from '../contract/contract.js';
 import { dispatch } from '../api/dispatch.js';
 import { createAppServices } from '../api/services.js';
 import { buildHint } from '../build-hint.js';
-import { ensureDemoProject } from '../app-state/demo.js';
+import { ensureDemoProject } from '../training/demo/first-use.js';
 import { rendererDir } from '../renderer-host/renderer-dir.js';
 import { log } from '../log.js';
 import { packageRoot } from '../package-root.js';

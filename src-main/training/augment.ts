@@ -17,16 +17,29 @@ export interface AugmentOptions {
    * ("HED-light"); null = off.
    */
   hed?: { scale: number; shift: number } | null;
+  /**
+   * Stain jitter of the whole slide: one draw per slide and key (e.g. per epoch) that every patch of it
+   * shares, on top of the patch's own (factors multiply, shifts add). A slide's mean stain is what a model
+   * trained on a few dozen slides memorises them by; patch-level jitter averages out over a bag, this does
+   * not. Null = off (the default).
+   */
+  hedSlide?: { scale: number; shift: number } | null;
 }
 
 export const AUGMENT_DEFAULTS: Required<AugmentOptions> = {
   flips: true,
   rotations: true,
   hed: { scale: 0.05, shift: 0.02 },
+  hedSlide: null,
 };
 
 /** No augmentation (evaluation). */
-export const NO_AUGMENT: Required<AugmentOptions> = { flips: false, rotations: false, hed: null };
+export const NO_AUGMENT: Required<AugmentOptions> = {
+  flips: false,
+  rotations: false,
+  hed: null,
+  hedSlide: null,
+};
 
 /** Ruifrok and Johnston's stain vectors (skimage's rgb_from_hed): rows H, E, DAB; columns R, G, B. */
 export const RGB_FROM_HED = [
@@ -50,7 +63,10 @@ export interface PatchAugmentation {
   stain: { scale: [number, number, number]; shift: [number, number, number] } | null;
 }
 
-/** The draws for the patch keyed by `key` (e.g. seed, step, slide, patch index). */
+/**
+ * The draws for the patch keyed by `key` (e.g. seed, step, slide, patch index); the slide's stain draw
+ * (hedSlide) is keyed by the same key less its last element, so all of a slide's patches share it.
+ */
 export function drawAugmentation(options: AugmentOptions, ...key: number[]): PatchAugmentation {
   const o = { ...AUGMENT_DEFAULTS, ...options };
   const rng = new Random(...key);
@@ -60,16 +76,24 @@ export function drawAugmentation(options: AugmentOptions, ...key: number[]): Pat
   const quarterTurns = rng.int(4);
   const scale = [0, 0, 0].map(() => rng.uniform(-1, 1)) as [number, number, number];
   const shift = [0, 0, 0].map(() => rng.uniform(-1, 1)) as [number, number, number];
+  let stain: PatchAugmentation['stain'] = null;
+  if (o.hed || o.hedSlide) {
+    const patch = o.hed ?? { scale: 0, shift: 0 };
+    stain = {
+      scale: scale.map((u) => 1 + u * patch.scale) as [number, number, number],
+      shift: shift.map((u) => u * patch.shift) as [number, number, number],
+    };
+    if (o.hedSlide) {
+      const slide = new Random(...key.slice(0, -1), 0x68656473);
+      for (let k = 0; k < 3; k++) stain.scale[k]! *= 1 + slide.uniform(-1, 1) * o.hedSlide.scale;
+      for (let k = 0; k < 3; k++) stain.shift[k]! += slide.uniform(-1, 1) * o.hedSlide.shift;
+    }
+  }
   return {
     flipX: o.flips && flipX,
     flipY: o.flips && flipY,
     quarterTurns: o.rotations ? quarterTurns : 0,
-    stain: o.hed
-      ? {
-          scale: scale.map((u) => 1 + u * o.hed!.scale) as [number, number, number],
-          shift: shift.map((u) => u * o.hed!.shift) as [number, number, number],
-        }
-      : null,
+    stain,
   };
 }
 

@@ -22,7 +22,7 @@ export function register(program: Command, io: CliIo): void {
       'create project DIR with synthetic pyramidal slides (two per patient), a labels CSV (patient,slide,atypia) and the slides imported',
     )
     .argument('<dir>', 'project folder to create')
-    .option('--slides <n>', 'number of slides (even)', '48')
+    .option('--slides <n>', 'number of slides (even)', '96')
     .option('--seed <s>', 'random seed (the same seed makes the same cohort)', '1')
     .option('--label-noise <fraction>', 'share of patients whose CSV label is flipped', '0')
     .option('--json', 'print the summary as JSON')

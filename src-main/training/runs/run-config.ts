@@ -30,7 +30,7 @@ export const RUN_DEFAULTS = {
   clipNorm: 1.0,
   batchSlides: 2,
   dropout: 0.25,
-  augment: { flips: true, rotations: true, hed: 0.15 },
+  augment: { flips: true, rotations: true, hed: 0.15, hedSlide: 0 },
   selectBy: 'auroc',
 } as const satisfies Partial<RunConfig>;
 

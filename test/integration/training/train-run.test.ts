@@ -6,7 +6,7 @@
  * written (one class in a part, no labelled slide, a model folder missing tensors) or skipped with a
  * warning (a slide whose pixels become unreadable).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import { openProject } from '../../../src-main/project/project.js';
 import { getSplitByName } from '../../../src-main/project/splits.js';
 import { createTask } from '../../../src-main/project/tasks.js';
 import { createDemoCohort } from '../../../src-main/training/demo/cohort.js';
-import { cli } from '../../helpers/cli.js';
+import { builtCli, cli } from '../../helpers/cli.js';
 import { tool } from '../../helpers/prerequisites.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -108,6 +108,29 @@ describe('training runs', () => {
     expect(fs.existsSync(detail.logFile)).toBe(true);
     expect((await cli('runs', 'show', dir, '1')).out).toMatch(/test atypia: AUROC/);
   });
+
+  it.skipIf(!tool('script'))(
+    'on a terminal `tessera train` draws a cli-progress bar; piped, it prints plain lines',
+    () => {
+      const args = (dir: string) => [builtCli, 'train', dir, ...SMALL, '--epochs', '1'];
+      const piped = spawnSync(process.execPath, args(project()), { encoding: 'utf8' });
+      expect(piped.status).toBe(0);
+      expect(piped.stderr).toMatch(/^preparing…$/m);
+      expect(piped.stderr).toMatch(/^epoch 1\/1: train loss [\d.]+; atypia val loss/m);
+      expect(piped.stderr).not.toContain('\x1b[');
+      expect(piped.stderr).not.toContain('\r');
+      // script(1) gives the command a pseudo-terminal; what it drew comes back on script's stdout.
+      const quoted = args(project()).map((a) => `'${a.replace(/'/g, "'\\''")}'`);
+      const tty = spawnSync('script', ['-qefc', [process.execPath, ...quoted].join(' '), '/dev/null'], {
+        encoding: 'utf8',
+      });
+      expect(tty.status).toBe(0);
+      expect(tty.stdout).toContain('\x1b[?25l'); // cli-progress hides the cursor while it draws
+      expect(tty.stdout).toMatch(/training\s+1\/1 \[[\u2588\u2591]{40}\] \d+\/\d+ \| loss /);
+      expect(tty.stdout).toMatch(/epoch 1\/1: train loss/);
+    },
+    120_000,
+  );
 
   it('the API: runs.start validated, onRunChanged and onRunProgress events, runs.get, models.list', async () => {
     const dir = project();

@@ -13,18 +13,25 @@ afterEach(() => {
 const electronInstalled = fs.existsSync(path.join(repoRoot, 'node_modules', 'electron', 'dist'));
 
 describe.skipIf(electronInstalled)('npm start without Electron', () => {
-  it('says so, starts browser mode and opens the demo project', async () => {
+  it('says so, starts browser mode and opens the demo cohort, made on first use', async () => {
     const userData = tempDir();
     const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'start.js')], {
       cwd: repoRoot,
-      env: { ...process.env, TESSERA_USER_DATA: userData, DISPLAY: '', WAYLAND_DISPLAY: '' },
+      env: {
+        ...process.env,
+        TESSERA_USER_DATA: userData,
+        TESSERA_DEMO_SLIDES: '4',
+        DISPLAY: '',
+        WAYLAND_DISPLAY: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const line = await waitForLine(child, /token=/, 60_000);
+    const line = await waitForLine(child, /token=/, 120_000);
     expect(out).toMatch(/Electron is not installed here .* starts in browser mode/);
+    expect(out).toMatch(/First start: making the demo cohort/);
     const launch = new URL(line.trim());
     const res = await fetch(`${launch.origin}/api/project.current`, {
       method: 'POST',
@@ -35,7 +42,7 @@ describe.skipIf(electronInstalled)('npm start without Electron', () => {
     });
     expect(await res.json()).toMatchObject({
       ok: true,
-      value: { name: 'Demo project', dir: path.join(userData, 'demo-project') },
+      value: { name: 'Demo cohort', dir: path.join(userData, 'demo-cohort'), slideCount: 4 },
     });
-  });
+  }, 180_000);
 });

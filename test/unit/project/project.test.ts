@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProject, openProject, projectInfo } from '../../../src-main/project/project.js';
 import { AppSession } from '../../../src-main/app-state/session.js';
-import { ensureDemoProject } from '../../../src-main/app-state/demo.js';
+import { ensureDemoProject } from '../../../src-main/training/demo/first-use.js';
 import { tempDir } from '../../helpers/temp.js';
 
 describe('projects', () => {
@@ -72,11 +72,22 @@ describe('projects', () => {
     expect(session.recent.list().map((r) => r.dir)).toEqual([a]);
   });
 
-  it('creates the demo project on first use only', async () => {
+  it('makes the demo cohort on first use only, and again where a first use was cut short', async () => {
     const userData = tempDir();
-    const dir = await ensureDemoProject(userData);
+    const small = { slides: 4, scale: 0.3 };
+    const dir = await ensureDemoProject(userData, small);
+    const p = await openProject(dir);
+    const info = projectInfo(p);
+    p.close();
+    expect(info).toMatchObject({ name: 'Demo cohort', slideCount: 4 });
+    expect(fs.readFileSync(path.join(dir, 'labels.csv'), 'utf8')).toMatch(/^patient,slide,atypia\n/);
     const first = fs.statSync(path.join(dir, 'project.sqlite')).ino;
-    expect(await ensureDemoProject(userData)).toBe(dir);
+    expect(await ensureDemoProject(userData, small)).toBe(dir);
     expect(fs.statSync(path.join(dir, 'project.sqlite')).ino).toBe(first);
-  });
+    // A start killed while painting leaves the project without its completion mark: made again, whole.
+    fs.rmSync(path.join(dir, '.demo-complete'));
+    fs.rmSync(path.join(dir, 'slides', 'DEMO-P001-A.svs'));
+    expect(await ensureDemoProject(userData, small)).toBe(dir);
+    expect(fs.existsSync(path.join(dir, 'slides', 'DEMO-P001-A.svs'))).toBe(true);
+  }, 60_000);
 });

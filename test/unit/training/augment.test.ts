@@ -132,6 +132,26 @@ describe('seeded draws', () => {
   });
 });
 
+describe("a slide's stain jitter", () => {
+  it('is one draw per slide and key that all its patches share, on top of their own; off by default', () => {
+    const slideOnly = { hed: null, hedSlide: { scale: 0.3, shift: 0.1 } };
+    // Patches 0..31 of slide 2 in epoch 1: the same stain; another slide or epoch, another.
+    const stains = Array.from({ length: 32 }, (_, i) => drawAugmentation(slideOnly, 7, 1, 2, i).stain);
+    for (const st of stains) expect(st).toEqual(stains[0]);
+    const [s0] = stains;
+    expect(s0!.scale.some((v) => Math.abs(v - 1) > 0.01)).toBe(true);
+    for (const v of s0!.scale) expect(Math.abs(v - 1)).toBeLessThanOrEqual(0.3);
+    expect(drawAugmentation(slideOnly, 7, 1, 3, 0).stain).not.toEqual(s0);
+    expect(drawAugmentation(slideOnly, 7, 2, 2, 0).stain).not.toEqual(s0);
+    // With the patch's own jitter too: factors multiply, shifts add.
+    const both = drawAugmentation({ hedSlide: slideOnly.hedSlide }, 7, 1, 2, 5).stain!;
+    const own = drawAugmentation({}, 7, 1, 2, 5).stain!;
+    both.scale.forEach((v, k) => expect(v).toBeCloseTo(own.scale[k]! * s0!.scale[k]!, 12));
+    both.shift.forEach((v, k) => expect(v).toBeCloseTo(own.shift[k]! + s0!.shift[k]!, 12));
+    expect(drawAugmentation({}, 7, 1, 2, 5).stain).toEqual(own);
+  });
+});
+
 describe('patch sampling', () => {
   it('draws up to K distinct sorted indices per key, all of them when K is large', () => {
     const a = samplePatchIndices(100, 16, 1, 0, 5);

@@ -132,6 +132,7 @@ class TrainingRun {
         flips: c.augment.flips,
         rotations: c.augment.rotations,
         hed: c.augment.hed > 0 ? { scale: c.augment.hed, shift: c.augment.hed * 0.4 } : null,
+        hedSlide: c.augment.hedSlide ? { scale: c.augment.hedSlide, shift: c.augment.hedSlide * 0.4 } : null,
       },
       onWarning: (w) => this.warn(w.message),
     });
