@@ -37,10 +37,25 @@ async function main(): Promise<void> {
   let win: BrowserWindow | null = null;
 
   const projectArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'));
-  try {
-    await session.open(projectArg ?? (await ensureDemoProject(userDataDir)));
-  } catch (err) {
-    log.error('could not open the start-up project', err);
+  if (projectArg) {
+    try {
+      await session.open(projectArg);
+    } catch (err) {
+      log.error('could not open the start-up project', err);
+    }
+  } else {
+    // The demo cohort is painted on first use (half a minute or so): the window opens meanwhile on the start
+    // page, and the renderer follows onProjectChanged when the demo opens, unless the user has opened a
+    // project of their own by then.
+    void ensureDemoProject(userDataDir, {
+      onProgress: ({ done, total }) => {
+        if (done === total || done % 16 === 0) log.info(`demo cohort: ${done}/${total} slides painted`);
+      },
+    })
+      .then(async (dir) => {
+        if (!session.current) await session.open(dir);
+      })
+      .catch((err: unknown) => log.error('could not open the demo cohort', err));
   }
 
   const renderer = rendererDir();
