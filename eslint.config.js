@@ -91,7 +91,8 @@ export default tseslint.config(
   },
   {
     // The renderer talks to the main process only through the api client. From src-main it may import
-    // only the contract: its types, and the pure slide-image URL module (code both sides run).
+    // only the contract: its types, and its pure modules both sides run (slide-image URLs, heatmap colours,
+    // annotation measures).
     files: ['src-renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
@@ -106,7 +107,7 @@ export default tseslint.config(
               message: 'The renderer may import only from src-main/contract/.',
             },
             {
-              regex: '(^|/)src-main/contract/(?!(slide-image-urls|heatmap-colors)\\.js$)',
+              regex: '(^|/)src-main/contract/(?!(slide-image-urls|heatmap-colors|annotation-shapes)\\.js$)',
               allowTypeImports: true,
               message: 'Import the contract with `import type` only (its schemas are main-side code).',
             },

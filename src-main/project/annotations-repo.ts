@@ -7,7 +7,7 @@
 import type { AnnotationClass, AnnotationShape } from '../contract/contract.js';
 import type { Db } from '../db/connection.js';
 import { prepared } from '../db/statements.js';
-import type { Bounds } from './annotation-geometry.js';
+import type { Bounds } from '../contract/annotation-shapes.js';
 import type { StoredGeometry } from './wkb.js';
 
 /** A shape as stored: the unit of an edit and of undo (its JSON columns are kept as text). */

@@ -14,16 +14,14 @@ import type {
 } from '../contract/contract.js';
 import { ApiError } from '../contract/errors.js';
 import type { Db } from '../db/connection.js';
+import { geometryBounds, polygonsOf, type Bounds } from '../contract/annotation-shapes.js';
 import {
   brushStroke,
-  geometryBounds,
   GeometryError,
   normalizeGeometry,
-  polygonsOf,
   positionCount,
   subtract,
   unite,
-  type Bounds,
 } from './annotation-geometry.js';
 import {
   deleteAnnotation,

@@ -5,7 +5,7 @@
  */
 import type { LibraryChangeKind } from '../contract/contract.js';
 import type { Db } from '../db/connection.js';
-import { geometryBounds } from './annotation-geometry.js';
+import { geometryBounds } from '../contract/annotation-shapes.js';
 import { deleteAnnotation, writeAnnotation, type AnnotationRecord } from './annotations-repo.js';
 import { decodeGeometry } from './wkb.js';
 import { deleteLabel, withWriteReason, writeLabel, type LabelCell } from './labels-repo.js';

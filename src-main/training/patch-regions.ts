@@ -7,7 +7,7 @@
 import type { AnnotationGeometry } from '../contract/contract.js';
 import { ApiError } from '../contract/errors.js';
 import type { Db } from '../db/connection.js';
-import { containsPoint, geometryBounds } from '../project/annotation-geometry.js';
+import { containsPoint, geometryBounds } from '../contract/annotation-shapes.js';
 import { selectAnnotationClasses, selectSlideAnnotations } from '../project/annotations-repo.js';
 import { decodeGeometry } from '../project/wkb.js';
 

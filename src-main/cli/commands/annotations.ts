@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Db } from '../../db/connection.js';
-import { geometryArea } from '../../project/annotation-geometry.js';
+import { geometryArea } from '../../contract/annotation-shapes.js';
 import { importFeatures, toAnnotation } from '../../project/annotations.js';
 import { selectAnnotationClasses, selectSlideAnnotations } from '../../project/annotations-repo.js';
 import { featureCollectionText } from '../../project/geojson-write.js';

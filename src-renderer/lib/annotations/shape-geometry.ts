@@ -4,69 +4,29 @@
  * process checks and repairs every shape it stores; this only has to be right for what is on screen.)
  */
 import type { AnnotationGeometry, Position } from '../../../src-main/contract/contract.js';
+import {
+  containsPoint,
+  geometryArea,
+  geometryBounds,
+  geometryLength,
+  positionLists,
+  type Bounds,
+} from '../../../src-main/contract/annotation-shapes.js';
 
-export type Bounds = [minX: number, minY: number, maxX: number, maxY: number];
-
+export type { Bounds };
+// The measures the main process takes too (contract/annotation-shapes.ts), under the Viewer's names.
 /** The rings, lines or point lists of a geometry (a Point is a list of one). */
-export function partsOf(g: AnnotationGeometry): Position[][] {
-  switch (g.type) {
-    case 'Point':
-      return [[g.coordinates]];
-    case 'MultiPoint':
-    case 'LineString':
-      return [g.coordinates];
-    case 'Polygon':
-      return g.coordinates;
-    case 'MultiPolygon':
-      return g.coordinates.flat();
-  }
-}
-
-export function boundsOf(g: AnnotationGeometry): Bounds {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const part of partsOf(g))
-    for (const p of part) {
-      if (p[0]! < minX) minX = p[0]!;
-      if (p[0]! > maxX) maxX = p[0]!;
-      if (p[1]! < minY) minY = p[1]!;
-      if (p[1]! > maxY) maxY = p[1]!;
-    }
-  return [minX, minY, maxX, maxY];
-}
+export const partsOf = positionLists;
+export const boundsOf = geometryBounds;
+/** Area in square level-0 pixels (outer rings less holes). */
+export const areaOf = geometryArea;
+/** Perimeter of an area (holes included) or length of a line, in level-0 pixels. */
+export const lengthOf = geometryLength;
+/** Even-odd point-in-polygon over every ring (holes count as outside). */
+export const areaContains = containsPoint;
 
 export function isArea(g: AnnotationGeometry): boolean {
   return g.type === 'Polygon' || g.type === 'MultiPolygon';
-}
-
-const polygonsOf = (g: AnnotationGeometry): Position[][][] =>
-  g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
-
-function ringArea(ring: Position[]): number {
-  let sum = 0;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++)
-    sum += (ring[j]![0]! - ring[i]![0]!) * (ring[j]![1]! + ring[i]![1]!);
-  return Math.abs(sum) / 2;
-}
-
-/** Area in square level-0 pixels (outer rings less holes). */
-export function areaOf(g: AnnotationGeometry): number {
-  let area = 0;
-  for (const polygon of polygonsOf(g))
-    polygon.forEach((r, i) => (area += i === 0 ? ringArea(r) : -ringArea(r)));
-  return area;
-}
-
-/** Perimeter of an area (holes included) or length of a line, in level-0 pixels. */
-export function lengthOf(g: AnnotationGeometry): number {
-  if (g.type === 'Point' || g.type === 'MultiPoint') return 0;
-  let length = 0;
-  for (const part of partsOf(g))
-    for (let i = 1; i < part.length; i++)
-      length += Math.hypot(part[i]![0]! - part[i - 1]![0]!, part[i]![1]! - part[i - 1]![1]!);
-  return length;
 }
 
 export function rectangleGeometry(a: Position, b: Position): AnnotationGeometry {
@@ -112,25 +72,6 @@ export function polygonGeometry(points: Position[]): AnnotationGeometry {
     type: 'Polygon',
     coordinates: [[...points.map((p) => [p[0]!, p[1]!]), [points[0]![0]!, points[0]![1]!]]],
   };
-}
-
-function ringContains(ring: Position[], x: number, y: number): boolean {
-  let inside = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const xi = ring[i]![0]!;
-    const yi = ring[i]![1]!;
-    const xj = ring[j]![0]!;
-    const yj = ring[j]![1]!;
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
-
-export function areaContains(g: AnnotationGeometry, x: number, y: number): boolean {
-  let inside = false;
-  for (const polygon of polygonsOf(g))
-    for (const ring of polygon) if (ringContains(ring, x, y)) inside = !inside;
-  return inside;
 }
 
 function segmentDistance(px: number, py: number, a: Position, b: Position): number {

@@ -12,7 +12,7 @@ import type {
 } from '../../../src-main/contract/contract.js';
 import { dispatch } from '../../../src-main/api/dispatch.js';
 import { createAppServices } from '../../../src-main/api/services.js';
-import { geometryArea } from '../../../src-main/project/annotation-geometry.js';
+import { geometryArea } from '../../../src-main/contract/annotation-shapes.js';
 import { fakeLibrary } from '../../helpers/library.js';
 import { repoRoot, tempDir } from '../../helpers/temp.js';
 

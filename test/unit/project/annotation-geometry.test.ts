@@ -2,11 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AnnotationGeometry } from '../../../src-main/contract/contract.js';
 import {
-  brushStroke,
   containsPoint,
   geometryArea,
   geometryBounds,
   geometryLength,
+} from '../../../src-main/contract/annotation-shapes.js';
+import {
+  brushStroke,
   isValidPolygonal,
   normalizeGeometry,
   subtract,
