@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Transformer } from '@napi-rs/image';
 import { Key } from 'webdriverio';
 import { writeSyntheticSlide } from '../support/fixtures.ts';
+import { closeProjectAndForget } from '../support/page.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
@@ -84,11 +85,7 @@ describe('annotations', () => {
   });
 
   after(async () => {
-    if (await byTestId('close-project').isExisting()) {
-      await byTestId('close-project').click();
-      const entry = $(`[data-testid="recent-item"][data-dir="${projectDir}"]`);
-      if (await entry.isExisting()) await entry.$('[data-testid="recent-forget"]').click();
-    }
+    await closeProjectAndForget(projectDir);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDemoCohort } from '../../../src-main/training/demo/cohort.ts';
+import { closeProjectAndForget, collectCspViolations } from '../support/page.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
@@ -20,7 +21,7 @@ const byTestId = (id: string) => $(`[data-testid="${id}"]`);
 describe('inference and heatmaps', () => {
   let work: string;
   let projectDir: string;
-  const violations: string[] = [];
+  let violations: string[] = [];
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-heatmap-'));
@@ -43,16 +44,7 @@ describe('inference and heatmaps', () => {
       ],
       { stdio: 'ignore' },
     );
-    browser.on('log.entryAdded', (entry) => {
-      if ((entry.text ?? '').includes('Content Security Policy')) violations.push(entry.text ?? '');
-    });
-    await browser.scriptAddPreloadScript({
-      functionDeclaration: String(() => {
-        document.addEventListener('securitypolicyviolation', (e) =>
-          console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
-        );
-      }),
-    });
+    violations = await collectCspViolations();
     await browser.url(process.env.TESSERA_E2E_URL!);
     await byTestId('open-dir').setValue(projectDir);
     await byTestId('open-submit').click();
@@ -60,11 +52,7 @@ describe('inference and heatmaps', () => {
   });
 
   after(async () => {
-    if (await byTestId('close-project').isExisting()) {
-      await byTestId('close-project').click();
-      const entry = $(`[data-testid="recent-item"][data-dir="${projectDir}"]`);
-      if (await entry.isExisting()) await entry.$('[data-testid="recent-forget"]').click();
-    }
+    await closeProjectAndForget(projectDir);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

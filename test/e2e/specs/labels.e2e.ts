@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSyntheticSlide } from '../support/fixtures.ts';
+import { closeProjectAndForget } from '../support/page.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
@@ -84,11 +85,7 @@ describe('labels', () => {
 
   after(async () => {
     // Leave the start screen as the next spec expects it: no open project, no recent entry of ours.
-    if (await byTestId('close-project').isExisting()) {
-      await byTestId('close-project').click();
-      const entry = $(`[data-testid="recent-item"][data-dir="${projectDir}"]`);
-      if (await entry.isExisting()) await entry.$('[data-testid="recent-forget"]').click();
-    }
+    await closeProjectAndForget(projectDir);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

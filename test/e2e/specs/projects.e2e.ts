@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reportCspViolations } from '../support/page.ts';
 
 const screenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../screenshots');
 const byTestId = (id: string) => $(`[data-testid="${id}"]`);
@@ -32,15 +33,7 @@ describe('projects', () => {
     browser.on('log.entryAdded', (entry) => {
       pageLog.push({ type: entry.type, level: entry.level, text: entry.text ?? '' });
     });
-    // Chromium does not put CSP violations in the BiDi log; this preload script (outside the page's
-    // CSP) reports each one to the console, which is.
-    await browser.scriptAddPreloadScript({
-      functionDeclaration: String(() => {
-        document.addEventListener('securitypolicyviolation', (e) =>
-          console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
-        );
-      }),
-    });
+    await reportCspViolations();
     await browser.url(launchUrl);
   });
 

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDemoCohort } from '../../../src-main/training/demo/cohort.ts';
+import { closeProjectAndForget, collectCspViolations } from '../support/page.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const screenshots = path.join(repoRoot, 'test/e2e/screenshots');
@@ -23,22 +24,13 @@ async function points(id: string): Promise<number> {
 describe('training and results', () => {
   let work: string;
   let projectDir: string;
-  const violations: string[] = [];
+  let violations: string[] = [];
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e-training-'));
     projectDir = path.join(work, 'demo');
     await createDemoCohort(projectDir, { slides: 20, seed: 5, scale: 0.4, workers: 2 });
-    browser.on('log.entryAdded', (entry) => {
-      if ((entry.text ?? '').includes('Content Security Policy')) violations.push(entry.text ?? '');
-    });
-    await browser.scriptAddPreloadScript({
-      functionDeclaration: String(() => {
-        document.addEventListener('securitypolicyviolation', (e) =>
-          console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
-        );
-      }),
-    });
+    violations = await collectCspViolations();
     await browser.url(process.env.TESSERA_E2E_URL!);
     await byTestId('open-dir').setValue(projectDir);
     await byTestId('open-submit').click();
@@ -46,11 +38,7 @@ describe('training and results', () => {
   });
 
   after(async () => {
-    if (await byTestId('close-project').isExisting()) {
-      await byTestId('close-project').click();
-      const entry = $(`[data-testid="recent-item"][data-dir="${projectDir}"]`);
-      if (await entry.isExisting()) await entry.$('[data-testid="recent-forget"]').click();
-    }
+    await closeProjectAndForget(projectDir);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedWsiDir } from '../../helpers/prerequisites.ts';
 import { writeBrokenSlideFolder, writeSyntheticSlide } from '../support/fixtures.ts';
+import { closeProjectAndForget, reportCspViolations } from '../support/page.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 // A test prerequisite: absent, the shared-slide steps skip (CI=true: the spec fails instead).
@@ -52,13 +53,7 @@ describe('import and viewer', () => {
     generatedDir = path.join(work, 'generated');
     writeSyntheticSlide(generatedDir);
     browser.on('log.entryAdded', (entry) => pageLog.push({ type: entry.type, text: entry.text ?? '' }));
-    await browser.scriptAddPreloadScript({
-      functionDeclaration: String(() => {
-        document.addEventListener('securitypolicyviolation', (e) =>
-          console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
-        );
-      }),
-    });
+    await reportCspViolations();
     await browser.url(process.env.TESSERA_E2E_URL!);
     await byTestId('create-dir').setValue(projectDir);
     await byTestId('create-submit').click();
@@ -67,11 +62,7 @@ describe('import and viewer', () => {
 
   after(async () => {
     // Leave the start screen as the next spec expects it: no open project, no recent entry of ours.
-    if (await byTestId('close-project').isExisting()) {
-      await byTestId('close-project').click();
-      const entry = $(`[data-testid="recent-item"][data-dir="${projectDir}"]`);
-      if (await entry.isExisting()) await entry.$('[data-testid="recent-forget"]').click();
-    }
+    await closeProjectAndForget(projectDir);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
