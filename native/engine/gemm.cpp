@@ -317,8 +317,8 @@ constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any set
 
 // C block (mc rows, NR-panels [p0, p1) of the packed B) += / = A . packed B; kc k values per panel. A is packed
 // (lda = 0) or read in place, row-major with row stride lda (the set's kernelRowA).
-// ep (the last k slice only): applied to each panel's mc x nr block once its tiles are done; (row0, col0) is C's
-// position in the whole product.
+// ep (the last k slice only): applied to the block (mc rows, the panels' columns) once its tiles are done; (row0,
+// col0) is C's position in the whole product.
 void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
                   int64_t lda, const float* pb, float* C, int64_t ldc, bool acc, const float* bias,
                   const GemmEpilogue* ep = nullptr, int64_t row0 = 0, int64_t col0 = 0) {
@@ -348,7 +348,12 @@ void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64
         if (b) addBias(mr, nr, b, c, ldc);
       }
     }
-    if (ep) ep->fn(ep->ctx, C + jr, ldc, row0, col0 + jr, mc, nr);
+  }
+  // Over the whole block rather than panel by panel: rows of many panels stream through the epilogue's other
+  // operands (a GELU backward reads two more arrays) where 32-column pieces of each row would not.
+  if (ep && p1 > p0) {
+    const int64_t j0 = p0 * nrFull;
+    ep->fn(ep->ctx, C + j0, ldc, row0, col0 + j0, mc, std::min(nc, p1 * nrFull) - j0);
   }
 }
 
