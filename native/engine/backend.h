@@ -192,6 +192,10 @@ struct Backend {
   // p *= 1 - lr*wd; m, v moments; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). t = step number (1-based).
   void (*adamw_update)(float* p, const float* g, float* m, float* v, const ParamSegment* segs, int nsegs,
                        float gradScale, float beta1, float beta2, float eps, int64_t t);
+  // Optional (null: adamw_update, then the caller zeroes the gradients): the same update, and g = 0 over the segments
+  // in the same pass.
+  void (*adamw_update_zero_grads)(float* p, float* g, float* m, float* v, const ParamSegment* segs, int nsegs,
+                                  float gradScale, float beta1, float beta2, float eps, int64_t t);
 };
 
 const Backend& cpuBackend();

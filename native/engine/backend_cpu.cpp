@@ -90,6 +90,7 @@ void fillTables() {
   b.task_loss = cpu::task_loss;
   b.sum_squares = cpu::sum_squares;
   b.adamw_update = cpu::adamw_update;
+  b.adamw_update_zero_grads = cpu::adamw_update_zero_grads;
 
   // bf16: the linear and patch-embedding products; attention's products, norms, activations, losses and AdamW
   // stay fp32.

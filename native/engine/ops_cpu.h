@@ -77,6 +77,8 @@ void dropout_forward(float* out, float* mask, const float* inp, int64_t n, float
 void dropout_backward(float* dinp, const float* dout, const float* mask, int64_t n);
 void task_loss(double* loss, float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale);
 void sum_squares(double* out, const float* x, int64_t n);
+void adamw_update_zero_grads(float* p, float* g, float* m, float* v, const ParamSegment* segs, int nsegs,
+                             float gradScale, float beta1, float beta2, float eps, int64_t t);
 void adamw_update(float* p, const float* g, float* m, float* v, const ParamSegment* segs, int nsegs, float gradScale,
                   float beta1, float beta2, float eps, int64_t t);
 

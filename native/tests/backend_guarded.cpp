@@ -134,6 +134,7 @@ void fill() {
   b.task_loss = Guarded<cpu::task_loss>::call;
   b.sum_squares = Guarded<cpu::sum_squares>::call;
   b.adamw_update = Guarded<cpu::adamw_update>::call;
+  b.adamw_update_zero_grads = Guarded<cpu::adamw_update_zero_grads>::call;
 
   gBf16 = gFp32;
   gBf16.name = "guarded-bf16";

@@ -418,6 +418,17 @@ std::vector<Case> allCases() {
                     be.adamw_update(p.f(1), p.f(0), p.f(2), p.f(3), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
                   },
                   Tol::Elementwise});
+    cs.push_back({"adamw_update_zero_grads (or adamw_update + zero) 3 segments",
+                  {t("g", Acc, n), t("p", Acc, n), t("m", Acc, n, 0.1f), t("v", Acc, n, 0.1f)},
+                  [segs](const Backend& be, const Ptrs& p) {
+                    if (be.adamw_update_zero_grads) {
+                      be.adamw_update_zero_grads(p.f(1), p.f(0), p.f(2), p.f(3), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+                    } else {
+                      be.adamw_update(p.f(1), p.f(0), p.f(2), p.f(3), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+                      be.zero(p.f(0), sizeof(float) * n);
+                    }
+                  },
+                  Tol::Elementwise});
   }
   // memory functions: copy within the backend, strided row copy, zero, staging through both slots
   cs.push_back({"copy, copy_rows, zero, prefetch",

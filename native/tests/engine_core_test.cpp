@@ -505,6 +505,38 @@ void runFusedOps() {
     check(same, std::string("gelu_linear_backward (") + be->name + ") == linear_backward + gelu_backward bitwise",
           worstCase.empty() ? "" : "differs at " + worstCase);
   }
+  if (gBackend->adamw_update_zero_grads) {
+    const Backend& be = *gBackend;
+    const int64_t n = 100003;
+    const ParamSegment segs[3] = {{0, 1000, 1e-3f, 0.05f}, {1000, 1003, 1e-3f, 0.0f}, {1003, n, 5e-3f, 0.05f}};
+    std::vector<float> host[4];
+    for (auto& v : host) {
+      v.resize(n);
+      for (auto& x : v) x = nd(rng);
+    }
+    for (auto& x : host[3]) x = x * x;  // second moments
+    auto upload = [&]() {
+      std::vector<BackendBuffer> b;
+      for (auto& v : host) {
+        b.emplace_back(be, n * 4);
+        be.copy_to_device(b.back().data(), v.data(), n * 4);
+      }
+      return b;
+    };
+    std::vector<BackendBuffer> ref = upload(), got = upload();
+    be.adamw_update(ref[1].f32(), ref[0].f32(), ref[2].f32(), ref[3].f32(), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+    be.zero(ref[0].data(), n * 4);
+    be.adamw_update_zero_grads(got[1].f32(), got[0].f32(), got[2].f32(), got[3].f32(), segs, 3, 0.7f, 0.9f, 0.999f,
+                               1e-8f, 3);
+    bool same = true;
+    for (int i = 0; i < 4; i++) {
+      std::vector<float> a(n), b(n);
+      be.copy_to_host(a.data(), ref[i].data(), n * 4);
+      be.copy_to_host(b.data(), got[i].data(), n * 4);
+      same = same && a == b;
+    }
+    check(same, std::string("adamw_update_zero_grads (") + be.name + ") == adamw_update then zero, bitwise");
+  }
 }
 
 // The CPU keeps a model's packed weight panels between forward calls (gemm.h PackedWeightsScope): a second call
