@@ -84,9 +84,22 @@ struct Backend {
   // output, or every T-th row of a token matrix)
   void (*linear_forward_rows)(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
                               const float* bias, int64_t M, int64_t K, int64_t N);
+  // Optional (null: the caller runs linear_forward then gelu_forward): out (M,N) = inp . weight^T + bias,
+  // act (M,N) = exact GELU of out, in one pass (the CPU applies the GELU to each block of the product while it is in
+  // cache); act may equal out when the pre-activation is not needed. The same numbers as the two ops.
+  void (*linear_gelu_forward)(float* out, float* act, const float* inp, const float* weight, const float* bias,
+                              int64_t M, int64_t K, int64_t N);
   // dinp (M,K) may be null; dbias may be null
   void (*linear_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                           const float* weight, int64_t M, int64_t K, int64_t N);
+
+  // Optional (null: linear_backward then gelu_backward): the backward of a linear layer whose input is
+  // act = gelu(pre) (M,K): dpre (M,K) += (dout . weight) * gelu'(pre), dweight (N,K) += dout^T . act, dbias (N) +=
+  // column sums of dout (dbias may be null). scratch (M*K floats) is overwritten with dout . weight. The CPU applies
+  // the GELU's backward to each block of that product while it is in cache; the same numbers as the two ops.
+  void (*gelu_linear_backward)(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
+                               const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
+                               int64_t N);
 
   // out, inp (M,C); mean, rstd (M) may be null (inference)
   void (*layernorm_forward)(float* out, float* mean, float* rstd, const float* inp, const float* weight,
@@ -179,6 +192,10 @@ struct Backend {
   // p *= 1 - lr*wd; m, v moments; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). t = step number (1-based).
   void (*adamw_update)(float* p, const float* g, float* m, float* v, const ParamSegment* segs, int nsegs,
                        float gradScale, float beta1, float beta2, float eps, int64_t t);
+  // Optional (null: adamw_update, then the caller zeroes the gradients): the same update, and g = 0 over the segments
+  // in the same pass.
+  void (*adamw_update_zero_grads)(float* p, float* g, float* m, float* v, const ParamSegment* segs, int nsegs,
+                                  float gradScale, float beta1, float beta2, float eps, int64_t t);
 };
 
 const Backend& cpuBackend();

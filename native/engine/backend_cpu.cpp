@@ -64,6 +64,8 @@ void fillTables() {
   b.linear_forward = cpu::linear_forward;
   b.linear_forward_rows = cpu::linear_forward_rows;
   b.linear_backward = cpu::linear_backward;
+  b.linear_gelu_forward = cpu::linear_gelu_forward;
+  b.gelu_linear_backward = cpu::gelu_linear_backward;
   b.layernorm_forward = cpu::layernorm_forward;
   b.layernorm_backward = cpu::layernorm_backward;
   b.attention_forward = cpu::attention_forward;
@@ -88,6 +90,7 @@ void fillTables() {
   b.task_loss = cpu::task_loss;
   b.sum_squares = cpu::sum_squares;
   b.adamw_update = cpu::adamw_update;
+  b.adamw_update_zero_grads = cpu::adamw_update_zero_grads;
 
   // bf16: the linear and patch-embedding products; attention's products, norms, activations, losses and AdamW
   // stay fp32.
@@ -97,6 +100,8 @@ void fillTables() {
   h.linear_forward = cpu::linear_forward_bf16;
   h.linear_forward_rows = cpu::linear_forward_rows_bf16;
   h.linear_backward = cpu::linear_backward_bf16;
+  h.linear_gelu_forward = cpu::linear_gelu_forward_bf16;
+  h.gelu_linear_backward = cpu::gelu_linear_backward_bf16;
   h.patch_embed_forward = cpu::patch_embed_forward_bf16;
   h.patch_embed_backward = cpu::patch_embed_backward_bf16;
 

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "cpu_features.h"
@@ -314,8 +317,11 @@ constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any set
 
 // C block (mc rows, NR-panels [p0, p1) of the packed B) += / = A . packed B; kc k values per panel. A is packed
 // (lda = 0) or read in place, row-major with row stride lda (the set's kernelRowA).
+// ep (the last k slice only): applied to the block (mc rows, the panels' columns) once its tiles are done; (row0,
+// col0) is C's position in the whole product.
 void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64_t p0, int64_t p1, const float* pa,
-                  int64_t lda, const float* pb, float* C, int64_t ldc, bool acc, const float* bias) {
+                  int64_t lda, const float* pb, float* C, int64_t ldc, bool acc, const float* bias,
+                  const GemmEpilogue* ep = nullptr, int64_t row0 = 0, int64_t col0 = 0) {
   const int64_t mrFull = ks.mr, nrFull = ks.nr, slots = ks.slots(kc);
   alignas(64) float edge[kMaxTile];
   for (int64_t p = p0; p < p1; p++) {
@@ -343,6 +349,12 @@ void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64
       }
     }
   }
+  // Over the whole block rather than panel by panel: rows of many panels stream through the epilogue's other
+  // operands (a GELU backward reads two more arrays) where 32-column pieces of each row would not.
+  if (ep && p1 > p0) {
+    const int64_t j0 = p0 * nrFull;
+    ep->fn(ep->ctx, C + j0, ldc, row0, col0 + j0, mc, std::min(nc, p1 * nrFull) - j0);
+  }
 }
 
 void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
@@ -361,11 +373,12 @@ const char* gemmKernelName(Precision precision) {
 }
 
 void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-                const float* colBias, Precision precision) {
+                const float* colBias, Precision precision, const GemmEpilogue* epilogue) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     zeroOrKeep(M, N, C, ldc, accumulate);
     if (colBias) addBias(M, N, colBias, C, ldc);
+    if (epilogue) epilogue->fn(epilogue->ctx, C, ldc, 0, 0, M, N);
     return;
   }
   const Plan pl = planFor(precision);
@@ -383,8 +396,10 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
         const int64_t mc = std::min(ks.mc, M - ic);
         const float* a = A.p + ic * A.rs + pc * A.cs;
         if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+        const bool last = pc + kc >= K;
         computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : s.a.data(), direct ? A.rs : 0, s.b.data(),
-                     C + ic * ldc + jc, ldc, accumulate || pc > 0, colBias && pc + kc >= K ? colBias + jc : nullptr);
+                     C + ic * ldc + jc, ldc, accumulate || pc > 0, colBias && last ? colBias + jc : nullptr,
+                     last ? epilogue : nullptr, ic, jc);
       }
     }
   }
@@ -408,23 +423,111 @@ float* packedBBuffer(PackedB& b, size_t n) {
   }
   return b.p.get();
 }
+// The kept packed weights (PackedWeightsScope): one entry per (B operand, layout, kernel set, bf16 rounding), each
+// with the version it was packed at. Entries are shared_ptr so a GEMM running on one thread keeps its panels alive
+// if another thread's scope drops the cache meanwhile.
+struct PackedEntry {
+  std::vector<float> panels;
+  uint64_t version = 0;
+};
+
+using PackedKey = std::tuple<const float*, int64_t, int64_t, int64_t, int64_t, const KernelSet*, bool>;
+
+struct PackedWeights {
+  std::mutex mu;
+  const float* base = nullptr;
+  int64_t n = 0;
+  uint64_t version = 0;
+  int64_t bytes = 0;
+  std::map<PackedKey, std::shared_ptr<PackedEntry>> entries;
+};
+
+PackedWeights& packedWeights() {
+  static PackedWeights w;
+  return w;
+}
+
+struct ActiveScope {
+  const float* base = nullptr;
+  int64_t n = 0;
+  uint64_t version = 0;
+  int depth = 0;
+};
+thread_local ActiveScope tActive;
+
+// The kept panels for B when a scope covers it: {entry, true} when they are current, {entry, false} when the caller
+// must (re)pack into entry->panels (sized to `floats`); {null, false} when B is not kept.
+std::pair<std::shared_ptr<PackedEntry>, bool> keptPanels(const Plan& pl, int64_t K, int64_t N, MatView B,
+                                                        size_t floats) {
+  const ActiveScope& a = tActive;
+  if (a.depth == 0 || B.p < a.base || B.p >= a.base + a.n) return {nullptr, false};
+  PackedWeights& w = packedWeights();
+  std::lock_guard<std::mutex> lock(w.mu);
+  if (w.base != a.base) return {nullptr, false};
+  const PackedKey key{B.p, K, N, B.rs, B.cs, &pl.set, pl.roundToBf16};
+  auto it = w.entries.find(key);
+  if (it == w.entries.end()) {
+    const int64_t bytes = static_cast<int64_t>(floats * sizeof(float));
+    if (w.bytes + bytes > kPackedWeightsMaxBytes) return {nullptr, false};
+    auto e = std::make_shared<PackedEntry>();
+    e->panels.resize(floats);
+    w.bytes += bytes;
+    it = w.entries.emplace(key, std::move(e)).first;
+  }
+  const bool current = it->second->version == a.version;
+  it->second->version = a.version;  // the caller packs it now if it was not current
+  return {it->second, current};
+}
+
 }  // namespace
+
+PackedWeightsScope::PackedWeightsScope(const float* base, int64_t n, uint64_t version) : active_(tActive.depth == 0) {
+  if (!active_) return;
+  PackedWeights& w = packedWeights();
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    if (w.base != base || w.n != n) {
+      w.entries.clear();
+      w.bytes = 0;
+      w.base = base;
+      w.n = n;
+    }
+    w.version = version;
+  }
+  tActive = ActiveScope{base, n, version, 1};
+}
+
+PackedWeightsScope::~PackedWeightsScope() {
+  if (active_) tActive = ActiveScope{};
+}
+
+void releasePackedWeights(const float* base) {
+  PackedWeights& w = packedWeights();
+  std::lock_guard<std::mutex> lock(w.mu);
+  if (w.base != base) return;
+  w.entries.clear();
+  w.bytes = 0;
+  w.base = nullptr;
+  w.n = 0;
+}
+
+int64_t packedWeightsBytes() {
+  PackedWeights& w = packedWeights();
+  std::lock_guard<std::mutex> lock(w.mu);
+  return w.bytes;
+}
 
 // Parallel version of the same loops: all of B is packed once (every KC slice, every panel), shared by all
 // threads; then one task per (MC-row block x panel range) runs every k slice of its tile, so a GEMM has two
 // parallel jobs (two barriers) whatever its K. Tasks are handed out dynamically, which also balances load when
 // other processes take a core. Each C element is still summed in the same k order as gemmSerial.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-          const float* colBias, Precision precision) {
+          const float* colBias, Precision precision, const GemmEpilogue* epilogue) {
   const int threads = poolThreads();
   const double flops = 2.0 * M * N * K;
-  if (threads <= 1 || flops < 2e6) return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias, precision);
+  if (threads <= 1 || flops < 2e6 || K <= 0)
+    return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias, precision, epilogue);
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    zeroOrKeep(M, N, C, ldc, accumulate);
-    if (colBias) addBias(M, N, colBias, C, ldc);
-    return;
-  }
   const Plan pl = planFor(precision);
   const KernelSet& ks = pl.set;
   const bool direct = readsAInPlace(pl, A, N);
@@ -440,15 +543,18 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   const int64_t panels = (N + NR_ - 1) / NR_, Npad = panels * NR_, slices = (K + KC_ - 1) / KC_;
   thread_local PackedB cache;
   // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
-  float* pb = packedBBuffer(cache, static_cast<size_t>(ks.slots(K + 1) * Npad + 64));
+  const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
+  const auto kept = keptPanels(pl, K, N, B, pbFloats);
+  float* pb = kept.first ? kept.first->panels.data() : packedBBuffer(cache, pbFloats);
   constexpr int64_t kPackPanels = 8;
   const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
-  parallelFor(slices * packGroups, [&](int64_t t) {
-    const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
-    const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
-    const int64_t j0 = p0 * NR_, cols = std::min(N, p1 * NR_) - j0;
-    packB(pl, kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + ks.slots(pc) * Npad + p0 * ks.slots(kc) * NR_);
-  });
+  if (!kept.second)
+    parallelFor(slices * packGroups, [&](int64_t t) {
+      const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
+      const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
+      const int64_t j0 = p0 * NR_, cols = std::min(N, p1 * NR_) - j0;
+      packB(pl, kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + ks.slots(pc) * Npad + p0 * ks.slots(kc) * NR_);
+    });
   const int64_t mblocks = (M + MC_ - 1) / MC_;
   // Panel ranges of at most NC columns; split further when there are too few row blocks to busy every thread.
   int64_t perRange = std::min<int64_t>(panels, ks.nc / NR_);
@@ -467,8 +573,10 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
       const int64_t kc = std::min(KC_, K - pc);
       const float* a = A.p + ic * A.rs + pc * A.cs;
       if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+      const bool last = pc + kc >= K;
       computeBlock(ks, mc, N, kc, p0, p1, direct ? a : s.a.data(), direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
-                   C + ic * ldc, ldc, accumulate || pc > 0, colBias && pc + kc >= K ? colBias : nullptr);
+                   C + ic * ldc, ldc, accumulate || pc > 0, colBias && last ? colBias : nullptr,
+                   last ? epilogue : nullptr, ic, 0);
     }
   });
   if (cache.n > kKeepFloats) {

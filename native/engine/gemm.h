@@ -20,12 +20,43 @@ struct MatView {
   int64_t cs;  // stride between columns
 };
 
+// Applied once to each finished block of C, after its full k sum and the bias, while the block is still in cache:
+// fn(ctx, c, ldc, row0, col0, rows, cols), c = &C[row0][col0]. It fuses an elementwise step into the product (the
+// linear layer's GELU) instead of a second pass over C in memory. Blocks are disjoint and may run on any thread.
+struct GemmEpilogue {
+  void (*fn)(void* ctx, float* c, int64_t ldc, int64_t row0, int64_t col0, int64_t rows, int64_t cols);
+  void* ctx;
+};
+
 // Serial. accumulate=false overwrites C. colBias (N values, or null) is added to every row after the product.
 void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-                const float* colBias = nullptr, Precision precision = Precision::Fp32);
+                const float* colBias = nullptr, Precision precision = Precision::Fp32,
+                const GemmEpilogue* epilogue = nullptr);
 // Splits M or N over the thread pool when the product is big enough.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-          const float* colBias = nullptr, Precision precision = Precision::Fp32);
+          const float* colBias = nullptr, Precision precision = Precision::Fp32,
+          const GemmEpilogue* epilogue = nullptr);
+
+// Weights kept packed between calls. While a scope is open on a thread, that thread's parallel GEMMs keep the packed
+// panels of any B operand inside [base, base + n) floats (the model's parameters) and reuse them, in this scope and in
+// later ones with the same base and version, so an inference call does not repack every weight matrix. The caller
+// promises the floats do not change while the scope is open, and gives a new version whenever they may have (a
+// process-wide unique number: Model::paramsVersion). A scope with another base drops what was kept; so does
+// releasePackedWeights(base). At most kPackedWeightsMaxBytes are kept (larger models pack the rest per call).
+class PackedWeightsScope {
+ public:
+  PackedWeightsScope(const float* base, int64_t n, uint64_t version);
+  ~PackedWeightsScope();
+  PackedWeightsScope(const PackedWeightsScope&) = delete;
+  PackedWeightsScope& operator=(const PackedWeightsScope&) = delete;
+
+ private:
+  bool active_;
+};
+constexpr int64_t kPackedWeightsMaxBytes = int64_t(512) << 20;
+void releasePackedWeights(const float* base);
+// Bytes of packed weights kept now (tests).
+int64_t packedWeightsBytes();
 
 // Which micro-kernel runs: "avx512-12x32", "avx2-fma" or "portable" (fp32), and for bf16 "avx512-bf16-12x32" or
 // the fp32 name + "+bf16-rounding" (emulated).

@@ -6,6 +6,7 @@
 #include "cpu_features.h"
 #include "gemm.h"
 #include "ops_cpu.h"
+#include "vector_math.h"
 
 namespace tessera {
 namespace cpu {
@@ -16,9 +17,42 @@ void linearForward(Precision pr, float* out, int64_t ldo, const float* inp, int6
   gemm(M, N, K, MatView{inp, ldi, 1}, MatView{weight, 1, K}, out, ldo, false, bias, pr);
 }
 
+// The GELU of a finished block of the product, act[r][c] = gelu(C[r][c]), while the block is in cache (act may be C).
+struct GeluEpilogue {
+  float* act;
+  int64_t ldact;
+  static void apply(void* ctx, float* c, int64_t ldc, int64_t row0, int64_t col0, int64_t rows, int64_t cols) {
+    const GeluEpilogue& e = *static_cast<const GeluEpilogue*>(ctx);
+    for (int64_t r = 0; r < rows; r++) vecGeluForward(e.act + (row0 + r) * e.ldact + col0, c + r * ldc, cols);
+  }
+};
+
+void linearGeluForward(Precision pr, float* out, float* act, const float* inp, const float* weight,
+                       const float* bias, int64_t M, int64_t K, int64_t N) {
+  GeluEpilogue e{act, N};
+  const GemmEpilogue ep{GeluEpilogue::apply, &e};
+  gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias, pr, &ep);
+}
+
+// dpre[r][c] += C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
+// its input gradient is in cache).
+struct GeluBackwardEpilogue {
+  float* dpre;
+  const float* pre;
+  int64_t ld;
+  static void apply(void* ctx, float* c, int64_t ldc, int64_t row0, int64_t col0, int64_t rows, int64_t cols) {
+    const GeluBackwardEpilogue& e = *static_cast<const GeluBackwardEpilogue*>(ctx);
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t at = (row0 + r) * e.ld + col0;
+      vecGeluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols);
+    }
+  }
+};
+
+// dinp: accumulated into (dinpEpilogue null), or overwritten and handed to dinpEpilogue block by block.
 void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                    const float* weight, int64_t M, int64_t K, int64_t N) {
-  if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, true, nullptr, pr);
+                    const float* weight, int64_t M, int64_t K, int64_t N, const GemmEpilogue* dinpEpilogue = nullptr) {
+  if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, !dinpEpilogue, nullptr, pr, dinpEpilogue);
   if (dweight) gemm(N, K, M, MatView{dout, 1, N}, MatView{inp, K, 1}, dweight, K, true, nullptr, pr);
   if (dbias) {
     // Column sums over fixed blocks of kRows rows (each task reads whole rows, in order), then the block sums are
@@ -55,10 +89,35 @@ void linear_forward_rows(float* out, int64_t ldo, const float* inp, int64_t ldi,
   linearForward(Precision::Fp32, out, ldo, inp, ldi, weight, bias, M, K, N);
 }
 
+// out (M,N) = inp . weight^T + bias, act (M,N) = gelu(out): linear_forward then gelu_forward in one pass over the
+// output (each block's GELU while it is in cache); the same numbers bit for bit. act may equal out.
+void linear_gelu_forward(float* out, float* act, const float* inp, const float* weight, const float* bias, int64_t M,
+                         int64_t K, int64_t N) {
+  linearGeluForward(Precision::Fp32, out, act, inp, weight, bias, M, K, N);
+}
+
 // dinp (M,K) += dout . weight; dweight (N,K) += dout^T . inp; dbias (N) += column sums of dout (always fp32)
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N) {
   linearBackward(Precision::Fp32, dinp, dweight, dbias, dout, inp, weight, M, K, N);
+}
+
+// The backward of a linear layer whose input is act = gelu(pre): dpre (M,K) += (dout . weight) * gelu'(pre), the
+// GELU's backward applied to each block of dout . weight while it is in cache; dweight, dbias as linear_backward.
+// scratch: M*K floats (d act, overwritten). The same numbers as linear_backward then gelu_backward.
+void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
+                          const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
+  GeluBackwardEpilogue e{dpre, pre, K};
+  const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
+  linearBackward(Precision::Fp32, scratch, dweight, dbias, dout, act, weight, M, K, N, &ep);
+}
+
+void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
+                               const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
+                               int64_t N) {
+  GeluBackwardEpilogue e{dpre, pre, K};
+  const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
+  linearBackward(Precision::Bf16, scratch, dweight, dbias, dout, act, weight, M, K, N, &ep);
 }
 
 void linear_forward_bf16(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
@@ -69,6 +128,11 @@ void linear_forward_bf16(float* out, const float* inp, const float* weight, cons
 void linear_forward_rows_bf16(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
                               const float* bias, int64_t M, int64_t K, int64_t N) {
   linearForward(Precision::Bf16, out, ldo, inp, ldi, weight, bias, M, K, N);
+}
+
+void linear_gelu_forward_bf16(float* out, float* act, const float* inp, const float* weight, const float* bias,
+                              int64_t M, int64_t K, int64_t N) {
+  linearGeluForward(Precision::Bf16, out, act, inp, weight, bias, M, K, N);
 }
 
 void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,

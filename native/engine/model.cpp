@@ -1,10 +1,12 @@
 // Model: the parameter table (timm names), the single allocation behind it, and a timm-like random init.
 #include "model.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 
+#include "gemm.h"
 #include "rng.h"
 #include "threads.h"
 #include "vit.h"
@@ -71,6 +73,15 @@ void AggregatorConfig::validate() const {
   }
 }
 
+namespace {
+uint64_t nextArrayVersion() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+}  // namespace
+
+ModelArray::ModelArray(int64_t n) : n_(n), version_(nextArrayVersion()) {}
+
 void ModelArray::allocate() {
   if (!host_) host_.reset(new float[static_cast<size_t>(n_)]());
 }
@@ -82,6 +93,7 @@ float* ModelArray::host(bool write) {
     newer_ = Newer::Neither;
   }
   if (write && backend_.data()) newer_ = Newer::Host;
+  if (write) version_ = nextArrayVersion();
   return host_.get();
 }
 
@@ -97,12 +109,16 @@ float* ModelArray::onBackend(const Backend& be, bool write) {
     be.copy_to_device(backend_.data(), host_.get(), sizeof(float) * static_cast<size_t>(n_));
     newer_ = Newer::Neither;
   }
-  if (write) newer_ = Newer::Backend;
+  if (write) {
+    newer_ = Newer::Backend;
+    version_ = nextArrayVersion();
+  }
   return backend_.f32();
 }
 
 void ModelArray::zero(const Backend& be) {
   allocate();
+  version_ = nextArrayVersion();
   if (be.hostMemory || !backend_.data()) {
     parallelZero(host_.get(), n_);
     if (backend_.data()) newer_ = Newer::Host;
@@ -209,7 +225,9 @@ Model::Model(const ViTConfig& vit, const AggregatorConfig& aggregator)
   params_.allocate();
 }
 
-Model::~Model() = default;
+Model::~Model() {
+  releasePackedWeights(params_.hostData());  // the CPU's kept panels of these weights, if any
+}
 
 std::vector<NamedTensor> Model::parameters() {
   std::vector<NamedTensor> out = table_;

@@ -27,7 +27,7 @@ class EncoderActivations;  // vit.h
 // with host memory. `write` says the caller will change it, so the other copy is stale until fetched again.
 class ModelArray {
  public:
-  explicit ModelArray(int64_t n) : n_(n) {}
+  explicit ModelArray(int64_t n);
   bool allocated() const { return host_ != nullptr; }
   void allocate();  // zeroed; no-op when allocated
   float* host(bool write);
@@ -36,6 +36,12 @@ class ModelArray {
   void zero(const Backend& be);
   // Brings the host copy up to date and frees the backend's (before the model changes backend).
   void dropBackendCopy();
+  // Changes (to a number no array in the process had before) whenever a writable pointer is handed out or the array
+  // is zeroed: equal versions mean equal contents, provided writers write through a pointer fetched for writing
+  // before the next read (the same rule the backend copies rely on).
+  uint64_t version() const { return version_; }
+  // The host allocation as it is (no copy), null before allocate().
+  const float* hostData() const { return host_.get(); }
 
  private:
   enum class Newer { Neither, Host, Backend };
@@ -44,6 +50,7 @@ class ModelArray {
   BackendBuffer backend_;
   const Backend* backendTable_ = nullptr;
   Newer newer_ = Newer::Neither;
+  uint64_t version_;
 };
 
 // timm's Mlp (fc1 -> exact GELU -> fc2), GluMlp with SiLU and gate_last=False ("SwiGLUPacked": fc1 produces
@@ -175,6 +182,8 @@ class Model {
   // does not mark them changed; gradients and moments are written by every caller.
   const float* paramsOnBackend() { return params_.onBackend(*backend_, false); }
   float* paramsOnBackendForUpdate() { return params_.onBackend(*backend_, true); }
+  // See ModelArray::version: the CPU keeps the weights' packed GEMM panels between calls for as long as it is unchanged.
+  uint64_t paramsVersion() const { return params_.version(); }
   float* gradsOnBackend();
   float* adamMOnBackend();
   float* adamVOnBackend();

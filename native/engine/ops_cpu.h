@@ -13,6 +13,15 @@ void linear_forward(float* out, const float* inp, const float* weight, const flo
                     int64_t N);
 void linear_forward_rows(float* out, int64_t ldo, const float* inp, int64_t ldi, const float* weight,
                          const float* bias, int64_t M, int64_t K, int64_t N);
+void linear_gelu_forward(float* out, float* act, const float* inp, const float* weight, const float* bias, int64_t M,
+                         int64_t K, int64_t N);
+void linear_gelu_forward_bf16(float* out, float* act, const float* inp, const float* weight, const float* bias,
+                              int64_t M, int64_t K, int64_t N);
+void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
+                          const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N);
+void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
+                               const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
+                               int64_t N);
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N);
 // bf16 operands, fp32 accumulation (gemm.h Precision::Bf16): the bf16 backend table's matrix products
@@ -68,6 +77,8 @@ void dropout_forward(float* out, float* mask, const float* inp, int64_t n, float
 void dropout_backward(float* dinp, const float* dout, const float* mask, int64_t n);
 void task_loss(double* loss, float* dlogits, const float* logits, int64_t C, bool binary, int label, float scale);
 void sum_squares(double* out, const float* x, int64_t n);
+void adamw_update_zero_grads(float* p, float* g, float* m, float* v, const ParamSegment* segs, int nsegs,
+                             float gradScale, float beta1, float beta2, float eps, int64_t t);
 void adamw_update(float* p, const float* g, float* m, float* v, const ParamSegment* segs, int nsegs, float gradScale,
                   float beta1, float beta2, float eps, int64_t t);
 

@@ -236,10 +236,17 @@ void optimizerStep(Model& model, const TrainOptions& o, bool encoderTrains, Step
   r.lrAggregator = o.lrAggregator * factor;
   const std::vector<ParamSegment> segs = optimizerSegments(
       model, begin, static_cast<float>(r.lrEncoder), static_cast<float>(r.lrAggregator), o.weightDecay);
-  be.adamw_update(model.paramsOnBackendForUpdate(), g, model.adamMOnBackend(), model.adamVOnBackend(), segs.data(),
-                  static_cast<int>(segs.size()), gradScale, o.beta1, o.beta2, o.eps, model.step + 1);
+  // The segments cover [begin, end): from 0 the update can zero every gradient as it reads it.
+  const bool zeroAsRead = begin == 0 && be.adamw_update_zero_grads;
+  float* p = model.paramsOnBackendForUpdate();
+  if (zeroAsRead)
+    be.adamw_update_zero_grads(p, g, model.adamMOnBackend(), model.adamVOnBackend(), segs.data(),
+                               static_cast<int>(segs.size()), gradScale, o.beta1, o.beta2, o.eps, model.step + 1);
+  else
+    be.adamw_update(p, g, model.adamMOnBackend(), model.adamVOnBackend(), segs.data(), static_cast<int>(segs.size()),
+                    gradScale, o.beta1, o.beta2, o.eps, model.step + 1);
   model.step++;
-  model.zeroGrads();
+  if (!zeroAsRead) model.zeroGrads();
   model.pendingMicroSteps = 0;
   r.optimizerStepped = true;
 }

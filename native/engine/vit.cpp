@@ -2,7 +2,10 @@
 #include "vit.h"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
+
+#include "gemm.h"
 
 namespace tessera {
 
@@ -163,14 +166,28 @@ EncoderActivations::Grads& EncoderActivations::grads() {
 }
 
 namespace {
+// fc1 and the MLP's activation. GELU goes into the product's epilogue where the backend has one
+// (linear_gelu_forward); without kept activations (inference) the GELU overwrites the product in place, so the
+// pre-activation never goes to memory.
+void mlpHiddenForward(const Backend& be, const ViTConfig& c, const float* W, const Model::BlockOffsets& bo,
+                      EncoderActivations::Block& a, bool keep, int64_t rows) {
+  const int64_t D = c.embed_dim, F1 = fc1Width(c), Fi = c.mlpInner();
+  if (c.mlp == MlpKind::Gelu && be.linear_gelu_forward) {
+    be.linear_gelu_forward(keep ? a.fc1 : a.act, a.act, a.ln2, W + bo.fc1_w, W + bo.fc1_b, rows, D, F1);
+    return;
+  }
+  be.linear_forward(a.fc1, a.ln2, W + bo.fc1_w, W + bo.fc1_b, rows, D, F1);
+  if (c.mlp == MlpKind::Gelu) be.gelu_forward(a.act, a.fc1, rows * F1);
+  else be.swiglu_forward(a.act, a.fc1, rows, Fi);
+}
+
 // The last block when only the class-token rows are needed (acts.pruned): norm1 and the keys and values for every
 // token, the query and everything after the attention for token 0 of each image. Writes acts.x_final (B,D).
 void lastBlockRowsForward(const Backend& be, Model& model, const Model::BlockOffsets& bo, EncoderActivations& acts,
                           EncoderActivations::Block& a) {
   const ViTConfig& c = model.vit();
   const float* W = model.paramsOnBackend();
-  const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads;
-  const int64_t F1 = fc1Width(c), Fi = c.mlpInner();
+  const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), M = B * T, NH = c.num_heads, Fi = c.mlpInner();
   const float* x_in = a.x_in;
   be.layernorm_forward(a.ln1, a.mean1, a.rstd1, x_in, W + bo.norm1_w, W + bo.norm1_b, M, D, c.norm_eps);
   const float* qkvBias = bo.qkv_b >= 0 ? W + bo.qkv_b : nullptr;
@@ -183,9 +200,7 @@ void lastBlockRowsForward(const Backend& be, Model& model, const Model::BlockOff
   be.copy_rows(a.x_mid, D, x_in, T * D, B, D);  // the class-token rows of the residual stream
   be.residual_scale_forward(a.x_mid, a.x_mid, proj, bo.ls1 >= 0 ? W + bo.ls1 : nullptr, B, D);
   be.layernorm_forward(a.ln2, a.mean2, a.rstd2, a.x_mid, W + bo.norm2_w, W + bo.norm2_b, B, D, c.norm_eps);
-  be.linear_forward(a.fc1, a.ln2, W + bo.fc1_w, W + bo.fc1_b, B, D, F1);
-  if (c.mlp == MlpKind::Gelu) be.gelu_forward(a.act, a.fc1, B * F1);
-  else be.swiglu_forward(a.act, a.fc1, B, Fi);
+  mlpHiddenForward(be, c, W, bo, a, acts.keep, B);
   // Inference: x_final (the residual stream, no longer read) takes the B output rows.
   float* fc2 = a.fc2 ? a.fc2 : (acts.keep ? acts.x_final : a.ln2);
   be.linear_forward(fc2, a.act, W + bo.fc2_w, W + bo.fc2_b, B, Fi, D);
@@ -199,7 +214,11 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
   const float* W = model.paramsOnBackend();
   const int64_t B = acts.B, D = c.embed_dim, T = c.numTokens(), P = c.numPatches(), M = B * T;
   const int64_t pre = c.numPrefixTokens(), p = c.patch_size, NH = c.num_heads;
-  const int64_t F1 = fc1Width(c), Fi = c.mlpInner(), Dout = c.outputDim();
+  const int64_t Fi = c.mlpInner(), Dout = c.outputDim();
+  // The CPU keeps the weights' packed GEMM panels from one forward to the next while they are unchanged (gemm.h):
+  // between inference calls, and between the chunks of a training step.
+  std::optional<PackedWeightsScope> packedWeights;
+  if (be.hostMemory) packedWeights.emplace(W, model.numParams(), model.paramsVersion());
 
   be.patch_embed_forward(acts.patch_out, acts.cols, pixels, W + o.patch_w, W + o.patch_b, B, c.img_size,
                          c.img_size, p, D, c.mean, c.std);
@@ -226,9 +245,7 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
     be.linear_forward(proj, a.attn_out, W + bo.proj_w, W + bo.proj_b, M, D, D);
     be.residual_scale_forward(a.x_mid, x_in, proj, bo.ls1 >= 0 ? W + bo.ls1 : nullptr, M, D);
     be.layernorm_forward(a.ln2, a.mean2, a.rstd2, a.x_mid, W + bo.norm2_w, W + bo.norm2_b, M, D, c.norm_eps);
-    be.linear_forward(a.fc1, a.ln2, W + bo.fc1_w, W + bo.fc1_b, M, D, F1);
-    if (c.mlp == MlpKind::Gelu) be.gelu_forward(a.act, a.fc1, M * F1);
-    else be.swiglu_forward(a.act, a.fc1, M, Fi);
+    mlpHiddenForward(be, c, W, bo, a, acts.keep, M);
     float* fc2 = a.fc2 ? a.fc2 : (acts.keep ? x_out : a.ln2);
     be.linear_forward(fc2, a.act, W + bo.fc2_w, W + bo.fc2_b, M, Fi, D);
     be.residual_scale_forward(x_out, a.x_mid, fc2, bo.ls2 >= 0 ? W + bo.ls2 : nullptr, M, D);
@@ -273,11 +290,18 @@ void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model
   const Span dx{be, gb.dx, rows * D}, dtmp{be, gb.dtmp, rows * D}, dattn{be, gb.dattn, rows * D},
       dfc1{be, gb.dfc1, rows * F1}, dact{be, gb.dact, rows * Fi};
   const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, rows, D);
-  dact.zero();
-  be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
-  dfc1.zero();
-  if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, rows * F1);
-  else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, rows, Fi);
+  if (c.mlp == MlpKind::Gelu && be.gelu_linear_backward) {
+    // fc2's input gradient goes through the GELU's backward block by block (dact is its scratch, never zeroed)
+    dfc1.zero();
+    be.gelu_linear_backward(dfc1.data(), G + bo.fc2_w, G + bo.fc2_b, dact.data(), dfc2, a.fc1, a.act, W + bo.fc2_w,
+                            rows, Fi, D);
+  } else {
+    dact.zero();
+    be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
+    dfc1.zero();
+    if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, rows * F1);
+    else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, rows, Fi);
+  }
   dtmp.zero();
   be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, rows, D, F1);
   be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w, a.mean2,

@@ -108,6 +108,8 @@ void fill() {
   b.linear_forward = Guarded<cpu::linear_forward>::call;
   b.linear_forward_rows = Guarded<cpu::linear_forward_rows>::call;
   b.linear_backward = Guarded<cpu::linear_backward>::call;
+  b.linear_gelu_forward = Guarded<cpu::linear_gelu_forward>::call;
+  b.gelu_linear_backward = Guarded<cpu::gelu_linear_backward>::call;
   b.layernorm_forward = Guarded<cpu::layernorm_forward>::call;
   b.layernorm_backward = Guarded<cpu::layernorm_backward>::call;
   b.attention_forward = Guarded<cpu::attention_forward>::call;
@@ -132,12 +134,15 @@ void fill() {
   b.task_loss = Guarded<cpu::task_loss>::call;
   b.sum_squares = Guarded<cpu::sum_squares>::call;
   b.adamw_update = Guarded<cpu::adamw_update>::call;
+  b.adamw_update_zero_grads = Guarded<cpu::adamw_update_zero_grads>::call;
 
   gBf16 = gFp32;
   gBf16.name = "guarded-bf16";
   gBf16.linear_forward = Guarded<cpu::linear_forward_bf16>::call;
   gBf16.linear_forward_rows = Guarded<cpu::linear_forward_rows_bf16>::call;
   gBf16.linear_backward = Guarded<cpu::linear_backward_bf16>::call;
+  gBf16.linear_gelu_forward = Guarded<cpu::linear_gelu_forward_bf16>::call;
+  gBf16.gelu_linear_backward = Guarded<cpu::gelu_linear_backward_bf16>::call;
   gBf16.patch_embed_forward = Guarded<cpu::patch_embed_forward_bf16>::call;
   gBf16.patch_embed_backward = Guarded<cpu::patch_embed_backward_bf16>::call;
   gFp32.fp32 = gBf16.fp32 = &gFp32;

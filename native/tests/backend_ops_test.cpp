@@ -161,7 +161,7 @@ const float kMean[3] = {0.485f, 0.456f, 0.406f}, kStd[3] = {0.229f, 0.224f, 0.22
 
 std::vector<Case> allCases() {
   std::vector<Case> cs;
-  const Role In = Role::In, Out = Role::Out, Acc = Role::Acc;
+  const Role In = Role::In, Out = Role::Out, Acc = Role::Acc, Private = Role::Private;
   // linear: sizes from one element to tile edges in every direction, bias or not
   struct Lin {
     int64_t M, K, N;
@@ -180,6 +180,40 @@ std::vector<Case> allCases() {
                    t("dinp", Acc, s.M * s.K), t("dweight", Acc, s.N * s.K), t("dbias", Acc, s.N)},
                   [s](const Backend& be, const Ptrs& p) {
                     be.linear_backward(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                  },
+                  Tol::Matmul});
+  }
+  // The optional fused ops (linear + GELU, and the backward of a linear layer after a GELU); a table without them
+  // runs the two ops they replace, which must give the same numbers.
+  for (const Lin& s : {Lin{37, 29, 13}, Lin{257, 384, 1152}}) {
+    const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
+    cs.push_back({"linear_gelu_forward (or linear + gelu) " + shape,
+                  {t("inp", In, s.M * s.K), t("weight", In, s.N * s.K, 0.2f), t("bias", In, s.N),
+                   t("pre", Out, s.M * s.N), t("act", Out, s.M * s.N)},
+                  [s](const Backend& be, const Ptrs& p) {
+                    if (be.linear_gelu_forward) {
+                      be.linear_gelu_forward(p.f(3), p.f(4), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                    } else {
+                      be.linear_forward(p.f(3), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                      be.gelu_forward(p.f(4), p.f(3), s.M * s.N);
+                    }
+                  },
+                  Tol::Matmul});
+    // the layer maps act = gelu(pre) (M,N) to (M,K): dout (M,K), weight (K,N)
+    cs.push_back({"gelu_linear_backward (or linear_backward + gelu_backward) " + shape,
+                  {t("dout", In, s.M * s.K), t("pre", In, s.M * s.N, 2.0f), t("weight", In, s.K * s.N, 0.2f),
+                   t("act", Private, s.M * s.N), t("scratch", Private, s.M * s.N), t("dpre", Acc, s.M * s.N),
+                   t("dweight", Acc, s.K * s.N), t("dbias", Acc, s.K)},
+                  [s](const Backend& be, const Ptrs& p) {
+                    be.gelu_forward(p.f(3), p.f(1), s.M * s.N);
+                    if (be.gelu_linear_backward) {
+                      be.gelu_linear_backward(p.f(5), p.f(6), p.f(7), p.f(4), p.f(0), p.f(1), p.f(3), p.f(2), s.M,
+                                              s.N, s.K);
+                    } else {
+                      be.zero(p.f(4), sizeof(float) * s.M * s.N);
+                      be.linear_backward(p.f(4), p.f(6), p.f(7), p.f(0), p.f(3), p.f(2), s.M, s.N, s.K);
+                      be.gelu_backward(p.f(5), p.f(4), p.f(1), s.M * s.N);
+                    }
                   },
                   Tol::Matmul});
   }
@@ -382,6 +416,17 @@ std::vector<Case> allCases() {
                   {t("g", In, n), t("p", Acc, n), t("m", Acc, n, 0.1f), t("v", Acc, n, 0.1f)},
                   [segs](const Backend& be, const Ptrs& p) {
                     be.adamw_update(p.f(1), p.f(0), p.f(2), p.f(3), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+                  },
+                  Tol::Elementwise});
+    cs.push_back({"adamw_update_zero_grads (or adamw_update + zero) 3 segments",
+                  {t("g", Acc, n), t("p", Acc, n), t("m", Acc, n, 0.1f), t("v", Acc, n, 0.1f)},
+                  [segs](const Backend& be, const Ptrs& p) {
+                    if (be.adamw_update_zero_grads) {
+                      be.adamw_update_zero_grads(p.f(1), p.f(0), p.f(2), p.f(3), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+                    } else {
+                      be.adamw_update(p.f(1), p.f(0), p.f(2), p.f(3), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+                      be.zero(p.f(0), sizeof(float) * n);
+                    }
                   },
                   Tol::Elementwise});
   }

@@ -421,6 +421,171 @@ void runGemm() {
   check(serialSame, "threaded gemm == serial gemm bitwise, every layout, fp32 and bf16");
 }
 
+// Fused ops against the unfused ops they replace, on the test backend and its bf16 table: the same numbers bit for
+// bit (each element goes through the same GEMM and the same GELU code), threaded and serial sizes, tile edges, the
+// pre-activation kept or overwritten in place.
+void runFusedOps() {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd;
+  struct Lin {
+    int64_t M, K, N;
+  };
+  for (const Backend* be : {gBackend, gBackend->bf16}) {
+    if (!be->linear_gelu_forward) continue;
+    bool same = true;
+    std::string worstCase;
+    for (const Lin& z : {Lin{1, 1, 1}, Lin{37, 29, 13}, Lin{130, 96, 200}, Lin{394, 64, 192}, Lin{257, 384, 1152},
+                         Lin{200, 40, 1536}})
+      for (int bias = 0; bias < 2; bias++)
+        for (int inPlace = 0; inPlace < 2; inPlace++) {
+          const int64_t M = z.M, K = z.K, N = z.N;
+          std::vector<float> inp(M * K), w(N * K), b(N);
+          for (auto& x : inp) x = nd(rng);
+          for (auto& x : w) x = 0.3f * nd(rng);
+          for (auto& x : b) x = nd(rng);
+          BackendBuffer dInp(*be, inp.size() * 4), dW(*be, w.size() * 4), dB(*be, b.size() * 4),
+              pre(*be, M * N * 4), act(*be, M * N * 4), refPre(*be, M * N * 4), refAct(*be, M * N * 4);
+          be->copy_to_device(dInp.data(), inp.data(), inp.size() * 4);
+          be->copy_to_device(dW.data(), w.data(), w.size() * 4);
+          be->copy_to_device(dB.data(), b.data(), b.size() * 4);
+          const float* bp = bias ? dB.f32() : nullptr;
+          be->linear_forward(refPre.f32(), dInp.f32(), dW.f32(), bp, M, K, N);
+          be->gelu_forward(refAct.f32(), refPre.f32(), M * N);
+          be->linear_gelu_forward(inPlace ? act.f32() : pre.f32(), act.f32(), dInp.f32(), dW.f32(), bp, M, K, N);
+          std::vector<float> got(M * N), gotPre(M * N), want(M * N), wantPre(M * N);
+          be->copy_to_host(got.data(), act.data(), M * N * 4);
+          be->copy_to_host(want.data(), refAct.data(), M * N * 4);
+          be->copy_to_host(wantPre.data(), refPre.data(), M * N * 4);
+          if (!inPlace) be->copy_to_host(gotPre.data(), pre.data(), M * N * 4);
+          const bool ok = got == want && (inPlace || gotPre == wantPre);
+          if (!ok && worstCase.empty())
+            worstCase = std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) +
+                        (bias ? " +bias" : "") + (inPlace ? " in place" : "");
+          same = same && ok;
+        }
+    check(same, std::string("linear_gelu_forward (") + be->name + ") == linear_forward + gelu_forward bitwise",
+          worstCase.empty() ? "" : "differs at " + worstCase);
+  }
+  for (const Backend* be : {gBackend, gBackend->bf16}) {
+    if (!be->gelu_linear_backward) continue;
+    bool same = true;
+    std::string worstCase;
+    for (const Lin& z : {Lin{1, 1, 1}, Lin{37, 29, 13}, Lin{130, 200, 96}, Lin{394, 192, 64}, Lin{257, 1152, 384},
+                         Lin{200, 1536, 40}})
+      for (int bias = 0; bias < 2; bias++) {
+        // the linear layer maps act = gelu(pre) (M,K) to dout's (M,N)
+        const int64_t M = z.M, K = z.K, N = z.N;
+        std::vector<float> pre(M * K), act(M * K), dout(M * N), w(N * K), dpre0(M * K), dw0(N * K), db0(N);
+        for (auto* v : {&pre, &dout, &w, &dpre0, &dw0, &db0})
+          for (auto& x : *v) x = nd(rng);
+        auto buf = [&](const std::vector<float>& v) {
+          BackendBuffer b(*be, v.size() * 4);
+          be->copy_to_device(b.data(), v.data(), v.size() * 4);
+          return b;
+        };
+        BackendBuffer dPre = buf(pre), dAct(*be, M * K * 4), dDout = buf(dout), dW = buf(w);
+        be->gelu_forward(dAct.f32(), dPre.f32(), M * K);
+        BackendBuffer refDpre = buf(dpre0), refDw = buf(dw0), refDb = buf(db0), refDact = buf(std::vector<float>(M * K));
+        be->linear_backward(refDact.f32(), refDw.f32(), bias ? refDb.f32() : nullptr, dDout.f32(), dAct.f32(), dW.f32(),
+                            M, K, N);
+        be->gelu_backward(refDpre.f32(), refDact.f32(), dPre.f32(), M * K);
+        BackendBuffer gotDpre = buf(dpre0), gotDw = buf(dw0), gotDb = buf(db0), scratch(*be, M * K * 4);
+        be->gelu_linear_backward(gotDpre.f32(), gotDw.f32(), bias ? gotDb.f32() : nullptr, scratch.f32(), dDout.f32(),
+                                 dPre.f32(), dAct.f32(), dW.f32(), M, K, N);
+        auto host = [&](const BackendBuffer& b) {
+          std::vector<float> v(b.bytes() / 4);
+          be->copy_to_host(v.data(), b.data(), v.size() * 4);
+          return v;
+        };
+        const bool ok = host(gotDpre) == host(refDpre) && host(gotDw) == host(refDw) && host(gotDb) == host(refDb);
+        if (!ok && worstCase.empty())
+          worstCase = std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) + (bias ? " +dbias" : "");
+        same = same && ok;
+      }
+    check(same, std::string("gelu_linear_backward (") + be->name + ") == linear_backward + gelu_backward bitwise",
+          worstCase.empty() ? "" : "differs at " + worstCase);
+  }
+  if (gBackend->adamw_update_zero_grads) {
+    const Backend& be = *gBackend;
+    const int64_t n = 100003;
+    const ParamSegment segs[3] = {{0, 1000, 1e-3f, 0.05f}, {1000, 1003, 1e-3f, 0.0f}, {1003, n, 5e-3f, 0.05f}};
+    std::vector<float> host[4];
+    for (auto& v : host) {
+      v.resize(n);
+      for (auto& x : v) x = nd(rng);
+    }
+    for (auto& x : host[3]) x = x * x;  // second moments
+    auto upload = [&]() {
+      std::vector<BackendBuffer> b;
+      for (auto& v : host) {
+        b.emplace_back(be, n * 4);
+        be.copy_to_device(b.back().data(), v.data(), n * 4);
+      }
+      return b;
+    };
+    std::vector<BackendBuffer> ref = upload(), got = upload();
+    be.adamw_update(ref[1].f32(), ref[0].f32(), ref[2].f32(), ref[3].f32(), segs, 3, 0.7f, 0.9f, 0.999f, 1e-8f, 3);
+    be.zero(ref[0].data(), n * 4);
+    be.adamw_update_zero_grads(got[1].f32(), got[0].f32(), got[2].f32(), got[3].f32(), segs, 3, 0.7f, 0.9f, 0.999f,
+                               1e-8f, 3);
+    bool same = true;
+    for (int i = 0; i < 4; i++) {
+      std::vector<float> a(n), b(n);
+      be.copy_to_host(a.data(), ref[i].data(), n * 4);
+      be.copy_to_host(b.data(), got[i].data(), n * 4);
+      same = same && a == b;
+    }
+    check(same, std::string("adamw_update_zero_grads (") + be.name + ") == adamw_update then zero, bitwise");
+  }
+}
+
+// The CPU keeps a model's packed weight panels between forward calls (gemm.h PackedWeightsScope): a second call
+// gives the same embeddings bit for bit from them, and every way of writing the weights (params(),
+// paramsOnBackendForUpdate() as the optimizer does) makes the next call use the new weights, exactly as a fresh model
+// with those weights computes them. A model big enough for the threaded GEMM (which keeps panels).
+void runPackedWeights() {
+  if (!gBackend->hostMemory) return;  // only the CPU tables keep panels
+  ViTConfig vc;
+  vc.img_size = 64;
+  vc.patch_size = 16;
+  vc.embed_dim = 192;
+  vc.depth = 2;
+  vc.num_heads = 3;
+  const int64_t n = 8, D = vc.embed_dim;
+  std::mt19937 rng(5);
+  std::vector<uint8_t> pixels(n * 64 * 64 * 3);
+  for (auto& p : pixels) p = static_cast<uint8_t>(rng() & 255);
+  auto run = [&](Model& m) {
+    std::vector<float> out(n * D);
+    embed(m, pixels.data(), n, out.data(), 8);
+    return out;
+  };
+  Model a(vc, AggregatorConfig{});
+  useTestBackend(a);
+  a.initRandom(3);
+  const std::vector<float> e1 = run(a);
+  const int64_t kept = packedWeightsBytes();
+  const std::vector<float> e1again = run(a);
+  check(kept > 0 && e1again == e1, "packed weights kept between embed calls, same embeddings bitwise",
+        std::to_string(kept >> 10) + " KiB kept");
+  const NamedTensor* fc1 = a.find("blocks.0.mlp.fc1.weight");
+  const NamedTensor* qkv = a.find("blocks.1.attn.qkv.weight");
+  a.params()[fc1->offset + 5] += 0.5f;
+  const std::vector<float> e2 = run(a);
+  a.paramsOnBackendForUpdate()[qkv->offset + 7] -= 0.5f;  // as AdamW writes
+  const std::vector<float> e3 = run(a);
+  std::vector<float> w(a.params(), a.params() + a.numParams());
+  Model b(vc, AggregatorConfig{});
+  useTestBackend(b);
+  b.initRandom(3);
+  b.params()[fc1->offset + 5] += 0.5f;
+  const std::vector<float> f2 = run(b);  // b's scope drops a's panels: packed afresh
+  std::memcpy(b.params(), w.data(), sizeof(float) * w.size());
+  const std::vector<float> f3 = run(b);
+  check(e2 != e1 && e2 == f2 && e3 != e2 && e3 == f3,
+        "weights written through params() / paramsOnBackendForUpdate(): the next call uses them (== a fresh model)");
+}
+
 // ---- determinism, accumulation, dropout, cancellation ------------------------------------------------------
 
 void runBehaviour(const std::string& dir) {
@@ -767,6 +932,8 @@ int main(int argc, char** argv) {
     runBehaviour(dir);
     runGemmBasics();
     runGemm();
+    runFusedOps();
+    runPackedWeights();
     runPruning();
     runErrors(dir);
   } catch (const std::exception& e) {

@@ -225,8 +225,12 @@ describe('the backend seam', () => {
     expect(r.summary.backend).toBe('guarded');
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.status).toBe(0);
-    // The same checks as the CPU backend, with the same results against the fixtures.
-    expect(r.summary.passed).toBe(runOf(paths[0]!).summary!.passed);
+    // The same checks as the CPU backend, with the same results against the fixtures, except the two of the packed
+    // weights the CPU keeps in host memory (a table whose memory is not host memory keeps none).
+    const cpu = runOf(paths[0]!);
+    const hostOnly = cpu.checks.filter((c) => /^(packed weights kept|weights written through)/.test(c.name));
+    expect(hostOnly.length).toBe(2);
+    expect(r.summary.passed).toBe(cpu.summary!.passed - hostOnly.length);
     expect(r.summary.worstFixtureRelL2).toBeLessThanOrEqual(1e-4);
   });
 });
