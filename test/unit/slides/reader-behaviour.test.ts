@@ -93,6 +93,39 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     expect(cache.count).toBe(0); // close drops the reader's tiles
   });
 
+  it('with tilesReused, decodes the tiles of neighbouring grid rows whole once, to the same pixels', async () => {
+    // Three rows of 224 px patches (a strip of three each) across 256 px tiles, as a patch batch reads
+    // them. Without the hint, a tile a row needs less than half of is decoded in part for that row and
+    // whole again for the next (here the corner tile of tile row 1: 160 x 192 px of it); with the hint
+    // every tile is decoded once, whole, cached, and each region composed in a worker.
+    const rows = [0, 224, 448];
+    const plain = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    const hinted = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    try {
+      const count = countingPool();
+      const want = [];
+      for (const y of rows) want.push(await plain.readRegion(0, 0, y, 672, 224));
+      const plainDecodes = count.decodes();
+      const hintedCount = countingPool();
+      const into = new Uint8Array(new SharedArrayBuffer(672 * 224 * 4));
+      for (const [i, y] of rows.entries()) {
+        await Promise.all([
+          hinted.readRegion(0, 0, y, 672, 224, into, { tilesReused: true }),
+          hinted
+            .readRegion(0, 0, y, 672, 224, undefined, { tilesReused: true })
+            .then((r) => expect(r).toEqual(want[i])),
+        ]);
+        expect(into).toEqual(want[i]);
+      }
+      // 3 tile columns x 3 tile rows (0-767 px), each decoded once.
+      expect(hintedCount.decodes()).toBe(9);
+      expect(plainDecodes).toBe(partial ? 10 : 9);
+    } finally {
+      await plain.close();
+      await hinted.close();
+    }
+  });
+
   it('a small cache still gives correct pixels (evicted tiles are decoded again)', async () => {
     const { pool, decodes } = countingPool();
     const cache = new TileCache(256 * 256 * 4); // one tile
