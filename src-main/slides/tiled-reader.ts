@@ -75,6 +75,19 @@ export abstract class TiledSlideReader implements SlideReader {
     return this.composeRegion(level, g, w, h, into);
   }
 
+  prefetchRegion(level: number, x: number, y: number, w: number, h: number): Promise<void> {
+    let addresses: [number, number][];
+    try {
+      addresses = this.regionGeometry(level, x, y, w, h).addresses;
+    } catch {
+      return Promise.resolve();
+    }
+    return Promise.all(this.getTiles(level, addresses)).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** The region composed here from cached or freshly read tiles. */
   protected async composeRegion(
     level: number,

@@ -108,6 +108,12 @@ export interface SlideReader {
     options?: RegionReadOptions,
   ): Promise<Uint8Array>;
   /**
+   * Optional: starts reading the stored tiles of a region the caller will read soon (whole, into the tile
+   * cache), so that decoding a batch of regions keeps every decode worker busy from the start. Resolves
+   * when they are read; never rejects (the read itself reports a failure).
+   */
+  prefetchRegion?(level: number, x: number, y: number, w: number, h: number): Promise<void>;
+  /**
    * readRegion, then optionally flatten onto white, resize to outWidth x outHeight and encode (in one
    * worker task where the reader can: the tiles are decoded there, straight into the tile cache).
    */

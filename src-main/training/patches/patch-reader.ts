@@ -72,6 +72,13 @@ export class PatchReader {
     const strips = this.strips(grid, indices, downsample);
     markReusedTiles(strips, downsample, readSize, lv.tileWidth, lv.tileHeight);
     const stripBytes = STRIP_PATCHES * readSize * readSize * 4;
+    // Every shared tile of the batch is queued for decoding at once (strip order), so the decode workers
+    // stay busy while the strips in flight wait for composing and the patch workers; a small batch (a whole
+    // slide of 47 patches) otherwise left them idle between strips.
+    if (reader.prefetchRegion) {
+      for (const s of strips)
+        if (s.tilesReused) void reader.prefetchRegion(level, s.x, s.y, s.count * readSize, readSize);
+    }
     const buffers = this.take(stripBytes, Math.min(this.stripsInFlight, strips.length));
     let next = 0;
     let failure: unknown;
