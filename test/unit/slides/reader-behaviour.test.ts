@@ -108,7 +108,7 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     const hinted = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
     try {
       const count = countingPool();
-      const want = [];
+      const want: Uint8Array[] = [];
       for (const y of rows) want.push(await plain.readRegion(0, 0, y, 672, 224));
       const plainDecodes = count.decodes();
       const hintedCount = countingPool();
