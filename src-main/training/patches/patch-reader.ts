@@ -75,9 +75,11 @@ export class PatchReader {
     // Every shared tile of the batch is queued for decoding at once (strip order), so the decode workers
     // stay busy while the strips in flight wait for composing and the patch workers; a small batch (a whole
     // slide of 47 patches) otherwise left them idle between strips.
+    const prefetches: Promise<void>[] = [];
     if (reader.prefetchRegion) {
       for (const s of strips)
-        if (s.tilesReused) void reader.prefetchRegion(level, s.x, s.y, s.count * readSize, readSize);
+        if (s.tilesReused)
+          prefetches.push(reader.prefetchRegion(level, s.x, s.y, s.count * readSize, readSize));
     }
     const buffers = this.take(stripBytes, Math.min(this.stripsInFlight, strips.length));
     let next = 0;
@@ -118,6 +120,9 @@ export class PatchReader {
       ),
     );
     this.giveBack(stripBytes, buffers);
+    // Done in the normal course; after a failure or abort, nothing of this batch is still reading when the
+    // caller closes the slide (prefetches never reject).
+    await Promise.all(prefetches);
     if (failure !== undefined || results.some((r) => r.status === 'rejected')) throw failure;
     return batch;
   }
