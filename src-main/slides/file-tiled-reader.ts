@@ -5,7 +5,7 @@
  * box-reduced tile by tile (reduceTiles). A subclass says where each tile is (storedRange) and how it is
  * coded (tileFormat); the TIFF reader is one.
  */
-import type { RegionEncoding, RgbaImage } from './types.js';
+import type { RegionEncoding, RegionReadOptions, RgbaImage } from './types.js';
 import type { TileFormat } from './codecs/tile-format.js';
 import type { DecodePool } from './worker/decode-pool.js';
 import type { TileCache } from './tile-cache.js';
@@ -135,10 +135,20 @@ export abstract class FileTiledReader extends TiledSlideReader {
     w: number,
     h: number,
     into?: Uint8Array,
+    options: RegionReadOptions = {},
   ): Promise<Uint8Array> {
     const g = this.regionGeometry(level, x, y, w, h);
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
-    if (this.renderPays(level, g)) {
+    const whole = options.tilesReused === true;
+    if (whole && this.workerFormat(level) !== undefined) {
+      // Tiles the caller reuses: decoded whole and cached first, missing ones split over the workers and
+      // shared with concurrent reads tile by tile (a render task waits for every tile another request is
+      // decoding, which makes neighbouring rows of a grid wait for each other); then the region is composed
+      // in a worker from the cached tiles, so the main thread copies no pixels.
+      await Promise.all(this.getTiles(level, g.addresses));
+      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into, true);
+      if (rgba) return rgba;
+    } else if (this.renderPays(level, g)) {
       const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into);
       if (rgba) return rgba;
     }
@@ -196,7 +206,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
 
   /**
    * Renders a region in one worker task (see encodeRegion); undefined where it cannot, having given back
-   * whatever it took. For 'rgba', the pixels go into `into` where given.
+   * whatever it took. For 'rgba', the pixels go into `into` where given. `whole`: no tile in part.
    */
   private async renderInWorker(
     level: number,
@@ -205,6 +215,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     h: number,
     output: RegionEncoding | { type: 'rgba' },
     into?: Uint8Array,
+    whole = false,
   ): Promise<Uint8Array | undefined> {
     const format = this.workerFormat(level);
     if (!format) return undefined;
@@ -214,7 +225,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       if (running.length === 0) break;
       await Promise.allSettled(running);
     }
-    const planned = this.planRender(level, format, g);
+    const planned = this.planRender(level, format, g, whole);
     if (!planned) return undefined;
     const { tiles, slots } = planned;
     slots.start(this.inflight);
@@ -275,6 +286,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     level: number,
     format: TileFormat,
     g: RegionGeometry,
+    whole = false,
   ): { tiles: RenderTile[]; slots: RenderSlots } | undefined {
     const tiles: RenderTile[] = [];
     const slots = new RenderSlots(this.cache);
@@ -289,7 +301,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       }
       const range = this.storedRange(level, col, row);
       if (!range) continue; // empty: transparent
-      if (this.decodeInPart(format, key, g, col, row)) {
+      if (!whole && this.decodeInPart(format, key, g, col, row)) {
         tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
         continue;
       }

@@ -43,6 +43,7 @@ export { MAX_REGION_PIXELS, regionSizeProblem } from './types.js';
 export type {
   SlideReader,
   RegionEncoding,
+  RegionReadOptions,
   SlideMetadata,
   SlideLevel,
   RgbaImage,

@@ -4,7 +4,14 @@
  * composition. A subclass implements only `readTile` (and metadata); it may also implement `readTiles`
  * to fetch the tiles a region needs in one batch (one worker round trip instead of one per tile).
  */
-import type { RegionEncoding, RgbaImage, SlideLevel, SlideMetadata, SlideReader } from './types.js';
+import type {
+  RegionEncoding,
+  RegionReadOptions,
+  RgbaImage,
+  SlideLevel,
+  SlideMetadata,
+  SlideReader,
+} from './types.js';
 import { sharedTileCache, type TileCache } from './tile-cache.js';
 import { checkRegionSize } from './types.js';
 import { rectCopier } from './codecs/native-pixels.js';
@@ -60,10 +67,25 @@ export abstract class TiledSlideReader implements SlideReader {
     w: number,
     h: number,
     into?: Uint8Array,
+    // Tiles are always read whole here.
+    _options?: RegionReadOptions,
   ): Promise<Uint8Array> {
     const g = this.regionGeometry(level, x, y, w, h);
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
     return this.composeRegion(level, g, w, h, into);
+  }
+
+  prefetchRegion(level: number, x: number, y: number, w: number, h: number): Promise<void> {
+    let addresses: [number, number][];
+    try {
+      addresses = this.regionGeometry(level, x, y, w, h).addresses;
+    } catch {
+      return Promise.resolve();
+    }
+    return Promise.all(this.getTiles(level, addresses)).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** The region composed here from cached or freshly read tiles. */

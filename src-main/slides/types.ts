@@ -6,6 +6,16 @@
  */
 export const MAX_REGION_PIXELS = 1 << 26;
 
+/** Hints for one readRegion call; the pixels are the same with or without them. */
+export interface RegionReadOptions {
+  /**
+   * The caller will soon read other regions that share this one's stored tiles (the next row of a patch
+   * grid): decode its missing tiles whole and keep them in the cache, rather than only the part this region
+   * needs (which a reader may do for a first, possibly lone, request, and then decode the tile again).
+   */
+  tilesReused?: boolean;
+}
+
 /** Why a w x h region cannot be read in one call, as one sentence; undefined when it can. */
 export function regionSizeProblem(w: number, h: number): string | undefined {
   if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0)
@@ -85,7 +95,8 @@ export interface SlideReader {
    * RGBA pixels of a w x h rectangle of `level`, whose top-left corner is (x, y) in level-0
    * coordinates (OpenSlide semantics: x/y are divided by the level downsample, rounded down; pixels
    * outside the image are transparent black). With `into` (w x h x 4 bytes), the pixels are written
-   * there and `into` is returned, so callers can reuse buffers.
+   * there and `into` is returned, so callers can reuse buffers. `options` are hints that never change the
+   * pixels (see RegionReadOptions).
    */
   readRegion(
     level: number,
@@ -94,7 +105,14 @@ export interface SlideReader {
     w: number,
     h: number,
     into?: Uint8Array,
+    options?: RegionReadOptions,
   ): Promise<Uint8Array>;
+  /**
+   * Optional: starts reading the stored tiles of a region the caller will read soon (whole, into the tile
+   * cache), so that decoding a batch of regions keeps every decode worker busy from the start. Resolves
+   * when they are read; never rejects (the read itself reports a failure).
+   */
+  prefetchRegion?(level: number, x: number, y: number, w: number, h: number): Promise<void>;
   /**
    * readRegion, then optionally flatten onto white, resize to outWidth x outHeight and encode (in one
    * worker task where the reader can: the tiles are decoded there, straight into the tile cache).

@@ -3,6 +3,11 @@
  * Image.resize(LANCZOS), box reduction as Image.reduce, flattening onto white). The one module of training
  * that reaches inside slides/ for them, so that a move there changes one import block here.
  */
-export { lanczosResampler, nativeBoxReducer, type LanczosResampler } from '../slides/codecs/native-pixels.js';
+export {
+  alphaDropper,
+  lanczosResampler,
+  nativeBoxReducer,
+  type LanczosResampler,
+} from '../slides/codecs/native-pixels.js';
 export { boxReduce, flattenOnWhite } from '../slides/codecs/box-reduce.js';
 export { jpegCodec, type JpegCodec } from '../slides/codecs/jpeg-codec.js';

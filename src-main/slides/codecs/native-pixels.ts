@@ -66,6 +66,20 @@ export type RectCopier = (
 ) => void;
 
 /**
+ * Writes `rows` rows of `width` RGBA pixels from src[srcOffset + y * srcStride] as packed RGB rows from
+ * dst[dstOffset] on (Pillow's convert('RGB') of an RGBA image: alpha dropped).
+ */
+export type AlphaDropper = (
+  src: Uint8Array,
+  srcOffset: number,
+  srcStride: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  width: number,
+  rows: number,
+) => void;
+
+/**
  * Box-reduces RGBA by fx x fy (Pillow's Image.reduce, to the bit), optionally flattening onto white
  * first; the JavaScript boxReduce (box-reduce.ts) computes the same pixels, several times slower.
  */
@@ -93,6 +107,8 @@ interface NativePixels {
     portable?: boolean,
   ): void;
   copyRect: RectCopier;
+  /** Absent from builds older than this function. */
+  dropAlpha?: AlphaDropper;
   decodeRegion?(
     jpeg: Uint8Array,
     x: number,
@@ -115,6 +131,7 @@ export function nativePixelsAddonPath(): string {
 interface NativeHelpers {
   partialJpeg?: PartialJpegDecoder;
   copyRect: RectCopier;
+  dropAlpha?: AlphaDropper;
   lanczos: LanczosResampler;
   boxReduce: BoxReducer;
 }
@@ -137,6 +154,7 @@ function native(): NativeHelpers | null {
   const decodeRegion = isHidden('libjpeg') ? undefined : addon.decodeRegion;
   helpers = {
     copyRect: addon.copyRect,
+    dropAlpha: addon.dropAlpha,
     partialJpeg: decodeRegion && {
       decodePart: (jpeg, p, out, outOffset, outStride) =>
         decodeRegion(jpeg, p.x, p.y, p.w, p.h, out, outOffset, outStride),
@@ -183,6 +201,28 @@ export function lanczosResampler(): LanczosResampler | undefined {
 export function rectCopier(): RectCopier {
   return native()?.copyRect ?? copyRectInJs;
 }
+
+/** RGBA to RGB: native where built, else a JavaScript loop (the same bytes, several times slower). */
+export function alphaDropper(): AlphaDropper {
+  return native()?.dropAlpha ?? dropAlphaInJs;
+}
+
+export const dropAlphaInJs: AlphaDropper = (src, srcOffset, srcStride, dst, dstOffset, width, rows) => {
+  if (rows <= 0 || width <= 0) return;
+  if (
+    srcStride < width * 4 ||
+    srcOffset + (rows - 1) * srcStride + width * 4 > src.length ||
+    dstOffset + rows * width * 3 > dst.length
+  )
+    throw new RangeError('the rectangle does not fit its buffer');
+  for (let y = 0, q = dstOffset; y < rows; y++) {
+    for (let x = 0, p = srcOffset + y * srcStride; x < width; x++, p += 4, q += 3) {
+      dst[q] = src[p]!;
+      dst[q + 1] = src[p + 1]!;
+      dst[q + 2] = src[p + 2]!;
+    }
+  }
+};
 
 export const copyRectInJs: RectCopier = (
   src,

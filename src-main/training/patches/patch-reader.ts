@@ -36,6 +36,8 @@ interface Strip {
   count: number;
   x: number;
   y: number;
+  /** Another strip of the batch needs one of this strip's stored tiles (a neighbouring grid row). */
+  tilesReused: boolean;
 }
 
 export class PatchReader {
@@ -61,13 +63,24 @@ export class PatchReader {
     options: ReadPatchesOptions = {},
   ): Promise<Uint8Array> {
     const { patchSize: size, readSize, level } = grid;
-    const downsample = reader.metadata.levels[level]?.downsample;
-    if (downsample === undefined) throw new RangeError(`the slide has no level ${level}`);
+    const lv = reader.metadata.levels[level];
+    if (lv === undefined) throw new RangeError(`the slide has no level ${level}`);
+    const { downsample } = lv;
     const n = indices.length;
     const stride = size * size * 3;
     const batch = new Uint8Array(new SharedArrayBuffer(n * stride));
     const strips = this.strips(grid, indices, downsample);
+    markReusedTiles(strips, downsample, readSize, lv.tileWidth, lv.tileHeight);
     const stripBytes = STRIP_PATCHES * readSize * readSize * 4;
+    // Every shared tile of the batch is queued for decoding at once (strip order), so the decode workers
+    // stay busy while the strips in flight wait for composing and the patch workers; a small batch (a whole
+    // slide of 47 patches) otherwise left them idle between strips.
+    const prefetches: Promise<void>[] = [];
+    if (reader.prefetchRegion) {
+      for (const s of strips)
+        if (s.tilesReused)
+          prefetches.push(reader.prefetchRegion(level, s.x, s.y, s.count * readSize, readSize));
+    }
     const buffers = this.take(stripBytes, Math.min(this.stripsInFlight, strips.length));
     let next = 0;
     let failure: unknown;
@@ -78,7 +91,7 @@ export class PatchReader {
         const width = s.count * readSize;
         const strip = buffer.subarray(0, width * readSize * 4);
         try {
-          await reader.readRegion(level, s.x, s.y, width, readSize, strip);
+          await reader.readRegion(level, s.x, s.y, width, readSize, strip, { tilesReused: s.tilesReused });
         } catch (err) {
           throw new SlideReadError(err instanceof Error ? err.message : String(err), err);
         }
@@ -107,6 +120,9 @@ export class PatchReader {
       ),
     );
     this.giveBack(stripBytes, buffers);
+    // Done in the normal course; after a failure or abort, nothing of this batch is still reading when the
+    // caller closes the slide (prefetches never reject).
+    await Promise.all(prefetches);
     if (failure !== undefined || results.some((r) => r.status === 'rejected')) throw failure;
     return batch;
   }
@@ -133,7 +149,7 @@ export class PatchReader {
         current.count++;
         continue;
       }
-      current = { first: j, count: 1, x, y, levelX };
+      current = { first: j, count: 1, x, y, levelX, tilesReused: false };
       strips.push(current);
     }
     return strips;
@@ -152,4 +168,35 @@ export class PatchReader {
     list.push(...buffers.slice(0, Math.max(0, 2 * this.stripsInFlight - list.length)));
     this.free.set(bytes, list);
   }
+}
+
+/**
+ * Marks the strips that share a stored tile with another strip of the batch. Grid rows are rarely aligned
+ * with tile rows, so in a grid-ordered batch most tiles straddle two rows: read in part for the first row
+ * and whole for the next, they would be decoded one and a half times; marked, they are decoded whole once.
+ * Lone strips (a sparse sample) keep the reader's partial decoding.
+ */
+function markReusedTiles(
+  strips: Strip[],
+  downsample: number,
+  readSize: number,
+  tileWidth: number,
+  tileHeight: number,
+): void {
+  if (!(tileWidth > 0 && tileHeight > 0) || strips.length < 2) return;
+  const users = new Map<string, number>();
+  const tilesOf = (s: Strip): string[] => {
+    const lx = Math.floor(s.x / downsample);
+    const ly = Math.floor(s.y / downsample);
+    const keys: string[] = [];
+    for (let row = Math.floor(ly / tileHeight); row * tileHeight < ly + readSize; row++) {
+      for (let col = Math.floor(lx / tileWidth); col * tileWidth < lx + s.count * readSize; col++) {
+        keys.push(`${col},${row}`);
+      }
+    }
+    return keys;
+  };
+  const keys = strips.map(tilesOf);
+  for (const list of keys) for (const k of list) users.set(k, (users.get(k) ?? 0) + 1);
+  strips.forEach((s, i) => (s.tilesReused = keys[i]!.some((k) => users.get(k)! > 1)));
 }

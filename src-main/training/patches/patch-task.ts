@@ -6,7 +6,7 @@
  */
 import { FastResizeFilter, ResizeFit, Transformer } from '@napi-rs/image';
 import { applyAugmentation, type PatchAugmentation } from '../augment.js';
-import { lanczosResampler } from '../pixel-helpers.js';
+import { alphaDropper, lanczosResampler } from '../pixel-helpers.js';
 
 export interface StripPatch {
   /** Left edge of the patch in the strip (pixels). */
@@ -35,6 +35,7 @@ export function processStrip(task: StripTask): void {
   const { strip, stripWidth, readSize, batch, size } = task;
   if (strip.length < stripWidth * readSize * 4) throw new RangeError('the strip does not fit its buffer');
   const n = size * size;
+  const dropAlpha = alphaDropper();
   for (const patch of task.patches) {
     const { column, offset } = patch;
     if (column < 0 || column + readSize > stripWidth) throw new RangeError('the patch is not in its strip');
@@ -57,13 +58,7 @@ export function processStrip(task: StripTask): void {
       stride = size * 4;
       start = 0;
     }
-    for (let y = 0, q = offset; y < size; y++) {
-      for (let x = 0, p = start + y * stride; x < size; x++, p += 4, q += 3) {
-        batch[q] = rgba[p]!;
-        batch[q + 1] = rgba[p + 1]!;
-        batch[q + 2] = rgba[p + 2]!;
-      }
-    }
+    dropAlpha(rgba, start, stride, batch, offset, size, size);
     if (patch.augmentation) {
       if (turned.length < n * 3) turned = new Uint8Array(n * 3);
       applyAugmentation(batch.subarray(offset, offset + n * 3), size, patch.augmentation, turned);

@@ -28,6 +28,11 @@ import { partialJpegDecoder } from '../../../src-main/slides/codecs/native-pixel
 import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
 import { readAndEncodeRegion } from '../../../src-main/slides/encode.js';
 
+/** Byte equality of large pixel buffers, plain or shared (toEqual compares them element by element, slowly). */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}
+
 /** Whether the tessera_pixels addon is built here with libjpeg (readers then decode small parts of JPEG tiles). */
 const partial = partialJpegDecoder() !== undefined;
 
@@ -91,6 +96,46 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       await reader.close();
     }
     expect(cache.count).toBe(0); // close drops the reader's tiles
+  });
+
+  it('with tilesReused, decodes the tiles of neighbouring grid rows whole once, to the same pixels', async () => {
+    // Three rows of 224 px patches (a strip of three each) across 256 px tiles, as a patch batch reads
+    // them. Without the hint, a tile a row needs less than half of is decoded in part for that row and
+    // whole again for the next (here the corner tile of tile row 1: 160 x 192 px of it); with the hint
+    // every tile is decoded once, whole, cached, and each region composed in a worker.
+    const rows = [0, 224, 448];
+    const plain = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    const hinted = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    try {
+      const count = countingPool();
+      const want: Uint8Array[] = [];
+      for (const y of rows) want.push(await plain.readRegion(0, 0, y, 672, 224));
+      const plainDecodes = count.decodes();
+      const hintedCount = countingPool();
+      const into = new Uint8Array(new SharedArrayBuffer(672 * 224 * 4));
+      for (const [i, y] of rows.entries()) {
+        await Promise.all([
+          hinted.readRegion(0, 0, y, 672, 224, into, { tilesReused: true }),
+          hinted
+            .readRegion(0, 0, y, 672, 224, undefined, { tilesReused: true })
+            .then((r) => expect(same(r, want[i]!)).toBe(true)),
+        ]);
+        expect(same(into, want[i]!)).toBe(true);
+      }
+      // 3 tile columns x 3 tile rows (0-767 px), each decoded once.
+      expect(hintedCount.decodes()).toBe(9);
+      expect(plainDecodes).toBe(partial ? 10 : 9);
+      // Prefetching reads tiles whole into the cache, and the read after it decodes nothing more.
+      const ahead = countingPool();
+      await plain.prefetchRegion(0, 0, 700, 300, 100);
+      expect(ahead.decodes()).toBe(2);
+      await plain.readRegion(0, 0, 700, 300, 100);
+      expect(ahead.decodes()).toBe(2);
+      await expect(plain.prefetchRegion(0, -5, 0, -1, 10)).resolves.toBeUndefined(); // bad: left to the read
+    } finally {
+      await plain.close();
+      await hinted.close();
+    }
   });
 
   it('a small cache still gives correct pixels (evicted tiles are decoded again)', async () => {
