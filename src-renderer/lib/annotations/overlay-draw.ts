@@ -77,7 +77,8 @@ const QUICK_COARSE_ABOVE = 1500;
 /** With more shapes than this in view, areas up to CROWDED_SMALL_PX are drawn as small ones. */
 const CROWDED_ABOVE = 2500;
 const CROWDED_SMALL_PX = 40;
-const PATH_CHUNK = 256;
+/** Shapes per path, and per step of a drawing spread over frames (each step is timed, so keep it short). */
+const PATH_CHUNK = 64;
 const MAX_HANDLES = 2000;
 
 function hexToRgba(hex: string, alpha: number): string {
