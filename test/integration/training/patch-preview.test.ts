@@ -191,17 +191,18 @@ describe('the patch overlay: the patches a run trains on', () => {
       expect(await dispatch(services.handlers, 'project.open', { dir: empty })).toMatchObject({ ok: true });
       const r = await dispatch(services.handlers, 'runs.patchGrid', { slideId: 1, runId: null });
       if (!r.ok) throw new Error(r.error.message);
+      const value = r.value as PatchGridPreview;
       const defaults = resolveRunConfig({}, { split: '-', splitTask: '-', name: '-' });
       const size = builtinSpec(defaults.model.kind === 'builtin' ? defaults.model.size : 'micro').inputSize;
-      expect(r.value).toMatchObject({
+      expect(value).toMatchObject({
         source: { kind: 'defaults' },
         patchSize: size,
         mpp: defaults.mpp,
         tissueThreshold: defaults.tissueThreshold,
         regions: { include: [], exclude: [] },
       });
-      expect(r.value.x.length).toBeGreaterThan(0);
-      expect(r.value.summary).toMatch(new RegExp(`^\\S+: ${r.value.x.length} of \\d+ patches of ${size} px`));
+      expect(value.x.length).toBeGreaterThan(0);
+      expect(value.summary).toMatch(new RegExp(`^\\S+: ${value.x.length} of \\d+ patches of ${size} px`));
 
       const missing = await dispatch(services.handlers, 'runs.patchGrid', { slideId: 1, runId: 7 });
       expect(missing).toMatchObject({
