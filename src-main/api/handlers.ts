@@ -59,6 +59,7 @@ export function createHandlers({
       return session.recent.list();
     },
     'slides.get': ({ id }) => slideImages.detail(id),
+    'runs.patchGrid': ({ slideId, runId }) => slideImages.patchGrid(slideId, runId),
     'slides.import': ({ folder }) => imports.start(folder),
     'slides.cancelImport': ({ importId }) => {
       imports.cancel(importId);

@@ -271,7 +271,31 @@ export const trainingCommandInputs = {
   'runs.cancel': z.object({ id }).strict(),
   'runs.rerun': z.object({ id }).strict(),
   'runs.defaults': z.object({}).strict(),
+  /** The patches a run would train on for one slide; runId null: the latest run, or the defaults. */
+  'runs.patchGrid': z.object({ slideId: id, runId: id.nullable() }).strict(),
 } as const;
+
+/** The patch grid a run takes from one slide (tissue threshold and annotation regions applied). */
+export interface PatchGridPreview {
+  slideId: number;
+  /** Whose settings: a run of the project (the chosen one, or the latest) or the default training settings. */
+  source: { kind: 'run'; runId: number; name: string } | { kind: 'defaults' };
+  patchSize: number;
+  /** µm per pixel of the patches. */
+  mpp: number;
+  tissueThreshold: number;
+  regions: { include: string[]; exclude: string[] };
+  /** Side of a patch in level-0 pixels (may be fractional). */
+  extent: number;
+  /** Cells of the whole grid, kept or not. */
+  columns: number;
+  rows: number;
+  /** Level-0 top-left corners of the kept patches, in row-major order: exactly those a run samples from. */
+  x: number[];
+  y: number[];
+  /** The grid's one-sentence summary, as the run's log writes it. */
+  summary: string;
+}
 
 /** What a run takes when its config leaves a field out (the split-dependent fields aside). */
 export type RunDefaults = Omit<RunConfig, 'name' | 'tasks' | 'split' | 'fold'>;
@@ -287,6 +311,7 @@ export interface TrainingCommandResults {
   'runs.cancel': RunSummary;
   'runs.rerun': RunSummary;
   'runs.defaults': RunDefaults;
+  'runs.patchGrid': PatchGridPreview;
 }
 
 export interface TrainingEventPayloads {

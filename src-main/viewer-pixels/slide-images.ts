@@ -5,7 +5,7 @@
  * longer readable is refused with a status and a sentence, never a crash.
  */
 import fs from 'node:fs';
-import type { SlideDetail } from '../contract/contract.js';
+import type { PatchGridPreview, SlideDetail } from '../contract/contract.js';
 import type { SlideImageRequest } from '../contract/slide-image-urls.js';
 import { ApiError } from '../contract/errors.js';
 import type { SlideService } from '../slides/slide-service.js';
@@ -15,6 +15,7 @@ import { thumbnailPath } from '../project/import.js';
 import { loadReducedCopy } from '../project/reduced-copies.js';
 import type { AppSession } from '../app-state/session.js';
 import { getSlide } from '../project/slides-repo.js';
+import { patchGridPreview } from '../training/patch-preview.js';
 import { projectTissueMask } from '../training/tissue/cache.js';
 import { tissueOverlay } from '../training/tissue/mask.js';
 import { Heatmaps } from './heatmaps.js';
@@ -75,6 +76,11 @@ export class SlideImages {
       associatedImages: metadata.associatedImages,
       deepZoom: { width: dz.width, height: dz.height, tileSize: dz.tileSize, overlap: dz.overlap },
     };
+  }
+
+  /** The patches a run would train on for this slide, to draw over it (see training/patch-preview.ts). */
+  patchGrid(slideId: number, runId: number | null): Promise<PatchGridPreview> {
+    return patchGridPreview(this.session.requireProject(), this.slides, slideId, runId);
   }
 
   async serve(request: SlideImageRequest): Promise<SlideImageResult> {

@@ -1,6 +1,6 @@
 /**
  * What a key does in the Viewer. Two keyboards share it: the view's own (arrows and WASD pan, + and −
- * zoom, 0 and Home fit, [ ] and Page Up/Down step through the list, T shows the tissue mask, H the model heatmap) and, while the Labels
+ * zoom, 0 and Home fit, [ ] and Page Up/Down step through the list, T shows the tissue mask, H the model heatmap, G the patches a run trains on) and, while the Labels
  * panel is open, labeling:
  *
  * - a value's key (binary tasks 0 and 1, categorical 1–9 by default, or the key set on the value) sets the
@@ -37,7 +37,8 @@ export type ViewerAction =
   | { kind: 'task'; delta: 1 | -1 }
   | { kind: 'annotate' }
   | { kind: 'toggle-tissue' }
-  | { kind: 'toggle-heatmap' };
+  | { kind: 'toggle-heatmap' }
+  | { kind: 'toggle-patches' };
 
 export interface KeyInput {
   key: string;
@@ -68,6 +69,7 @@ const VIEW_KEYS: Record<string, ViewerAction> = {
   PageDown: { kind: 'step', delta: 1 },
   t: { kind: 'toggle-tissue' },
   h: { kind: 'toggle-heatmap' },
+  g: { kind: 'toggle-patches' },
 };
 
 export const VIEW_ZOOM_STEP = ZOOM_STEP;

@@ -321,7 +321,7 @@ try {
 }
 
 /** What the numbers mean and what was found measuring them (kept with the table). */
-const NOTES = `Reading the table: the overlay's own redraws are the layer's cost (while OpenSeadragon animates, a slow drawing is shown moved and scaled as one image and drawn afresh when the animation ends, so panning costs the layer a few ms a frame); the frame gaps also hold OpenSeadragon's tile drawing in software and, where the load is above the core count, waits for a core. The slowest redraws are the full drawings of every shape in view when a zoom ends (in paths of 256 shapes).`;
+const NOTES = `Reading the table: the overlay's own redraws are the layer's cost. The shapes are drawn on a canvas of their own and copied onto the visible one under the selection, hover and the shape being drawn (redrawn every frame); while OpenSeadragon animates, a slow drawing is shown moved and scaled, and when the animation ends the shapes are drawn afresh in slices of about 8 ms a frame (paths of 64 shapes, each rasterised inside its slice), the previous drawing shown until the new one is complete ("slowest drew a slice": a frame that drew one). The frame gaps also hold OpenSeadragon's tile drawing in software and, where the load is above the core count, waits for a core.`;
 
 const f = (n: number) => n.toFixed(1);
 const ok = (met: boolean) => (met ? 'met' : 'not met');

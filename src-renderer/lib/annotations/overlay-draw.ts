@@ -2,8 +2,10 @@
  * Drawing the shapes of the open slide on a canvas over the viewer, once per frame while the view moves.
  * Only shapes whose boxes meet the view are touched (the index's R-tree); a shape under about three screen
  * pixels is a dot, others are drawn at the level of detail the zoom needs; shapes are batched by colour
- * into one path each, so 10,000 polygons are a few fills and strokes. The canvas works in level-0 pixels
- * through its transform, so no coordinate is converted in JavaScript.
+ * into paths of a few hundred each, so 10,000 polygons are a few dozen fills and strokes. The canvas works
+ * in level-0 pixels through its transform, so no coordinate is converted in JavaScript. Two layers: the
+ * shapes (drawShapes, a drawing its caller may spread over frames) and what goes on top of them on every
+ * frame (drawOnTop: selection, hover, the shape being edited or drawn).
  */
 import type { AnnotationGeometry, Position } from '../../../src-main/contract/contract.js';
 import { partsOf } from './shape-geometry.js';
@@ -28,7 +30,19 @@ export interface Preview {
   erase?: boolean;
 }
 
-export interface DrawState {
+/** What the shapes layer (every shape but those drawn on top) needs. */
+export interface ShapesState {
+  index: ShapeIndex;
+  visible: boolean;
+  colorOf: (classId: number | null) => string;
+  /** Shapes left out of this layer: they are drawn on top (the selection, the shape being edited). */
+  exclude: ReadonlySet<number>;
+  /** A frame in the middle of a pan or zoom: many shapes are filled coarsely, not outlined. */
+  quick?: boolean;
+}
+
+/** What is drawn over the shapes layer on every frame, so that it follows the pointer at once. */
+export interface TopState {
   index: ShapeIndex;
   visible: boolean;
   colorOf: (classId: number | null) => string;
@@ -41,8 +55,8 @@ export interface DrawState {
   /** Handles are drawn on the vertices of this shape. */
   handlesFor: number | null;
   preview: Preview | null;
-  /** A frame in the middle of a pan or zoom: many shapes are filled coarsely, not outlined. */
-  quick?: boolean;
+  /** Shapes missing from the shapes layer shown (left out when they were selected) and not selected now. */
+  plain: Iterable<number>;
 }
 
 export interface DrawStats {
@@ -63,7 +77,8 @@ const QUICK_COARSE_ABOVE = 1500;
 /** With more shapes than this in view, areas up to CROWDED_SMALL_PX are drawn as small ones. */
 const CROWDED_ABOVE = 2500;
 const CROWDED_SMALL_PX = 40;
-const PATH_CHUNK = 256;
+/** Shapes per path, and per step of a drawing spread over frames (each step is timed, so keep it short). */
+const PATH_CHUNK = 64;
 const MAX_HANDLES = 2000;
 
 function hexToRgba(hex: string, alpha: number): string {
@@ -117,99 +132,149 @@ interface Batch {
   dots: IndexedShape[];
 }
 
-export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, state: DrawState): DrawStats {
+/** Clears the canvas and sets it to take level-0 pixels; false when the view has no scale yet. */
+function begin(ctx: CanvasRenderingContext2D, view: ViewTransform, clear: boolean): boolean {
   const { scale: s, offsetX, offsetY, dpr } = view;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, view.width, view.height);
-  const stats: DrawStats = { shapes: 0, dots: 0 };
-  if (!(s > 0)) return stats;
-  // From here on the canvas takes level-0 pixels.
+  if (clear) ctx.clearRect(0, 0, view.width, view.height);
+  if (!(s > 0)) return false;
   ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * offsetX, dpr * offsetY);
-  const px = 1 / s; // one screen pixel in level-0 pixels
   // Miter joins: round ones cost the rasteriser an arc per vertex, invisible at these widths.
   ctx.lineJoin = 'miter';
   ctx.lineCap = 'butt';
+  return true;
+}
 
+function viewBounds(view: ViewTransform): [number, number, number, number] {
+  const px = 1 / view.scale;
+  return [
+    -view.offsetX * px,
+    -view.offsetY * px,
+    (view.width - view.offsetX) * px,
+    (view.height - view.offsetY) * px,
+  ];
+}
+
+/**
+ * The shapes layer: every shape in view but the excluded ones, on a cleared canvas. A generator that yields
+ * after each path of at most PATH_CHUNK shapes, so its caller can spread a drawing of thousands of shapes
+ * over several frames (on a canvas of its own, which nothing else touches between steps); run to the end
+ * it is one drawing.
+ */
+export function* drawShapes(
+  ctx: CanvasRenderingContext2D,
+  view: ViewTransform,
+  state: ShapesState,
+): Generator<void, DrawStats, void> {
+  const stats: DrawStats = { shapes: 0, dots: 0 };
+  if (!begin(ctx, view, true) || !state.visible) return stats;
+  const s = view.scale;
+  const px = 1 / s; // one screen pixel in level-0 pixels
+  const inView = state.index.search(viewBounds(view));
+  const coarse = state.quick === true && inView.length > QUICK_COARSE_ABOVE;
+  const smallPx = inView.length > CROWDED_ABOVE ? CROWDED_SMALL_PX : SMALL_BELOW_PX;
+  const batches = new Map<string, Batch>();
+  for (const e of inView) {
+    if (state.exclude.has(e.annotation.id)) continue;
+    const color = state.colorOf(e.annotation.classId);
+    let b = batches.get(color);
+    if (!b) batches.set(color, (b = { areas: [], small: [], lines: [], points: [], dots: [] }));
+    const w = (e.maxX - e.minX) * s;
+    const h = (e.maxY - e.minY) * s;
+    if (w < DOT_BELOW_PX && h < DOT_BELOW_PX) b.dots.push(e);
+    else if (e.kind === 'area' && ((w < smallPx && h < smallPx) || coarse)) b.small.push(e);
+    else if (e.kind === 'area') b.areas.push(e);
+    else if (e.kind === 'line') b.lines.push(e);
+    else b.points.push(e);
+  }
+  const tolerance = 0.5 * px;
+  for (const [color, b] of batches) {
+    stats.shapes += b.areas.length + b.small.length + b.lines.length + b.points.length;
+    // In paths of a few hundred shapes: a software rasteriser's time grows faster than a path's size.
+    for (let i = 0; i < b.small.length; i += PATH_CHUNK) {
+      yield;
+      ctx.fillStyle = hexToRgba(color, 0.55);
+      ctx.beginPath();
+      for (const e of b.small.slice(i, i + PATH_CHUNK))
+        for (const p of e.parts) traceCoarse(ctx, p, SMALL_VERTICES);
+      ctx.fill('evenodd');
+    }
+    stats.dots += b.dots.length;
+    for (let i = 0; i < b.areas.length; i += PATH_CHUNK) {
+      yield;
+      ctx.fillStyle = hexToRgba(color, 0.18);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5 * px;
+      ctx.beginPath();
+      for (const e of b.areas.slice(i, i + PATH_CHUNK))
+        for (const p of state.index.partsAt(e, tolerance)) tracePart(ctx, p, true);
+      ctx.fill('evenodd');
+      ctx.stroke();
+    }
+    if (b.lines.length) {
+      yield;
+      ctx.beginPath();
+      for (const e of b.lines) for (const p of state.index.partsAt(e, tolerance)) tracePart(ctx, p, false);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 2 * px;
+      ctx.stroke();
+    }
+    if (b.points.length) {
+      yield;
+      ctx.beginPath();
+      for (const e of b.points) for (const p of e.parts) tracePoints(ctx, p, 4 * px);
+      ctx.fillStyle = color;
+      ctx.fill();
+      ctx.strokeStyle = 'rgba(0, 0, 0, 0.6)';
+      ctx.lineWidth = px;
+      ctx.stroke();
+    }
+    if (b.dots.length) {
+      yield;
+      ctx.beginPath();
+      for (const e of b.dots)
+        ctx.rect((e.minX + e.maxX) / 2 - px, (e.minY + e.maxY) / 2 - px, 2 * px, 2 * px);
+      ctx.fillStyle = color;
+      ctx.fill();
+    }
+  }
+  return stats;
+}
+
+/**
+ * Over the shapes layer, without clearing: the selected, hovered and edited shapes, those the layer shown
+ * lacks, handles and the shape being drawn. A handful of shapes, drawn afresh on every frame; returns how
+ * many of them the layer below lacks.
+ */
+export function drawOnTop(ctx: CanvasRenderingContext2D, view: ViewTransform, state: TopState): number {
+  if (!begin(ctx, view, false)) return 0;
+  const px = 1 / view.scale;
+  const [x0, y0, x1, y1] = viewBounds(view);
+  let drawn = 0;
   if (state.visible) {
-    const inView = state.index.search([
-      -offsetX * px,
-      -offsetY * px,
-      (view.width - offsetX) * px,
-      (view.height - offsetY) * px,
-    ]);
-    const coarse = state.quick === true && inView.length > QUICK_COARSE_ABOVE;
-    const smallPx = inView.length > CROWDED_ABOVE ? CROWDED_SMALL_PX : SMALL_BELOW_PX;
-    const batches = new Map<string, Batch>();
-    const onTop: IndexedShape[] = [];
-    for (const e of inView) {
-      const id = e.annotation.id;
-      if (state.selected.has(id) || id === state.hovered || state.editing?.id === id) {
-        onTop.push(e);
-        continue;
-      }
+    const ids = new Set<number>(state.selected);
+    if (state.hovered !== null) ids.add(state.hovered);
+    if (state.editing) ids.add(state.editing.id);
+    const plain = [...state.plain].filter((id) => !ids.has(id));
+    const reach = state.moving ? Math.hypot(state.moving.dx, state.moving.dy) : 0;
+    const near = (e: IndexedShape) =>
+      e.maxX + reach >= x0 && e.minX - reach <= x1 && e.maxY + reach >= y0 && e.minY - reach <= y1;
+    for (const id of plain) {
+      const e = state.index.get(id);
+      if (!e || !near(e)) continue;
       const color = state.colorOf(e.annotation.classId);
-      let b = batches.get(color);
-      if (!b) batches.set(color, (b = { areas: [], small: [], lines: [], points: [], dots: [] }));
-      const w = (e.maxX - e.minX) * s;
-      const h = (e.maxY - e.minY) * s;
-      if (w < DOT_BELOW_PX && h < DOT_BELOW_PX) b.dots.push(e);
-      else if (e.kind === 'area' && ((w < smallPx && h < smallPx) || coarse)) b.small.push(e);
-      else if (e.kind === 'area') b.areas.push(e);
-      else if (e.kind === 'line') b.lines.push(e);
-      else b.points.push(e);
+      ctx.beginPath();
+      traceGeometry(ctx, e.annotation.geometry, 4 * px);
+      ctx.fillStyle = hexToRgba(color, e.kind === 'points' ? 1 : 0.18);
+      if (e.kind !== 'line') ctx.fill('evenodd');
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5 * px;
+      ctx.stroke();
+      drawn++;
     }
-    const tolerance = 0.5 * px;
-    for (const [color, b] of batches) {
-      stats.shapes += b.areas.length + b.small.length + b.lines.length + b.points.length;
-      if (b.small.length) {
-        ctx.fillStyle = hexToRgba(color, 0.55);
-        // In paths of a few hundred shapes: a software rasteriser's time grows faster than a path's size.
-        for (let i = 0; i < b.small.length; i += PATH_CHUNK) {
-          ctx.beginPath();
-          for (const e of b.small.slice(i, i + PATH_CHUNK))
-            for (const p of e.parts) traceCoarse(ctx, p, SMALL_VERTICES);
-          ctx.fill('evenodd');
-        }
-      }
-      stats.dots += b.dots.length;
-      if (b.areas.length) {
-        ctx.fillStyle = hexToRgba(color, 0.18);
-        ctx.strokeStyle = color;
-        ctx.lineWidth = 1.5 * px;
-        for (let i = 0; i < b.areas.length; i += PATH_CHUNK) {
-          ctx.beginPath();
-          for (const e of b.areas.slice(i, i + PATH_CHUNK))
-            for (const p of state.index.partsAt(e, tolerance)) tracePart(ctx, p, true);
-          ctx.fill('evenodd');
-          ctx.stroke();
-        }
-      }
-      if (b.lines.length) {
-        ctx.beginPath();
-        for (const e of b.lines) for (const p of state.index.partsAt(e, tolerance)) tracePart(ctx, p, false);
-        ctx.strokeStyle = color;
-        ctx.lineWidth = 2 * px;
-        ctx.stroke();
-      }
-      if (b.points.length) {
-        ctx.beginPath();
-        for (const e of b.points) for (const p of e.parts) tracePoints(ctx, p, 4 * px);
-        ctx.fillStyle = color;
-        ctx.fill();
-        ctx.strokeStyle = 'rgba(0, 0, 0, 0.6)';
-        ctx.lineWidth = px;
-        ctx.stroke();
-      }
-      if (b.dots.length) {
-        ctx.beginPath();
-        for (const e of b.dots)
-          ctx.rect((e.minX + e.maxX) / 2 - px, (e.minY + e.maxY) / 2 - px, 2 * px, 2 * px);
-        ctx.fillStyle = color;
-        ctx.fill();
-      }
-    }
-    for (const e of onTop) {
-      const id = e.annotation.id;
+    for (const id of ids) {
+      const e = state.index.get(id);
+      if (!e || !near(e)) continue;
       const selected = state.selected.has(id);
       const g = state.editing?.id === id ? state.editing.geometry : e.annotation.geometry;
       const color = state.colorOf(e.annotation.classId);
@@ -227,17 +292,18 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, view: ViewTransform, 
         ctx.stroke();
       }
       ctx.strokeStyle = selected ? SELECTED : color;
-      ctx.lineWidth = (selected ? 2.5 : 2.5) * px;
+      ctx.lineWidth = 2.5 * px;
       ctx.stroke();
       if (state.handlesFor === id) drawHandles(ctx, g, px);
       ctx.restore();
-      stats.shapes++;
+      // A shape only hovered is in the layer below as well.
+      if (selected) drawn++;
     }
   }
   ctx.lineJoin = 'round';
   ctx.lineCap = 'round';
   if (state.preview) drawPreview(ctx, state.preview, px);
-  return stats;
+  return drawn;
 }
 
 function drawHandles(ctx: CanvasRenderingContext2D, g: AnnotationGeometry, px: number): void {

@@ -282,9 +282,21 @@ describe('annotations', () => {
     await shapeCount(5, 'Delete did not remove the ellipse');
     await expect(hint).toHaveText(/delete 1 shape/i);
 
-    // Shift+drag a box around everything, copy, and paste onto the first slide (which has 2).
+    // Shift+drag a box around everything (aimed from where the shapes are drawn, with a margin), copy, and
+    // paste onto the first slide (which has 2).
+    const [left, top, right, bottom] = ((await layer().getAttribute('data-shapes-on-screen')) ?? '')
+      .split(',')
+      .map(Number);
+    const size = await layer().getSize();
+    const fromCentre = (x: number, y: number): [number, number] => [
+      Math.round(x - size.width / 2),
+      Math.round(y - size.height / 2),
+    ];
+    const margin = 12;
+    expect(left! - margin).toBeGreaterThan(0);
+    expect(bottom! + margin).toBeLessThan(size.height);
     await browser.action('key').down(Key.Shift).perform(true);
-    await dragFrom([-340, -240], [340, 250]);
+    await dragFrom(fromCentre(left! - margin, top! - margin), fromCentre(right! + margin, bottom! + margin));
     await browser.action('key').up(Key.Shift).perform();
     await browser.waitUntil(async () => (await selected()).length === 5, {
       timeoutMsg: 'the box did not select the five shapes',

@@ -3,7 +3,9 @@
  * with the built CLI), opened in the page; one slide predicted from the Library's Predict dialog; its
  * probability shown in the Library's prediction column; the slide opened in the Viewer; the heatmap toggled
  * on (its tiles drawn), its opacity moved, the value under the pointer read, and a top-k patch clicked (the
- * view moves onto it). Screenshot heatmap.png. No Content-Security-Policy violation on the way.
+ * view moves onto it). Screenshot heatmap.png. Then the patches the run trains on for that slide, shown over
+ * it with the tissue overlay: the count in the run's units, every kept patch outlined with the whole slide
+ * in view, G toggling it. Screenshot patches.png. No Content-Security-Policy violation on the way.
  */
 import { browser, $, $$, expect } from '@wdio/globals';
 import { execFileSync } from 'node:child_process';
@@ -105,6 +107,37 @@ describe('inference and heatmaps', () => {
     await expect(viewer).toHaveAttribute('data-fully-loaded', 'true', { wait: 30_000 });
     fs.mkdirSync(screenshots, { recursive: true });
     await browser.saveScreenshot(path.join(screenshots, 'heatmap.png'));
+    expect(violations).toEqual([]);
+  });
+
+  it('shows the patches the run trains on over the slide, with the tissue overlay, and hides them with G', async () => {
+    const viewer = byTestId('slide-viewer');
+    const overlay = byTestId('patch-overlay');
+    await byTestId('toggle-heatmap').click();
+    await expect(viewer).toHaveAttribute('data-heatmap', 'off');
+    await byTestId('toggle-tissue').click();
+    await expect(viewer).toHaveAttribute('data-tissue-overlay', 'shown', { wait: 30_000 });
+    await byTestId('toggle-patches').click();
+    await expect(byTestId('toggle-patches')).toHaveAttribute('aria-pressed', 'true');
+    await expect(overlay).toHaveAttribute('data-state', 'shown', { wait: 30_000 });
+    // The run's settings: the built-in micro model's 32 px patches at the default 0.5 µm/px.
+    await expect(byTestId('patch-run')).toHaveText(expect.stringContaining('the latest run'));
+    const n = Number(await overlay.getAttribute('data-patch-count'));
+    expect(n).toBeGreaterThan(8);
+    await expect(byTestId('patch-count')).toHaveText(
+      `${n.toLocaleString('en-US')} patches at 0.5 µm/px, 32 px`,
+    );
+    // With the whole slide in view, every kept patch is outlined.
+    await byTestId('zoom-fit').click();
+    await expect(viewer).toHaveAttribute('data-fully-loaded', 'true', { wait: 30_000 });
+    await expect(overlay).toHaveAttribute('data-outlined', String(n), { wait: 10_000 });
+    fs.mkdirSync(screenshots, { recursive: true });
+    await browser.saveScreenshot(path.join(screenshots, 'patches.png'));
+    // G hides them and shows them again.
+    await browser.keys(['g']);
+    await expect(overlay).not.toBeExisting();
+    await browser.keys(['g']);
+    await expect(overlay).toHaveAttribute('data-patch-count', String(n), { wait: 30_000 });
     expect(violations).toEqual([]);
   });
 });

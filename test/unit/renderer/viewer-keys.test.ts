@@ -42,9 +42,10 @@ describe('viewer keys', () => {
     expect(viewerAction(key('0'), labeling, true)).toEqual({ kind: 'set-value', value: 'no' });
     expect(viewerAction(key('Home'), labeling, true)).toEqual({ kind: 'fit' });
     expect(viewerAction(key('Backspace'), labeling, true)).toEqual({ kind: 'clear-value' });
-    // The overlays' toggles: T the tissue, H the heatmap.
+    // The overlays' toggles: T the tissue, H the heatmap, G the patches a run trains on.
     expect(viewerAction(key('t'), null, true)).toEqual({ kind: 'toggle-tissue' });
     expect(viewerAction(key('h'), labeling, true)).toEqual({ kind: 'toggle-heatmap' });
+    expect(viewerAction(key('g'), null, true)).toEqual({ kind: 'toggle-patches' });
   });
 
   it('lets a value key shadow a pan key, and keeps the arrows panning', () => {

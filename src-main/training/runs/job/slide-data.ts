@@ -8,7 +8,7 @@ import type { Project } from '../../../project/project.js';
 import type { SlideService } from '../../../slides/index.js';
 import { buildPatchGrid, type PatchGrid } from '../../patch-grid.js';
 import type { LoaderSlide } from '../../patches/patch-loader.js';
-import { regionFilter, type PatchRegions } from '../../patch-regions.js';
+import { regionFilter, type PatchRegions, type RegionFilter } from '../../patch-regions.js';
 import { projectTissueMask } from '../../tissue/cache.js';
 import type { PlanSlide } from '../run-plan.js';
 
@@ -25,23 +25,38 @@ export interface GridOptions {
   regions?: PatchRegions;
 }
 
+/**
+ * The patches a run takes from one slide: the grid at the run's resolution and patch size, kept where there
+ * is tissue and where the run's annotation regions allow. Training, inference and the Viewer's patch
+ * overlay all call this, so the overlay shows exactly what a run samples.
+ */
+export async function slidePatchGrid(
+  project: Project,
+  slides: SlideService,
+  slide: Pick<PlanSlide, 'id' | 'name' | 'path' | 'fingerprint'>,
+  options: GridOptions,
+): Promise<{ grid: PatchGrid; regions: RegionFilter | null }> {
+  const regions = options.regions ? regionFilter(project.db, slide.id, options.regions) : null;
+  const grid = await slides.withReader(slide.path, async (reader) => {
+    const { mask } = await projectTissueMask(project, slide.fingerprint, async () => reader);
+    return buildPatchGrid(reader.metadata, slide.name, mask, {
+      targetMpp: options.mpp,
+      patchSize: options.patchSize,
+      tissueThreshold: options.tissueThreshold,
+      regions,
+    });
+  });
+  return { grid, regions };
+}
+
 export async function prepareSlide(
   project: Project,
   slides: SlideService,
   plan: PlanSlide,
   options: GridOptions,
 ): Promise<{ slide: RunSlide } | { warning: string }> {
-  const regions = options.regions ? regionFilter(project.db, plan.id, options.regions) : null;
   try {
-    const grid = await slides.withReader(plan.path, async (reader) => {
-      const { mask } = await projectTissueMask(project, plan.fingerprint, async () => reader);
-      return buildPatchGrid(reader.metadata, plan.name, mask, {
-        targetMpp: options.mpp,
-        patchSize: options.patchSize,
-        tissueThreshold: options.tissueThreshold,
-        regions,
-      });
-    });
+    const { grid, regions } = await slidePatchGrid(project, slides, plan, options);
     if (grid.x.length === 0)
       return {
         warning: regions
