@@ -48,7 +48,10 @@ class Pool {
     if (n == size() && !workers_.empty()) return;
     stop();
     quit_.store(false);
-    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this] { loop(); });
+    // A new worker starts at the current generation: from 0 it took the last finished job for a new one and
+    // counted itself out of it, and again out of the next job, whose caller then waited for ever on -1.
+    const uint64_t current = generation_.load();
+    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this, current] { loop(current); });
   }
 
   void run(int64_t n, const std::function<void(int64_t)>& fn) {
@@ -88,8 +91,7 @@ class Pool {
     insideTask = false;
   }
 
-  void loop() {
-    uint64_t seen = 0;
+  void loop(uint64_t seen) {
     for (;;) {
       spinUntil([&] { return quit_.load() || generation_.load() != seen; });
       {

@@ -15,6 +15,8 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
+#include <chrono>
 #include <vector>
 
 #include "../engine/backend.h"
@@ -22,6 +24,7 @@
 #include "../engine/gemm.h"
 #include "../engine/model.h"
 #include "../engine/pos_embed_resample.h"
+#include "../engine/threads.h"
 #include "../engine/train.h"
 #include "../engine/vit.h"
 #include "fixture.h"
@@ -909,6 +912,40 @@ void runErrors(const std::string& dir) {
 #endif
 }
 
+// The thread pool across resizes (setNumThreads, as the behaviour checks and the app's job process do): a new
+// worker once took the last finished job for a new one, counted itself out of it and out of the next job too,
+// and that job's caller waited for ever. A watchdog turns a hang into a failed check. Runs on the CPU pool only.
+void runPoolResize() {
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 600 && !done.load(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!done.load()) {
+      check(false, "thread pool: jobs right after a resize finish (hung for 60 s)");
+      std::printf("SUMMARY {\"passed\": %d, \"failed\": %d}\n", passed, failed);
+      std::fflush(stdout);
+      std::_Exit(1);
+    }
+  });
+  bool sumsRight = true;
+  for (int round = 0; round < 3000; round++) {
+    setNumThreads(2);
+    std::atomic<int64_t> sum{0};
+    parallelFor(64, [&](int64_t i) { sum += i; });
+    setNumThreads(1);
+    setNumThreads(2);
+    for (int job = 0; job < 3; job++) {
+      std::atomic<int64_t> after{0};
+      parallelFor(64, [&](int64_t i) { after += i; });
+      sumsRight = sumsRight && after.load() == 64 * 63 / 2;
+    }
+    sumsRight = sumsRight && sum.load() == 64 * 63 / 2;
+  }
+  done.store(true);
+  watchdog.join();
+  check(sumsRight, "thread pool: 3,000 resizes, every job right after one runs each task once and finishes");
+  setNumThreads(2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -935,6 +972,7 @@ int main(int argc, char** argv) {
     runFusedOps();
     runPackedWeights();
     runPruning();
+    runPoolResize();
     runErrors(dir);
   } catch (const std::exception& e) {
     check(false, "driver", e.what());

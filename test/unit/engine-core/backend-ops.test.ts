@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../../src-main/engine/native.js';
-import { buildDrivers } from './drivers.js';
+import { buildDrivers, DRIVER_TIMEOUT_MS } from './drivers.js';
 
 interface Check {
   ok: boolean;
@@ -25,7 +25,11 @@ let stderr = '';
 
 beforeAll(() => {
   const driver = path.join(buildDrivers('cpu'), 'backend_ops_test');
-  const run = spawnSync(driver, [], { encoding: 'utf8', env: { ...process.env, TESSERA_THREADS: '2' } });
+  const run = spawnSync(driver, [], {
+    encoding: 'utf8',
+    timeout: DRIVER_TIMEOUT_MS, // a hung driver fails its test instead of the whole run
+    env: { ...process.env, TESSERA_THREADS: '2' },
+  });
   status = run.status;
   stderr = run.stderr;
   const lines = run.stdout.split('\n');

@@ -14,7 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../../src-main/engine/native.js';
-import { buildDrivers, repoRoot } from './drivers.js';
+import { buildDrivers, repoRoot, DRIVER_TIMEOUT_MS } from './drivers.js';
 
 const fixtureDir = path.join(repoRoot, 'test/fixtures/engine');
 
@@ -67,6 +67,7 @@ const KERNEL: Record<string, { fp32: string; bf16: RegExp }> = {
 function runDriver(driver: string, env: Record<string, string>): PathRun {
   const run = spawnSync(driver, [fixtureDir], {
     encoding: 'utf8',
+    timeout: DRIVER_TIMEOUT_MS, // a hung driver fails its test instead of the whole run
     env: { ...process.env, TESSERA_THREADS: '2', TESSERA_PORTABLE: '', TESSERA_TEST_BACKEND: '', ...env },
   });
   return { status: run.status, stderr: run.stderr, ...parse(run.stdout) };

@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildDrivers, repoRoot } from './drivers.js';
+import { buildDrivers, repoRoot, DRIVER_TIMEOUT_MS } from './drivers.js';
 
 interface Run {
   status: number | null;
@@ -27,6 +27,7 @@ let dir = '';
 const run = (prog: string, args: string[], env: Record<string, string> = {}): Run => {
   const r = spawnSync(path.join(dir, prog), args, {
     encoding: 'utf8',
+    timeout: DRIVER_TIMEOUT_MS, // a hung driver fails its test instead of the whole run
     env: { ...process.env, TESSERA_THREADS: '2', TESSERA_TEST_BACKEND: '', ...env },
   });
   const lines = r.stdout.split('\n');

@@ -18,6 +18,9 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export type DriverVariant = 'cpu' | 'cuda-emulated';
 
+/** How long one run of a driver may take: a hang (a thread-pool deadlock once) fails its test, not the suite. */
+export const DRIVER_TIMEOUT_MS = 200_000;
+
 /** The directory holding the built drivers of a variant. */
 export function buildDrivers(variant: DriverVariant): string {
   const key = createHash('sha1').update(repoRoot).digest('hex').slice(0, 12);
