@@ -7,15 +7,7 @@
  */
 import type { PatchGridPreview } from '../../src-main/contract/contract.js';
 
-/** Screen position = level-0 position × scale + offset (CSS pixels; the canvas has dpr device pixels each). */
-export interface GridView {
-  scale: number;
-  offsetX: number;
-  offsetY: number;
-  width: number;
-  height: number;
-  dpr: number;
-}
+import type { ViewTransform } from './view-transform.js';
 
 const OUTLINE_ABOVE_PX = 5;
 const COLOR = '#3ee0c8';
@@ -52,7 +44,7 @@ export class PatchGridPicture {
   }
 
   /** Draws the kept patches in view; returns how many were outlined (0 when drawn as filled cells). */
-  draw(ctx: CanvasRenderingContext2D, view: GridView): number {
+  draw(ctx: CanvasRenderingContext2D, view: ViewTransform): number {
     const { scale: s, offsetX, offsetY, dpr } = view;
     const { extent, columns, rows } = this.grid;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);

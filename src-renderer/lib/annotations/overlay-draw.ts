@@ -11,15 +11,7 @@ import type { AnnotationGeometry, Position } from '../../../src-main/contract/co
 import { partsOf } from './shape-geometry.js';
 import type { IndexedShape, ShapeIndex } from './shape-index.js';
 
-/** Screen position = level-0 position × scale + offset (CSS pixels; the canvas has dpr device pixels each). */
-export interface ViewTransform {
-  scale: number;
-  offsetX: number;
-  offsetY: number;
-  width: number;
-  height: number;
-  dpr: number;
-}
+import type { ViewTransform } from '../view-transform.js';
 
 export interface Preview {
   kind: 'area' | 'line' | 'points' | 'brush';
