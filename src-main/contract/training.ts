@@ -61,6 +61,11 @@ export const runConfigInput = z
     lrAggregator: z.number().min(0).max(1).optional(),
     weightDecay: z.number().min(0).max(1).optional(),
     warmupEpochs: z.number().min(0).max(1000).optional(),
+    /**
+     * End to end only: epochs that first train the aggregator alone on the frozen encoder's embeddings (a
+     * linear probe), before the encoder joins for `epochs` more; 0 = the encoder trains from the first step.
+     */
+    probeEpochs: z.number().int().min(0).max(10_000).optional(),
     minLrRatio: rate('the minimum learning-rate ratio').optional(),
     clipNorm: z.number().min(0).max(1e6).optional(),
     /** Slides per optimizer step. */
@@ -116,6 +121,8 @@ export interface RunConfig {
   lrAggregator: number;
   weightDecay: number;
   warmupEpochs: number;
+  /** Absent from configs stored before it existed (read as 0). */
+  probeEpochs?: number;
   minLrRatio: number;
   clipNorm: number;
   batchSlides: number;

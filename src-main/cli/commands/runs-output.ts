@@ -47,7 +47,7 @@ export function showRun(d: RunDetail): string {
       .join(', ')}); tasks ${c.tasks.join(', ')}; ${c.patchesPerSlide} patches/slide at ${c.mpp} µm/px`,
   );
   out.push(
-    `  optimiser  ${c.epochs} epochs, ${c.batchSlides} slides/step, lr ${c.lrEncoder} (encoder) ${c.lrAggregator} (aggregator), ` +
+    `  optimiser  ${c.mode === 'end-to-end' && c.probeEpochs ? `${c.probeEpochs} probe epochs (encoder frozen), then ` : ''}${c.epochs} epochs, ${c.batchSlides} slides/step, lr ${c.lrEncoder} (encoder) ${c.lrAggregator} (aggregator), ` +
       `weight decay ${c.weightDecay}, warm-up ${c.warmupEpochs} epoch(s), clip ${c.clipNorm}, chunk ${c.chunkSize}`,
   );
   if (d.history.length) {

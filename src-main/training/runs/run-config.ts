@@ -22,10 +22,11 @@ export const RUN_DEFAULTS = {
   patchesPerSlide: 512,
   mpp: 0.5,
   tissueThreshold: 0.5,
-  lrEncoder: 1e-3,
+  lrEncoder: 1e-4,
   lrAggregator: 1e-3,
   weightDecay: 0.05,
   warmupEpochs: 1,
+  probeEpochs: 30,
   minLrRatio: 0.05,
   clipNorm: 1.0,
   batchSlides: 2,
@@ -70,6 +71,7 @@ export function resolveRunConfig(
     lrAggregator: c.lrAggregator ?? RUN_DEFAULTS.lrAggregator,
     weightDecay: c.weightDecay ?? RUN_DEFAULTS.weightDecay,
     warmupEpochs: c.warmupEpochs ?? RUN_DEFAULTS.warmupEpochs,
+    probeEpochs: c.probeEpochs ?? RUN_DEFAULTS.probeEpochs,
     minLrRatio: c.minLrRatio ?? RUN_DEFAULTS.minLrRatio,
     clipNorm: c.clipNorm ?? RUN_DEFAULTS.clipNorm,
     batchSlides: c.batchSlides ?? RUN_DEFAULTS.batchSlides,
@@ -78,6 +80,11 @@ export function resolveRunConfig(
     selectBy: c.selectBy ?? RUN_DEFAULTS.selectBy,
     regions: { include: [...(c.regions?.include ?? [])], exclude: [...(c.regions?.exclude ?? [])] },
   };
+}
+
+/** Epochs the run goes through: the linear probe's (end to end only), then `epochs`. */
+export function totalEpochs(c: Pick<RunConfig, 'mode' | 'epochs' | 'probeEpochs'>): number {
+  return c.epochs + (c.mode === 'end-to-end' ? (c.probeEpochs ?? 0) : 0);
 }
 
 /** The defaults as the renderer's form shows them. */

@@ -25,6 +25,7 @@ import {
   type RunRow,
 } from '../../project/runs-repo.js';
 import type { TrainingRecord, TrainingResult } from './job/training-job.js';
+import { totalEpochs } from './run-config.js';
 
 /** The module the job process loads for a training job (the compiled .js, or .ts from source). */
 export function trainingJobModule(): string {
@@ -67,7 +68,7 @@ export function runSummary(row: RunRow): RunSummary {
     model: modelLabel(config),
     tasks: config.tasks,
     splitName: row.splitName,
-    epochs: config.epochs,
+    epochs: totalEpochs(config),
     epochsDone: row.epochsDone,
     bestEpoch: row.bestEpoch,
     testAuroc: metrics ? Object.fromEntries(Object.entries(metrics).map(([t, m]) => [t, m.auroc])) : {},

@@ -4,9 +4,11 @@
  *   prepare   every slide's patch grid (tissue from the project's cache); unreadable slides left out
  *   model     the last checkpoint if there is one, else the built-in size (seeded init) or the imported
  *             encoder with a new seeded aggregator
- *   frozen    (two-stage baseline) every slide's embeddings, once, from the project's cache or made now
+ *   frozen    (two-stage baseline, and an end-to-end run's linear probe) every slide's embeddings, once,
+ *             from the project's cache or made now
  *   epochs    up to K seeded patches per slide, slides in a seeded order, `batchSlides` per optimizer step
- *             (end to end: recompute-and-offload through the encoder; frozen: the aggregator alone);
+ *             (end to end: recompute-and-offload through the encoder; frozen, and the probe epochs an
+ *             end-to-end run may start with: the aggregator alone, on the embeddings);
  *             validation on every patch of every validation slide; the best epoch's model kept
  *   test      once, with the kept model, on every patch of every test slide
  *
@@ -44,6 +46,8 @@ import {
 } from './evaluate.js';
 import { embeddingKey, EmbeddingCache, encoderWeightsHash } from './frozen-embeddings.js';
 import { prepareSlide, type RunSlide } from './slide-data.js';
+import { isProbeEpoch, stageRates } from './stage-schedule.js';
+import { totalEpochs } from '../run-config.js';
 import path from 'node:path';
 
 /** What the job process gives a job (structurally the job runner's JobContext). */
@@ -140,7 +144,7 @@ class TrainingRun {
       runId: plan.runId,
       phase: 'preparing',
       epoch: 0,
-      epochs: c.epochs,
+      epochs: totalEpochs(c),
       done: 0,
       total: 0,
       slide: null,
@@ -165,10 +169,10 @@ class TrainingRun {
     for (const w of this.plan.warnings) this.ctx.log(`warning: ${w}`);
     await this.openModel();
     await this.prepareSlides();
-    if (c.mode === 'frozen') await this.embedAll();
+    if (this.onEmbeddings(this.state.epoch)) await this.embedAll();
 
     const stepsPerEpoch = Math.ceil(this.parts.train.length / c.batchSlides);
-    while (this.state.epoch < c.epochs) {
+    while (this.state.epoch < totalEpochs(c)) {
       const outcome = await this.trainEpoch(stepsPerEpoch);
       if (outcome === 'paused') return 'paused';
       await this.endEpoch();
@@ -179,6 +183,11 @@ class TrainingRun {
     }
     await this.dropReadAhead();
     return { result: await this.test() };
+  }
+
+  /** Whether `epoch` trains and validates on embeddings: frozen runs, and an end-to-end run's probe. */
+  private onEmbeddings(epoch: number): boolean {
+    return this.config.mode === 'frozen' || isProbeEpoch(this.config, epoch);
   }
 
   // ---- setup ----
@@ -327,19 +336,18 @@ class TrainingRun {
     const c = this.config;
     const st = this.state;
     const order = this.epochOrder(st.epoch);
-    const totalSteps = c.epochs * stepsPerEpoch;
-    const options = {
+    const onEmbeddings = this.onEmbeddings(st.epoch);
+    // The encoder's embeddings are only needed while it is frozen.
+    if (!onEmbeddings && this.embeddings.size) this.embeddings.clear();
+    const options = () => ({
       chunkSize: c.chunkSize,
-      lrEncoder: c.lrEncoder,
-      lrAggregator: c.lrAggregator,
+      ...stageRates(c, st.epoch, stepsPerEpoch, this.model.step),
       weightDecay: c.weightDecay,
-      warmupSteps: Math.round(c.warmupEpochs * stepsPerEpoch),
-      totalSteps,
       minLrRatio: c.minLrRatio,
       clipNorm: c.clipNorm,
       seed: c.seed,
       signal: this.ctx.signal,
-    };
+    });
     const epochStart = performance.now() - st.epochSeconds * 1000;
     let lastCheckpoint = performance.now();
     const remaining = order.slice(st.position);
@@ -347,7 +355,7 @@ class TrainingRun {
     const step = async (group: RunSlide[], batches: PatchBatch[]): Promise<void> => {
       const t0 = performance.now();
       let result;
-      if (c.mode === 'end-to-end') {
+      if (!onEmbeddings) {
         const input: SlidePatches[] = batches.map((b) => {
           if (b.kind !== 'patches') throw new Error('unreachable');
           return {
@@ -356,11 +364,11 @@ class TrainingRun {
             labels: (b.request.slide as RunSlide).plan.labels,
           };
         });
-        result = input.length ? await this.model.trainStepEndToEnd(input, options) : null;
+        result = input.length ? await this.model.trainStepEndToEnd(input, options()) : null;
         st.epochPatches += input.reduce((a, s) => a + s.numPatches, 0);
       } else {
         const input: SlideEmbeddings[] = group.map((s) => this.sampledEmbeddings(s, st.epoch));
-        result = await this.model.trainStepFrozen(input, options);
+        result = await this.model.trainStepFrozen(input, options());
         st.epochPatches += input.reduce((a, s) => a + s.numPatches, 0);
       }
       const busy = (performance.now() - t0) / 1000;
@@ -381,7 +389,7 @@ class TrainingRun {
       st.position += group.length;
     };
 
-    if (c.mode === 'frozen') {
+    if (onEmbeddings) {
       for (let i = 0; i < remaining.length; i += c.batchSlides) {
         const group = remaining.slice(i, i + c.batchSlides).map((r) => r.slide as RunSlide);
         await step(group, []);
@@ -502,7 +510,7 @@ class TrainingRun {
     const st = this.state;
     const seconds = (performance.now() - epochStart) / 1000;
     const perEpoch = done > 0 ? (seconds / done) * total : null;
-    const epochsLeft = this.config.epochs - st.epoch - 1;
+    const epochsLeft = totalEpochs(this.config) - st.epoch - 1;
     this.report({
       phase: 'training',
       done,
@@ -525,9 +533,10 @@ class TrainingRun {
     let score: number | null = null;
     let valLoss = Infinity;
     // Reading the next epoch's first slides overlaps validation, so the engine does not wait for them.
-    if (c.mode === 'end-to-end' && st.epoch + 1 < c.epochs) this.readAhead(st.epoch + 1);
+    const total = totalEpochs(c);
+    if (st.epoch + 1 < total && !this.onEmbeddings(st.epoch + 1)) this.readAhead(st.epoch + 1);
     if (this.parts.val.length) {
-      const outputs = await this.evaluate(this.parts.val, 'validating');
+      const outputs = await this.evaluate(this.parts.val, 'validating', this.onEmbeddings(st.epoch));
       const aurocs: number[] = [];
       const losses: number[] = [];
       this.plan.tasks.forEach((t, i) => {
@@ -572,7 +581,7 @@ class TrainingRun {
       .map(([t, v]) => `${t} val loss ${v.loss.toFixed(4)} AUROC ${v.auroc?.toFixed(3) ?? '-'}`)
       .join('; ');
     this.ctx.log(
-      `epoch ${record.epoch}/${c.epochs}: train loss ${Object.values(record.trainLoss)
+      `epoch ${record.epoch}/${total}${this.onEmbeddings(st.epoch) && c.mode === 'end-to-end' ? ' (probe)' : ''}: train loss ${Object.values(record.trainLoss)
         .map((l) => l.toFixed(4))
         .join(', ')}` +
         `${val ? `; ${val}` : ''}; ${record.seconds.toFixed(1)} s, ${record.patchesPerSecond.toFixed(0)} patches/s, waited ${(100 * record.waitFraction).toFixed(1)}%`,
@@ -588,8 +597,12 @@ class TrainingRun {
     await saveCheckpoint(this.ctx.workDir, this.model, st);
   }
 
-  private async evaluate(slides: RunSlide[], phase: 'validating' | 'testing'): Promise<SlideOutput[]> {
-    if (this.config.mode === 'frozen')
+  private async evaluate(
+    slides: RunSlide[],
+    phase: 'validating' | 'testing',
+    onEmbeddings: boolean,
+  ): Promise<SlideOutput[]> {
+    if (onEmbeddings)
       return evaluateFromEmbeddings(
         this.model,
         slides.map((slide) => ({ slide, embeddings: this.embeddings.get(slide.id)! })),
@@ -625,7 +638,8 @@ class TrainingRun {
       this.model.dispose();
       this.model = kept;
     } else this.ctx.log("testing the last epoch's model (no validation part)");
-    const outputs = await this.evaluate(this.parts.test, 'testing');
+    // An end-to-end run's test reads the patches, whichever stage its kept epoch came from.
+    const outputs = await this.evaluate(this.parts.test, 'testing', this.config.mode === 'frozen');
     this.report({ phase: 'finishing', done: 0, total: 0, slide: null });
     const testMetrics: Record<string, TaskMetrics> = {};
     this.plan.tasks.forEach((t, i) => (testMetrics[t.name] = this.metricsOf(outputs, i)));
@@ -676,7 +690,7 @@ class TrainingRun {
   private report(p: Partial<RunProgress>): void {
     const samePhase = p.phase === undefined || p.phase === this.progress.phase;
     Object.assign(this.progress, p, {
-      epoch: this.state ? Math.min(this.state.epoch + 1, this.config.epochs) : 0,
+      epoch: this.state ? Math.min(this.state.epoch + 1, totalEpochs(this.config)) : 0,
     });
     const now = performance.now();
     if (samePhase && now - this.lastProgress < PROGRESS_EVERY_MS && p.done !== p.total) return;
