@@ -184,6 +184,8 @@ export interface EpochRecord {
   validation: Record<string, { loss: number; auroc: number | null; balancedAccuracy: number | null }>;
   lrEncoder: number;
   lrAggregator: number;
+  /** An end-to-end run's linear-probe epoch: the aggregator alone, the encoder frozen. */
+  probe?: boolean;
   seconds: number;
   patchesPerSecond: number;
   /** Share of the epoch's training time the engine waited for patches. */

@@ -38,6 +38,7 @@ interface TrainOptions {
   mode?: string;
   model?: string;
   epochs?: string;
+  probeEpochs?: string;
   patchesPerSlide?: string;
   seed?: string;
   inside?: string[];
@@ -64,7 +65,11 @@ export function register(program: Command, io: CliIo): void {
       '--model <size|folder>',
       `built-in size (${MODEL_SIZES.join(', ')}) or a model folder / imported model name`,
     )
-    .option('--epochs <n>', 'epochs')
+    .option('--epochs <n>', 'epochs (end to end: after the probe epochs)')
+    .option(
+      '--probe-epochs <n>',
+      'end to end: epochs that first train the aggregator alone on the frozen encoder (a linear probe; 0 = none)',
+    )
     .option('--patches-per-slide <k>', 'patches drawn from each slide per epoch')
     .option('--seed <s>', 'random seed (sampling, order, init, augmentation, the default split)')
     .option('--inside <class>', 'sample only patches inside annotations of this class (repeatable)', collect)
@@ -206,6 +211,8 @@ function readConfig(opts: TrainOptions): RunConfigInput {
     input.mode = opts.mode as RunConfigInput['mode'];
   }
   if (opts.epochs) input.epochs = parseIntegerOption('--epochs', opts.epochs, 1, 10_000);
+  if (opts.probeEpochs !== undefined)
+    input.probeEpochs = parseIntegerOption('--probe-epochs', opts.probeEpochs, 0, 10_000);
   if (opts.patchesPerSlide)
     input.patchesPerSlide = parseIntegerOption('--patches-per-slide', opts.patchesPerSlide, 1, 1 << 20);
   if (opts.seed) input.seed = parseIntegerOption('--seed', opts.seed, 0, 2 ** 32 - 1);
@@ -362,8 +369,9 @@ function epochLine(e: EpochRecord, epochs: number): string {
     .map(([t, v]) => `${t} val loss ${v.loss.toFixed(3)} AUROC ${v.auroc?.toFixed(3) ?? '-'}`)
     .join(', ');
   return (
-    `epoch ${e.epoch}/${epochs}: train loss ${fmtLoss(e.trainLoss)}${val ? `; ${val}` : ''}; ` +
-    `${e.seconds.toFixed(1)} s, ${e.patchesPerSecond.toFixed(0)} patches/s, lr ${e.lrEncoder.toExponential(1)}`
+    `epoch ${e.epoch}/${epochs}${e.probe ? ' (probe)' : ''}: train loss ${fmtLoss(e.trainLoss)}${val ? `; ${val}` : ''}; ` +
+    `${e.seconds.toFixed(1)} s, ${e.patchesPerSecond.toFixed(0)} patches/s, ` +
+    (e.probe ? `lr ${e.lrAggregator.toExponential(1)} (aggregator)` : `lr ${e.lrEncoder.toExponential(1)}`)
   );
 }
 

@@ -47,7 +47,9 @@ describe('training and results', () => {
     await expect(byTestId('new-run')).toBeDisplayed();
     await expect(byTestId('run-task-atypia')).toBeSelected();
     await byTestId('run-split').selectByAttribute('value', 'demo');
-    await byTestId('run-epochs').setValue('6');
+    // One linear-probe epoch (encoder frozen), then five end to end: six points on the charts.
+    await byTestId('run-probe-epochs').setValue('1');
+    await byTestId('run-epochs').setValue('5');
     await byTestId('run-patches').setValue('24');
     await byTestId('run-seed').setValue('3');
     await byTestId('run-start').click();

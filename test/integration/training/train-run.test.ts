@@ -26,7 +26,19 @@ import { builtCli, cli } from '../../helpers/cli.js';
 import { tool } from '../../helpers/prerequisites.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const SMALL = ['--split', 'demo', '--epochs', '3', '--patches-per-slide', '16', '--seed', '3'];
+// One linear-probe epoch (encoder frozen), then three end to end.
+const SMALL = [
+  '--split',
+  'demo',
+  '--probe-epochs',
+  '1',
+  '--epochs',
+  '3',
+  '--patches-per-slide',
+  '16',
+  '--seed',
+  '3',
+];
 
 let template: string;
 
@@ -70,7 +82,8 @@ describe('training runs', () => {
   it("tessera train --json: run id, split, test metrics and every test slide's probabilities; runs lists and shows it", async () => {
     const dir = project();
     const res = await cli('train', dir, ...SMALL, '--json');
-    expect(res.err).toMatch(/epoch 3\/3: train loss/);
+    expect(res.err).toMatch(/epoch 1\/4 \(probe\): train loss/);
+    expect(res.err).toMatch(/epoch 4\/4: train loss/);
     expect(res.code).toBe(0);
     const out = JSON.parse(res.out) as {
       runId: number;
@@ -93,18 +106,22 @@ describe('training runs', () => {
     }
     const list = await cli('runs', dir);
     expect(list.out).toMatch(/^id\s+state/);
-    expect(list.out).toMatch(/\n1\s+completed\s+end-to-end\s+builtin:micro\s+atypia\s+demo\s+3\/3/);
+    expect(list.out).toMatch(/\n1\s+completed\s+end-to-end\s+builtin:micro\s+atypia\s+demo\s+4\/4/);
     const show = await cli('runs', 'show', dir, '1', '--json');
     const detail = JSON.parse(show.out) as RunDetail;
     expect(detail.config).toMatchObject({
       seed: 3,
       epochs: 3,
+      probeEpochs: 1,
       patchesPerSlide: 16,
       split: 'demo',
       mode: 'end-to-end',
     });
     expect(detail.codeVersion).toMatch(/^\d+\.\d+\.\d+/);
-    expect(detail.history).toHaveLength(3);
+    expect(detail.history).toHaveLength(4);
+    // The probe trains the aggregator alone; the encoder joins after it, warming up from its first step.
+    expect(detail.history[0]!.lrEncoder).toBe(0);
+    expect(detail.history[1]!.lrEncoder).toBeGreaterThan(0);
     expect(fs.existsSync(detail.logFile)).toBe(true);
     expect((await cli('runs', 'show', dir, '1')).out).toMatch(/test atypia: AUROC/);
   });
@@ -116,7 +133,8 @@ describe('training runs', () => {
       const piped = spawnSync(process.execPath, args(project()), { encoding: 'utf8' });
       expect(piped.status).toBe(0);
       expect(piped.stderr).toMatch(/^preparing…$/m);
-      expect(piped.stderr).toMatch(/^epoch 1\/1: train loss [\d.]+; atypia val loss/m);
+      expect(piped.stderr).toMatch(/^epoch 1\/2 \(probe\): train loss [\d.]+; atypia val loss/m);
+      expect(piped.stderr).toMatch(/^epoch 2\/2: train loss [\d.]+; atypia val loss/m);
       expect(piped.stderr).not.toContain('\x1b[');
       expect(piped.stderr).not.toContain('\r');
       // script(1) gives the command a pseudo-terminal; what it drew comes back on script's stdout.
@@ -126,8 +144,8 @@ describe('training runs', () => {
       });
       expect(tty.status).toBe(0);
       expect(tty.stdout).toContain('\x1b[?25l'); // cli-progress hides the cursor while it draws
-      expect(tty.stdout).toMatch(/training\s+1\/1 \[[\u2588\u2591]{40}\] \d+\/\d+ \| loss /);
-      expect(tty.stdout).toMatch(/epoch 1\/1: train loss/);
+      expect(tty.stdout).toMatch(/training\s+2\/2 \[[\u2588\u2591]{40}\] \d+\/\d+ \| loss /);
+      expect(tty.stdout).toMatch(/epoch 2\/2: train loss/);
     },
     120_000,
   );
@@ -155,7 +173,7 @@ describe('training runs', () => {
         error: { code: 'not-found', message: 'There is no split named "nope" in this project.' },
       });
       const started = await dispatch(services.handlers, 'runs.start', {
-        config: { split: 'demo', epochs: 2, patchesPerSlide: 8, seed: 2 },
+        config: { split: 'demo', probeEpochs: 1, epochs: 2, patchesPerSlide: 8, seed: 2 },
       });
       expect(started).toMatchObject({ ok: true, value: { id: 1, splitName: 'demo' } });
       expect(['queued', 'running']).toContain((started as { value: RunSummary }).value.state);
@@ -163,7 +181,7 @@ describe('training runs', () => {
       expect(changes.map((c) => c.state)).toEqual(expect.arrayContaining(['running', 'completed']));
       expect([...phases]).toEqual(expect.arrayContaining(['preparing', 'training', 'validating', 'testing']));
       const got = (await dispatch(services.handlers, 'runs.get', { id: 1 })) as { value: RunDetail };
-      expect(got.value.history).toHaveLength(2);
+      expect(got.value.history).toHaveLength(3);
       expect(got.value.predictions).toHaveLength(4);
       expect(await dispatch(services.handlers, 'runs.pause', { id: 9 })).toEqual({
         ok: false,
@@ -202,7 +220,9 @@ describe('training runs', () => {
   });
 
   it('a run killed with SIGKILL mid-epoch, then resumed, ends with the metrics of an uninterrupted run; so does a paused one', async () => {
-    const config = { split: 'demo', epochs: 3, patchesPerSlide: 48, seed: 11 };
+    // Two probe epochs, then three end to end: killed and paused in the second end-to-end epoch, so the
+    // resumed stage's learning rates come from the model's step count in the checkpoint.
+    const config = { split: 'demo', probeEpochs: 2, epochs: 3, patchesPerSlide: 48, seed: 11 };
     const dir = project();
     const progress: RunProgress[] = [];
     const runs = await TrainingRuns.open(
@@ -218,7 +238,7 @@ describe('training runs', () => {
 
       const killed = runs.start(config);
       await until(() =>
-        progress.some((p) => p.runId === killed.id && p.phase === 'training' && p.epoch === 2 && p.done >= 2),
+        progress.some((p) => p.runId === killed.id && p.phase === 'training' && p.epoch === 4 && p.done >= 2),
       );
       const job = selectJob(runs.project.db, runs.jobOf(killed.id))!;
       process.kill(job.processPid!, 'SIGKILL');
@@ -229,7 +249,7 @@ describe('training runs', () => {
 
       const paused = runs.start(config);
       await until(() =>
-        progress.some((p) => p.runId === paused.id && p.phase === 'training' && p.epoch === 2 && p.done >= 2),
+        progress.some((p) => p.runId === paused.id && p.phase === 'training' && p.epoch === 4 && p.done >= 2),
       );
       runs.pause(paused.id);
       await wait(paused.id, 'paused');
@@ -240,8 +260,8 @@ describe('training runs', () => {
       const k = runs.get(killed.id);
       const pa = runs.get(paused.id);
       expect(k.attempts).toBe(2);
-      expect(k.logTail).toMatch(/resuming at epoch 2, slide 0/);
-      expect(pa.logTail).toMatch(/resuming at epoch 2, slide [1-9]/);
+      expect(k.logTail).toMatch(/resuming at epoch 4, slide 0/);
+      expect(pa.logTail).toMatch(/resuming at epoch 4, slide [1-9]/);
       expect(outcome(k)).toEqual(outcome(ref));
       expect(outcome(pa)).toEqual(outcome(ref));
       expect(ref.testMetrics!.atypia!.auroc).not.toBeNull();

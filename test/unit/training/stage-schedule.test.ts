@@ -34,7 +34,12 @@ describe('stage schedule', () => {
     expect(isProbeEpoch(c, 4)).toBe(true);
     expect(isProbeEpoch(c, 5)).toBe(false);
     expect(isProbeEpoch({ ...c, mode: 'frozen' }, 0)).toBe(false);
-    expect(stageRates(c, 2, S, 9)).toEqual({ lrEncoder: 0, lrAggregator: 1e-3, warmupSteps: 4, totalSteps: 20 });
+    expect(stageRates(c, 2, S, 9)).toEqual({
+      lrEncoder: 0,
+      lrAggregator: 1e-3,
+      warmupSteps: 4,
+      totalSteps: 20,
+    });
   });
 
   it('after the probe, the end-to-end stage warms up from its first step and decays to minLrRatio at its end', () => {
@@ -49,6 +54,9 @@ describe('stage schedule', () => {
     const last = stageRates(c, 14, S, 20 + 40);
     expect(last.lrEncoder).toBeCloseTo(1e-4 * 0.05, 12);
     // Halfway through the cosine part: the midpoint of 1 and minLrRatio.
-    expect(learningRateFactor(4 + 18, { warmupSteps: 4, totalSteps: 40, minLrRatio: 0.05 })).toBeCloseTo(0.525, 12);
+    expect(learningRateFactor(4 + 18, { warmupSteps: 4, totalSteps: 40, minLrRatio: 0.05 })).toBeCloseTo(
+      0.525,
+      12,
+    );
   });
 });

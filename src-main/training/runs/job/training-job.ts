@@ -560,6 +560,7 @@ class TrainingRun {
       validation,
       lrEncoder: this.progress.lrEncoder,
       lrAggregator: this.progress.lrAggregator,
+      ...(isProbeEpoch(c, st.epoch) ? { probe: true } : {}),
       seconds: st.epochSeconds,
       patchesPerSecond: st.epochSeconds > 0 ? st.epochPatches / st.epochSeconds : 0,
       waitFraction: st.waitSeconds / Math.max(1e-9, st.waitSeconds + st.busySeconds),
@@ -581,7 +582,9 @@ class TrainingRun {
       .map(([t, v]) => `${t} val loss ${v.loss.toFixed(4)} AUROC ${v.auroc?.toFixed(3) ?? '-'}`)
       .join('; ');
     this.ctx.log(
-      `epoch ${record.epoch}/${total}${this.onEmbeddings(st.epoch) && c.mode === 'end-to-end' ? ' (probe)' : ''}: train loss ${Object.values(record.trainLoss)
+      `epoch ${record.epoch}/${total}${record.probe ? ' (probe)' : ''}: train loss ${Object.values(
+        record.trainLoss,
+      )
         .map((l) => l.toFixed(4))
         .join(', ')}` +
         `${val ? `; ${val}` : ''}; ${record.seconds.toFixed(1)} s, ${record.patchesPerSecond.toFixed(0)} patches/s, waited ${(100 * record.waitFraction).toFixed(1)}%`,
