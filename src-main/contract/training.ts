@@ -66,6 +66,11 @@ export const runConfigInput = z
      * linear probe), before the encoder joins for `epochs` more; 0 = the encoder trains from the first step.
      */
     probeEpochs: z.number().int().min(0).max(10_000).optional(),
+    /**
+     * The encoder's matrix products: fp32, or bf16 with fp32 accumulation and fp32 master weights (faster
+     * where the CPU's bf16 dot product outruns its fp32 FMA, or on the GPU).
+     */
+    matmulPrecision: z.enum(['fp32', 'bf16']).optional(),
     minLrRatio: rate('the minimum learning-rate ratio').optional(),
     clipNorm: z.number().min(0).max(1e6).optional(),
     /** Slides per optimizer step. */
@@ -123,6 +128,8 @@ export interface RunConfig {
   warmupEpochs: number;
   /** Absent from configs stored before it existed (read as 0). */
   probeEpochs?: number;
+  /** Absent from configs stored before it existed (read as fp32). */
+  matmulPrecision?: 'fp32' | 'bf16';
   minLrRatio: number;
   clipNorm: number;
   batchSlides: number;

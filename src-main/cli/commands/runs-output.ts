@@ -48,7 +48,8 @@ export function showRun(d: RunDetail): string {
   );
   out.push(
     `  optimiser  ${c.mode === 'end-to-end' && c.probeEpochs ? `${c.probeEpochs} probe epochs (encoder frozen), then ` : ''}${c.epochs} epochs, ${c.batchSlides} slides/step, lr ${c.lrEncoder} (encoder) ${c.lrAggregator} (aggregator), ` +
-      `weight decay ${c.weightDecay}, warm-up ${c.warmupEpochs} epoch(s), clip ${c.clipNorm}, chunk ${c.chunkSize}`,
+      `weight decay ${c.weightDecay}, warm-up ${c.warmupEpochs} epoch(s), clip ${c.clipNorm}, chunk ${c.chunkSize}` +
+      (c.matmulPrecision === 'bf16' ? ', bf16 matrix products' : ''),
   );
   if (d.history.length) {
     out.push('');

@@ -270,6 +270,27 @@ describe('training runs', () => {
     }
   });
 
+  it('matmulPrecision bf16 (run config) trains with bf16 encoder products: the same run, other numbers', async () => {
+    const dir = project();
+    const config = path.join(tempDir(), 'bf16.json');
+    fs.writeFileSync(config, JSON.stringify({ matmulPrecision: 'bf16' }));
+    const fp32 = await cli('train', dir, ...SMALL, '--epochs', '1', '--json');
+    const bf16 = await cli('train', dir, ...SMALL, '--epochs', '1', '--config', config, '--json');
+    expect(fp32.code).toBe(0);
+    expect(bf16.code).toBe(0);
+    const log = (run: number) =>
+      fs.readFileSync(path.join(dir, 'models', 'runs', `run-${run}`, 'job.log'), 'utf8');
+    expect(log(1)).not.toMatch(/bf16/);
+    expect(log(2)).toMatch(/encoder matrix products in bf16/);
+    const history = async (run: number) =>
+      (JSON.parse((await cli('runs', 'show', dir, String(run), '--json')).out) as RunDetail).history;
+    const [a, b] = [await history(1), await history(2)];
+    // The probe trains on embeddings the bf16 encoder made, so every loss differs a little, not a lot.
+    const loss = (h: RunDetail['history']) => h.map((e) => e.trainLoss.atypia!);
+    expect(loss(b)).not.toEqual(loss(a));
+    loss(b).forEach((l, i) => expect(Math.abs(l - loss(a)[i]!)).toBeLessThan(0.05));
+  });
+
   it('frozen: embeddings computed once per slide and kept by fingerprint, encoder and geometry, then only the aggregator trains', async () => {
     const dir = project();
     const first = await cli('train', dir, ...SMALL, '--mode', 'frozen', '--json');

@@ -168,6 +168,7 @@ class TrainingRun {
     );
     for (const w of this.plan.warnings) this.ctx.log(`warning: ${w}`);
     await this.openModel();
+    this.applyPrecision();
     await this.prepareSlides();
     if (this.onEmbeddings(this.state.epoch)) await this.embedAll();
 
@@ -183,6 +184,13 @@ class TrainingRun {
     }
     await this.dropReadAhead();
     return { result: await this.test() };
+  }
+
+  /** The run's matrix-product precision, on a model just made, resumed or loaded (it is not stored with one). */
+  private applyPrecision(): void {
+    if ((this.config.matmulPrecision ?? 'fp32') === 'fp32') return;
+    this.model.setMatmulPrecision(this.config.matmulPrecision!);
+    this.ctx.log(`encoder matrix products in ${this.config.matmulPrecision} (fp32 accumulation and weights)`);
   }
 
   /** Whether `epoch` trains and validates on embeddings: frozen runs, and an end-to-end run's probe. */
@@ -640,6 +648,7 @@ class TrainingRun {
       const kept = await SlideModel.loadCheckpoint(best);
       this.model.dispose();
       this.model = kept;
+      this.applyPrecision();
     } else this.ctx.log("testing the last epoch's model (no validation part)");
     // An end-to-end run's test reads the patches, whichever stage its kept epoch came from.
     const outputs = await this.evaluate(this.parts.test, 'testing', this.config.mode === 'frozen');
