@@ -282,6 +282,8 @@ describe('training runs', () => {
       fs.readFileSync(path.join(dir, 'models', 'runs', `run-${run}`, 'job.log'), 'utf8');
     expect(log(1)).not.toMatch(/bf16/);
     expect(log(2)).toMatch(/encoder matrix products in bf16/);
+    // The probe's embeddings are the bf16 encoder's own, not the fp32 run's from the cache.
+    expect(log(2)).toMatch(/frozen embeddings: 0 from the cache, 20 computed/);
     const history = async (run: number) =>
       (JSON.parse((await cli('runs', 'show', dir, String(run), '--json')).out) as RunDetail).history;
     const [a, b] = [await history(1), await history(2)];

@@ -291,7 +291,9 @@ class TrainingRun {
     const encoder =
       onnx && this.plan.model.kind === 'imported'
         ? `onnx:${this.plan.model.sha256}`
-        : encoderWeightsHash(this.model);
+        : // bf16 products give other embeddings from the same weights: kept apart (fp32 keys as before).
+          encoderWeightsHash(this.model) +
+          (this.model.matmulPrecision === 'fp32' ? '' : `:${this.model.matmulPrecision}`);
     const dim = onnx?.outputDim ?? this.model.outputDim;
     const all = [...this.parts.train, ...this.parts.val, ...this.parts.test];
     let done = 0;
