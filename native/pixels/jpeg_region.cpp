@@ -11,6 +11,7 @@
 #include "addon.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE
 #include <cstring>
@@ -41,10 +42,16 @@ struct Part {
   int x, y, w, h;         // in image pixels, inside the image
   uint8_t* out;           // RGBA destination of the part's top-left pixel
   size_t outStride;       // bytes between destination rows
+  uint8_t* bufferBegin;   // the destination buffer, which libjpeg may write anywhere in (see decodePart)
+  uint8_t* bufferEnd;
 };
 
+// Widest crop margin (pixels) decoded straight into the destination: the margins are saved and put back.
+constexpr int kMaxMargin = 64;
+
 // Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
-// Returns an empty string on success, else libjpeg's message.
+// Returns an empty string on success, else libjpeg's message; after an error the destination buffer's
+// pixels around the part are unspecified too (a margin may not have been put back).
 std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row) {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
@@ -76,14 +83,35 @@ std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::
   JDIMENSION width = static_cast<JDIMENSION>(right - left);
   if (width < cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoffset, &width);
   else xoffset = 0;
-  row.resize(static_cast<size_t>(cinfo.output_width) * 4);
   if (part.y > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(part.y));
-  const size_t skip = static_cast<size_t>(part.x - static_cast<int>(xoffset)) * 4;
-  JSAMPROW rows[1] = {row.data()};
+  // libjpeg writes whole cropped rows: the part plus `left` pixels before it and `right` after it. Where
+  // those margins are narrow and lie inside the destination buffer, each row is decoded in place and the
+  // margins' bytes (a neighbouring part, the row before, or padding) are saved before and put back after:
+  // that spares copying every row out of a scratch row (a region's worth of bytes per request). Elsewhere
+  // (a margin outside the buffer or wider than kMaxMargin) the row goes through the scratch row.
+  const size_t leftBytes = static_cast<size_t>(part.x - static_cast<int>(xoffset)) * 4;
+  const size_t partBytes = static_cast<size_t>(part.w) * 4;
+  const size_t rightBytes = static_cast<size_t>(cinfo.output_width) * 4 - leftBytes - partBytes;
+  const bool narrow = leftBytes <= kMaxMargin * 4 && rightBytes <= kMaxMargin * 4;
+  uint8_t savedLeft[kMaxMargin * 4];
+  uint8_t savedRight[kMaxMargin * 4];
   for (int y = 0; y < part.h; y++) {
+    uint8_t* dst = part.out + static_cast<size_t>(y) * part.outStride;
+    if (narrow && dst - part.bufferBegin >= static_cast<ptrdiff_t>(leftBytes) &&
+        part.bufferEnd - (dst + partBytes) >= static_cast<ptrdiff_t>(rightBytes)) {
+      JSAMPROW rows[1] = {dst - leftBytes};
+      std::memcpy(savedLeft, dst - leftBytes, leftBytes);
+      std::memcpy(savedRight, dst + partBytes, rightBytes);
+      const JDIMENSION got = jpeg_read_scanlines(&cinfo, rows, 1);
+      std::memcpy(dst - leftBytes, savedLeft, leftBytes);
+      std::memcpy(dst + partBytes, savedRight, rightBytes);
+      if (got != 1) break;  // cannot happen with a memory source
+      continue;
+    }
+    row.resize(static_cast<size_t>(cinfo.output_width) * 4);
+    JSAMPROW rows[1] = {row.data()};
     if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) break;  // cannot happen with a memory source
-    std::memcpy(part.out + static_cast<size_t>(y) * part.outStride, row.data() + skip,
-                static_cast<size_t>(part.w) * 4);
+    std::memcpy(dst, row.data() + leftBytes, partBytes);
   }
   // The rows below the part are never read: abort instead of finish.
   jpeg_destroy_decompress(&cinfo);
@@ -102,7 +130,8 @@ Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride)");
   auto jpeg = info[0].As<Napi::Uint8Array>();
   auto out = info[5].As<Napi::Uint8Array>();
-  Part part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0};
+  Part part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0,
+            out.Data(), out.Data() + out.ByteLength()};
   const int offset = intArg(info, 6, "outOffset");
   const int stride = intArg(info, 7, "outStride");
   if (part.w <= 0 || part.h <= 0) throw Napi::RangeError::New(env, "the part is empty");
