@@ -49,26 +49,43 @@ struct Part {
 // Widest crop margin (pixels) decoded straight into the destination: the margins are saved and put back.
 constexpr int kMaxMargin = 64;
 
+// One decompressor per thread (each decode worker is one), reused from tile to tile: creating and
+// destroying one per part was a fixed cost of every part. jpeg_abort_decompress between images keeps its
+// permanent allocations; after an error it is destroyed and made afresh on the next call.
+struct Decompressor {
+  jpeg_decompress_struct cinfo;
+  ErrorManager err;
+  bool live = false;
+  ~Decompressor() {
+    if (live) jpeg_destroy_decompress(&cinfo);
+  }
+};
+thread_local Decompressor decompressor;
+
 // Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
 // Returns an empty string on success, else libjpeg's message; after an error the destination buffer's
 // pixels around the part are unspecified too (a margin may not have been put back).
 std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row) {
-  jpeg_decompress_struct cinfo;
-  ErrorManager err;
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = onError;
-  err.pub.emit_message = onMessage;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    return err.message;
+  Decompressor& d = decompressor;
+  jpeg_decompress_struct& cinfo = d.cinfo;
+  if (!d.live) {
+    cinfo.err = jpeg_std_error(&d.err.pub);
+    d.err.pub.error_exit = onError;
+    d.err.pub.emit_message = onMessage;
+    jpeg_create_decompress(&cinfo);
+    d.live = true;
   }
-  jpeg_create_decompress(&cinfo);
+  if (setjmp(d.err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    d.live = false;
+    return d.err.message;
+  }
   jpeg_mem_src(&cinfo, jpeg, static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
   if (part.x < 0 || part.y < 0 || part.w <= 0 || part.h <= 0 ||
       static_cast<JDIMENSION>(part.x + part.w) > cinfo.image_width ||
       static_cast<JDIMENSION>(part.y + part.h) > cinfo.image_height) {
-    jpeg_destroy_decompress(&cinfo);
+    jpeg_abort_decompress(&cinfo);
     return "the requested part lies outside the " + std::to_string(cinfo.image_width) + "x" +
            std::to_string(cinfo.image_height) + " image";
   }
@@ -113,8 +130,8 @@ std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::
     if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) break;  // cannot happen with a memory source
     std::memcpy(dst, row.data() + leftBytes, partBytes);
   }
-  // The rows below the part are never read: abort instead of finish.
-  jpeg_destroy_decompress(&cinfo);
+  // The rows below the part are never read: abort instead of finish (the decompressor stays for the next).
+  jpeg_abort_decompress(&cinfo);
   return {};
 }
 

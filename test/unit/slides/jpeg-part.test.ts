@@ -126,6 +126,19 @@ describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_pi
     expect(() => decoder!.decodePart(truncated, { x: 10, y: 200, w: 30, h: 30 }, out, 0, 120)).not.toThrow();
   });
 
+  it('decodes correctly after errors and after a part outside the image (the decompressor is reused)', () => {
+    const jpeg = jpegs.get('4:2:0 q75')!;
+    const other = jpegs.get([...jpegs.keys()].find((k) => k !== '4:2:0 q75')!)!;
+    const out = new Uint8Array(256 * 256 * 4);
+    const check = (j: Uint8Array, p: JpegPart) => expect(firstDifference(j, wholeDecode(j), p, 70)).toBeNull();
+    // A corrupt stream fails mid-header, a mutated one mid-scan; a part outside the image fails after the header.
+    expect(() => decoder!.decodePart(jpeg.subarray(0, 100), { x: 0, y: 0, w: 8, h: 8 }, out, 0, 32)).toThrow();
+    check(jpeg, { x: 37, y: 51, w: 100, h: 90 });
+    expect(() => decoder!.decodePart(jpeg, { x: 200, y: 0, w: 57, h: 10 }, out, 0, 1024)).toThrow();
+    check(other, { x: 5, y: 130, w: 60, h: 20 });
+    check(jpeg, { x: 0, y: 0, w: 256, h: 256 });
+  });
+
   it('never crashes on mutated files (2,000 cases, fixed seed)', () => {
     const rand = lcg(7);
     const source = jpegs.get('4:2:0 odd 250x131')!;
