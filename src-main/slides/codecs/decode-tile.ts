@@ -103,7 +103,12 @@ let jpegScratch = new Uint8Array(1 << 16);
 function checkedJpeg(format: TileFormat, stored: Uint8Array) {
   const length = stored.length + (format.jpegTables?.length ?? 0) + 32;
   if (jpegScratch.length < length) jpegScratch = new Uint8Array(Math.max(length, 2 * jpegScratch.length));
-  const jpeg = completeJpeg(stored, format.jpegTables, !format.ycbcr && format.samplesPerPixel >= 3, jpegScratch);
+  const jpeg = completeJpeg(
+    stored,
+    format.jpegTables,
+    !format.ycbcr && format.samplesPerPixel >= 3,
+    jpegScratch,
+  );
   const size = jpegSize(jpeg);
   if (size.width === 0 || size.height === 0) throw new Error('JPEG tile has no frame header');
   // Never let a corrupt header make the decoder allocate more than a tile's worth of pixels.

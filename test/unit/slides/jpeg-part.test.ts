@@ -59,7 +59,8 @@ function firstDifference(
   }
   for (let i = 0; i < out.length; i++) {
     const r = Math.floor(i / stride) - 1;
-    const inside = r >= 0 && r < p.h && i - stride * (r + 1) >= margin * 4 && i - stride * (r + 1) < (margin + p.w) * 4;
+    const inside =
+      r >= 0 && r < p.h && i - stride * (r + 1) >= margin * 4 && i - stride * (r + 1) < (margin + p.w) * 4;
     if (!inside && out[i] !== before[i])
       return `part ${JSON.stringify(p)}, margin ${margin}: byte ${i} outside the part was written`;
   }
@@ -130,9 +131,12 @@ describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_pi
     const jpeg = jpegs.get('4:2:0 q75')!;
     const other = jpegs.get([...jpegs.keys()].find((k) => k !== '4:2:0 q75')!)!;
     const out = new Uint8Array(256 * 256 * 4);
-    const check = (j: Uint8Array, p: JpegPart) => expect(firstDifference(j, wholeDecode(j), p, 70)).toBeNull();
+    const check = (j: Uint8Array, p: JpegPart) =>
+      expect(firstDifference(j, wholeDecode(j), p, 70)).toBeNull();
     // A corrupt stream fails mid-header, a mutated one mid-scan; a part outside the image fails after the header.
-    expect(() => decoder!.decodePart(jpeg.subarray(0, 100), { x: 0, y: 0, w: 8, h: 8 }, out, 0, 32)).toThrow();
+    expect(() =>
+      decoder!.decodePart(jpeg.subarray(0, 100), { x: 0, y: 0, w: 8, h: 8 }, out, 0, 32),
+    ).toThrow();
     check(jpeg, { x: 37, y: 51, w: 100, h: 90 });
     expect(() => decoder!.decodePart(jpeg, { x: 200, y: 0, w: 57, h: 10 }, out, 0, 1024)).toThrow();
     check(other, { x: 5, y: 130, w: 60, h: 20 });
@@ -178,7 +182,8 @@ describe.skipIf(!decoder || !wsi)(
           const jpeg = completeJpeg(stored, image.format.jpegTables, true);
           const whole = wholeDecode(jpeg);
           for (const p of parts(whole.width, whole.height, i).filter((_, j) => j % 3 === 0)) {
-            for (const margin of [0, 70]) expect(firstDifference(jpeg, whole, p, margin), `tile ${k}`).toBeNull();
+            for (const margin of [0, 70])
+              expect(firstDifference(jpeg, whole, p, margin), `tile ${k}`).toBeNull();
           }
         }
       } finally {

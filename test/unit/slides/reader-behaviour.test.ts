@@ -98,6 +98,29 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     expect(cache.count).toBe(0); // close drops the reader's tiles
   });
 
+  it.skipIf(!partial)('decodes a tile asked for again only much later in part again, not whole', async () => {
+    // Random reads over a large slide: whole decodes for tiles read again long after (their cached
+    // copy seldom used again) cost more than the parts they replace.
+    const big = makePyramidalTiff(path.join(dir, 'wide.tif'), 18 * 256, 17 * 256, true); // 306 tiles
+    const { pool, decodes } = countingPool();
+    const cache = new TileCache(256 * 1024 * 1024);
+    const reader = await TiffSlideReader.open(big, { pool, cache });
+    try {
+      const first = await reader.readRegion(0, 10, 10, 40, 40);
+      for (let t = 1; t < 18 * 17; t++)
+        await reader.readRegion(0, (t % 18) * 256 + 10, Math.floor(t / 18) * 256 + 10, 40, 40);
+      expect(decodes()).toBe(18 * 17);
+      expect(cache.count).toBe(0);
+      expect(await reader.readRegion(0, 10, 10, 40, 40)).toEqual(first);
+      expect(cache.count).toBe(0); // in part again
+      // Asked for again at once (coherent access): whole, and cached.
+      expect(await reader.readRegion(0, 10, 10, 40, 40)).toEqual(first);
+      expect(cache.count).toBe(1);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('with tilesReused, decodes the tiles of neighbouring grid rows whole once, to the same pixels', async () => {
     // Three rows of 224 px patches (a strip of three each) across 256 px tiles, as a patch batch reads
     // them. Without the hint, a tile a row needs less than half of is decoded in part for that row and
