@@ -11,6 +11,7 @@
 #include "addon.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE
 #include <cstring>
@@ -41,27 +42,50 @@ struct Part {
   int x, y, w, h;         // in image pixels, inside the image
   uint8_t* out;           // RGBA destination of the part's top-left pixel
   size_t outStride;       // bytes between destination rows
+  uint8_t* bufferBegin;   // the destination buffer, which libjpeg may write anywhere in (see decodePart)
+  uint8_t* bufferEnd;
 };
 
-// Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
-// Returns an empty string on success, else libjpeg's message.
-std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row) {
+// Widest crop margin (pixels) decoded straight into the destination: the margins are saved and put back.
+constexpr int kMaxMargin = 64;
+
+// One decompressor per thread (each decode worker is one), reused from tile to tile: creating and
+// destroying one per part was a fixed cost of every part. jpeg_abort_decompress between images keeps its
+// permanent allocations; after an error it is destroyed and made afresh on the next call.
+struct Decompressor {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = onError;
-  err.pub.emit_message = onMessage;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    return err.message;
+  bool live = false;
+  ~Decompressor() {
+    if (live) jpeg_destroy_decompress(&cinfo);
   }
-  jpeg_create_decompress(&cinfo);
+};
+thread_local Decompressor decompressor;
+
+// Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
+// Returns an empty string on success, else libjpeg's message; after an error the destination buffer's
+// pixels around the part are unspecified too (a margin may not have been put back).
+std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row) {
+  Decompressor& d = decompressor;
+  jpeg_decompress_struct& cinfo = d.cinfo;
+  if (!d.live) {
+    cinfo.err = jpeg_std_error(&d.err.pub);
+    d.err.pub.error_exit = onError;
+    d.err.pub.emit_message = onMessage;
+    jpeg_create_decompress(&cinfo);
+    d.live = true;
+  }
+  if (setjmp(d.err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    d.live = false;
+    return d.err.message;
+  }
   jpeg_mem_src(&cinfo, jpeg, static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
   if (part.x < 0 || part.y < 0 || part.w <= 0 || part.h <= 0 ||
       static_cast<JDIMENSION>(part.x + part.w) > cinfo.image_width ||
       static_cast<JDIMENSION>(part.y + part.h) > cinfo.image_height) {
-    jpeg_destroy_decompress(&cinfo);
+    jpeg_abort_decompress(&cinfo);
     return "the requested part lies outside the " + std::to_string(cinfo.image_width) + "x" +
            std::to_string(cinfo.image_height) + " image";
   }
@@ -76,17 +100,38 @@ std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::
   JDIMENSION width = static_cast<JDIMENSION>(right - left);
   if (width < cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoffset, &width);
   else xoffset = 0;
-  row.resize(static_cast<size_t>(cinfo.output_width) * 4);
   if (part.y > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(part.y));
-  const size_t skip = static_cast<size_t>(part.x - static_cast<int>(xoffset)) * 4;
-  JSAMPROW rows[1] = {row.data()};
+  // libjpeg writes whole cropped rows: the part plus `left` pixels before it and `right` after it. Where
+  // those margins are narrow and lie inside the destination buffer, each row is decoded in place and the
+  // margins' bytes (a neighbouring part, the row before, or padding) are saved before and put back after:
+  // that spares copying every row out of a scratch row (a region's worth of bytes per request). Elsewhere
+  // (a margin outside the buffer or wider than kMaxMargin) the row goes through the scratch row.
+  const size_t leftBytes = static_cast<size_t>(part.x - static_cast<int>(xoffset)) * 4;
+  const size_t partBytes = static_cast<size_t>(part.w) * 4;
+  const size_t rightBytes = static_cast<size_t>(cinfo.output_width) * 4 - leftBytes - partBytes;
+  const bool narrow = leftBytes <= kMaxMargin * 4 && rightBytes <= kMaxMargin * 4;
+  uint8_t savedLeft[kMaxMargin * 4];
+  uint8_t savedRight[kMaxMargin * 4];
   for (int y = 0; y < part.h; y++) {
+    uint8_t* dst = part.out + static_cast<size_t>(y) * part.outStride;
+    if (narrow && dst - part.bufferBegin >= static_cast<ptrdiff_t>(leftBytes) &&
+        part.bufferEnd - (dst + partBytes) >= static_cast<ptrdiff_t>(rightBytes)) {
+      JSAMPROW rows[1] = {dst - leftBytes};
+      std::memcpy(savedLeft, dst - leftBytes, leftBytes);
+      std::memcpy(savedRight, dst + partBytes, rightBytes);
+      const JDIMENSION got = jpeg_read_scanlines(&cinfo, rows, 1);
+      std::memcpy(dst - leftBytes, savedLeft, leftBytes);
+      std::memcpy(dst + partBytes, savedRight, rightBytes);
+      if (got != 1) break;  // cannot happen with a memory source
+      continue;
+    }
+    row.resize(static_cast<size_t>(cinfo.output_width) * 4);
+    JSAMPROW rows[1] = {row.data()};
     if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) break;  // cannot happen with a memory source
-    std::memcpy(part.out + static_cast<size_t>(y) * part.outStride, row.data() + skip,
-                static_cast<size_t>(part.w) * 4);
+    std::memcpy(dst, row.data() + leftBytes, partBytes);
   }
-  // The rows below the part are never read: abort instead of finish.
-  jpeg_destroy_decompress(&cinfo);
+  // The rows below the part are never read: abort instead of finish (the decompressor stays for the next).
+  jpeg_abort_decompress(&cinfo);
   return {};
 }
 
@@ -102,7 +147,8 @@ Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride)");
   auto jpeg = info[0].As<Napi::Uint8Array>();
   auto out = info[5].As<Napi::Uint8Array>();
-  Part part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0};
+  Part part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0,
+            out.Data(), out.Data() + out.ByteLength()};
   const int offset = intArg(info, 6, "outOffset");
   const int stride = intArg(info, 7, "outStride");
   if (part.w <= 0 || part.h <= 0) throw Napi::RangeError::New(env, "the part is empty");

@@ -93,9 +93,22 @@ export function decodeTilePart(
   decoder.decodePart(jpeg, { x: part.x, y: part.y, w, h }, out, outOffset, outStride);
 }
 
-/** The complete JPEG stream of a tile and its frame size, refusing frames larger than the tile. */
+/**
+ * Where complete JPEG streams are built, reused tile after tile: the JPEG decoders here run synchronously
+ * and keep nothing of their input (a fresh buffer per tile was four zero-filled allocations per request).
+ */
+let jpegScratch = new Uint8Array(1 << 16);
+
+/** The complete JPEG stream of a tile (valid until the next call) and its frame size, refusing frames larger than the tile. */
 function checkedJpeg(format: TileFormat, stored: Uint8Array) {
-  const jpeg = completeJpeg(stored, format.jpegTables, !format.ycbcr && format.samplesPerPixel >= 3);
+  const length = stored.length + (format.jpegTables?.length ?? 0) + 32;
+  if (jpegScratch.length < length) jpegScratch = new Uint8Array(Math.max(length, 2 * jpegScratch.length));
+  const jpeg = completeJpeg(
+    stored,
+    format.jpegTables,
+    !format.ycbcr && format.samplesPerPixel >= 3,
+    jpegScratch,
+  );
   const size = jpegSize(jpeg);
   if (size.width === 0 || size.height === 0) throw new Error('JPEG tile has no frame header');
   // Never let a corrupt header make the decoder allocate more than a tile's worth of pixels.

@@ -17,12 +17,15 @@ const ADOBE_RGB = Uint8Array.from([
 
 /**
  * Builds a complete JPEG from a TIFF tile: tables (SOI..EOI, may be absent) + tile (SOI..EOI).
- * `rgbComponents` inserts the Adobe transform-0 marker right after SOI.
+ * `rgbComponents` inserts the Adobe transform-0 marker right after SOI. With `scratch` (large enough), the
+ * stream is built there and a view of it returned: decoders that keep nothing of their input then cost no
+ * allocation per tile.
  */
 export function completeJpeg(
   tile: Uint8Array,
   tables: Uint8Array | undefined,
   rgbComponents: boolean,
+  scratch?: Uint8Array,
 ): Uint8Array {
   if (tile.length < 4 || tile[0] !== 0xff || tile[1] !== 0xd8)
     throw new Error('JPEG tile does not start with SOI');
@@ -31,7 +34,8 @@ export function completeJpeg(
   const tablesBody = useTables ? tables.subarray(2, endWithoutEoi(tables)) : new Uint8Array(0);
   const tileBody = tile.subarray(2);
   const extra = rgbComponents ? ADOBE_RGB.length : 0;
-  const out = new Uint8Array(2 + extra + tablesBody.length + tileBody.length);
+  const length = 2 + extra + tablesBody.length + tileBody.length;
+  const out = scratch && scratch.length >= length ? scratch.subarray(0, length) : new Uint8Array(length);
   out[0] = 0xff;
   out[1] = 0xd8;
   let p = 2;

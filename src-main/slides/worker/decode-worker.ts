@@ -45,7 +45,9 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
   // are: without an alpha channel in the tiles, starting from white does the whole job.
   const whiteBackground = task.flatten && !task.format.hasAlpha;
   const rgba =
-    task.type === 'rgba' ? rgbaTarget(task) : composeBuffer(w * h * 4, whiteBackground ? 0xffffffff : 0);
+    task.type === 'rgba'
+      ? rgbaTarget(task)
+      : composeBuffer(w * h * 4, coversRegion(task) ? undefined : whiteBackground ? 0xffffffff : 0);
   const copyRect = rectCopier();
   for (const { col, row, pixels, range, part } of task.tiles) {
     if (part && range) {
@@ -135,16 +137,19 @@ function reduce(src: RgbaPixels, fx: number, fy: number, flatten: boolean): Rgba
   return boxReduce(src, fx, fy);
 }
 
-/** One region buffer per size, reused (the encoders copy what they need), filled with `pixel`. */
+/**
+ * One region buffer per size, reused (the encoders copy what they need), filled with `pixel`; left as it
+ * is without one (the tiles cover every pixel: filling 256 KiB per Deep Zoom tile was wasted).
+ */
 const composeBuffers = new Map<number, Uint8Array>();
-function composeBuffer(bytes: number, pixel: number): Uint8Array {
+function composeBuffer(bytes: number, pixel: number | undefined): Uint8Array {
   let b = composeBuffers.get(bytes);
   if (!b) {
     if (composeBuffers.size >= 8) composeBuffers.clear();
     b = new Uint8Array(bytes);
     composeBuffers.set(bytes, b);
   }
-  new Uint32Array(b.buffer, 0, bytes / 4).fill(pixel);
+  if (pixel !== undefined) new Uint32Array(b.buffer, 0, bytes / 4).fill(pixel);
   return b;
 }
 
