@@ -518,7 +518,7 @@ int64_t packedWeightsBytes() {
 }
 
 // Parallel version of the same loops: all of B is packed once (every KC slice, every panel), shared by all
-// threads; then one task per (MC-row block x panel range) runs every k slice of its tile, so a GEMM has two
+// threads (and all of A, in the same job, when several tasks share a row block); then one task per (MC-row block x panel range) runs every k slice of its tile, so a GEMM has two
 // parallel jobs (two barriers) whatever its K. Tasks are handed out dynamically, which also balances load when
 // other processes take a core. Each C element is still summed in the same k order as gemmSerial.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
@@ -541,20 +541,6 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
     if (even > blocks && 2 * mcEven >= ks.mc) MC_ = mcEven;
   }
   const int64_t panels = (N + NR_ - 1) / NR_, Npad = panels * NR_, slices = (K + KC_ - 1) / KC_;
-  thread_local PackedB cache;
-  // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
-  const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
-  const auto kept = keptPanels(pl, K, N, B, pbFloats);
-  float* pb = kept.first ? kept.first->panels.data() : packedBBuffer(cache, pbFloats);
-  constexpr int64_t kPackPanels = 8;
-  const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
-  if (!kept.second)
-    parallelFor(slices * packGroups, [&](int64_t t) {
-      const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
-      const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
-      const int64_t j0 = p0 * NR_, cols = std::min(N, p1 * NR_) - j0;
-      packB(pl, kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + ks.slots(pc) * Npad + p0 * ks.slots(kc) * NR_);
-    });
   const int64_t mblocks = (M + MC_ - 1) / MC_;
   // Panel ranges of at most NC columns; split further when there are too few row blocks to busy every thread.
   int64_t perRange = std::min<int64_t>(panels, ks.nc / NR_);
@@ -564,21 +550,54 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
     perRange = (panels + ranges - 1) / ranges;
     ranges = (panels + perRange - 1) / perRange;
   }
+  // With several panel ranges per row block, each of their tasks would pack the same A block again (a weight
+  // gradient's dout^T, M = 192..768 output features, 2-3 times over): then all of A is packed once, by the same
+  // parallel job that packs B, into a buffer the tasks share. Each (row block, k slice) has its own region, 64 floats
+  // apart, so no packer's spill past its last panel reaches a region another thread writes.
+  const bool shareA = !direct && ranges > 1;
+  const int64_t aRegion = (MC_ + MR_ - 1) / MR_ * MR_ * ks.slots(KC_) + 64;
+  thread_local PackedB cache, cacheA;
+  // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
+  const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
+  const auto kept = keptPanels(pl, K, N, B, pbFloats);
+  float* pb = kept.first ? kept.first->panels.data() : packedBBuffer(cache, pbFloats);
+  float* pa = shareA ? packedBBuffer(cacheA, static_cast<size_t>(mblocks * slices * aRegion)) : nullptr;
+  constexpr int64_t kPackPanels = 8;
+  const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
+  const int64_t bTasks = kept.second ? 0 : slices * packGroups, aTasks = shareA ? mblocks * slices : 0;
+  parallelFor(bTasks + aTasks, [&](int64_t t) {
+    if (t >= bTasks) {
+      t -= bTasks;
+      const int64_t ic = (t / slices) * MC_, pc = (t % slices) * KC_;
+      packA(pl, std::min(MC_, M - ic), std::min(KC_, K - pc), A.p + ic * A.rs + pc * A.cs, A.rs, A.cs,
+            pa + t * aRegion);
+      return;
+    }
+    const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
+    const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
+    const int64_t j0 = p0 * NR_, cols = std::min(N, p1 * NR_) - j0;
+    packB(pl, kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + ks.slots(pc) * Npad + p0 * ks.slots(kc) * NR_);
+  });
   parallelFor(mblocks * ranges, [&](int64_t t) {
     const int64_t ib = t / ranges, p0 = (t % ranges) * perRange, p1 = std::min(panels, p0 + perRange);
     const int64_t ic = ib * MC_, mc = std::min(MC_, M - ic);
     Scratch& s = scratch();
-    s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
+    if (!direct && !shareA) s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
     for (int64_t pc = 0; pc < K; pc += KC_) {
       const int64_t kc = std::min(KC_, K - pc);
       const float* a = A.p + ic * A.rs + pc * A.cs;
-      if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+      const float* ap = direct ? a : shareA ? pa + (ib * slices + pc / KC_) * aRegion : s.a.data();
+      if (!direct && !shareA) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
       const bool last = pc + kc >= K;
-      computeBlock(ks, mc, N, kc, p0, p1, direct ? a : s.a.data(), direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
+      computeBlock(ks, mc, N, kc, p0, p1, ap, direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
                    C + ic * ldc, ldc, accumulate || pc > 0, colBias && last ? colBias : nullptr,
                    last ? epilogue : nullptr, ic, 0);
     }
   });
+  if (cacheA.n > kKeepFloats) {
+    cacheA.p.reset();
+    cacheA.n = 0;
+  }
   if (cache.n > kKeepFloats) {
     cache.p.reset();
     cache.n = 0;

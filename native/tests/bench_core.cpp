@@ -1,5 +1,6 @@
 // Engine-core measurements (standalone, no Node):
-//   bench_core gemm M N K               GEMM GFLOP/s (C = A . B^T, the linear layer's shape)
+//   bench_core gemm M N K [dweight]     GEMM GFLOP/s (C = A . B^T, the linear layer's shape; dweight: C += A^T . B
+//                                       with A stored K x M, the weight gradient's)
 //   bench_core rss N CHUNK              peak RSS of one end-to-end step on a small ViT (64 px, dim 192,
 //                                       depth 4) for a slide of N patches
 //   bench_core train MODEL B CHUNK [S]  end-to-end training images/s (forward + backward + AdamW) for one
@@ -166,12 +167,16 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   if (mode == "gemm" && argc >= 5) {
     const int64_t M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
+    // "dweight": the weight gradient's layout, dW (M = out, N = in) += dout^T (column-major) . x (row-major).
+    const bool dweight = argc > 5 && std::string(argv[5]) == "dweight";
     std::vector<float> A(M * K, 0.5f), B(N * K, 0.25f), C(M * N);
-    gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), 1, K}, C.data(), N, false);
+    const MatView a = dweight ? MatView{A.data(), 1, M} : MatView{A.data(), K, 1};
+    const MatView b = dweight ? MatView{B.data(), N, 1} : MatView{B.data(), 1, K};
+    gemm(M, N, K, a, b, C.data(), N, dweight);
     int reps = 0;
     const double t0 = now(), c0 = cpuSeconds();
     while (now() - t0 < 2.0 || reps < 3) {
-      gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), 1, K}, C.data(), N, false);
+      gemm(M, N, K, a, b, C.data(), N, dweight);
       reps++;
     }
     const double dt = (now() - t0) / reps, ct = (cpuSeconds() - c0) / reps;
