@@ -62,7 +62,15 @@ export async function trainingJobRows(work: string): Promise<string> {
   fs.copyFileSync(path.join(dir, 'project.sqlite'), path.join(project, 'project.sqlite'));
   if (fs.existsSync(path.join(dir, 'cache')))
     fs.cpSync(path.join(dir, 'cache'), path.join(project, 'cache'), { recursive: true });
-  const base: RunConfigInput = { split: 'demo', epochs: 1, seed: 1, mpp: 0.5, chunkSize: 128 };
+  // No linear probe: these rows are about the end-to-end epoch (history[0]).
+  const base: RunConfigInput = {
+    split: 'demo',
+    probeEpochs: 0,
+    epochs: 1,
+    seed: 1,
+    mpp: 0.5,
+    chunkSize: 128,
+  };
   const rows: JobRow[] = [];
   for (const [k, chunk] of [
     [256, 128],
