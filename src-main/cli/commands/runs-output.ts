@@ -1,5 +1,6 @@
 /** Text output of `tessera runs` and `tessera runs show`. */
 import type { RunDetail, RunSummary } from '../../contract/contract.js';
+import { probeEpochsOf } from '../../training/runs/run-config.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -47,7 +48,7 @@ export function showRun(d: RunDetail): string {
       .join(', ')}); tasks ${c.tasks.join(', ')}; ${c.patchesPerSlide} patches/slide at ${c.mpp} µm/px`,
   );
   out.push(
-    `  optimiser  ${c.mode === 'end-to-end' && c.probeEpochs ? `${c.probeEpochs} probe epochs (encoder frozen), then ` : ''}${c.epochs} epochs, ${c.batchSlides} slides/step, lr ${c.lrEncoder} (encoder) ${c.lrAggregator} (aggregator), ` +
+    `  optimiser  ${probeEpochsOf(c) ? `${c.probeEpochs} probe epochs (encoder frozen), then ` : ''}${c.epochs} epochs, ${c.batchSlides} slides/step, lr ${c.lrEncoder} (encoder) ${c.lrAggregator} (aggregator), ` +
       `weight decay ${c.weightDecay}, warm-up ${c.warmupEpochs} epoch(s), clip ${c.clipNorm}, chunk ${c.chunkSize}` +
       (c.matmulPrecision === 'bf16' ? ', bf16 matrix products' : ''),
   );

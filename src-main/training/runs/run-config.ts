@@ -84,9 +84,14 @@ export function resolveRunConfig(
   };
 }
 
-/** Epochs the run goes through: the linear probe's (end to end only), then `epochs`. */
+/** The linear probe's epochs: end to end only (absent from configs stored before it existed: none). */
+export function probeEpochsOf(c: Pick<RunConfig, 'mode' | 'probeEpochs'>): number {
+  return c.mode === 'end-to-end' ? (c.probeEpochs ?? 0) : 0;
+}
+
+/** Epochs the run goes through: the linear probe's, then `epochs`. */
 export function totalEpochs(c: Pick<RunConfig, 'mode' | 'epochs' | 'probeEpochs'>): number {
-  return c.epochs + (c.mode === 'end-to-end' ? (c.probeEpochs ?? 0) : 0);
+  return c.epochs + probeEpochsOf(c);
 }
 
 /** The defaults as the renderer's form shows them. */

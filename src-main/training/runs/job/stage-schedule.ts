@@ -6,6 +6,7 @@
  * to the engine as constant rates for that step.
  */
 import type { RunConfig } from '../../../contract/contract.js';
+import { probeEpochsOf } from '../run-config.js';
 
 export interface StageRates {
   lrEncoder: number;
@@ -35,7 +36,7 @@ type ScheduleConfig = Pick<
 
 /** True while `epoch` (0-based) is a linear-probe epoch of an end-to-end run. */
 export function isProbeEpoch(c: Pick<RunConfig, 'mode' | 'probeEpochs'>, epoch: number): boolean {
-  return c.mode === 'end-to-end' && epoch < (c.probeEpochs ?? 0);
+  return epoch < probeEpochsOf(c);
 }
 
 /**
@@ -49,8 +50,8 @@ export function stageRates(
   modelStep: number,
 ): StageRates {
   const warmupSteps = Math.round(c.warmupEpochs * stepsPerEpoch);
-  const probe = c.mode === 'end-to-end' ? (c.probeEpochs ?? 0) : 0;
-  if (isProbeEpoch(c, epoch))
+  const probe = probeEpochsOf(c);
+  if (epoch < probe)
     return { lrEncoder: 0, lrAggregator: c.lrAggregator, warmupSteps, totalSteps: probe * stepsPerEpoch };
   if (probe === 0)
     return {
