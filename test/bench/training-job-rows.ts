@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { RunConfigInput } from '../../src-main/contract/contract.js';
 import { TrainingRuns } from '../../src-main/jobs/training-runs.js';
 import { createDemoCohort } from '../../src-main/training/demo/cohort.js';
+import { prefetchFor } from '../../src-main/training/runs/job/training-job.js';
 
 export interface JobRow {
   k: number;
@@ -87,7 +88,10 @@ export async function trainingJobRows(work: string): Promise<string> {
   }
   const flat = rows.slice(0, 3);
   const growth = flat[2]!.peakRssMiB - flat[0]!.peakRssMiB;
-  const pixels = ((4096 - 256) * 32 * 32 * 3 * 5) / 1048576;
+  // Slides whose pixels can be held at once: the step's two, the loader's read-ahead and the one being read.
+  const micro = { kind: 'builtin', size: 'micro' } as const;
+  const inFlight = (k: number) => (2 + prefetchFor(k, micro) + 1) * k * 32 * 32 * 3;
+  const pixels = (inFlight(4096) - inFlight(256)) / 1048576;
   return [
     '### training job: memory and waiting in end-to-end runs',
     '',
@@ -105,7 +109,7 @@ export async function trainingJobRows(work: string): Promise<string> {
     ),
     '',
     `From K = 256 to 4,096 at chunk 128 the peak grows by ${growth.toFixed(0)} MiB: the slides' input pixels in ` +
-      `flight (K x 32 x 32 x 3 bytes per slide, two slides per step and up to three prefetched: about ${pixels.toFixed(0)} MiB ` +
+      `flight (K x 32 x 32 x 3 bytes per slide: the step's two slides, ${prefetchFor(4096, micro)} read ahead at K = 4,096 (the job reads ahead up to 8 slides within 256 MiB) and one being read: about ${pixels.toFixed(0)} MiB ` +
       "more at K = 4,096) and the N x D embedding matrix and its gradient; the encoder's activations stay one chunk's. " +
       `The last row keeps every patch's activations at once (chunk = K): ${(rows[3]!.peakRssMiB - flat[2]!.peakRssMiB).toFixed(0)} MiB more.`,
   ].join('\n');

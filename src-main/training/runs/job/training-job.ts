@@ -718,7 +718,7 @@ class TrainingRun {
  * Slides read ahead of the engine: enough to ride out slow reads (2 to 8), within about 256 MiB of patch
  * pixels in flight, so memory stays bounded whatever K is.
  */
-function prefetchFor(patchesPerSlide: number, model: RunPlan['model']): number {
+export function prefetchFor(patchesPerSlide: number, model: RunPlan['model']): number {
   const side = model.kind === 'builtin' && model.size === 'micro' ? 32 : 224;
   const bytes = patchesPerSlide * side * side * 3;
   return Math.max(2, Math.min(8, Math.floor((256 * 1048576) / bytes)));
