@@ -146,7 +146,9 @@ describe('training runs', () => {
       expect(tty.stdout).toContain('\x1b[?25l'); // cli-progress hides the cursor while it draws
       // A bar that has moved, in whichever phase a redraw caught: cli-progress redraws at most 10 times a
       // second, so a fast epoch can pass between two frames.
-      expect(tty.stdout).toMatch(/[a-z]+\s+[12]\/2 \[(?=[\u2588\u2591]{40}\])\u2588+\u2591*\] \d+\/\d+ \| loss /);
+      expect(tty.stdout).toMatch(
+        /[a-z]+\s+[12]\/2 \[(?=[\u2588\u2591]{40}\])\u2588+\u2591*\] \d+\/\d+ \| loss /,
+      );
       expect(tty.stdout).toMatch(/epoch 2\/2: train loss/);
     },
     120_000,
