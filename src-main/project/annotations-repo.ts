@@ -48,27 +48,30 @@ function writeBounds(db: Db, id: number, slideId: number, b: Bounds): void {
   ).run(id, slideId, slideId, Math.floor(b[0]), Math.ceil(b[2]), Math.floor(b[1]), Math.ceil(b[3]));
 }
 
+/** The columns a write sets besides the id, with the record's field for each. */
+const WRITTEN: [column: string, field: keyof NewAnnotationRecord][] = [
+  ['slide_id', 'slideId'],
+  ['class_id', 'classId'],
+  ['object_type', 'objectType'],
+  ['name', 'name'],
+  ['shape', 'shape'],
+  ['geometry', 'geometry'],
+  ['geometry_extra', 'geometryExtra'],
+  ['feature_extra', 'featureExtra'],
+  ['properties', 'properties'],
+  ['vertex_count', 'vertexCount'],
+  ['author', 'author'],
+  ['created_at', 'createdAt'],
+  ['updated_at', 'updatedAt'],
+];
+const WRITTEN_COLUMNS = WRITTEN.map(([column]) => column).join(', ');
+const WRITTEN_PLACES = WRITTEN.map(() => '?').join(', ');
+const writtenValues = (r: NewAnnotationRecord) => WRITTEN.map(([, field]) => r[field]);
+
 export function insertAnnotation(db: Db, r: NewAnnotationRecord, bounds: Bounds): number {
   const id = Number(
-    prepared(
-      db,
-      `INSERT INTO annotations (slide_id, class_id, object_type, name, shape, geometry, geometry_extra,
-         feature_extra, properties, vertex_count, author, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      r.slideId,
-      r.classId,
-      r.objectType,
-      r.name,
-      r.shape,
-      r.geometry,
-      r.geometryExtra,
-      r.featureExtra,
-      r.properties,
-      r.vertexCount,
-      r.author,
-      r.createdAt,
-      r.updatedAt,
+    prepared(db, `INSERT INTO annotations (${WRITTEN_COLUMNS}) VALUES (${WRITTEN_PLACES})`).run(
+      ...writtenValues(r),
     ).lastInsertRowid,
   );
   writeBounds(db, id, r.slideId, bounds);
@@ -88,25 +91,8 @@ export function writeAnnotation(db: Db, r: AnnotationRecord, bounds: Bounds): bo
   try {
     prepared(
       db,
-      `INSERT OR REPLACE INTO annotations (id, slide_id, class_id, object_type, name, shape, geometry,
-         geometry_extra, feature_extra, properties, vertex_count, author, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      r.id,
-      r.slideId,
-      classId,
-      r.objectType,
-      r.name,
-      r.shape,
-      r.geometry,
-      r.geometryExtra,
-      r.featureExtra,
-      r.properties,
-      r.vertexCount,
-      r.author,
-      r.createdAt,
-      r.updatedAt,
-    );
+      `INSERT OR REPLACE INTO annotations (id, ${WRITTEN_COLUMNS}) VALUES (?, ${WRITTEN_PLACES})`,
+    ).run(r.id, ...writtenValues({ ...r, classId }));
   } catch (err) {
     if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return false;
     throw err;

@@ -1,4 +1,5 @@
 /** The annotation commands through dispatch, as either transport calls them, on a real project file. */
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,7 +53,7 @@ const rect = (x: number, y: number, w: number, h: number): AnnotationGeometry =>
 
 describe('annotations API', () => {
   it('draws, changes and deletes shapes, each one undo step on the session stack shared with labels', async () => {
-    const { call, ids, events, services } = await app();
+    const { call, ids, events, services, dir } = await app();
     const { classes } = await call('annotationClasses.list');
     const [tumor, stroma] = classes;
     expect(tumor).toMatchObject({ name: 'Tumor', color: '#c80000', position: 0, annotationCount: 0 });
@@ -107,6 +108,17 @@ describe('annotations API', () => {
       update: [{ id: box!.id, geometry: rect(150, 100, 200, 100) }],
     });
     expect(moved.annotations[0]).toMatchObject({ classId: stroma!.id, shape: 'rectangle' });
+    // The stored row, every column (author and times included), as the undo of its removal must restore it.
+    const storedRow = () => {
+      const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+      try {
+        return db.prepare('SELECT * FROM annotations WHERE id = ?').get(tri!.id);
+      } finally {
+        db.close();
+      }
+    };
+    const before = storedRow();
+    expect(before).toMatchObject({ author: services.session.author, vertex_count: 4 });
     const removed = await call('annotations.edit', { slideId: ids[0], remove: [tri!.id] });
     expect(removed.removed).toEqual([tri!.id]);
     const list = async () => (await call('annotations.list', { slideId: ids[0] })).annotations;
@@ -115,6 +127,7 @@ describe('annotations API', () => {
     expect((await call('edit.undo')).undone).toBe('delete 1 shape');
     expect(events.at(-1)).toMatchObject({ kinds: ['annotations'], annotationIds: [tri!.id] });
     expect((await list()).map((a) => a.id)).toEqual([box!.id, tri!.id]);
+    expect(storedRow()).toEqual(before);
     expect((await call('edit.undo')).undone).toBe('edit 1 shape');
     expect((await list())[0]!.geometry).toEqual(rect(100, 100, 200, 100));
     expect((await call('edit.undo')).undone).toBe('set 1 shape to Stroma');
