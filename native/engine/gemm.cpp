@@ -385,8 +385,12 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
   const KernelSet& ks = pl.set;
   const bool direct = readsAInPlace(pl, A, N);
   Scratch& s = scratch();
-  s.a.resize(static_cast<size_t>(ks.mc * ks.kc + 64));
-  s.b.resize(static_cast<size_t>(ks.kc * ((std::min(ks.nc, N) + ks.nr - 1) / ks.nr * ks.nr) + 64));
+  // Grown only: attention alternates two sizes per head, and each growth of a vector zero-fills its new floats.
+  const auto atLeast = [](std::vector<float>& v, int64_t n) {
+    if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  };
+  atLeast(s.a, ks.mc * ks.kc + 64);
+  atLeast(s.b, ks.kc * ((std::min(ks.nc, N) + ks.nr - 1) / ks.nr * ks.nr) + 64);
   for (int64_t jc = 0; jc < N; jc += ks.nc) {
     const int64_t nc = std::min(ks.nc, N - jc), panels = (nc + ks.nr - 1) / ks.nr;
     for (int64_t pc = 0; pc < K; pc += ks.kc) {
@@ -405,17 +409,52 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
   }
 }
 
+// Slice s of K (rows pc = s * KC ..) at slots(pc) * Npad floats, its panel p at + p * slots(kc) * NR, as the parallel
+// GEMM lays out its shared B.
+void PackedB::pack(int64_t K, int64_t N, MatView B) {
+  const KernelSet& ks = fp32Set();
+  set_ = &ks;
+  K_ = K;
+  N_ = N;
+  const int64_t Npad = (N + ks.nr - 1) / ks.nr * ks.nr;
+  if (panels_.size() < static_cast<size_t>(ks.slots(K + 1) * Npad + 64))
+    panels_.resize(static_cast<size_t>(ks.slots(K + 1) * Npad + 64));
+  for (int64_t pc = 0; pc < K; pc += ks.kc) {
+    const int64_t kc = std::min(ks.kc, K - pc);
+    ks.packB(kc, N, B.p + pc * B.rs, B.rs, B.cs, panels_.data() + ks.slots(pc) * Npad);
+  }
+}
+
+void PackedB::multiply(int64_t M, MatView A, float* C, int64_t ldc) {
+  if (M <= 0 || N_ <= 0) return;
+  if (K_ <= 0) return zeroOrKeep(M, N_, C, ldc, false);
+  const KernelSet& ks = *static_cast<const KernelSet*>(set_);
+  const bool direct = ks.kernelRowA && A.cs == 1 && N_ <= ks.rowAMaxN;
+  const int64_t Npad = (N_ + ks.nr - 1) / ks.nr * ks.nr, panels = Npad / ks.nr;
+  if (!direct && a_.size() < static_cast<size_t>(ks.mc * ks.kc + 64)) a_.resize(static_cast<size_t>(ks.mc * ks.kc + 64));
+  for (int64_t pc = 0; pc < K_; pc += ks.kc) {
+    const int64_t kc = std::min(ks.kc, K_ - pc);
+    for (int64_t ic = 0; ic < M; ic += ks.mc) {
+      const int64_t mc = std::min(ks.mc, M - ic);
+      const float* a = A.p + ic * A.rs + pc * A.cs;
+      if (!direct) ks.packA(mc, kc, a, A.rs, A.cs, a_.data());
+      computeBlock(ks, mc, N_, kc, 0, panels, direct ? a : a_.data(), direct ? A.rs : 0,
+                   panels_.data() + ks.slots(pc) * Npad, C + ic * ldc, ldc, pc > 0, nullptr);
+    }
+  }
+}
+
 namespace {
 // The packed B of a parallel GEMM, kept between calls by the calling thread: a fresh allocation of several MiB
 // per call costs page faults and zeroing. Released when it grew past kKeepFloats.
 constexpr size_t kKeepFloats = size_t(16) << 20;  // 64 MiB
 
-struct PackedB {
+struct PackBuffer {
   std::unique_ptr<float[]> p;
   size_t n = 0;
 };
 
-float* packedBBuffer(PackedB& b, size_t n) {
+float* packedBBuffer(PackBuffer& b, size_t n) {
   if (b.n < n) {
     b.p.reset();
     b.p.reset(new float[n]);
@@ -556,7 +595,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   // apart, so no packer's spill past its last panel reaches a region another thread writes.
   const bool shareA = !direct && ranges > 1;
   const int64_t aRegion = (MC_ + MR_ - 1) / MR_ * MR_ * ks.slots(KC_) + 64;
-  thread_local PackedB cache, cacheA;
+  thread_local PackBuffer cache, cacheA;
   // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
   const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
   const auto kept = keptPanels(pl, K, N, B, pbFloats);
@@ -582,7 +621,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
     const int64_t ib = t / ranges, p0 = (t % ranges) * perRange, p1 = std::min(panels, p0 + perRange);
     const int64_t ic = ib * MC_, mc = std::min(MC_, M - ic);
     Scratch& s = scratch();
-    if (!direct && !shareA) s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
+    if (!direct && !shareA && s.a.size() < static_cast<size_t>(MC_ * KC_ + 64)) s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
     for (int64_t pc = 0; pc < K; pc += KC_) {
       const int64_t kc = std::min(KC_, K - pc);
       const float* a = A.p + ic * A.rs + pc * A.cs;

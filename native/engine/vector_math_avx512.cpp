@@ -40,8 +40,9 @@ AVX512_FN __m512 exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+  // p * 2^n in one instruction (n is integral and, after the clamp, at least -126: the same product, bit for bit, as
+  // building 2^n's exponent bits and multiplying)
+  return _mm512_scalef_ps(p, n);
 }
 
 // erf(x) (Abramowitz & Stegun 7.1.26); *expNegSq = exp(-x^2) for the GELU backward's pdf
@@ -145,22 +146,37 @@ AVX512_TARGET void swigluBackwardAvx512(float* dg, float* dv, const float* dout,
 }
 
 // row = softmax(row * scale); the maximum of row * scale is scale * max(row) (rounding is monotonic). Rows are short
-// (197 tokens): one reduction per pass, the tail folded into the vector accumulators.
+// (197 tokens) and each pass a chain through one accumulator would wait on: two accumulators per pass (even and odd
+// vectors), the tail folded into the first.
 AVX512_TARGET void softmaxAvx512(float* row, int64_t n, float scale) {
   const int64_t full = n / 16 * 16;
   const __mmask16 tail = tailMask(n - full);
-  __m512 mv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail, row + full);
-  for (int64_t i = 0; i < full; i += 16) mv = _mm512_max_ps(mv, _mm512_loadu_ps(row + i));
-  const __m512 sc = _mm512_set1_ps(scale), sh = _mm512_set1_ps(_mm512_reduce_max_ps(mv) * scale);
-  __m512 acc = _mm512_maskz_mov_ps(tail, exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(tail, row + full), sc, sh)));
-  _mm512_mask_storeu_ps(row + full, tail, acc);
-  for (int64_t i = 0; i < full; i += 16) {
+  __m512 mv0 = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail, row + full), mv1 = mv0;
+  int64_t i = 0;
+  for (; i + 32 <= full; i += 32) {
+    mv0 = _mm512_max_ps(mv0, _mm512_loadu_ps(row + i));
+    mv1 = _mm512_max_ps(mv1, _mm512_loadu_ps(row + i + 16));
+  }
+  if (i < full) mv0 = _mm512_max_ps(mv0, _mm512_loadu_ps(row + i));
+  const __m512 sc = _mm512_set1_ps(scale), sh = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(mv0, mv1)) * scale);
+  __m512 acc0 = _mm512_maskz_mov_ps(tail, exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(tail, row + full), sc, sh)));
+  __m512 acc1 = _mm512_setzero_ps();
+  _mm512_mask_storeu_ps(row + full, tail, acc0);
+  for (i = 0; i + 32 <= full; i += 32) {
+    const __m512 e0 = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(row + i), sc, sh));
+    const __m512 e1 = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(row + i + 16), sc, sh));
+    _mm512_storeu_ps(row + i, e0);
+    _mm512_storeu_ps(row + i + 16, e1);
+    acc0 = _mm512_add_ps(acc0, e0);
+    acc1 = _mm512_add_ps(acc1, e1);
+  }
+  if (i < full) {
     const __m512 e = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(row + i), sc, sh));
     _mm512_storeu_ps(row + i, e);
-    acc = _mm512_add_ps(acc, e);
+    acc0 = _mm512_add_ps(acc0, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
-  for (int64_t i = 0; i < full; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), inv));
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)));
+  for (i = 0; i < full; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), inv));
   _mm512_mask_storeu_ps(row + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), inv));
 }
 
