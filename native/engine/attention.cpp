@@ -2,7 +2,6 @@
 // softmax(q k^T / sqrt(hd)) v, computed with the strided GEMM straight out of the packed qkv tensor. The
 // queries may be the first Tq tokens only (the last block of a class-token encoder needs just the class token's
 // row); each computed row is the same, bit for bit, as in the full attention.
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -22,11 +21,9 @@ std::vector<float>& threadScratch(size_t n) {
 }  // namespace
 
 // qkv (B,T,3C) laid out [q | k | v], each C = NH * hd wide; queries are tokens [0, Tq) -> out (B,Tq,C);
-// att (B,NH,Tq,T) or null. Per head the keys and values are packed once; then each block of kRows queries gets its
-// scores, softmax and output in turn, its kRows x T probabilities staying in L1 from the product to the next.
+// att (B,NH,Tq,T) or null
 void attention_forward(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t Tq, int64_t C,
                        int64_t NH) {
-  constexpr int64_t kRows = 24;
   const int64_t hd = C / NH, C3 = 3 * C;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   parallelFor(B * NH, [&](int64_t bh) {
@@ -34,17 +31,10 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
     const float* q = qkv + b * T * C3 + h * hd;
     const float* k = q + C;
     const float* v = q + 2 * C;
-    float* P = att ? att + bh * Tq * T : threadScratch(static_cast<size_t>(kRows * T)).data();
-    thread_local PackedB keysT, values;
-    keysT.pack(hd, T, MatView{k, 1, C3});
-    values.pack(T, hd, MatView{v, C3, 1});
-    for (int64_t i0 = 0; i0 < Tq; i0 += kRows) {
-      const int64_t rows = std::min(kRows, Tq - i0);
-      float* Pi = att ? P + i0 * T : P;
-      keysT.multiply(rows, MatView{q + i0 * C3, C3, 1}, Pi, T);
-      for (int64_t i = 0; i < rows; i++) vecSoftmax(Pi + i * T, T, scale);
-      values.multiply(rows, MatView{Pi, T, 1}, out + (b * Tq + i0) * C + h * hd, C);
-    }
+    float* P = att ? att + bh * Tq * T : threadScratch(static_cast<size_t>(Tq * T)).data();
+    gemmSerial(Tq, T, hd, MatView{q, C3, 1}, MatView{k, 1, C3}, P, T, false);
+    for (int64_t i = 0; i < Tq; i++) vecSoftmax(P + i * T, T, scale);
+    gemmSerial(Tq, hd, T, MatView{P, T, 1}, MatView{v, C3, 1}, out + b * Tq * C + h * hd, C, false);
   });
 }
 

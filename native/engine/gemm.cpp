@@ -409,52 +409,17 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
   }
 }
 
-// Slice s of K (rows pc = s * KC ..) at slots(pc) * Npad floats, its panel p at + p * slots(kc) * NR, as the parallel
-// GEMM lays out its shared B.
-void PackedB::pack(int64_t K, int64_t N, MatView B) {
-  const KernelSet& ks = fp32Set();
-  set_ = &ks;
-  K_ = K;
-  N_ = N;
-  const int64_t Npad = (N + ks.nr - 1) / ks.nr * ks.nr;
-  if (panels_.size() < static_cast<size_t>(ks.slots(K + 1) * Npad + 64))
-    panels_.resize(static_cast<size_t>(ks.slots(K + 1) * Npad + 64));
-  for (int64_t pc = 0; pc < K; pc += ks.kc) {
-    const int64_t kc = std::min(ks.kc, K - pc);
-    ks.packB(kc, N, B.p + pc * B.rs, B.rs, B.cs, panels_.data() + ks.slots(pc) * Npad);
-  }
-}
-
-void PackedB::multiply(int64_t M, MatView A, float* C, int64_t ldc) {
-  if (M <= 0 || N_ <= 0) return;
-  if (K_ <= 0) return zeroOrKeep(M, N_, C, ldc, false);
-  const KernelSet& ks = *static_cast<const KernelSet*>(set_);
-  const bool direct = ks.kernelRowA && A.cs == 1 && N_ <= ks.rowAMaxN;
-  const int64_t Npad = (N_ + ks.nr - 1) / ks.nr * ks.nr, panels = Npad / ks.nr;
-  if (!direct && a_.size() < static_cast<size_t>(ks.mc * ks.kc + 64)) a_.resize(static_cast<size_t>(ks.mc * ks.kc + 64));
-  for (int64_t pc = 0; pc < K_; pc += ks.kc) {
-    const int64_t kc = std::min(ks.kc, K_ - pc);
-    for (int64_t ic = 0; ic < M; ic += ks.mc) {
-      const int64_t mc = std::min(ks.mc, M - ic);
-      const float* a = A.p + ic * A.rs + pc * A.cs;
-      if (!direct) ks.packA(mc, kc, a, A.rs, A.cs, a_.data());
-      computeBlock(ks, mc, N_, kc, 0, panels, direct ? a : a_.data(), direct ? A.rs : 0,
-                   panels_.data() + ks.slots(pc) * Npad, C + ic * ldc, ldc, pc > 0, nullptr);
-    }
-  }
-}
-
 namespace {
 // The packed B of a parallel GEMM, kept between calls by the calling thread: a fresh allocation of several MiB
 // per call costs page faults and zeroing. Released when it grew past kKeepFloats.
 constexpr size_t kKeepFloats = size_t(16) << 20;  // 64 MiB
 
-struct PackBuffer {
+struct PackedB {
   std::unique_ptr<float[]> p;
   size_t n = 0;
 };
 
-float* packedBBuffer(PackBuffer& b, size_t n) {
+float* packedBBuffer(PackedB& b, size_t n) {
   if (b.n < n) {
     b.p.reset();
     b.p.reset(new float[n]);
@@ -595,7 +560,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   // apart, so no packer's spill past its last panel reaches a region another thread writes.
   const bool shareA = !direct && ranges > 1;
   const int64_t aRegion = (MC_ + MR_ - 1) / MR_ * MR_ * ks.slots(KC_) + 64;
-  thread_local PackBuffer cache, cacheA;
+  thread_local PackedB cache, cacheA;
   // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
   const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
   const auto kept = keptPanels(pl, K, N, B, pbFloats);

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 namespace tessera {
 
@@ -37,21 +36,6 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
           const float* colBias = nullptr, Precision precision = Precision::Fp32,
           const GemmEpilogue* epilogue = nullptr);
-
-// A B operand packed once for several serial products on the path in use (fp32): attention packs each head's keys and
-// values once, then runs its query rows against them a few at a time, each block's softmax and output while its rows
-// are still in L1. multiply gives the same sums as gemmSerial(M, N, K, A, B, C, ldc, false), bit for bit.
-class PackedB {
- public:
-  void pack(int64_t K, int64_t N, MatView B);
-  // C (M,N) = A (M,K) . B
-  void multiply(int64_t M, MatView A, float* C, int64_t ldc);
-
- private:
-  const void* set_ = nullptr;  // the kernel set it was packed for
-  int64_t K_ = 0, N_ = 0;
-  std::vector<float> panels_, a_;
-};
 
 // Weights kept packed between calls. While a scope is open on a thread, that thread's parallel GEMMs keep the packed
 // panels of any B operand inside [base, base + n) floats (the model's parameters) and reuse them, in this scope and in
