@@ -33,7 +33,7 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
     const float* v = q + 2 * C;
     float* P = att ? att + bh * Tq * T : threadScratch(static_cast<size_t>(Tq * T)).data();
     gemmSerial(Tq, T, hd, MatView{q, C3, 1}, MatView{k, 1, C3}, P, T, false);
-    for (int64_t i = 0; i < Tq; i++) vecSoftmax(P + i * T, T, scale);
+    vecSoftmaxRows(P, Tq, T, T, scale);
     gemmSerial(Tq, hd, T, MatView{P, T, 1}, MatView{v, C3, 1}, out + b * Tq * C + h * hd, C, false);
   });
 }

@@ -5,6 +5,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -357,6 +358,13 @@ void computeBlock(const KernelSet& ks, int64_t mc, int64_t nc, int64_t kc, int64
   }
 }
 
+// The first 64-byte boundary at or after p (packed buffers are allocated 16 floats long): a panel row of NR = 32
+// floats then fills whole cache lines, and no 64-byte load of B straddles two of them.
+inline float* aligned64(float* p) {
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + 63) & ~static_cast<uintptr_t>(63));
+}
+constexpr int64_t kAlignSlack = 16;
+
 void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
   if (!accumulate)
     for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
@@ -385,19 +393,25 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
   const KernelSet& ks = pl.set;
   const bool direct = readsAInPlace(pl, A, N);
   Scratch& s = scratch();
-  s.a.resize(static_cast<size_t>(ks.mc * ks.kc + 64));
-  s.b.resize(static_cast<size_t>(ks.kc * ((std::min(ks.nc, N) + ks.nr - 1) / ks.nr * ks.nr) + 64));
+  // Grown only: attention alternates two sizes per head, and each growth of a vector zero-fills its new floats.
+  const auto atLeast = [](std::vector<float>& v, int64_t n) {
+    if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  };
+  atLeast(s.a, ks.mc * ks.kc + 64 + kAlignSlack);
+  atLeast(s.b, ks.kc * ((std::min(ks.nc, N) + ks.nr - 1) / ks.nr * ks.nr) + 64 + kAlignSlack);
+  float* const sa = aligned64(s.a.data());
+  float* const sb = aligned64(s.b.data());
   for (int64_t jc = 0; jc < N; jc += ks.nc) {
     const int64_t nc = std::min(ks.nc, N - jc), panels = (nc + ks.nr - 1) / ks.nr;
     for (int64_t pc = 0; pc < K; pc += ks.kc) {
       const int64_t kc = std::min(ks.kc, K - pc);
-      packB(pl, kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, s.b.data());
+      packB(pl, kc, nc, B.p + pc * B.rs + jc * B.cs, B.rs, B.cs, sb);
       for (int64_t ic = 0; ic < M; ic += ks.mc) {
         const int64_t mc = std::min(ks.mc, M - ic);
         const float* a = A.p + ic * A.rs + pc * A.cs;
-        if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+        if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, sa);
         const bool last = pc + kc >= K;
-        computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : s.a.data(), direct ? A.rs : 0, s.b.data(),
+        computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : sa, direct ? A.rs : 0, sb,
                      C + ic * ldc + jc, ldc, accumulate || pc > 0, colBias && last ? colBias + jc : nullptr,
                      last ? epilogue : nullptr, ic, jc);
       }
@@ -418,10 +432,10 @@ struct PackedB {
 float* packedBBuffer(PackedB& b, size_t n) {
   if (b.n < n) {
     b.p.reset();
-    b.p.reset(new float[n]);
+    b.p.reset(new float[n + kAlignSlack]);
     b.n = n;
   }
-  return b.p.get();
+  return aligned64(b.p.get());
 }
 // The kept packed weights (PackedWeightsScope): one entry per (B operand, layout, kernel set, bf16 rounding), each
 // with the version it was packed at. Entries are shared_ptr so a GEMM running on one thread keeps its panels alive
@@ -470,7 +484,7 @@ std::pair<std::shared_ptr<PackedEntry>, bool> keptPanels(const Plan& pl, int64_t
     const int64_t bytes = static_cast<int64_t>(floats * sizeof(float));
     if (w.bytes + bytes > kPackedWeightsMaxBytes) return {nullptr, false};
     auto e = std::make_shared<PackedEntry>();
-    e->panels.resize(floats);
+    e->panels.resize(floats + kAlignSlack);
     w.bytes += bytes;
     it = w.entries.emplace(key, std::move(e)).first;
   }
@@ -560,7 +574,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
   const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
   const auto kept = keptPanels(pl, K, N, B, pbFloats);
-  float* pb = kept.first ? kept.first->panels.data() : packedBBuffer(cache, pbFloats);
+  float* pb = kept.first ? aligned64(kept.first->panels.data()) : packedBBuffer(cache, pbFloats);
   float* pa = shareA ? packedBBuffer(cacheA, static_cast<size_t>(mblocks * slices * aRegion)) : nullptr;
   constexpr int64_t kPackPanels = 8;
   const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
@@ -582,12 +596,14 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
     const int64_t ib = t / ranges, p0 = (t % ranges) * perRange, p1 = std::min(panels, p0 + perRange);
     const int64_t ic = ib * MC_, mc = std::min(MC_, M - ic);
     Scratch& s = scratch();
-    if (!direct && !shareA) s.a.resize(static_cast<size_t>(MC_ * KC_ + 64));
+    if (!direct && !shareA && s.a.size() < static_cast<size_t>(MC_ * KC_ + 64 + kAlignSlack))
+      s.a.resize(static_cast<size_t>(MC_ * KC_ + 64 + kAlignSlack));
+    float* const sa = aligned64(s.a.data());
     for (int64_t pc = 0; pc < K; pc += KC_) {
       const int64_t kc = std::min(KC_, K - pc);
       const float* a = A.p + ic * A.rs + pc * A.cs;
-      const float* ap = direct ? a : shareA ? pa + (ib * slices + pc / KC_) * aRegion : s.a.data();
-      if (!direct && !shareA) packA(pl, mc, kc, a, A.rs, A.cs, s.a.data());
+      const float* ap = direct ? a : shareA ? pa + (ib * slices + pc / KC_) * aRegion : sa;
+      if (!direct && !shareA) packA(pl, mc, kc, a, A.rs, A.cs, sa);
       const bool last = pc + kc >= K;
       computeBlock(ks, mc, N, kc, p0, p1, ap, direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
                    C + ic * ldc, ldc, accumulate || pc > 0, colBias && last ? colBias : nullptr,

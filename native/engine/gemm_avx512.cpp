@@ -52,41 +52,42 @@ AVX512_FN inline void storeRow(float* ci, __m512 r0, __m512 r1, bool acc, const 
   _mm512_mask_storeu_ps(ci + 16, m1, r1);
 }
 
-// ROWS x 32 tile from MR-strided A panels: c[i][j] = sum_k a[k][i] b[k][j]
-template <int ROWS>
+// ROWS x 32 tile from MR-strided A panels: c[i][j] = sum_k a[k][i] b[k][j]. NV = 1: only the first 16 columns
+// (an edge tile at most 16 wide: attention's 197 = 6 * 32 + 5 keys), half the FMAs of a full-width one.
+template <int ROWS, int NV = 2>
 AVX512_FN void tileFp32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                         const float* bias, __mmask16 m0, __mmask16 m1) {
   __m512 c0[ROWS], c1[ROWS];
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
     for (int i = 0; i < ROWS; i++) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+      if (NV > 1) c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
     a += MR;
     b += NR;
   }
-  for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, m1);
+  for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, NV > 1 ? m1 : 0);
 }
 
 // The same tile with A read in place from ROWS rows of stride lda (see KernelSet::kernelRowA).
-template <int ROWS>
+template <int ROWS, int NV = 2>
 AVX512_FN void tileFp32RowA(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, __mmask16 m0, __mmask16 m1) {
   __m512 c0[ROWS], c1[ROWS];
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
     for (int i = 0; i < ROWS; i++) {
       const __m512 ai = _mm512_set1_ps(a[i * lda + k]);
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+      if (NV > 1) c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
     b += NR;
   }
-  for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, m1);
+  for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, NV > 1 ? m1 : 0);
 }
 
 AVX512_FN void kernelFp32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
@@ -98,6 +99,18 @@ template <template <int> class Tile>
 AVX512_FN void dispatchEdge(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, int64_t mr, int64_t nr) {
   const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+  if (nr <= 16 && Tile<1>::kNarrow) {
+    switch (mr) {
+#define TESSERA_ROWS(r) \
+  case r:               \
+    return Tile<r>::narrow(kc, a, b, c, ldc, acc, bias, m0);
+      TESSERA_ROWS(1) TESSERA_ROWS(2) TESSERA_ROWS(3) TESSERA_ROWS(4) TESSERA_ROWS(5) TESSERA_ROWS(6)
+      TESSERA_ROWS(7) TESSERA_ROWS(8) TESSERA_ROWS(9) TESSERA_ROWS(10) TESSERA_ROWS(11)
+#undef TESSERA_ROWS
+      default:
+        return Tile<12>::narrow(kc, a, b, c, ldc, acc, bias, m0);
+    }
+  }
   switch (mr) {
     case 1: return Tile<1>::run(kc, a, b, c, ldc, acc, bias, m0, m1);
     case 2: return Tile<2>::run(kc, a, b, c, ldc, acc, bias, m0, m1);
@@ -117,9 +130,14 @@ static_assert(MR == 12, "dispatchEdge lists the row counts 1..12");
 
 template <int ROWS>
 struct Fp32Tile {
+  static constexpr bool kNarrow = true;
   AVX512_FN static void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, __mmask16 m0, __mmask16 m1) {
     tileFp32<ROWS>(kc, a, b, c, ldc, acc, bias, m0, m1);
+  }
+  AVX512_FN static void narrow(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
+                               const float* bias, __mmask16 m0) {
+    tileFp32<ROWS, 1>(kc, a, b, c, ldc, acc, bias, m0, 0);
   }
 };
 
@@ -131,6 +149,18 @@ AVX512_FN void edgeFp32(int64_t kc, const float* a, const float* b, float* c, in
 AVX512_FN void kernelFp32RowA(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                               bool acc, const float* bias, int64_t mr, int64_t nr) {
   const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+  if (nr <= 16) {
+    switch (mr) {
+#define TESSERA_ROWS(r) \
+  case r:               \
+    return tileFp32RowA<r, 1>(kc, a, lda, b, c, ldc, acc, bias, m0, 0);
+      TESSERA_ROWS(1) TESSERA_ROWS(2) TESSERA_ROWS(3) TESSERA_ROWS(4) TESSERA_ROWS(5) TESSERA_ROWS(6)
+      TESSERA_ROWS(7) TESSERA_ROWS(8) TESSERA_ROWS(9) TESSERA_ROWS(10) TESSERA_ROWS(11)
+#undef TESSERA_ROWS
+      default:
+        return tileFp32RowA<MR, 1>(kc, a, lda, b, c, ldc, acc, bias, m0, 0);
+    }
+  }
   switch (mr) {
 #define TESSERA_ROWS(r) \
   case r:               \
@@ -285,6 +315,8 @@ BF16_FN void tileBf16(int64_t kc, const float* a, const float* b, float* c, int6
 
 template <int ROWS>
 struct Bf16Tile {
+  static constexpr bool kNarrow = false;
+  BF16_FN static void narrow(int64_t, const float*, const float*, float*, int64_t, bool, const float*, __mmask16) {}
   BF16_FN static void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                           const float* bias, __mmask16 m0, __mmask16 m1) {
     tileBf16<ROWS>(kc, a, b, c, ldc, acc, bias, m0, m1);

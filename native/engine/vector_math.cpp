@@ -307,6 +307,13 @@ void vecSoftmax(float* row, int64_t n, float scale) {
   for (int64_t j = 0; j < n; j++) row[j] *= inv;
 }
 
+void vecSoftmaxRows(float* p, int64_t count, int64_t n, int64_t ld, float scale) {
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::softmaxRowsAvx512(p, count, n, ld, scale);
+#endif
+  for (int64_t i = 0; i < count; i++) vecSoftmax(p + i * ld, n, scale);
+}
+
 void vecSoftmaxBackward(float* d, const float* p, int64_t n, float scale) {
 #ifdef TESSERA_VEC_AVX2
 #ifdef TESSERA_VEC_AVX512

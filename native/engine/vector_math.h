@@ -18,6 +18,8 @@ void vecSwigluForward(float* out, const float* g, const float* v, int64_t n);
 void vecSwigluBackward(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n);
 // row = softmax(row * scale), scale > 0
 void vecSoftmax(float* row, int64_t n, float scale);
+// count rows of n floats, ld apart, each as vecSoftmax (the same results); on AVX-512 two rows interleaved.
+void vecSoftmaxRows(float* p, int64_t count, int64_t n, int64_t ld, float scale);
 // softmax backward, then a scale: d = p * (d - sum_j p_j d_j) * scale
 void vecSoftmaxBackward(float* d, const float* p, int64_t n, float scale);
 

@@ -40,8 +40,9 @@ AVX512_FN __m512 exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+  // p * 2^n in one instruction (n is integral and, after the clamp, at least -126: the same product, bit for bit, as
+  // building 2^n's exponent bits and multiplying)
+  return _mm512_scalef_ps(p, n);
 }
 
 // erf(x) (Abramowitz & Stegun 7.1.26); *expNegSq = exp(-x^2) for the GELU backward's pdf
@@ -145,23 +146,64 @@ AVX512_TARGET void swigluBackwardAvx512(float* dg, float* dv, const float* dout,
 }
 
 // row = softmax(row * scale); the maximum of row * scale is scale * max(row) (rounding is monotonic). Rows are short
-// (197 tokens): one reduction per pass, the tail folded into the vector accumulators.
-AVX512_TARGET void softmaxAvx512(float* row, int64_t n, float scale) {
+// (197 tokens) and each pass a chain of dependent steps (a running maximum or sum, then a reduction across lanes):
+// two accumulators per pass (even and odd vectors, the tail folded into the first), and R rows interleaved so one
+// row's chains overlap another's. Each row gets the same operations whatever R.
+namespace {
+template <int R>
+AVX512_FN void softmaxRows(float* const* rows, int64_t n, float scale) {
   const int64_t full = n / 16 * 16;
   const __mmask16 tail = tailMask(n - full);
-  __m512 mv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail, row + full);
-  for (int64_t i = 0; i < full; i += 16) mv = _mm512_max_ps(mv, _mm512_loadu_ps(row + i));
-  const __m512 sc = _mm512_set1_ps(scale), sh = _mm512_set1_ps(_mm512_reduce_max_ps(mv) * scale);
-  __m512 acc = _mm512_maskz_mov_ps(tail, exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(tail, row + full), sc, sh)));
-  _mm512_mask_storeu_ps(row + full, tail, acc);
-  for (int64_t i = 0; i < full; i += 16) {
-    const __m512 e = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(row + i), sc, sh));
-    _mm512_storeu_ps(row + i, e);
-    acc = _mm512_add_ps(acc, e);
+  const __m512 sc = _mm512_set1_ps(scale);
+  __m512 mv0[R], mv1[R], sh[R], acc0[R], acc1[R], inv[R];
+  for (int r = 0; r < R; r++) mv0[r] = mv1[r] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail, rows[r] + full);
+  int64_t i = 0;
+  for (; i + 32 <= full; i += 32)
+    for (int r = 0; r < R; r++) {
+      mv0[r] = _mm512_max_ps(mv0[r], _mm512_loadu_ps(rows[r] + i));
+      mv1[r] = _mm512_max_ps(mv1[r], _mm512_loadu_ps(rows[r] + i + 16));
+    }
+  if (i < full)
+    for (int r = 0; r < R; r++) mv0[r] = _mm512_max_ps(mv0[r], _mm512_loadu_ps(rows[r] + i));
+  for (int r = 0; r < R; r++) {
+    sh[r] = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(mv0[r], mv1[r])) * scale);
+    acc0[r] = _mm512_maskz_mov_ps(tail, exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(tail, rows[r] + full), sc, sh[r])));
+    acc1[r] = _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(rows[r] + full, tail, acc0[r]);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(acc));
-  for (int64_t i = 0; i < full; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), inv));
-  _mm512_mask_storeu_ps(row + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, row + full), inv));
+  for (i = 0; i + 32 <= full; i += 32)
+    for (int r = 0; r < R; r++) {
+      const __m512 e0 = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(rows[r] + i), sc, sh[r]));
+      const __m512 e1 = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(rows[r] + i + 16), sc, sh[r]));
+      _mm512_storeu_ps(rows[r] + i, e0);
+      _mm512_storeu_ps(rows[r] + i + 16, e1);
+      acc0[r] = _mm512_add_ps(acc0[r], e0);
+      acc1[r] = _mm512_add_ps(acc1[r], e1);
+    }
+  if (i < full)
+    for (int r = 0; r < R; r++) {
+      const __m512 e = exp16(_mm512_fmsub_ps(_mm512_loadu_ps(rows[r] + i), sc, sh[r]));
+      _mm512_storeu_ps(rows[r] + i, e);
+      acc0[r] = _mm512_add_ps(acc0[r], e);
+    }
+  for (int r = 0; r < R; r++) inv[r] = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(_mm512_add_ps(acc0[r], acc1[r])));
+  for (i = 0; i < full; i += 16)
+    for (int r = 0; r < R; r++) _mm512_storeu_ps(rows[r] + i, _mm512_mul_ps(_mm512_loadu_ps(rows[r] + i), inv[r]));
+  for (int r = 0; r < R; r++)
+    _mm512_mask_storeu_ps(rows[r] + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, rows[r] + full), inv[r]));
+}
+}  // namespace
+
+AVX512_TARGET void softmaxAvx512(float* row, int64_t n, float scale) { softmaxRows<1>(&row, n, scale); }
+
+// count rows of n, ld apart
+AVX512_TARGET void softmaxRowsAvx512(float* p, int64_t count, int64_t n, int64_t ld, float scale) {
+  int64_t i = 0;
+  for (; i + 2 <= count; i += 2) {
+    float* const rows[2] = {p + i * ld, p + (i + 1) * ld};
+    softmaxRows<2>(rows, n, scale);
+  }
+  if (i < count) softmaxAvx512(p + i * ld, n, scale);
 }
 
 // d = p * (d - sum_j p_j d_j) * scale

@@ -13,6 +13,7 @@ void geluBackwardAvx512(float* dx, const float* dout, const float* x, int64_t n)
 void swigluForwardAvx512(float* out, const float* g, const float* v, int64_t n);
 void swigluBackwardAvx512(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n);
 void softmaxAvx512(float* row, int64_t n, float scale);
+void softmaxRowsAvx512(float* p, int64_t count, int64_t n, int64_t ld, float scale);
 void softmaxBackwardAvx512(float* d, const float* p, int64_t n, float scale);
 #define TESSERA_VEC_AVX512 1
 #endif
