@@ -17,8 +17,9 @@
  *     OPENBLAS_L2_SIZE unset, or, where that is not the widest core the CPU supports (OpenBLAS 0.3.21 takes a CPU
  *     it does not know for a Prescott), the widest core named; ATen's AVX-512 kernels where the CPU has them;
  *     the chosen kernels first pass every engine fixture and bench-sized products against float64. The AVX2 rows
- *     compare with PyTorch held to AVX2 (OpenBLAS Haswell, ATen AVX2), as on an AVX2-only machine;
- *     onnxruntime's MLAS picks its kernels by CPUID with no switch, so it runs its widest on every row;
+ *     compare with PyTorch held to AVX2 (OpenBLAS Haswell, ATen AVX2), as on an AVX2-only machine, and with
+ *     onnxruntime-node held to AVX2 too: its MLAS picks its kernels by CPUID with no switch, so it runs in a child
+ *     process whose CPUID answers without AVX-512 (cpuid-avx2-only.c; Linux CPUID faulting);
  *   - peak RSS of one end-to-end step for N = 64, 256, 1024 patches at a fixed chunk size, each in a fresh
  *     process (RSS_IMG px inputs so the three steps fit in the time budget).
  *
@@ -39,6 +40,7 @@ import {
 } from '../../src-main/engine/model.js';
 import type { EncoderSpec, EngineCpuInfo, PeakUnit } from '../../src-main/engine/types.js';
 import { vitSpec } from '../helpers/engine.js';
+import { avx2OnlyEnv } from './cpuid-avx2-only.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const work = path.join(root, 'test', 'bench', 'work');
@@ -271,6 +273,30 @@ async function ortInfer(onnxPath: string): Promise<number | string> {
   return BATCH / s;
 }
 
+/** Child mode (under the AVX2-only CPUID mask): onnxruntime's rate, and the CPU path the engine saw. */
+async function ortChild(onnxPath: string): Promise<void> {
+  const rate = await ortInfer(onnxPath);
+  process.stdout.write(JSON.stringify({ rate, engineSaw: engineCpuInfo().widestPath }) + '\n');
+}
+
+/** onnxruntime-node's rate with MLAS held to AVX2 by CPUID, in a child process, or why not. */
+function ortInferHeldToAvx2(onnxPath: string, env: NodeJS.ProcessEnv): number | string {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', import.meta.filename, '--ort-child', onnxPath, '--seconds', String(SECONDS)],
+    { cwd: root, encoding: 'utf8', env },
+  );
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) || '{}') as {
+    rate?: number | string;
+    engineSaw?: string;
+  };
+  if (r.status !== 0 || out.rate === undefined)
+    return `the AVX2-only child failed (${r.signal ?? `exit ${r.status}`}: ${r.stderr.trim().split('\n').at(-1) ?? ''})`;
+  if (out.engineSaw !== 'avx2')
+    return `the CPUID mask did not hold (the engine's probe saw ${out.engineSaw})`;
+  return out.rate;
+}
+
 /** Child mode: one end-to-end step on N patches; prints RSS numbers as JSON. */
 async function rssChild(n: number): Promise<void> {
   setEngineThreads(THREADS);
@@ -381,6 +407,7 @@ function unitOf(s: EngineSetup, info: EngineCpuInfo): PeakUnit {
 
 async function main(): Promise<void> {
   if (flag('--rss-child')) return rssChild(option('--rss-child', 64));
+  if (flag('--ort-child')) return ortChild(argv[argv.indexOf('--ort-child') + 1] ?? '');
   setEngineThreads(THREADS);
   fs.mkdirSync(work, { recursive: true });
   const loadStart = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -420,8 +447,13 @@ async function main(): Promise<void> {
       }
     }
   }
-  const torchLevelOf = (s: EngineSetup): 'best' | 'avx2' =>
+  /** Which reference a setup is compared with: held to AVX2 for the AVX2 rows of an AVX-512 machine. */
+  const levelOf = (s: EngineSetup): 'best' | 'avx2' =>
     s.path === 'avx2' && info.widestPath === 'avx512' ? 'avx2' : 'best';
+  const avx2Env: NodeJS.ProcessEnv | string = setups.some((x) => levelOf(x) === 'avx2')
+    ? avx2OnlyEnv(work)
+    : 'no AVX2 rows';
+  const ortLevelOf = (s: EngineSetup): 'best' | 'avx2' => (typeof avx2Env === 'string' ? 'best' : levelOf(s));
 
   const engine = new Map<string, Cell>();
   const torch = new Map<string, Cell>();
@@ -462,21 +494,32 @@ async function main(): Promise<void> {
           `${arch.name} PyTorch ${level}: train ${fmt(r.train)} img/s, infer ${fmt(r.infer)} img/s`,
         );
       }
-      let o: number | string = 'not run';
+      const ortRate = new Map<'best' | 'avx2', number>();
       if (torchEnvs.has('best')) {
-        o = await ortInfer(onnx);
-        if (typeof o === 'string') notes.push(`${arch.name}: onnxruntime-node not measured (${o}).`);
-        else {
-          ort.set(arch.name, [...(ort.get(arch.name) ?? []), o]);
-          console.log(`${arch.name} onnxruntime-node: infer ${fmt(o)} img/s`);
+        for (const level of ['best', 'avx2'] as const) {
+          if (level === 'avx2' && !setups.some((x) => levelOf(x) === 'avx2')) continue;
+          // Without the CPUID mask the AVX2 rows compare with onnxruntime's widest kernels (said below).
+          if (level === 'avx2' && typeof avx2Env === 'string') continue;
+          const o =
+            level === 'best' ? await ortInfer(onnx) : ortInferHeldToAvx2(onnx, avx2Env as NodeJS.ProcessEnv);
+          if (typeof o === 'string') {
+            notes.push(
+              `${arch.name}: onnxruntime-node (${level}) not measured in round ${round + 1} (${o}).`,
+            );
+            continue;
+          }
+          ortRate.set(level, o);
+          ort.set(`${arch.name} ${level}`, [...(ort.get(`${arch.name} ${level}`) ?? []), o]);
+          console.log(`${arch.name} onnxruntime-node ${level}: infer ${fmt(o)} img/s`);
         }
       }
       for (const s of setups) {
         const e = got.get(key(s));
-        const t = tor.get(torchLevelOf(s));
+        const t = tor.get(levelOf(s));
+        const o = ortRate.get(ortLevelOf(s));
         if (e && t)
           ratios.push(
-            `${arch.name} ${key(s)}: train ${ratio(e.train, t.train)} PyTorch, infer ${typeof o === 'number' ? ratio(e.infer, o) : '–'} ORT`,
+            `${arch.name} ${key(s)}: train ${ratio(e.train, t.train)} PyTorch, infer ${ratio(e.infer, o)} ORT`,
           );
       }
     }
@@ -504,7 +547,7 @@ async function main(): Promise<void> {
     `Command: \`npm run bench -- engine${REPEAT > 1 ? ` --repeat ${REPEAT}` : ''}\` (batch ${BATCH}; per case one warm-up call, then calls for ${SECONDS} s (at least 2), fastest call counted, for every library alike; ${THREADS} threads everywhere${REPEAT > 1 ? `; ${REPEAT} rounds, each measuring every engine setup, PyTorch and onnxruntime in turn; the table shows medians` : ''}).`,
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine()}; ${avx512Flags.length ? avx512Flags.join(' ') : 'no AVX-512'}; load average (1, 5, 15 min) ${loadStart} at the start, ${loadEnd} at the end (other processes were not controlled).`,
     `Engine kernels: ${setups.map((s) => `${key(s)} = GEMM ${s.path === 'avx512' ? (s.bf16 ? info.gemmKernelBf16 : 'avx512-12x32') : s.bf16 ? 'avx2-fma+bf16-rounding' : 'avx2-fma'}`).join(', ')} (elementwise ops on the same path).`,
-    `References: PyTorch ${best?.kernels.torch ?? '(not run)'} CPU (Debian python3-torch) with ${describeTorch(best)}${avx2Torch ? `, and held to AVX2 for the AVX2 rows with ${describeTorch(avx2Torch)}` : ''}; ${best?.note ?? ''}. onnxruntime-node ${ortVersion || '(see package.json)'} CPU EP on the same model exported with torch.onnx.export (opset 14); its MLAS picks its SGEMM kernel by CPUID (AVX-512F where the CPU has it) and cannot be held to AVX2, so the AVX2 rows compare with its widest kernels.`,
+    `References: PyTorch ${best?.kernels.torch ?? '(not run)'} CPU (Debian python3-torch) with ${describeTorch(best)}${avx2Torch ? `, and held to AVX2 for the AVX2 rows with ${describeTorch(avx2Torch)}` : ''}; ${best?.note ?? ''}. onnxruntime-node ${ortVersion || '(see package.json)'} CPU EP on the same model exported with torch.onnx.export (opset 14); its MLAS picks its SGEMM kernel by CPUID (AVX-512F where the CPU has it), ${typeof avx2Env === 'string' ? `and it could not be held to AVX2 here (${avx2Env}), so the AVX2 rows compare with its widest kernels` : "so for the AVX2 rows it ran in a child process whose CPUID answers without AVX-512 (test/bench/cpuid-avx2-only.c, Linux CPUID faulting; glibc held to AVX2 by GLIBC_TUNABLES), where the engine's own CPUID probe also found AVX2 only"}.`,
     `Peaks (measured at the start, ${THREADS} threads / 1 thread): ${[...peaks].map(([u, p]) => `${UNIT_NAME[u]} ${fmt(p.all, 1)} / ${fmt(p.one, 1)} GFLOP/s`).join('; ')}. Each engine setup's share of peak is taken against its unit's ${THREADS}-thread peak measured just before it in the same round (the column shows their median): clock speeds here drift by 10% and more with the host's load.`,
     '',
     '| model | engine | engine train img/s | PyTorch train img/s | train ratio (goal ≥ 1.5x) | engine infer img/s | ORT infer img/s | infer vs ORT (goal ≥ 1.0x) | PyTorch infer img/s | engine GFLOP/s train / infer | peak GFLOP/s of its unit | % of peak train / infer (goal ≥ 75%) |',
@@ -514,12 +557,12 @@ async function main(): Promise<void> {
     const gflop = forwardFlops(arch.dim) / 1e9;
     for (const s of setups) {
       const e = engine.get(`${arch.name} ${key(s)}`) ?? cell();
-      const t = torch.get(`${arch.name} ${torchLevelOf(s)}`) ?? cell();
+      const t = torch.get(`${arch.name} ${levelOf(s)}`) ?? cell();
       const eTrain = median(e.train);
       const eInfer = median(e.infer);
       const tTrain = median(t.train);
       const tInfer = median(t.infer);
-      const o = median(ort.get(arch.name) ?? []);
+      const o = median(ort.get(`${arch.name} ${ortLevelOf(s)}`) ?? []);
       const unit = unitOf(s, info);
       const peak = median(e.peak);
       const gTrain = eTrain * 3 * gflop;
@@ -534,7 +577,7 @@ async function main(): Promise<void> {
   }
   lines.push(
     '',
-    `GFLOP/s count model FLOPs (${ARCHS.map((a) => `${a.name} ${fmt(forwardFlops(a.dim) / 1e9, 2)} GFLOP forward per image`).join(', ')}; training = 3x forward). With chunkSize = ${BATCH} the engine's step recomputes nothing (one chunk; the backward reuses its activations). With token pooling the engine computes only the class token's row after the last block's attention (keys and values for every token), about 7% fewer FLOPs than counted here, with the same results. PyTorch train/infer in the AVX2 rows: PyTorch held to AVX2.`,
+    `GFLOP/s count model FLOPs (${ARCHS.map((a) => `${a.name} ${fmt(forwardFlops(a.dim) / 1e9, 2)} GFLOP forward per image`).join(', ')}; training = 3x forward). With chunkSize = ${BATCH} the engine's step recomputes nothing (one chunk; the backward reuses its activations). With token pooling the engine computes only the class token's row after the last block's attention (keys and values for every token), about 7% fewer FLOPs than counted here, with the same results. PyTorch train/infer in the AVX2 rows: PyTorch held to AVX2${typeof avx2Env === 'string' ? '' : '; ORT infer there: onnxruntime held to AVX2'}.`,
   );
   if (REPEAT > 1) lines.push('', 'Ratios per round:', '', ...rounds.map((r) => `- ${r}`));
   if (rss.length > 0) {

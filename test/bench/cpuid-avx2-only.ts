@@ -1,0 +1,32 @@
+/**
+ * Holds a child process to AVX2 on an AVX-512 machine by what CPUID answers (cpuid-avx2-only.c, built here
+ * with the system C compiler), for references that pick their kernels by CPUID with no switch, such as
+ * onnxruntime's MLAS. The AVX2-only rows of a benchmark then compare AVX2 with AVX2, as on an AVX2-only CPU.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const SOURCE = path.join(import.meta.dirname, 'cpuid-avx2-only.c');
+/** glibc chooses its string functions in ld.so, before any preloaded code runs: this masks them there. */
+export const GLIBC_AVX2_ONLY = 'glibc.cpu.hwcaps=-AVX512F,-AVX512BW,-AVX512CD,-AVX512DQ,-AVX512VL';
+
+/** The environment that holds a child to AVX2, or why it cannot be made on this machine. */
+export function avx2OnlyEnv(workDir: string): NodeJS.ProcessEnv | string {
+  const flags = new Set(
+    (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/),
+  );
+  if (!flags.has('cpuid_fault'))
+    return 'this CPU (or its hypervisor) offers no CPUID faulting (no cpuid_fault in /proc/cpuinfo)';
+  const library = path.resolve(workDir, 'cpuid-avx2-only.so');
+  if (!fs.existsSync(library) || fs.statSync(library).mtimeMs < fs.statSync(SOURCE).mtimeMs) {
+    try {
+      fs.mkdirSync(workDir, { recursive: true });
+      execFileSync('cc', ['-O2', '-shared', '-fPIC', '-o', library, SOURCE, '-ldl'], { stdio: 'pipe' });
+    } catch (e) {
+      return `cannot build ${path.basename(SOURCE)} with cc (${(e as Error).message.split('\n')[0]})`;
+    }
+  }
+  const tunables = [process.env.GLIBC_TUNABLES, GLIBC_AVX2_ONLY].filter(Boolean).join(':');
+  return { ...process.env, LD_PRELOAD: library, GLIBC_TUNABLES: tunables };
+}
