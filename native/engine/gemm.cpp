@@ -546,13 +546,15 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   const KernelSet& ks = pl.set;
   const bool direct = readsAInPlace(pl, A, N);
   const int64_t NR_ = ks.nr, KC_ = ks.kc, MR_ = ks.mr;
-  // Row blocks of at most the set's MC, as many as a multiple of the thread count where that keeps them at least
-  // half as tall, so equal tasks end together (11 blocks of 144 rows on 2 threads leave one idle for a twelfth).
+  // Row blocks of at most the set's MC, as many as a multiple of the thread count and of equal height where that
+  // keeps them at least half as tall, so equal tasks end together: 11 blocks of 144 rows on 2 threads leave one idle
+  // for a twelfth, and a weight gradient's 192 rows as 144 + 48 (768 as 5 x 144 + 48) leave one thread a third
+  // (an eighth) of the product to run alone; 96 + 96 (5 x 132 + 108) do not.
   int64_t MC_ = ks.mc;
   {
     const int64_t blocks = (M + ks.mc - 1) / ks.mc, even = (blocks + threads - 1) / threads * threads;
     const int64_t mcEven = ((M + even - 1) / even + MR_ - 1) / MR_ * MR_;
-    if (even > blocks && 2 * mcEven >= ks.mc) MC_ = mcEven;
+    if (2 * mcEven >= ks.mc) MC_ = mcEven;
   }
   const int64_t panels = (N + NR_ - 1) / NR_, Npad = panels * NR_, slices = (K + KC_ - 1) / KC_;
   const int64_t mblocks = (M + MC_ - 1) / MC_;
