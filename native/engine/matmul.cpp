@@ -34,8 +34,9 @@ void linearGeluForward(Precision pr, float* out, float* act, const float* inp, c
   gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias, pr, &ep);
 }
 
-// dpre[r][c] += C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
-// its input gradient is in cache).
+// dpre[r][c] = C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
+// its input gradient is in cache). Written, not added: the caller would only zero dpre for it, a pass over a
+// tokens x hidden array per layer that the product's epilogue makes unneeded.
 struct GeluBackwardEpilogue {
   float* dpre;
   const float* pre;
@@ -44,7 +45,7 @@ struct GeluBackwardEpilogue {
     const GeluBackwardEpilogue& e = *static_cast<const GeluBackwardEpilogue*>(ctx);
     for (int64_t r = 0; r < rows; r++) {
       const int64_t at = (row0 + r) * e.ld + col0;
-      vecGeluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols);
+      vecGeluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols, /*accumulate=*/false);
     }
   }
 };
@@ -102,9 +103,9 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
   linearBackward(Precision::Fp32, dinp, dweight, dbias, dout, inp, weight, M, K, N);
 }
 
-// The backward of a linear layer whose input is act = gelu(pre): dpre (M,K) += (dout . weight) * gelu'(pre), the
+// The backward of a linear layer whose input is act = gelu(pre): dpre (M,K) = (dout . weight) * gelu'(pre), the
 // GELU's backward applied to each block of dout . weight while it is in cache; dweight, dbias as linear_backward.
-// scratch: M*K floats (d act, overwritten). The same numbers as linear_backward then gelu_backward.
+// scratch: M*K floats (d act, overwritten). The same numbers as zeroing dpre, then linear_backward and gelu_backward.
 void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
                           const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
   GeluBackwardEpilogue e{dpre, pre, K};

@@ -202,7 +202,7 @@ std::vector<Case> allCases() {
     // the layer maps act = gelu(pre) (M,N) to (M,K): dout (M,K), weight (K,N)
     cs.push_back({"gelu_linear_backward (or linear_backward + gelu_backward) " + shape,
                   {t("dout", In, s.M * s.K), t("pre", In, s.M * s.N, 2.0f), t("weight", In, s.K * s.N, 0.2f),
-                   t("act", Private, s.M * s.N), t("scratch", Private, s.M * s.N), t("dpre", Acc, s.M * s.N),
+                   t("act", Private, s.M * s.N), t("scratch", Private, s.M * s.N), t("dpre", Out, s.M * s.N),
                    t("dweight", Acc, s.K * s.N), t("dbias", Acc, s.K)},
                   [s](const Backend& be, const Ptrs& p) {
                     be.gelu_forward(p.f(3), p.f(1), s.M * s.N);
@@ -212,6 +212,7 @@ std::vector<Case> allCases() {
                     } else {
                       be.zero(p.f(4), sizeof(float) * s.M * s.N);
                       be.linear_backward(p.f(4), p.f(6), p.f(7), p.f(0), p.f(3), p.f(2), s.M, s.N, s.K);
+                      be.zero(p.f(5), sizeof(float) * s.M * s.N);  // the fused op writes dpre, not adds to it
                       be.gelu_backward(p.f(5), p.f(4), p.f(1), s.M * s.N);
                     }
                   },
