@@ -182,6 +182,19 @@ std::vector<Case> allCases() {
                     be.linear_backward(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
                   },
                   Tol::Matmul});
+    // The optional written form: dinp starts as NaN here, so a backend that reads it fails.
+    cs.push_back({"linear_backward_write (or zero + linear_backward) " + shape,
+                  {t("dout", In, s.M * s.N), t("inp", In, s.M * s.K), t("weight", In, s.N * s.K, 0.2f),
+                   t("dinp", Out, s.M * s.K), t("dweight", Acc, s.N * s.K), t("dbias", Acc, s.N)},
+                  [s](const Backend& be, const Ptrs& p) {
+                    if (be.linear_backward_write) {
+                      be.linear_backward_write(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                    } else {
+                      be.zero(p.f(3), sizeof(float) * s.M * s.K);
+                      be.linear_backward(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                    }
+                  },
+                  Tol::Matmul});
   }
   // The optional fused ops (linear + GELU, and the backward of a linear layer after a GELU); a table without them
   // runs the two ops they replace, which must give the same numbers.
