@@ -92,11 +92,17 @@ struct Backend {
   // dinp (M,K) may be null; dbias may be null
   void (*linear_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                           const float* weight, int64_t M, int64_t K, int64_t N);
+  // Optional (null: the caller zeroes dinp, then linear_backward): the same, with dinp (M,K) = dout . weight written
+  // instead of added to, which saves the training step a zeroing pass over each input gradient and the product's
+  // reads of those zeros. The same numbers as zeroing first.
+  void (*linear_backward_write)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                const float* weight, int64_t M, int64_t K, int64_t N);
 
   // Optional (null: linear_backward then gelu_backward): the backward of a linear layer whose input is
-  // act = gelu(pre) (M,K): dpre (M,K) += (dout . weight) * gelu'(pre), dweight (N,K) += dout^T . act, dbias (N) +=
-  // column sums of dout (dbias may be null). scratch (M*K floats) is overwritten with dout . weight. The CPU applies
-  // the GELU's backward to each block of that product while it is in cache; the same numbers as the two ops.
+  // act = gelu(pre) (M,K): dpre (M,K) = (dout . weight) * gelu'(pre) (overwritten: no zeroing pass before it),
+  // dweight (N,K) += dout^T . act, dbias (N) += column sums of dout (dbias may be null). scratch (M*K floats) is
+  // overwritten with dout . weight. The CPU applies the GELU's backward to each block of that product while it is in
+  // cache; the same numbers as zeroing dpre, then the two ops.
   void (*gelu_linear_backward)(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
                                const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
                                int64_t N);

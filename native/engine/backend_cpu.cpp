@@ -64,6 +64,7 @@ void fillTables() {
   b.linear_forward = cpu::linear_forward;
   b.linear_forward_rows = cpu::linear_forward_rows;
   b.linear_backward = cpu::linear_backward;
+  b.linear_backward_write = cpu::linear_backward_write;
   b.linear_gelu_forward = cpu::linear_gelu_forward;
   b.gelu_linear_backward = cpu::gelu_linear_backward;
   b.layernorm_forward = cpu::layernorm_forward;
@@ -100,6 +101,7 @@ void fillTables() {
   h.linear_forward = cpu::linear_forward_bf16;
   h.linear_forward_rows = cpu::linear_forward_rows_bf16;
   h.linear_backward = cpu::linear_backward_bf16;
+  h.linear_backward_write = cpu::linear_backward_write_bf16;
   h.linear_gelu_forward = cpu::linear_gelu_forward_bf16;
   h.gelu_linear_backward = cpu::gelu_linear_backward_bf16;
   h.patch_embed_forward = cpu::patch_embed_forward_bf16;

@@ -546,13 +546,15 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   const KernelSet& ks = pl.set;
   const bool direct = readsAInPlace(pl, A, N);
   const int64_t NR_ = ks.nr, KC_ = ks.kc, MR_ = ks.mr;
-  // Row blocks of at most the set's MC, as many as a multiple of the thread count where that keeps them at least
-  // half as tall, so equal tasks end together (11 blocks of 144 rows on 2 threads leave one idle for a twelfth).
+  // Row blocks of at most the set's MC, as many as a multiple of the thread count and of equal height where that
+  // keeps them at least half as tall, so equal tasks end together: 11 blocks of 144 rows on 2 threads leave one idle
+  // for a twelfth, and a weight gradient's 192 rows as 144 + 48 (768 as 5 x 144 + 48) leave one thread a third
+  // (an eighth) of the product to run alone; 96 + 96 (5 x 132 + 108) do not.
   int64_t MC_ = ks.mc;
   {
     const int64_t blocks = (M + ks.mc - 1) / ks.mc, even = (blocks + threads - 1) / threads * threads;
     const int64_t mcEven = ((M + even - 1) / even + MR_ - 1) / MR_ * MR_;
-    if (even > blocks && 2 * mcEven >= ks.mc) MC_ = mcEven;
+    if (2 * mcEven >= ks.mc) MC_ = mcEven;
   }
   const int64_t panels = (N + NR_ - 1) / NR_, Npad = panels * NR_, slices = (K + KC_ - 1) / KC_;
   const int64_t mblocks = (M + MC_ - 1) / MC_;
@@ -576,8 +578,11 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   const auto kept = keptPanels(pl, K, N, B, pbFloats);
   float* pb = kept.first ? aligned64(kept.first->panels.data()) : packedBBuffer(cache, pbFloats);
   float* pa = shareA ? packedBBuffer(cacheA, static_cast<size_t>(mblocks * slices * aRegion)) : nullptr;
-  constexpr int64_t kPackPanels = 8;
-  const int64_t packGroups = (panels + kPackPanels - 1) / kPackPanels;
+  // B is packed in groups of up to 8 panels, fewer where that would leave under 4 tasks a thread: a training
+  // step repacks every weight, and a weight of 18 panels (ViT-Ti's qkv) in 3 groups ran as 2 + 1 on 2 threads.
+  int64_t packPanels = 8;
+  while (packPanels > 1 && slices * ((panels + packPanels - 1) / packPanels) < 4 * threads) packPanels /= 2;
+  const int64_t packGroups = (panels + packPanels - 1) / packPanels;
   const int64_t bTasks = kept.second ? 0 : slices * packGroups, aTasks = shareA ? mblocks * slices : 0;
   parallelFor(bTasks + aTasks, [&](int64_t t) {
     if (t >= bTasks) {
@@ -588,7 +593,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
       return;
     }
     const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
-    const int64_t p0 = (t % packGroups) * kPackPanels, p1 = std::min(panels, p0 + kPackPanels);
+    const int64_t p0 = (t % packGroups) * packPanels, p1 = std::min(panels, p0 + packPanels);
     const int64_t j0 = p0 * NR_, cols = std::min(N, p1 * NR_) - j0;
     packB(pl, kc, cols, B.p + pc * B.rs + j0 * B.cs, B.rs, B.cs, pb + ks.slots(pc) * Npad + p0 * ks.slots(kc) * NR_);
   });

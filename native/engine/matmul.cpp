@@ -34,8 +34,9 @@ void linearGeluForward(Precision pr, float* out, float* act, const float* inp, c
   gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias, pr, &ep);
 }
 
-// dpre[r][c] += C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
-// its input gradient is in cache).
+// dpre[r][c] = C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
+// its input gradient is in cache). Written, not added: the caller would only zero dpre for it, a pass over a
+// tokens x hidden array per layer that the product's epilogue makes unneeded.
 struct GeluBackwardEpilogue {
   float* dpre;
   const float* pre;
@@ -44,15 +45,16 @@ struct GeluBackwardEpilogue {
     const GeluBackwardEpilogue& e = *static_cast<const GeluBackwardEpilogue*>(ctx);
     for (int64_t r = 0; r < rows; r++) {
       const int64_t at = (row0 + r) * e.ld + col0;
-      vecGeluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols);
+      vecGeluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols, /*accumulate=*/false);
     }
   }
 };
 
-// dinp: accumulated into (dinpEpilogue null), or overwritten and handed to dinpEpilogue block by block.
+// dinp: accumulated into (addToDinp), or overwritten (and handed to dinpEpilogue block by block, if any).
 void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                    const float* weight, int64_t M, int64_t K, int64_t N, const GemmEpilogue* dinpEpilogue = nullptr) {
-  if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, !dinpEpilogue, nullptr, pr, dinpEpilogue);
+                    const float* weight, int64_t M, int64_t K, int64_t N, bool addToDinp,
+                    const GemmEpilogue* dinpEpilogue = nullptr) {
+  if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, addToDinp, nullptr, pr, dinpEpilogue);
   if (dweight) gemm(N, K, M, MatView{dout, 1, N}, MatView{inp, K, 1}, dweight, K, true, nullptr, pr);
   if (dbias) {
     // Column sums over fixed blocks of kRows rows (each task reads whole rows, in order), then the block sums are
@@ -99,17 +101,24 @@ void linear_gelu_forward(float* out, float* act, const float* inp, const float* 
 // dinp (M,K) += dout . weight; dweight (N,K) += dout^T . inp; dbias (N) += column sums of dout (always fp32)
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N) {
-  linearBackward(Precision::Fp32, dinp, dweight, dbias, dout, inp, weight, M, K, N);
+  linearBackward(Precision::Fp32, dinp, dweight, dbias, dout, inp, weight, M, K, N, true);
 }
 
-// The backward of a linear layer whose input is act = gelu(pre): dpre (M,K) += (dout . weight) * gelu'(pre), the
+// linear_backward with dinp (M,K) = dout . weight written, not added to (no zeroing pass before it); the same numbers
+// as zeroing dinp first: the product's first k slice stores its sums where it would have added them to zeros.
+void linear_backward_write(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                           const float* weight, int64_t M, int64_t K, int64_t N) {
+  linearBackward(Precision::Fp32, dinp, dweight, dbias, dout, inp, weight, M, K, N, false);
+}
+
+// The backward of a linear layer whose input is act = gelu(pre): dpre (M,K) = (dout . weight) * gelu'(pre), the
 // GELU's backward applied to each block of dout . weight while it is in cache; dweight, dbias as linear_backward.
-// scratch: M*K floats (d act, overwritten). The same numbers as linear_backward then gelu_backward.
+// scratch: M*K floats (d act, overwritten). The same numbers as zeroing dpre, then linear_backward and gelu_backward.
 void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
                           const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
   GeluBackwardEpilogue e{dpre, pre, K};
   const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
-  linearBackward(Precision::Fp32, scratch, dweight, dbias, dout, act, weight, M, K, N, &ep);
+  linearBackward(Precision::Fp32, scratch, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
 }
 
 void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
@@ -117,7 +126,12 @@ void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float*
                                int64_t N) {
   GeluBackwardEpilogue e{dpre, pre, K};
   const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
-  linearBackward(Precision::Bf16, scratch, dweight, dbias, dout, act, weight, M, K, N, &ep);
+  linearBackward(Precision::Bf16, scratch, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
+}
+
+void linear_backward_write_bf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                const float* weight, int64_t M, int64_t K, int64_t N) {
+  linearBackward(Precision::Bf16, dinp, dweight, dbias, dout, inp, weight, M, K, N, false);
 }
 
 void linear_forward_bf16(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
@@ -137,7 +151,7 @@ void linear_gelu_forward_bf16(float* out, float* act, const float* inp, const fl
 
 void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                           const float* weight, int64_t M, int64_t K, int64_t N) {
-  linearBackward(Precision::Bf16, dinp, dweight, dbias, dout, inp, weight, M, K, N);
+  linearBackward(Precision::Bf16, dinp, dweight, dbias, dout, inp, weight, M, K, N, true);
 }
 
 }  // namespace cpu

@@ -24,6 +24,10 @@ void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float*
                                int64_t N);
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N);
+void linear_backward_write(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                           const float* weight, int64_t M, int64_t K, int64_t N);
+void linear_backward_write_bf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                const float* weight, int64_t M, int64_t K, int64_t N);
 // bf16 operands, fp32 accumulation (gemm.h Precision::Bf16): the bf16 backend table's matrix products
 void linear_forward_bf16(float* out, const float* inp, const float* weight, const float* bias, int64_t M, int64_t K,
                          int64_t N);

@@ -91,13 +91,14 @@ AVX2_FN void geluStep(const float* x, float* out) {
   _mm256_storeu_ps(out, _mm256_mul_ps(v, cdf));
 }
 
-AVX2_FN void geluBackStep(const float* d, const float* x, float* dx) {
+AVX2_FN void geluBackStep(const float* d, const float* x, float* dx, bool accumulate) {
   const __m256 dd = _mm256_loadu_ps(d), v = _mm256_loadu_ps(x);
   __m256 e;  // exp(-(x/sqrt 2)^2) = exp(-x^2/2): one exp for the cdf and the pdf
   const __m256 cdf = _mm256_fmadd_ps(erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)), &e),
                                      _mm256_set1_ps(0.5f), _mm256_set1_ps(0.5f));
   const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.39894228040143268f), e);
-  _mm256_storeu_ps(dx, _mm256_fmadd_ps(dd, _mm256_fmadd_ps(v, pdf, cdf), _mm256_loadu_ps(dx)));
+  const __m256 base = accumulate ? _mm256_loadu_ps(dx) : _mm256_setzero_ps();
+  _mm256_storeu_ps(dx, _mm256_fmadd_ps(dd, _mm256_fmadd_ps(v, pdf, cdf), base));
 }
 
 AVX2_FN void swigluStep(const float* g, const float* v, float* out) {
@@ -173,15 +174,15 @@ __attribute__((target("avx2,fma"))) void geluForwardAvx2(float* out, const float
 }
 
 __attribute__((target("avx2,fma"))) void geluBackwardAvx2(float* dx, const float* dout, const float* x,
-                                                          int64_t n) {
+                                                          int64_t n, bool accumulate) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) geluBackStep(dout + i, x + i, dx + i);
+  for (; i + 8 <= n; i += 8) geluBackStep(dout + i, x + i, dx + i, accumulate);
   if (i < n) {
     Tail t;
     copyIn(t.a, dout + i, n - i);
     copyIn(t.b, x + i, n - i);
-    copyIn(t.o1, dx + i, n - i);
-    geluBackStep(t.a, t.b, t.o1);
+    if (accumulate) copyIn(t.o1, dx + i, n - i);
+    geluBackStep(t.a, t.b, t.o1, accumulate);
     copyIn(dx + i, t.o1, n - i);
   }
 }
@@ -247,17 +248,17 @@ void vecGeluForward(float* out, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + fastErf(x[i] * 0.70710678118654752f));
 }
 
-void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n) {
+void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n, bool accumulate) {
 #ifdef TESSERA_VEC_AVX2
 #ifdef TESSERA_VEC_AVX512
-  if (useAvx512()) return vec_impl::geluBackwardAvx512(dx, dout, x, n);
+  if (useAvx512()) return vec_impl::geluBackwardAvx512(dx, dout, x, n, accumulate);
 #endif
-  if (useAvx2Fma()) return geluBackwardAvx2(dx, dout, x, n);
+  if (useAvx2Fma()) return geluBackwardAvx2(dx, dout, x, n, accumulate);
 #endif
   for (int64_t i = 0; i < n; i++) {
     const float cdf = 0.5f * (1.0f + fastErf(x[i] * 0.70710678118654752f));
     const float pdf = 0.39894228040143268f * fastExp(-0.5f * x[i] * x[i]);
-    dx[i] += dout[i] * (cdf + x[i] * pdf);
+    dx[i] = (accumulate ? dx[i] : 0.0f) + dout[i] * (cdf + x[i] * pdf);
   }
 }
 

@@ -10,8 +10,9 @@ namespace tessera {
 
 // out = 0.5 x (1 + erf(x / sqrt 2))
 void vecGeluForward(float* out, const float* x, int64_t n);
-// dx += dout * (Phi(x) + x phi(x))
-void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n);
+// dx += dout * (Phi(x) + x phi(x)); accumulate = false: dx = that product, the same numbers as adding it to zeros
+// (a caller that would zero dx first saves that pass over memory and the read of dx)
+void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n, bool accumulate = true);
 // out = silu(g) * v
 void vecSwigluForward(float* out, const float* g, const float* v, int64_t n);
 // dg += dout * v * s (1 + g (1 - s)), dv += dout * g * s, s = sigmoid(g)

@@ -112,15 +112,16 @@ AVX512_TARGET void geluForwardAvx512(float* out, const float* x, int64_t n) {
   }
 }
 
-AVX512_TARGET void geluBackwardAvx512(float* dx, const float* dout, const float* x, int64_t n) {
+AVX512_TARGET void geluBackwardAvx512(float* dx, const float* dout, const float* x, int64_t n, bool accumulate) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(dx + i, geluBack16(_mm512_loadu_ps(dout + i), _mm512_loadu_ps(x + i), _mm512_loadu_ps(dx + i)));
+    _mm512_storeu_ps(dx + i, geluBack16(_mm512_loadu_ps(dout + i), _mm512_loadu_ps(x + i),
+                                        accumulate ? _mm512_loadu_ps(dx + i) : _mm512_setzero_ps()));
   if (i < n) {
     const __mmask16 m = tailMask(n - i);
     _mm512_mask_storeu_ps(dx + i, m,
                           geluBack16(_mm512_maskz_loadu_ps(m, dout + i), _mm512_maskz_loadu_ps(m, x + i),
-                                     _mm512_maskz_loadu_ps(m, dx + i)));
+                                     accumulate ? _mm512_maskz_loadu_ps(m, dx + i) : _mm512_setzero_ps()));
   }
 }
 

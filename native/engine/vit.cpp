@@ -269,6 +269,16 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
 namespace {
 // Gradient reaching the branch of out = x + gamma * branch given d out in dx (rows x D): gamma * dx, written to
 // dtmp (and dgamma accumulated), or without LayerScale dx itself, with no copy.
+// dinp = dout . weight, with linear_backward's weight and bias gradients: written where the backend can (no zeroing
+// pass over dinp first), else zeroed and added to.
+void linearBackwardInto(const Backend& be, const Span& dinp, float* dweight, float* dbias, const float* dout,
+                        const float* inp, const float* weight, int64_t M, int64_t K, int64_t N) {
+  if (be.linear_backward_write)
+    return be.linear_backward_write(dinp.data(), dweight, dbias, dout, inp, weight, M, K, N);
+  dinp.zero();
+  be.linear_backward(dinp.data(), dweight, dbias, dout, inp, weight, M, K, N);
+}
+
 const float* branchGrad(const Backend& be, float* dtmp, float* dgamma, const float* dx, const float* branch,
                         const float* gamma, int64_t rows, int64_t D) {
   if (!gamma) return dx;
@@ -291,24 +301,21 @@ void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model
       dfc1{be, gb.dfc1, rows * F1}, dact{be, gb.dact, rows * Fi};
   const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, rows, D);
   if (c.mlp == MlpKind::Gelu && be.gelu_linear_backward) {
-    // fc2's input gradient goes through the GELU's backward block by block (dact is its scratch, never zeroed)
-    dfc1.zero();
+    // fc2's input gradient goes through the GELU's backward block by block (dact is its scratch, and dfc1 is
+    // written, not added to: neither is zeroed)
     be.gelu_linear_backward(dfc1.data(), G + bo.fc2_w, G + bo.fc2_b, dact.data(), dfc2, a.fc1, a.act, W + bo.fc2_w,
                             rows, Fi, D);
   } else {
-    dact.zero();
-    be.linear_backward(dact.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
+    linearBackwardInto(be, dact, G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
     dfc1.zero();
     if (c.mlp == MlpKind::Gelu) be.gelu_backward(dfc1.data(), dact.data(), a.fc1, rows * F1);
     else be.swiglu_backward(dfc1.data(), dact.data(), a.fc1, rows, Fi);
   }
-  dtmp.zero();
-  be.linear_backward(dtmp.data(), G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, rows, D, F1);
+  linearBackwardInto(be, dtmp, G + bo.fc1_w, G + bo.fc1_b, dfc1.data(), a.ln2, W + bo.fc1_w, rows, D, F1);
   be.layernorm_backward(dx.data(), G + bo.norm2_w, G + bo.norm2_b, dtmp.data(), a.x_mid, W + bo.norm2_w, a.mean2,
                         a.rstd2, rows, D);
   const float* dproj = branchGrad(be, dtmp.data(), ls1 ? G + bo.ls1 : nullptr, dx.data(), a.proj, ls1, rows, D);
-  dattn.zero();
-  be.linear_backward(dattn.data(), G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, rows, D, D);
+  linearBackwardInto(be, dattn, G + bo.proj_w, G + bo.proj_b, dproj, a.attn_out, W + bo.proj_w, rows, D, D);
 }
 
 // Backward of lastBlockRowsForward. On entry dx holds d x_out for the B class-token rows (B,D); on exit d x_in
@@ -326,8 +333,7 @@ void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOf
   const Span dqkv{be, gb.dqkv, 3 * M * D}, dtmpAll{be, gb.dtmp, M * D}, dxAll{be, gb.dx, M * D};
   dqkv.zero();
   be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.attn_out, a.att, B, T, 1, D, NH);
-  dtmpAll.zero();
-  be.linear_backward(dtmpAll.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
+  linearBackwardInto(be, dtmpAll, G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                      W + bo.qkv_w, M, D, 3 * D);
   // d x_in: the residual passes d x_mid to the class-token rows (staged in dattn, no longer needed); norm1
   // adds its part to every row.
@@ -381,8 +387,7 @@ void encoderBackward(const Backend& be, Model& model, EncoderActivations& acts, 
     mlpAndProjectionBackward(be, c, bo, W, G, a, gb, M);
     dqkv.zero();
     be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.attn_out, a.att, B, T, T, D, NH);
-    dtmp.zero();
-    be.linear_backward(dtmp.data(), G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
+    linearBackwardInto(be, dtmp, G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                        W + bo.qkv_w, M, D, 3 * D);
     be.layernorm_backward(dx.data(), G + bo.norm1_w, G + bo.norm1_b, dtmp.data(), a.x_in, W + bo.norm1_w,
                           a.mean1, a.rstd1, M, D);

@@ -108,6 +108,7 @@ void fill() {
   b.linear_forward = Guarded<cpu::linear_forward>::call;
   b.linear_forward_rows = Guarded<cpu::linear_forward_rows>::call;
   b.linear_backward = Guarded<cpu::linear_backward>::call;
+  b.linear_backward_write = Guarded<cpu::linear_backward_write>::call;
   b.linear_gelu_forward = Guarded<cpu::linear_gelu_forward>::call;
   b.gelu_linear_backward = Guarded<cpu::gelu_linear_backward>::call;
   b.layernorm_forward = Guarded<cpu::layernorm_forward>::call;
@@ -141,6 +142,7 @@ void fill() {
   gBf16.linear_forward = Guarded<cpu::linear_forward_bf16>::call;
   gBf16.linear_forward_rows = Guarded<cpu::linear_forward_rows_bf16>::call;
   gBf16.linear_backward = Guarded<cpu::linear_backward_bf16>::call;
+  gBf16.linear_backward_write = Guarded<cpu::linear_backward_write_bf16>::call;
   gBf16.linear_gelu_forward = Guarded<cpu::linear_gelu_forward_bf16>::call;
   gBf16.gelu_linear_backward = Guarded<cpu::gelu_linear_backward_bf16>::call;
   gBf16.patch_embed_forward = Guarded<cpu::patch_embed_forward_bf16>::call;

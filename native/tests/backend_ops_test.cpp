@@ -182,6 +182,19 @@ std::vector<Case> allCases() {
                     be.linear_backward(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
                   },
                   Tol::Matmul});
+    // The optional written form: dinp starts as NaN here, so a backend that reads it fails.
+    cs.push_back({"linear_backward_write (or zero + linear_backward) " + shape,
+                  {t("dout", In, s.M * s.N), t("inp", In, s.M * s.K), t("weight", In, s.N * s.K, 0.2f),
+                   t("dinp", Out, s.M * s.K), t("dweight", Acc, s.N * s.K), t("dbias", Acc, s.N)},
+                  [s](const Backend& be, const Ptrs& p) {
+                    if (be.linear_backward_write) {
+                      be.linear_backward_write(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                    } else {
+                      be.zero(p.f(3), sizeof(float) * s.M * s.K);
+                      be.linear_backward(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s.M, s.K, s.N);
+                    }
+                  },
+                  Tol::Matmul});
   }
   // The optional fused ops (linear + GELU, and the backward of a linear layer after a GELU); a table without them
   // runs the two ops they replace, which must give the same numbers.
@@ -202,7 +215,7 @@ std::vector<Case> allCases() {
     // the layer maps act = gelu(pre) (M,N) to (M,K): dout (M,K), weight (K,N)
     cs.push_back({"gelu_linear_backward (or linear_backward + gelu_backward) " + shape,
                   {t("dout", In, s.M * s.K), t("pre", In, s.M * s.N, 2.0f), t("weight", In, s.K * s.N, 0.2f),
-                   t("act", Private, s.M * s.N), t("scratch", Private, s.M * s.N), t("dpre", Acc, s.M * s.N),
+                   t("act", Private, s.M * s.N), t("scratch", Private, s.M * s.N), t("dpre", Out, s.M * s.N),
                    t("dweight", Acc, s.K * s.N), t("dbias", Acc, s.K)},
                   [s](const Backend& be, const Ptrs& p) {
                     be.gelu_forward(p.f(3), p.f(1), s.M * s.N);
@@ -212,6 +225,7 @@ std::vector<Case> allCases() {
                     } else {
                       be.zero(p.f(4), sizeof(float) * s.M * s.N);
                       be.linear_backward(p.f(4), p.f(6), p.f(7), p.f(0), p.f(3), p.f(2), s.M, s.N, s.K);
+                      be.zero(p.f(5), sizeof(float) * s.M * s.N);  // the fused op writes dpre, not adds to it
                       be.gelu_backward(p.f(5), p.f(4), p.f(1), s.M * s.N);
                     }
                   },

@@ -489,7 +489,9 @@ void runFusedOps() {
         };
         BackendBuffer dPre = buf(pre), dAct(*be, M * K * 4), dDout = buf(dout), dW = buf(w);
         be->gelu_forward(dAct.f32(), dPre.f32(), M * K);
-        BackendBuffer refDpre = buf(dpre0), refDw = buf(dw0), refDb = buf(db0), refDact = buf(std::vector<float>(M * K));
+        // dpre is written, not added to: the reference adds into zeros, the fused op starts from dpre0's noise
+        BackendBuffer refDpre = buf(std::vector<float>(M * K)), refDw = buf(dw0), refDb = buf(db0),
+                      refDact = buf(std::vector<float>(M * K));
         be->linear_backward(refDact.f32(), refDw.f32(), bias ? refDb.f32() : nullptr, dDout.f32(), dAct.f32(), dW.f32(),
                             M, K, N);
         be->gelu_backward(refDpre.f32(), refDact.f32(), dPre.f32(), M * K);
@@ -506,7 +508,44 @@ void runFusedOps() {
           worstCase = std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) + (bias ? " +dbias" : "");
         same = same && ok;
       }
-    check(same, std::string("gelu_linear_backward (") + be->name + ") == linear_backward + gelu_backward bitwise",
+    check(same, std::string("gelu_linear_backward (") + be->name + ") == zero, linear_backward + gelu_backward bitwise",
+          worstCase.empty() ? "" : "differs at " + worstCase);
+  }
+  for (const Backend* be : {gBackend, gBackend->bf16}) {
+    if (!be->linear_backward_write) continue;
+    bool same = true;
+    std::string worstCase;
+    // K up to 1152 (dinp's sum over N = 1152 outputs runs in 5 k slices: the first writes, the rest add)
+    for (const Lin& z : {Lin{1, 1, 1}, Lin{37, 29, 13}, Lin{130, 200, 96}, Lin{394, 192, 576}, Lin{257, 384, 1152}})
+      for (int bias = 0; bias < 2; bias++) {
+        const int64_t M = z.M, K = z.K, N = z.N;
+        std::vector<float> inp(M * K), dout(M * N), w(N * K), dinp0(M * K), dw0(N * K), db0(N);
+        for (auto* v : {&inp, &dout, &w, &dinp0, &dw0, &db0})
+          for (auto& x : *v) x = nd(rng);
+        auto buf = [&](const std::vector<float>& v) {
+          BackendBuffer b(*be, v.size() * 4);
+          be->copy_to_device(b.data(), v.data(), v.size() * 4);
+          return b;
+        };
+        BackendBuffer dInp = buf(inp), dDout = buf(dout), dW = buf(w);
+        // the reference adds into zeros; the written form starts from dinp0's noise, which it must not read
+        BackendBuffer refDinp = buf(std::vector<float>(M * K)), refDw = buf(dw0), refDb = buf(db0);
+        be->linear_backward(refDinp.f32(), refDw.f32(), bias ? refDb.f32() : nullptr, dDout.f32(), dInp.f32(), dW.f32(),
+                            M, K, N);
+        BackendBuffer gotDinp = buf(dinp0), gotDw = buf(dw0), gotDb = buf(db0);
+        be->linear_backward_write(gotDinp.f32(), gotDw.f32(), bias ? gotDb.f32() : nullptr, dDout.f32(), dInp.f32(),
+                                  dW.f32(), M, K, N);
+        auto host = [&](const BackendBuffer& b) {
+          std::vector<float> v(b.bytes() / 4);
+          be->copy_to_host(v.data(), b.data(), v.size() * 4);
+          return v;
+        };
+        const bool ok = host(gotDinp) == host(refDinp) && host(gotDw) == host(refDw) && host(gotDb) == host(refDb);
+        if (!ok && worstCase.empty())
+          worstCase = std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) + (bias ? " +dbias" : "");
+        same = same && ok;
+      }
+    check(same, std::string("linear_backward_write (") + be->name + ") == zero, linear_backward bitwise",
           worstCase.empty() ? "" : "differs at " + worstCase);
   }
   if (gBackend->adamw_update_zero_grads) {
