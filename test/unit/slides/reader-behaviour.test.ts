@@ -239,16 +239,16 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
         ]);
         expect(same(got, want), `region ${x},${y} ${w}x${h}`).toBe(true);
       };
-      for (const r of regions.slice(0, 3)) await check(...r);
+      for (const [x, y, w, h] of regions.slice(0, 3)) await check(x, y, w, h);
       expect(workers()).toHaveLength(1);
       await workers()[0]!.worker.terminate();
       await new Promise((resolve) => setImmediate(resolve));
       expect(workers()).toHaveLength(0);
       // The replacement worker is told again: cached tiles (slab slots) and new parts both render.
-      for (const r of regions) await check(...r);
+      for (const [x, y, w, h] of regions) await check(x, y, w, h);
       await reader.close();
       reader = await TiffSlideReader.open(file, { pool: own, cache });
-      for (const r of regions) await check(...r);
+      for (const [x, y, w, h] of regions) await check(x, y, w, h);
     } finally {
       await reader.close();
       await reference.close();
