@@ -136,8 +136,25 @@ async function closedLoop<T>(
 const tileCache = new TileCache(256 * 1024 * 1024);
 
 /**
- * Tessera's side of a case: one pool of `workers` decode workers for the whole case; the warm-up and
- * every pass on the slide opened afresh, its tiles not in the cache; only the passes are timed.
+ * The decode pools, one per worker count for the whole run, as the app keeps one pool for its lifetime:
+ * a worker is a V8 isolate of its own that optimizes its hot functions only after several hundred
+ * requests (TurboFan, on background threads), so a pool made afresh for each group of 500 requests
+ * after 100 warm-up requests put that one-time compilation into the timed requests (about 0.1 ms of CPU
+ * per request, test/bench/RESULTS.md, issue 15).
+ */
+const pools = new Map<number, DecodePool>();
+function poolOf(workers: number): DecodePool {
+  let pool = pools.get(workers);
+  if (!pool) {
+    pool = new DecodePool(workers);
+    pools.set(workers, pool);
+  }
+  return pool;
+}
+
+/**
+ * Tessera's side of a case: the run's pool of `workers` decode workers; the warm-up and every pass on
+ * the slide opened afresh, its tiles not in the cache; only the passes are timed.
  */
 async function measure<T>(
   file: string,
@@ -145,21 +162,17 @@ async function measure<T>(
   plan: Plan<T>,
   request: (reader: SlideReader, pool: DecodePool) => (item: T, lane: number) => Promise<unknown>,
 ): Promise<LoopRun> {
-  const pool = new DecodePool(workers);
+  const pool = poolOf(workers);
   const timed: LoopRun[] = [];
-  try {
-    for (const [i, items] of [plan.warmup, ...plan.passes].entries()) {
-      const reader = await TiffSlideReader.open(file, { pool, cache: tileCache });
-      try {
-        const run = await closedLoop(items, workers, request(reader, pool));
-        if (i > 0) timed.push(run);
-      } finally {
-        await reader.close();
-      }
-      if (tileCache.count !== 0) throw new Error('closing the slide left tiles in the cache');
+  for (const [i, items] of [plan.warmup, ...plan.passes].entries()) {
+    const reader = await TiffSlideReader.open(file, { pool, cache: tileCache });
+    try {
+      const run = await closedLoop(items, workers, request(reader, pool));
+      if (i > 0) timed.push(run);
+    } finally {
+      await reader.close();
     }
-  } finally {
-    await pool.close();
+    if (tileCache.count !== 0) throw new Error('closing the slide left tiles in the cache');
   }
   return combine(timed);
 }
@@ -466,7 +479,11 @@ const wsi = sharedWsiDir();
 if (SLIDES.has('cmu') && wsi)
   slides.push(['CMU-1-Small-Region.svs', path.join(wsi, 'CMU-1-Small-Region.svs')]);
 const rows: Row[] = [];
-for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
+try {
+  for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
+} finally {
+  for (const pool of pools.values()) await pool.close();
+}
 const lscpu = execFileSync('sh', ['-c', 'lscpu | head'], { encoding: 'utf8' }).trim();
 const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const body = [
