@@ -12,8 +12,8 @@
  * Requests run closed-loop at concurrency = workers. Both sides take turns: a case's requests are timed in
  * three groups, each on Tessera and then on OpenSlide, so both meet the same spells of load on a shared
  * machine. Warm processes, cold tile caches: each group first
- * runs WARMUP other requests on a throwaway slide handle (Tessera's workers and OpenSlide's Python warm
- * up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
+ * runs WARMUP other requests on a throwaway slide handle (Tessera's workers, kept for the run, and
+ * OpenSlide's Python warm up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
  * of its tiles cached (Tessera's tile cache is one per process, as in the app); within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
  * takes several passes). The file itself is in the OS page cache for both sides. Slides: a generated 17760 x 20769
  * JPEG pyramid (test/bench/work/, git-ignored) and the real CMU-1-Small-Region.svs when present.
@@ -489,7 +489,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles; BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count: a new worker optimizes its code only after several hundred requests); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
