@@ -143,13 +143,14 @@ const tileCache = new TileCache(256 * 1024 * 1024);
  * per request, test/bench/RESULTS.md, issue 15).
  */
 const pools = new Map<number, DecodePool>();
-function poolOf(workers: number): DecodePool {
-  let pool = pools.get(workers);
-  if (!pool) {
-    pool = new DecodePool(workers);
-    pools.set(workers, pool);
-  }
-  return pool;
+/** How many times a new pool runs its first warm-up list: V8 needs a few hundred requests per worker. */
+const NEW_POOL_WARMUPS = 8;
+function poolOf(workers: number): { pool: DecodePool; fresh: boolean } {
+  const pool = pools.get(workers);
+  if (pool) return { pool, fresh: false };
+  const made = new DecodePool(workers);
+  pools.set(workers, made);
+  return { pool: made, fresh: true };
 }
 
 /**
@@ -162,13 +163,14 @@ async function measure<T>(
   plan: Plan<T>,
   request: (reader: SlideReader, pool: DecodePool) => (item: T, lane: number) => Promise<unknown>,
 ): Promise<LoopRun> {
-  const pool = poolOf(workers);
+  const { pool, fresh } = poolOf(workers);
+  const warmups: T[][] = Array.from({ length: fresh ? NEW_POOL_WARMUPS : 1 }, () => plan.warmup);
   const timed: LoopRun[] = [];
-  for (const [i, items] of [plan.warmup, ...plan.passes].entries()) {
+  for (const [i, items] of [...warmups, ...plan.passes].entries()) {
     const reader = await TiffSlideReader.open(file, { pool, cache: tileCache });
     try {
       const run = await closedLoop(items, workers, request(reader, pool));
-      if (i > 0) timed.push(run);
+      if (i >= warmups.length) timed.push(run);
     } finally {
       await reader.close();
     }
@@ -489,7 +491,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count: a new worker optimizes its code only after several hundred requests); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count, whose first warm-up runs ${NEW_POOL_WARMUPS} times: a new worker optimizes its code only after several hundred requests); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
