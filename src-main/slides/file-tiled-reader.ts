@@ -346,7 +346,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       const cached = this.cache.get(key);
       if (cached) {
         if (!slots.pin(cached)) return slots.giveBackAll();
-        tiles.push({ col, row, pixels: cached, range: null });
+        tiles.push({ col, row, pixels: cached, range: null, part: false });
         continue;
       }
       const range = this.storedRange(level, col, row);
@@ -357,7 +357,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       }
       const pixels = slots.decodeInto(key, tileBytes);
       if (!pixels) return slots.giveBackAll();
-      tiles.push({ col, row, pixels, range });
+      tiles.push({ col, row, pixels, range, part: false });
     }
     return { tiles, slots };
   }

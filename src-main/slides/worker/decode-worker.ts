@@ -286,8 +286,8 @@ async function answer(req: WorkerRequest): Promise<void> {
   let transfer: ArrayBuffer[] = [];
   try {
     const bytes = await run(req.task);
-    // An answer in shared memory is left out (nothing to clone).
-    res = bytes === EMPTY ? { id: req.id, ok: true } : { id: req.id, ok: true, bytes };
+    // An answer in shared memory is left out (nothing to clone); one object shape either way.
+    res = { id: req.id, ok: true, bytes: bytes === EMPTY ? undefined : bytes };
     transfer = transferable(Array.isArray(bytes) ? bytes : [bytes]);
   } catch (err) {
     res = failed(err);

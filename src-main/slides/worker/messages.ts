@@ -10,7 +10,8 @@ export interface RenderTile {
   row: number;
   pixels: Uint8Array;
   range: [number, number] | null;
-  part?: boolean;
+  /** Always set, so that every tile object has one shape (V8 deoptimized on a second one). */
+  part: boolean;
 }
 
 /**
