@@ -136,22 +136,27 @@ async function closedLoop<T>(
 const tileCache = new TileCache(256 * 1024 * 1024);
 
 /**
- * The decode pools, one per worker count for the whole run, as the app keeps one pool for its lifetime:
- * a worker is a V8 isolate of its own that optimizes its hot functions only after several hundred
- * requests (TurboFan, on background threads), so a pool made afresh for each group of 500 requests
- * after 100 warm-up requests put that one-time compilation into the timed requests (about 0.1 ms of CPU
- * per request, test/bench/RESULTS.md, issue 15).
+ * The decode pools, one per worker count for the whole run, as the app keeps one pool for its lifetime
+ * (a pool made afresh for each group of 500 requests put a new worker's warm-up into the timed requests).
  */
 const pools = new Map<number, DecodePool>();
-/** How many times a new pool runs its first warm-up list: V8 needs a few hundred requests per worker. */
-const NEW_POOL_WARMUPS = 8;
-function poolOf(workers: number): { pool: DecodePool; fresh: boolean } {
-  const pool = pools.get(workers);
-  if (pool) return { pool, fresh: false };
-  const made = new DecodePool(workers);
-  pools.set(workers, made);
-  return { pool: made, fresh: true };
+function poolOf(workers: number): DecodePool {
+  let pool = pools.get(workers);
+  if (!pool) {
+    pool = new DecodePool(workers);
+    pools.set(workers, pool);
+  }
+  return pool;
 }
+
+/**
+ * How many times Tessera runs a case's warm-up list before the case's first timed pass, each on a fresh
+ * handle (BENCH_CASE_WARMUPS): V8 optimizes a function called once or a few times per request only
+ * after one to three thousand requests (node --trace-opt: readRegion, planRender and the worker's render
+ * were still being optimized 1,500 requests in), and a running app is long past that. OpenSlide's
+ * Python has no such tiers; its warm-up list runs once per group.
+ */
+const CASE_WARMUPS = Number(process.env.BENCH_CASE_WARMUPS ?? 10);
 
 /**
  * Tessera's side of a case: the run's pool of `workers` decode workers; the warm-up and every pass on
@@ -162,9 +167,10 @@ async function measure<T>(
   workers: number,
   plan: Plan<T>,
   request: (reader: SlideReader, pool: DecodePool) => (item: T, lane: number) => Promise<unknown>,
+  warmupRuns: number,
 ): Promise<LoopRun> {
-  const { pool, fresh } = poolOf(workers);
-  const warmups: T[][] = Array.from({ length: fresh ? NEW_POOL_WARMUPS : 1 }, () => plan.warmup);
+  const pool = poolOf(workers);
+  const warmups: T[][] = Array.from({ length: warmupRuns }, () => plan.warmup);
   const timed: LoopRun[] = [];
   for (const [i, items] of [...warmups, ...plan.passes].entries()) {
     const reader = await TiffSlideReader.open(file, { pool, cache: tileCache });
@@ -222,8 +228,8 @@ async function sideBySide<T>(
 ): Promise<{ tessera: Result; openslide: Result }> {
   const ours: LoopRun[] = [];
   const theirs: LoopRun[] = [];
-  for (const group of thirds(plan)) {
-    ours.push(await measure(file, workers, group, request));
+  for (const [i, group] of thirds(plan).entries()) {
+    ours.push(await measure(file, workers, group, request, i === 0 ? CASE_WARMUPS : 1));
     theirs.push(openSlideSide({ ...openSlideRequest, ...group }));
   }
   return { tessera: result(combine(ours)), openslide: result(combine(theirs)) };
@@ -387,11 +393,17 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
       // above's OpenSlide numbers).
       const served: DeepZoom[] = []; // every pass's Deep Zoom, for the pass-through count
       const auto = result(
-        await measure(file, workers, autoPlan, (reader, pool) => {
-          const dz = deepZoomFor(reader, { pool });
-          served.push(dz);
-          return ([l, c, r]) => dz.tile(l, c, r);
-        }),
+        await measure(
+          file,
+          workers,
+          autoPlan,
+          (reader, pool) => {
+            const dz = deepZoomFor(reader, { pool });
+            served.push(dz);
+            return ([l, c, r]) => dz.tile(l, c, r);
+          },
+          CASE_WARMUPS,
+        ),
       );
       rows.push({
         slide: name,
@@ -399,7 +411,7 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
         workers,
         tessera: auto,
         openslide: dz254.openslide,
-        note: `${served.slice(1).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(1).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
+        note: `${served.slice(CASE_WARMUPS).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(CASE_WARMUPS).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
       });
     }
     if (CASES.has('regions')) {
@@ -427,6 +439,7 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
           (reader) =>
             ([x, y, size]) =>
               reader.readRegion(0, x, y, size, size),
+          CASE_WARMUPS,
         ),
       );
       rows.push({
@@ -491,7 +504,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count, whose first warm-up runs ${NEW_POOL_WARMUPS} times: a new worker optimizes its code only after several hundred requests); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count); Tessera runs a case's warm-up list ${CASE_WARMUPS} times before its first timed pass, as V8 optimizes the request path only after one to three thousand requests (BENCH_CASE_WARMUPS); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
