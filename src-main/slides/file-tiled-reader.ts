@@ -13,7 +13,8 @@ import { TiledSlideReader, type RegionGeometry } from './tiled-reader.js';
 import { canDecodeTilePart } from './codecs/decode-tile.js';
 import { rectCopier } from './codecs/native-pixels.js';
 import { RenderSlots } from './render-slots.js';
-import type { RenderTile } from './worker/messages.js';
+import type { RenderTile, WorkerShared } from './worker/messages.js';
+import { packRenderTask } from './worker/render-task.js';
 
 /**
  * A missing tile is decoded only in part when a request needs less than this fraction of it; a tile it
@@ -30,10 +31,14 @@ const PART_DECODE_MAX_FRACTION = 0.75;
  */
 const PART_DECODE_MEMORY = 256;
 const NO_PIXELS = new Uint8Array(0);
+/** Ids of tile sources (a level of a file) shared with the decode workers, unique in the process. */
+let nextSourceId = 1;
 
 export abstract class FileTiledReader extends TiledSlideReader {
   /** Tiles recently decoded only in part, oldest first (see decodeInPart). */
   private decodedInPart = new Set<string>();
+  /** Each level's tile source as shared with the workers (render tasks name it by id). */
+  private sources: WorkerShared[] = [];
   protected closed = false;
 
   protected constructor(id: string, path: string, cache: TileCache | undefined, pool: DecodePool) {
@@ -52,6 +57,16 @@ export abstract class FileTiledReader extends TiledSlideReader {
   /** What the workers need to read this file: its key (for their open descriptors) and path. */
   private get file(): { key: string; path: string } {
     return { key: this.id, path: this.path };
+  }
+
+  /** The share of `level`'s tiles (file and format) that render tasks refer to by id. */
+  private sourceShare(level: number, format: TileFormat): WorkerShared {
+    let share = this.sources[level];
+    if (!share) {
+      share = { kind: 'source', id: nextSourceId++, file: this.file, format };
+      this.sources[level] = share;
+    }
+    return share;
   }
 
   /** The format of `level` where workers may read it now (not after close). */
@@ -134,7 +149,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     encoding: RegionEncoding,
   ): Promise<Uint8Array> {
     const g = this.regionGeometry(level, x, y, w, h);
-    const rendered = await this.renderInWorker(level, g, w, h, encoding);
+    const rendered = await this.renderInWorker(level, g, this.tileKeys(level, g), w, h, encoding);
     return rendered ?? super.encodeRegion(level, x, y, w, h, encoding);
   }
 
@@ -150,16 +165,17 @@ export abstract class FileTiledReader extends TiledSlideReader {
     const g = this.regionGeometry(level, x, y, w, h);
     if (into && into.length !== w * h * 4) throw new RangeError('the output buffer does not fit the region');
     const whole = options.tilesReused === true;
+    const keys = this.tileKeys(level, g);
     if (whole && this.workerFormat(level) !== undefined) {
       // Tiles the caller reuses: decoded whole and cached first, missing ones split over the workers and
       // shared with concurrent reads tile by tile (a render task waits for every tile another request is
       // decoding, which makes neighbouring rows of a grid wait for each other); then the region is composed
       // in a worker from the cached tiles, so the main thread copies no pixels.
       await Promise.all(this.getTiles(level, g.addresses));
-      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into, true);
+      const rgba = await this.renderInWorker(level, g, keys, w, h, { type: 'rgba' }, into, true);
       if (rgba) return rgba;
-    } else if (this.renderPays(level, g)) {
-      const rgba = await this.renderInWorker(level, g, w, h, { type: 'rgba' }, into);
+    } else if (this.renderPays(level, g, keys)) {
+      const rgba = await this.renderInWorker(level, g, keys, w, h, { type: 'rgba' }, into);
       if (rgba) return rgba;
     }
     return this.composeRegion(level, g, w, h, into);
@@ -204,14 +220,19 @@ export abstract class FileTiledReader extends TiledSlideReader {
    * True when reading this region in one worker task pays: a missing tile that would be decoded only in
    * part (otherwise the tiles are fetched into the cache and the region composed here).
    */
-  private renderPays(level: number, g: RegionGeometry): boolean {
+  private renderPays(level: number, g: RegionGeometry, keys: string[]): boolean {
     const format = this.workerFormat(level);
     if (!format || !canDecodeTilePart(format)) return false;
-    return g.addresses.some(([col, row]) => {
-      const key = this.tileKey(level, col, row);
+    return g.addresses.some(([col, row], i) => {
+      const key = keys[i]!;
       if (this.cache.get(key)) return false;
       return this.decodeInPart(format, key, g, col, row, true);
     });
+  }
+
+  /** The cache keys of the tiles of `g`, in the order of its addresses (made once per request). */
+  private tileKeys(level: number, g: RegionGeometry): string[] {
+    return g.addresses.map(([col, row]) => this.tileKey(level, col, row));
   }
 
   /**
@@ -221,6 +242,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
   private async renderInWorker(
     level: number,
     g: RegionGeometry,
+    keys: string[],
     w: number,
     h: number,
     output: RegionEncoding | { type: 'rgba' },
@@ -231,11 +253,15 @@ export abstract class FileTiledReader extends TiledSlideReader {
     if (!format) return undefined;
     // Tiles other requests are decoding right now: wait for them, then everything is cache or ours.
     for (;;) {
-      const running = g.addresses.flatMap(([c, r]) => this.inflight.get(this.tileKey(level, c, r)) ?? []);
-      if (running.length === 0) break;
+      let running: Promise<unknown>[] | undefined;
+      for (const key of keys) {
+        const decoding = this.inflight.get(key);
+        if (decoding) (running ??= []).push(decoding);
+      }
+      if (!running) break;
       await Promise.allSettled(running);
     }
-    const planned = this.planRender(level, format, g, whole);
+    const planned = this.planRender(level, format, g, keys, whole);
     if (!planned) return undefined;
     const { tiles, slots } = planned;
     slots.start(this.inflight);
@@ -252,21 +278,33 @@ export abstract class FileTiledReader extends TiledSlideReader {
             flatten: false,
             type: 'rgba' as const,
             quality: 0,
-            into: intoShared ?? slot,
           }
         : output;
     let result: Uint8Array;
     try {
-      result = await this.pool.run({
+      const shared = [this.sourceShare(level, format)];
+      const numbers = packRenderTask(
+        {
+          region: g,
+          width: w,
+          height: h,
+          outWidth: encoding.outWidth,
+          outHeight: encoding.outHeight,
+          flatten: encoding.flatten,
+          quality: encoding.quality,
+          tiles,
+          intoSlot: slot,
+        },
+        shared,
+      );
+      const task = {
         kind: 'render',
-        file: this.file,
-        format,
-        tiles,
-        region: { lx: g.lx, ly: g.ly, x0: g.x0, y0: g.y0, x1: g.x1, y1: g.y1 },
-        width: w,
-        height: h,
-        ...encoding,
-      });
+        source: shared[0]!.id,
+        type: encoding.type,
+        numbers,
+        into: intoShared,
+      } as const;
+      result = await this.pool.run(task, [], shared);
     } catch (err) {
       const error = this.decodeError(level, err);
       slots.fail(error);
@@ -296,17 +334,19 @@ export abstract class FileTiledReader extends TiledSlideReader {
     level: number,
     format: TileFormat,
     g: RegionGeometry,
+    keys: string[],
     whole = false,
   ): { tiles: RenderTile[]; slots: RenderSlots } | undefined {
     const tiles: RenderTile[] = [];
     const slots = new RenderSlots(this.cache);
     const tileBytes = format.tileWidth * format.tileHeight * 4;
-    for (const [col, row] of g.addresses) {
-      const key = this.tileKey(level, col, row);
+    for (let i = 0; i < keys.length; i++) {
+      const [col, row] = g.addresses[i]!;
+      const key = keys[i]!;
       const cached = this.cache.get(key);
       if (cached) {
         if (!slots.pin(cached)) return slots.giveBackAll();
-        tiles.push({ col, row, pixels: cached, range: null });
+        tiles.push({ col, row, pixels: cached, range: null, part: false });
         continue;
       }
       const range = this.storedRange(level, col, row);
@@ -317,7 +357,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       }
       const pixels = slots.decodeInto(key, tileBytes);
       if (!pixels) return slots.giveBackAll();
-      tiles.push({ col, row, pixels, range });
+      tiles.push({ col, row, pixels, range, part: false });
     }
     return { tiles, slots };
   }

@@ -12,8 +12,8 @@
  * Requests run closed-loop at concurrency = workers. Both sides take turns: a case's requests are timed in
  * three groups, each on Tessera and then on OpenSlide, so both meet the same spells of load on a shared
  * machine. Warm processes, cold tile caches: each group first
- * runs WARMUP other requests on a throwaway slide handle (Tessera's workers and OpenSlide's Python warm
- * up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
+ * runs WARMUP other requests on a throwaway slide handle (Tessera's workers, kept for the run, and
+ * OpenSlide's Python warm up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
  * of its tiles cached (Tessera's tile cache is one per process, as in the app); within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
  * takes several passes). The file itself is in the OS page cache for both sides. Slides: a generated 17760 x 20769
  * JPEG pyramid (test/bench/work/, git-ignored) and the real CMU-1-Small-Region.svs when present.
@@ -136,30 +136,51 @@ async function closedLoop<T>(
 const tileCache = new TileCache(256 * 1024 * 1024);
 
 /**
- * Tessera's side of a case: one pool of `workers` decode workers for the whole case; the warm-up and
- * every pass on the slide opened afresh, its tiles not in the cache; only the passes are timed.
+ * The decode pools, one per worker count for the whole run, as the app keeps one pool for its lifetime
+ * (a pool made afresh for each group of 500 requests put a new worker's warm-up into the timed requests).
+ */
+const pools = new Map<number, DecodePool>();
+function poolOf(workers: number): DecodePool {
+  let pool = pools.get(workers);
+  if (!pool) {
+    pool = new DecodePool(workers);
+    pools.set(workers, pool);
+  }
+  return pool;
+}
+
+/**
+ * How many times Tessera runs a case's warm-up list before the case's first timed pass, each on a fresh
+ * handle (BENCH_CASE_WARMUPS): V8 optimizes a function called once or a few times per request only
+ * after one to three thousand requests (node --trace-opt: readRegion, planRender and the worker's render
+ * were still being optimized 1,500 requests in), and a running app is long past that. OpenSlide's
+ * Python has no such tiers; its warm-up list runs once per group.
+ */
+const CASE_WARMUPS = Number(process.env.BENCH_CASE_WARMUPS ?? 10);
+
+/**
+ * Tessera's side of a case: the run's pool of `workers` decode workers; the warm-up and every pass on
+ * the slide opened afresh, its tiles not in the cache; only the passes are timed.
  */
 async function measure<T>(
   file: string,
   workers: number,
   plan: Plan<T>,
   request: (reader: SlideReader, pool: DecodePool) => (item: T, lane: number) => Promise<unknown>,
+  warmupRuns: number,
 ): Promise<LoopRun> {
-  const pool = new DecodePool(workers);
+  const pool = poolOf(workers);
+  const warmups: T[][] = Array.from({ length: warmupRuns }, () => plan.warmup);
   const timed: LoopRun[] = [];
-  try {
-    for (const [i, items] of [plan.warmup, ...plan.passes].entries()) {
-      const reader = await TiffSlideReader.open(file, { pool, cache: tileCache });
-      try {
-        const run = await closedLoop(items, workers, request(reader, pool));
-        if (i > 0) timed.push(run);
-      } finally {
-        await reader.close();
-      }
-      if (tileCache.count !== 0) throw new Error('closing the slide left tiles in the cache');
+  for (const [i, items] of [...warmups, ...plan.passes].entries()) {
+    const reader = await TiffSlideReader.open(file, { pool, cache: tileCache });
+    try {
+      const run = await closedLoop(items, workers, request(reader, pool));
+      if (i >= warmups.length) timed.push(run);
+    } finally {
+      await reader.close();
     }
-  } finally {
-    await pool.close();
+    if (tileCache.count !== 0) throw new Error('closing the slide left tiles in the cache');
   }
   return combine(timed);
 }
@@ -207,8 +228,8 @@ async function sideBySide<T>(
 ): Promise<{ tessera: Result; openslide: Result }> {
   const ours: LoopRun[] = [];
   const theirs: LoopRun[] = [];
-  for (const group of thirds(plan)) {
-    ours.push(await measure(file, workers, group, request));
+  for (const [i, group] of thirds(plan).entries()) {
+    ours.push(await measure(file, workers, group, request, i === 0 ? CASE_WARMUPS : 1));
     theirs.push(openSlideSide({ ...openSlideRequest, ...group }));
   }
   return { tessera: result(combine(ours)), openslide: result(combine(theirs)) };
@@ -372,11 +393,17 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
       // above's OpenSlide numbers).
       const served: DeepZoom[] = []; // every pass's Deep Zoom, for the pass-through count
       const auto = result(
-        await measure(file, workers, autoPlan, (reader, pool) => {
-          const dz = deepZoomFor(reader, { pool });
-          served.push(dz);
-          return ([l, c, r]) => dz.tile(l, c, r);
-        }),
+        await measure(
+          file,
+          workers,
+          autoPlan,
+          (reader, pool) => {
+            const dz = deepZoomFor(reader, { pool });
+            served.push(dz);
+            return ([l, c, r]) => dz.tile(l, c, r);
+          },
+          CASE_WARMUPS,
+        ),
       );
       rows.push({
         slide: name,
@@ -384,7 +411,7 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
         workers,
         tessera: auto,
         openslide: dz254.openslide,
-        note: `${served.slice(1).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(1).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
+        note: `${served.slice(CASE_WARMUPS).reduce((a, d) => a + d.stats.passthrough, 0)} stored tiles passed through, ${served.slice(CASE_WARMUPS).reduce((a, d) => a + d.stats.rendered, 0)} rendered`,
       });
     }
     if (CASES.has('regions')) {
@@ -412,6 +439,7 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
           (reader) =>
             ([x, y, size]) =>
               reader.readRegion(0, x, y, size, size),
+          CASE_WARMUPS,
         ),
       );
       rows.push({
@@ -466,13 +494,17 @@ const wsi = sharedWsiDir();
 if (SLIDES.has('cmu') && wsi)
   slides.push(['CMU-1-Small-Region.svs', path.join(wsi, 'CMU-1-Small-Region.svs')]);
 const rows: Row[] = [];
-for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
+try {
+  for (const [name, file] of slides) rows.push(...(await benchSlide(name, file)));
+} finally {
+  for (const pool of pools.values()) await pool.close();
+}
 const lscpu = execFileSync('sh', ['-c', 'lscpu | head'], { encoding: 'utf8' }).trim();
 const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles; BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count); Tessera runs a case's warm-up list ${CASE_WARMUPS} times before its first timed pass, as V8 optimizes the request path only after one to three thousand requests (BENCH_CASE_WARMUPS); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',

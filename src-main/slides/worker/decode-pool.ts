@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
+import type { WorkerRequest, WorkerResponse, WorkerShared, WorkerTask } from './messages.js';
 
 interface Pending {
   resolve: (bytes: Uint8Array | Uint8Array[]) => void;
@@ -16,7 +16,12 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** What was shared with this worker: sources (id to file key) and slabs. */
+  sources: Map<number, string>;
+  slabs: Set<number>;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * The compiled worker next to this file; when running from TypeScript sources (tests, dev), a
@@ -33,23 +38,36 @@ export class DecodePool {
   private slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
+  /** Slabs shared with any worker: when the main thread lets one go, the workers drop it too. */
+  private sharedSlabs = new Set<number>();
+  private slabsGone = new FinalizationRegistry<number>((id) => this.unshareSlab(id));
 
   constructor(readonly size = defaultPoolSize()) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`invalid worker count ${size}`);
   }
 
-  run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<Uint8Array> {
-    return this.post(task, transfer) as Promise<Uint8Array>;
+  /** Runs a task; `shared`: what it refers to by id, posted first to a worker that has not had it. */
+  run(
+    task: WorkerTask,
+    transfer: ArrayBuffer[] = [],
+    shared: readonly WorkerShared[] = [],
+  ): Promise<Uint8Array> {
+    return this.post(task, transfer, shared) as Promise<Uint8Array>;
   }
 
   /** For tasks answered with several buffers (decodeRanges). */
   runForBuffers(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<Uint8Array[]> {
-    return this.post(task, transfer) as Promise<Uint8Array[]>;
+    return this.post(task, transfer, []) as Promise<Uint8Array[]>;
   }
 
-  private post(task: WorkerTask, transfer: ArrayBuffer[]): Promise<Uint8Array | Uint8Array[]> {
+  private post(
+    task: WorkerTask,
+    transfer: ArrayBuffer[],
+    shared: readonly WorkerShared[],
+  ): Promise<Uint8Array | Uint8Array[]> {
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
     const slot = this.pickSlot();
+    this.share(slot, shared);
     const id = this.nextId++;
     return new Promise<Uint8Array | Uint8Array[]>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
@@ -59,8 +77,39 @@ export class DecodePool {
     });
   }
 
+  /** Posts what `slot`'s worker has not had yet (one message, applied before the task after it). */
+  private share(slot: Slot, shared: readonly WorkerShared[]): void {
+    let fresh: WorkerShared[] | undefined;
+    for (const s of shared) {
+      if (s.kind === 'source' ? slot.sources.has(s.id) : slot.slabs.has(s.id)) continue;
+      if (s.kind === 'source') slot.sources.set(s.id, s.file.key);
+      else {
+        slot.slabs.add(s.id);
+        if (!this.sharedSlabs.has(s.id)) {
+          this.sharedSlabs.add(s.id);
+          this.slabsGone.register(s.buffer, s.id);
+        }
+      }
+      (fresh ??= []).push(s);
+    }
+    if (fresh)
+      slot.worker.postMessage({ id: 0, task: { kind: 'share', items: fresh } } satisfies WorkerRequest);
+  }
+
+  private unshareSlab(id: number): void {
+    this.sharedSlabs.delete(id);
+    for (const slot of this.slots) {
+      if (slot.slabs.delete(id))
+        slot.worker.postMessage({ id: 0, task: { kind: 'unshare', slabs: [id] } } satisfies WorkerRequest);
+    }
+  }
+
   /** Runs a task on every running worker (e.g. to drop per-file state); errors are ignored. */
   async broadcast(task: WorkerTask): Promise<void> {
+    if (task.kind === 'forget') {
+      for (const slot of this.slots)
+        for (const [id, key] of slot.sources) if (key === task.key) slot.sources.delete(id);
+    }
     await Promise.all(
       this.slots.map(
         (slot) =>
@@ -94,13 +143,13 @@ export class DecodePool {
 
   private spawn(): Slot {
     const worker = startWorker();
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), sources: new Map(), slabs: new Set() };
     worker.on('message', (res: WorkerResponse) => {
       const p = slot.pending.get(res.id);
       if (!p) return;
       slot.pending.delete(res.id);
       if (slot.pending.size === 0) worker.unref();
-      if (res.ok) p.resolve(res.bytes);
+      if (res.ok) p.resolve(res.bytes ?? EMPTY);
       else p.reject(new Error(res.message));
     });
     const fail = (err: Error) => {

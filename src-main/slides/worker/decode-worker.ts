@@ -8,7 +8,9 @@ import { jpegCodec } from '../codecs/jpeg-codec.js';
 import { lanczosResampler, nativeBoxReducer, rectCopier } from '../codecs/native-pixels.js';
 import { expandToRgba } from '../codecs/rgba.js';
 import { copyTileIntoRegion, tilePartInRegion } from '../tile-region.js';
-import type { WorkerRequest, WorkerResponse, WorkerTask } from './messages.js';
+import type { TileFormat } from '../codecs/tile-format.js';
+import type { WorkerRequest, WorkerResponse, WorkerShared, WorkerTask } from './messages.js';
+import { unpackRenderTask, type RenderSpec } from './render-task.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -26,40 +28,80 @@ async function run(task: WorkerTask): Promise<Uint8Array | Uint8Array[]> {
     // Tiles in shared memory (tile-cache slab slots) are already where the main thread reads them.
     return task.into.map((v) => (v.buffer instanceof SharedArrayBuffer ? EMPTY : v));
   }
-  if (task.kind === 'render') return render(task);
+  if (task.kind === 'render') {
+    const source = sources.get(task.source);
+    if (!source) throw new Error(`tile source ${task.source} was not shared with this worker`);
+    const { tileWidth, tileHeight } = source.format;
+    const spec = unpackRenderTask(task.numbers, slabs, tileWidth * tileHeight * 4);
+    return render(source, task.type, spec, task.into);
+  }
   if (task.kind === 'reduceTiles') return reduceTiles(task);
+  if (task.kind === 'share' || task.kind === 'unshare') {
+    applyShared(task);
+    return EMPTY;
+  }
   if (task.flatten) flattenOnWhite(task.rgba);
   if (task.returnPixels) return [await encode(task), task.rgba];
   return encode(task);
 }
 
-async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Uint8Array> {
-  const { tileWidth: tw, tileHeight: th } = task.format;
-  const fd = descriptor(task.file.key, task.file.path);
+interface Source {
+  file: { key: string; path: string };
+  format: TileFormat;
+}
+
+/** What the main thread shared (WorkerShared): tile sources and the tile cache's slabs, by id. */
+const sources = new Map<number, Source>();
+const slabs = new Map<number, SharedArrayBuffer>();
+
+function applyShared(task: Extract<WorkerTask, { kind: 'share' | 'unshare' }>): void {
+  if (task.kind === 'unshare') {
+    for (const id of task.slabs) slabs.delete(id);
+    return;
+  }
+  for (const item of task.items as WorkerShared[]) {
+    if (item.kind === 'source') sources.set(item.id, { file: item.file, format: item.format });
+    else slabs.set(item.id, item.buffer);
+  }
+}
+
+type RenderType = Extract<WorkerTask, { kind: 'render' }>['type'];
+
+async function render(
+  source: Source,
+  type: RenderType,
+  task: RenderSpec,
+  intoShared: Uint8Array | undefined,
+): Promise<Uint8Array> {
+  const { format } = source;
+  const { tileWidth: tw, tileHeight: th } = format;
+  const fd = descriptor(source.file.key, source.file.path);
   for (const t of task.tiles) {
     if (!t.range || t.part) continue;
-    await decodeTile(task.format, readStored(fd, t.range), t.pixels);
+    await decodeTile(format, readStored(fd, t.range), t.pixels);
   }
   const { width: w, height: h, region } = task;
+  const covered = coversRegion(task, format);
   // Flattening onto white turns uncovered (transparent) pixels white and leaves opaque ones as they
   // are: without an alpha channel in the tiles, starting from white does the whole job.
-  const whiteBackground = task.flatten && !task.format.hasAlpha;
+  const whiteBackground = task.flatten && !format.hasAlpha;
+  const into = intoShared ?? task.intoSlot;
   const rgba =
-    task.type === 'rgba'
-      ? rgbaTarget(task)
-      : composeBuffer(w * h * 4, coversRegion(task) ? undefined : whiteBackground ? 0xffffffff : 0);
+    type === 'rgba'
+      ? rgbaTarget(into, w, h, covered)
+      : composeBuffer(w * h * 4, covered ? undefined : whiteBackground ? 0xffffffff : 0);
   const copyRect = rectCopier();
   for (const { col, row, pixels, range, part } of task.tiles) {
     if (part && range) {
       const at = tilePartInRegion(col, row, tw, th, region, w);
-      decodeTilePart(task.format, readStored(fd, range), at, rgba, at.regionOffset, w * 4);
+      decodeTilePart(format, readStored(fd, range), at, rgba, at.regionOffset, w * 4);
       continue;
     }
     copyTileIntoRegion(copyRect, pixels, col, row, tw, th, region, rgba, w);
   }
-  if (task.type === 'rgba') return task.into ? EMPTY : rgba;
+  if (type === 'rgba') return into ? EMPTY : rgba;
   if (task.flatten && !whiteBackground) flattenOnWhite(rgba);
-  return encode({ ...task, kind: 'encode', type: task.type, rgba });
+  return encode({ ...task, kind: 'encode', type, rgba });
 }
 
 /**
@@ -67,16 +109,21 @@ async function render(task: Extract<WorkerTask, { kind: 'render' }>): Promise<Ui
  * (transferred). Shared memory is cleared only where tiles leave gaps: V8 fills it byte by byte (0.1 ms
  * per region).
  */
-function rgbaTarget(task: Extract<WorkerTask, { kind: 'render' }>): Uint8Array {
-  if (!task.into) return new Uint8Array(task.width * task.height * 4);
-  return coversRegion(task) ? task.into : task.into.fill(0);
+function rgbaTarget(
+  into: Uint8Array | undefined,
+  width: number,
+  height: number,
+  covered: boolean,
+): Uint8Array {
+  if (!into) return new Uint8Array(width * height * 4);
+  return covered ? into : into.fill(0);
 }
 
 /** True when the region lies inside the level and a tile (cached or stored) covers every part of it. */
-function coversRegion(task: Extract<WorkerTask, { kind: 'render' }>): boolean {
+function coversRegion(task: RenderSpec, format: TileFormat): boolean {
   const { lx, ly, x0, y0, x1, y1 } = task.region;
   if (x0 !== lx || y0 !== ly || x1 - x0 !== task.width || y1 - y0 !== task.height) return false;
-  const { tileWidth: tw, tileHeight: th } = task.format;
+  const { tileWidth: tw, tileHeight: th } = format;
   const across = Math.floor((x1 - 1) / tw) - Math.floor(x0 / tw) + 1;
   const down = Math.floor((y1 - 1) / th) - Math.floor(y0 / th) + 1;
   return task.tiles.length === across * down;
@@ -190,11 +237,17 @@ function descriptor(key: string, path: string): number {
   }
   fd = fs.openSync(path, 'r');
   descriptors.set(key, fd);
-  while (descriptors.size > MAX_DESCRIPTORS) forget(descriptors.keys().next().value!);
+  while (descriptors.size > MAX_DESCRIPTORS) closeDescriptor(descriptors.keys().next().value!);
   return fd;
 }
 
+/** The reader of `key` was closed: its descriptor and sources go. */
 function forget(key: string): void {
+  for (const [id, source] of sources) if (source.file.key === key) sources.delete(id);
+  closeDescriptor(key);
+}
+
+function closeDescriptor(key: string): void {
   const fd = descriptors.get(key);
   if (fd === undefined) return;
   descriptors.delete(key);
@@ -218,7 +271,8 @@ if (parentPort) jpegCodec();
 // share scratch and compose buffers.
 let queue: Promise<void> = Promise.resolve();
 parentPort?.on('message', (req: WorkerRequest) => {
-  queue = queue.then(() => answer(req));
+  if (req.task.kind === 'share' || req.task.kind === 'unshare') applyShared(req.task);
+  else queue = queue.then(() => answer(req));
 });
 
 /** Runs one request and posts its answer; never rejects, so one failure cannot stall the queue. */
@@ -232,7 +286,8 @@ async function answer(req: WorkerRequest): Promise<void> {
   let transfer: ArrayBuffer[] = [];
   try {
     const bytes = await run(req.task);
-    res = { id: req.id, ok: true, bytes };
+    // An answer in shared memory is left out (nothing to clone); one object shape either way.
+    res = { id: req.id, ok: true, bytes: bytes === EMPTY ? undefined : bytes };
     transfer = transferable(Array.isArray(bytes) ? bytes : [bytes]);
   } catch (err) {
     res = failed(err);

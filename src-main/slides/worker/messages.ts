@@ -10,8 +10,20 @@ export interface RenderTile {
   row: number;
   pixels: Uint8Array;
   range: [number, number] | null;
-  part?: boolean;
+  /** Always set, so that every tile object has one shape (V8 deoptimized on a second one). */
+  part: boolean;
 }
+
+/**
+ * What tasks refer to by number, posted to each worker once, before the first task that uses it: a tile
+ * source (a level of one file: where to read it, how its tiles are coded) and the tile cache's slabs
+ * (shared memory, cut into tile slots). A file path, a format with its JPEG tables and a view of shared
+ * memory cost far more to clone per task than a few numbers (structured clone makes a SharedArrayBuffer
+ * object for every view). 'unshare' drops slabs the main thread has let go of.
+ */
+export type WorkerShared =
+  | { kind: 'source'; id: number; file: { key: string; path: string }; format: TileFormat }
+  | { kind: 'slab'; id: number; buffer: SharedArrayBuffer };
 
 /** Work the decode workers do: CPU-heavy steps kept off the main event loop. */
 export type WorkerTask =
@@ -33,26 +45,20 @@ export type WorkerTask =
     }
   /**
    * A region in one round trip: decode the tiles that carry a file range into their slots (tile-cache
-   * slab slots, shared memory), compose the region (level pixels x0..x1, y0..y1 of the level; the
-   * region's top-left is lx, ly), optionally flatten onto white, resize and encode.
+   * slab slots, shared memory), compose the region, optionally flatten onto white, resize and encode.
+   * Only numbers travel (see render-task.ts): the file and format as a source id, slab slots as slab
+   * ids and offsets, all shared with the worker once beforehand (WorkerShared).
    */
   | {
       kind: 'render';
-      file: { key: string; path: string };
-      format: TileFormat;
-      tiles: RenderTile[];
-      region: { lx: number; ly: number; x0: number; y0: number; x1: number; y1: number };
-      width: number;
-      height: number;
-      outWidth: number;
-      outHeight: number;
-      flatten: boolean;
+      source: number;
       /** 'rgba': answer the composed pixels themselves (no flattening, resizing or encoding). */
       type: 'jpeg' | 'png' | 'rgba';
-      quality: number;
+      /** The region, sizes and tiles, packed by packRenderTask. */
+      numbers: Float64Array;
       /**
-       * For 'rgba': shared memory (width x height x 4) to compose into, answered with an empty array;
-       * without it the pixels come back in a buffer of their own.
+       * For 'rgba' into the caller's shared memory outside the slabs (width x height x 4), answered with
+       * nothing; a slab slot to compose into travels in `numbers`.
        */
       into?: Uint8Array;
     }
@@ -76,8 +82,11 @@ export type WorkerTask =
     }
   /** Flatten onto white, then box-reduce by `factor` in both directions (returns RGBA). */
   | { kind: 'reduce'; rgba: Uint8Array; width: number; height: number; factor: number; flatten: boolean }
-  /** Close the worker's descriptor for a file (the reader was closed). */
+  /** Close the worker's descriptor for a file and drop its sources (the reader was closed). */
   | { kind: 'forget'; key: string }
+  /** Not answered: applied on arrival, before any task posted after it runs. */
+  | { kind: 'share'; items: WorkerShared[] }
+  | { kind: 'unshare'; slabs: number[] }
   /**
    * Optionally flatten onto white (as OpenSlide's Deep Zoom does), resize (Lanczos, like PIL's
    * thumbnail there), then encode.
@@ -101,5 +110,6 @@ export interface WorkerRequest {
   task: WorkerTask;
 }
 
+/** `bytes` left out: the answer is in shared memory (an empty array for the caller). */
 export type WorkerResponse =
-  { id: number; ok: true; bytes: Uint8Array | Uint8Array[] } | { id: number; ok: false; message: string };
+  { id: number; ok: true; bytes?: Uint8Array | Uint8Array[] } | { id: number; ok: false; message: string };

@@ -27,6 +27,7 @@ import { boxReduce, flattenOnWhite } from '../../../src-main/slides/codecs/box-r
 import { partialJpegDecoder } from '../../../src-main/slides/codecs/native-pixels.js';
 import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
 import { readAndEncodeRegion } from '../../../src-main/slides/encode.js';
+import { packedTileRanges } from '../../../src-main/slides/worker/render-task.js';
 
 /** Byte equality of large pixel buffers, plain or shared (toEqual compares them element by element, slowly). */
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -49,11 +50,11 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     const count = (task: WorkerTask) => {
       if (task.kind === 'decode') decodeCount++;
       if (task.kind === 'decodeRanges') decodeCount += task.ranges.length;
-      if (task.kind === 'render') decodeCount += task.tiles.filter((t) => t.range).length;
+      if (task.kind === 'render') decodeCount += packedTileRanges(task.numbers).filter((r) => r).length;
     };
     const run = pool.run.bind(pool);
     const runForBuffers = pool.runForBuffers.bind(pool);
-    pool.run = (task, transfer) => (count(task), run(task, transfer));
+    pool.run = (task, transfer, shared) => (count(task), run(task, transfer, shared));
     pool.runForBuffers = (task, transfer) => (count(task), runForBuffers(task, transfer));
   }, 60_000);
   afterAll(async () => {
@@ -210,6 +211,48 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       }
     } finally {
       await Promise.all(readers.map((r) => r.close()));
+    }
+  });
+
+  it('tells a replacement worker the tile sources and slabs again, and a reopened slide gets a source of its own', async () => {
+    // Render tasks name the file, its format and the cache's slabs by number, told to each worker once;
+    // a worker that dies takes that with it.
+    const own = new DecodePool(1);
+    const cache = new TileCache(16 * 256 * 256 * 4);
+    const reference = await TiffSlideReader.open(file, { pool, cache: new TileCache(16 * 256 * 256 * 4) });
+    let reader = await TiffSlideReader.open(file, { pool: own, cache });
+    const workers = () => (own as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+    try {
+      // Small regions need a part of each tile (decoded in part by a render task), then the same tiles
+      // again (decoded whole into slab slots, then read from them).
+      const regions = [
+        [300, 200, 60, 50],
+        [310, 210, 60, 50],
+        [320, 220, 60, 50],
+        [700, 500, 90, 40],
+        [705, 505, 90, 40],
+      ] as const;
+      const check = async (x: number, y: number, w: number, h: number) => {
+        const [got, want] = await Promise.all([
+          reader.readRegion(0, x, y, w, h, new Uint8Array(w * h * 4)),
+          reference.readRegion(0, x, y, w, h),
+        ]);
+        expect(same(got, want), `region ${x},${y} ${w}x${h}`).toBe(true);
+      };
+      for (const [x, y, w, h] of regions.slice(0, 3)) await check(x, y, w, h);
+      expect(workers()).toHaveLength(1);
+      await workers()[0]!.worker.terminate();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(workers()).toHaveLength(0);
+      // The replacement worker is told again: cached tiles (slab slots) and new parts both render.
+      for (const [x, y, w, h] of regions) await check(x, y, w, h);
+      await reader.close();
+      reader = await TiffSlideReader.open(file, { pool: own, cache });
+      for (const [x, y, w, h] of regions) await check(x, y, w, h);
+    } finally {
+      await reader.close();
+      await reference.close();
+      await own.close();
     }
   });
 
