@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { avx2OnlyEnv } from '../../bench/cpuid-avx2-only.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -39,6 +39,7 @@ console.log(JSON.stringify({ path: engineCpuInfo().widestPath, out: Array.from(O
 describe.skipIf(reason !== '')(`the AVX2-only CPUID mask${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-cpuid-'));
   const env = avx2OnlyEnv(work);
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   it('hides AVX-512 from the engine and onnxruntime, which give the same results', () => {
     expect(typeof env, String(env)).toBe('object');
