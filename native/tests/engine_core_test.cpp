@@ -42,6 +42,18 @@ namespace {
 const Backend* gBackend = &cpuBackend();
 void useTestBackend(Model& m) { m.setBackend(*gBackend); }
 
+// Floats copied into a new buffer of `be`, and a buffer's floats copied back, for the fused-op checks.
+BackendBuffer toDevice(const Backend& be, const std::vector<float>& v) {
+  BackendBuffer b(be, v.size() * 4);
+  be.copy_to_device(b.data(), v.data(), v.size() * 4);
+  return b;
+}
+std::vector<float> toHost(const Backend& be, const BackendBuffer& b) {
+  std::vector<float> v(b.bytes() / 4);
+  be.copy_to_host(v.data(), b.data(), v.size() * 4);
+  return v;
+}
+
 int passed = 0, failed = 0;
 double worstFixtureErr = 0.0;
 
@@ -482,11 +494,7 @@ void runFusedOps() {
         std::vector<float> pre(M * K), act(M * K), dout(M * N), w(N * K), dpre0(M * K), dw0(N * K), db0(N);
         for (auto* v : {&pre, &dout, &w, &dpre0, &dw0, &db0})
           for (auto& x : *v) x = nd(rng);
-        auto buf = [&](const std::vector<float>& v) {
-          BackendBuffer b(*be, v.size() * 4);
-          be->copy_to_device(b.data(), v.data(), v.size() * 4);
-          return b;
-        };
+        auto buf = [&](const std::vector<float>& v) { return toDevice(*be, v); };
         BackendBuffer dPre = buf(pre), dAct(*be, M * K * 4), dDout = buf(dout), dW = buf(w);
         be->gelu_forward(dAct.f32(), dPre.f32(), M * K);
         // dpre is written, not added to: the reference adds into zeros, the fused op starts from dpre0's noise
@@ -498,11 +506,7 @@ void runFusedOps() {
         BackendBuffer gotDpre = buf(dpre0), gotDw = buf(dw0), gotDb = buf(db0), scratch(*be, M * K * 4);
         be->gelu_linear_backward(gotDpre.f32(), gotDw.f32(), bias ? gotDb.f32() : nullptr, scratch.f32(), dDout.f32(),
                                  dPre.f32(), dAct.f32(), dW.f32(), M, K, N);
-        auto host = [&](const BackendBuffer& b) {
-          std::vector<float> v(b.bytes() / 4);
-          be->copy_to_host(v.data(), b.data(), v.size() * 4);
-          return v;
-        };
+        auto host = [&](const BackendBuffer& b) { return toHost(*be, b); };
         const bool ok = host(gotDpre) == host(refDpre) && host(gotDw) == host(refDw) && host(gotDb) == host(refDb);
         if (!ok && worstCase.empty())
           worstCase = std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) + (bias ? " +dbias" : "");
@@ -522,11 +526,7 @@ void runFusedOps() {
         std::vector<float> inp(M * K), dout(M * N), w(N * K), dinp0(M * K), dw0(N * K), db0(N);
         for (auto* v : {&inp, &dout, &w, &dinp0, &dw0, &db0})
           for (auto& x : *v) x = nd(rng);
-        auto buf = [&](const std::vector<float>& v) {
-          BackendBuffer b(*be, v.size() * 4);
-          be->copy_to_device(b.data(), v.data(), v.size() * 4);
-          return b;
-        };
+        auto buf = [&](const std::vector<float>& v) { return toDevice(*be, v); };
         BackendBuffer dInp = buf(inp), dDout = buf(dout), dW = buf(w);
         // the reference adds into zeros; the written form starts from dinp0's noise, which it must not read
         BackendBuffer refDinp = buf(std::vector<float>(M * K)), refDw = buf(dw0), refDb = buf(db0);
@@ -535,11 +535,7 @@ void runFusedOps() {
         BackendBuffer gotDinp = buf(dinp0), gotDw = buf(dw0), gotDb = buf(db0);
         be->linear_backward_write(gotDinp.f32(), gotDw.f32(), bias ? gotDb.f32() : nullptr, dDout.f32(), dInp.f32(),
                                   dW.f32(), M, K, N);
-        auto host = [&](const BackendBuffer& b) {
-          std::vector<float> v(b.bytes() / 4);
-          be->copy_to_host(v.data(), b.data(), v.size() * 4);
-          return v;
-        };
+        auto host = [&](const BackendBuffer& b) { return toHost(*be, b); };
         const bool ok = host(gotDinp) == host(refDinp) && host(gotDw) == host(refDw) && host(gotDb) == host(refDb);
         if (!ok && worstCase.empty())
           worstCase = std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) + (bias ? " +dbias" : "");
