@@ -11,12 +11,19 @@ const SOURCE = path.join(import.meta.dirname, 'cpuid-avx2-only.c');
 /** glibc chooses its string functions in ld.so, before any preloaded code runs: this masks them there. */
 export const GLIBC_AVX2_ONLY = 'glibc.cpu.hwcaps=-AVX512F,-AVX512BW,-AVX512CD,-AVX512DQ,-AVX512VL';
 
+/** The CPU's feature flags as Linux lists them in /proc/cpuinfo (none where it cannot be read). */
+export function cpuFlags(): Set<string> {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+    return new Set(line.trim().split(/\s+/));
+  } catch {
+    return new Set();
+  }
+}
+
 /** The environment that holds a child to AVX2, or why it cannot be made on this machine. */
 export function avx2OnlyEnv(workDir: string): NodeJS.ProcessEnv | string {
-  const flags = new Set(
-    (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/),
-  );
-  if (!flags.has('cpuid_fault'))
+  if (!cpuFlags().has('cpuid_fault'))
     return 'this CPU (or its hypervisor) offers no CPUID faulting (no cpuid_fault in /proc/cpuinfo)';
   const library = path.resolve(workDir, 'cpuid-avx2-only.so');
   if (!fs.existsSync(library) || fs.statSync(library).mtimeMs < fs.statSync(SOURCE).mtimeMs) {

@@ -40,7 +40,7 @@ import {
 } from '../../src-main/engine/model.js';
 import type { EncoderSpec, EngineCpuInfo, PeakUnit } from '../../src-main/engine/types.js';
 import { vitSpec } from '../helpers/engine.js';
-import { avx2OnlyEnv } from './cpuid-avx2-only.js';
+import { avx2OnlyEnv, cpuFlags } from './cpuid-avx2-only.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const work = path.join(root, 'test', 'bench', 'work');
@@ -156,15 +156,6 @@ interface TorchEnv {
   /** e.g. "OPENBLAS_CORETYPE=Cooperlake ATEN_CPU_CAPABILITY=avx512" or "(OpenBLAS's own choice)" */
   settings: string;
   note: string;
-}
-
-function cpuFlags(): Set<string> {
-  try {
-    const line = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
-    return new Set(line.trim().split(/\s+/));
-  } catch {
-    return new Set();
-  }
 }
 
 function runReference(args: string[], env: NodeJS.ProcessEnv): Record<string, unknown> | string {

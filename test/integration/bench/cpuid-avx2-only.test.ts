@@ -8,12 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { avx2OnlyEnv } from '../../bench/cpuid-avx2-only.js';
+import { avx2OnlyEnv, cpuFlags } from '../../bench/cpuid-avx2-only.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
-const flags = new Set(
-  (/^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/),
-);
+const flags = cpuFlags();
 // Hardware, not an installable prerequisite: a CPU without AVX-512 has nothing to mask, and one without
 // CPUID faulting cannot be masked (the bench then says so in its table).
 const reason = !flags.has('avx512f')
