@@ -8,6 +8,8 @@ export type Db = Database.Database;
 export interface OpenedDatabase {
   db: Db;
   migration: MigrationOutcome;
+  /** Closes `db`; read-only, it also removes the -wal and -shm files that only this reading made. */
+  close(): void;
 }
 
 /** An existing file that Tessera did not write: empty, or another program's SQLite database. */
@@ -43,6 +45,7 @@ export async function openDatabase(
   options: OpenDatabaseOptions = { create: false },
 ): Promise<OpenedDatabase> {
   const readOnly = options.readOnly === true;
+  const walBefore = fs.existsSync(`${file}-wal`);
   const db = new Database(file, { fileMustExist: readOnly || !options.create, readonly: readOnly });
   try {
     // Reading the schema first makes a file that is not a database fail here, with SQLite's reason, and
@@ -65,14 +68,41 @@ export async function openDatabase(
       throw new NotAProjectDatabaseError(file, reason);
     }
     db.pragma('busy_timeout = 5000');
-    if (readOnly) return { db, migration: { from: fileVersion, to: fileVersion, backupPath: null } };
+    if (readOnly)
+      return {
+        db,
+        migration: { from: fileVersion, to: fileVersion, backupPath: null },
+        close: () => closeReadOnly(db, file, walBefore),
+      };
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     const migration = await migrate(db, file, list);
-    return { db, migration };
+    return { db, migration, close: () => db.close() };
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * SQLite gives every reader of a WAL database a -wal and a -shm file, and a read-only connection cannot remove
+ * them when it is the last to close, so a reading command (`project info`, a training job) would leave two
+ * empty files beside a project nobody has open. Where they were not there before, a read-write connection
+ * that reads one value and closes removes them: SQLite does that only when it is the last connection, so an
+ * app that opened the project meanwhile keeps its files. Where the folder cannot be written, they stay.
+ */
+function closeReadOnly(db: Db, file: string, walBefore: boolean): void {
+  db.close();
+  if (walBefore || !fs.existsSync(`${file}-wal`)) return;
+  try {
+    const writer = new Database(file, { fileMustExist: true });
+    try {
+      writer.pragma('user_version', { simple: true });
+    } finally {
+      writer.close();
+    }
+  } catch {
+    // A read-only folder or medium: the two files stay, as SQLite left them.
   }
 }

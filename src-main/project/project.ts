@@ -101,8 +101,8 @@ export async function openProject(dirInput: string, options: { readOnly?: boolea
     throw new ApiError('unreadable', `${dir} is not a Tessera project: its ${DATABASE_FILE} is not a file.`);
   }
   try {
-    const { db, migration } = await openDatabase(file, { create: false, readOnly: options.readOnly });
-    if (options.readOnly) return { dir, db, migratedFromBackup: null, close: () => db.close() };
+    const { db, migration, close } = await openDatabase(file, { create: false, readOnly: options.readOnly });
+    if (options.readOnly) return { dir, db, migratedFromBackup: null, close };
     return wrap(dir, db, migration.backupPath);
   } catch (err) {
     if (err instanceof DatabaseTooNewError) throw new ApiError('too-new', err.message);

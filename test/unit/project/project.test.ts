@@ -22,6 +22,30 @@ describe('projects', () => {
     again.close();
   });
 
+  it('reading a project read-only leaves the folder as it was, and an open writer keeps its files', async () => {
+    const dir = tempDir();
+    (await createProject(dir)).close();
+    const before = fs.readdirSync(dir).sort();
+    expect(before).toEqual(['cache', 'models', 'project.sqlite']);
+    const reader = await openProject(dir, { readOnly: true });
+    expect(projectInfo(reader).slideCount).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'project.sqlite-wal'))).toBe(true);
+    reader.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+
+    // With the project open for writing (the app), a reader closing must not take the writer's WAL away.
+    const writer = await openProject(dir);
+    const again = await openProject(dir, { readOnly: true });
+    again.close();
+    expect(fs.existsSync(path.join(dir, 'project.sqlite-wal'))).toBe(true);
+    writer.db.prepare("UPDATE project_meta SET value = 'renamed' WHERE key = 'name'").run();
+    const third = await openProject(dir, { readOnly: true });
+    expect(projectInfo(third).name).toBe('renamed');
+    third.close();
+    writer.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+  });
+
   it('refuses to create over an existing project and to open a folder that is not one', async () => {
     const dir = tempDir();
     (await createProject(dir)).close();
