@@ -8,6 +8,7 @@ import { missingSlides, relinkSlides } from '../project/relink.js';
 import type { SlideToolkit } from '../project/import.js';
 import { selectLibraryPage, selectSlideIds } from '../project/slide-query-repo.js';
 import { removeSlides } from '../project/slide-removal.js';
+import { slideFileCaches } from './slide-file-caches.js';
 import { resolveSelection } from '../project/slide-selection.js';
 import type { Handlers } from './dispatch.js';
 import { notifyLibrary } from './library-events.js';
@@ -27,7 +28,9 @@ export function libraryHandlers(
     'slides.ids': (q) => ({ ids: [...selectSlideIds(db(), q)] }),
     'slides.remove': ({ selection }) => {
       const project = session.requireProject();
-      const result = removeSlides(project, resolveSelection(project.db, selection));
+      const result = removeSlides(project, resolveSelection(project.db, selection), (fingerprint) =>
+        slideFileCaches(project, fingerprint),
+      );
       if (result.removed) {
         notifyLibrary(session, ['slides', 'labels', 'cohorts'], null);
         session.emit('onProjectChanged', session.info());

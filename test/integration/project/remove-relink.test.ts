@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { slideFileCaches } from '../../../src-main/api/slide-file-caches.js';
+import { heatmapPath, writeHeatmap, type HeatmapRaster } from '../../../src-main/inference/heatmap-raster.js';
 import { importSlides, thumbnailPath } from '../../../src-main/project/import.js';
 import { selectHistory } from '../../../src-main/project/labels-repo.js';
 import { setLabel } from '../../../src-main/project/labels.js';
@@ -10,8 +12,22 @@ import { removeSlides } from '../../../src-main/project/slide-removal.js';
 import { slideToolkit } from '../../../src-main/project/slide-toolkit.js';
 import { getSlide } from '../../../src-main/project/slides-repo.js';
 import { createTask } from '../../../src-main/project/tasks.js';
+import { openSlide } from '../../../src-main/slides/index.js';
+import { projectTissueMask, tissueMaskPath } from '../../../src-main/training/tissue/cache.js';
 import { hasVips, makePyramidalTiff } from '../../helpers/slides.js';
 import { tempDir } from '../../helpers/temp.js';
+
+const raster: HeatmapRaster = {
+  extent: 256,
+  width: 900,
+  height: 700,
+  tasks: [{ name: 'tumor', values: ['no', 'yes'] }],
+  probabilities: [[0.4, 0.6]],
+  x: Int32Array.from([0]),
+  y: Int32Array.from([0]),
+  attention: Float32Array.from([1]),
+  scores: [Float32Array.from([0.4, 0.6])],
+};
 
 describe.skipIf(!hasVips())('removing and relinking slides', () => {
   it('relinks moved slides by fingerprint, keeps their ids and labels, and lists the rest', async () => {
@@ -66,8 +82,33 @@ describe.skipIf(!hasVips())('removing and relinking slides', () => {
     setLabel(project.db, 2, { taskId: task.id, value: 'no', source: 'manual', author: null });
     expect(fs.existsSync(thumbnailPath(project, 2))).toBe(true);
 
-    expect(removeSlides(project, [2, 99])).toEqual({ removed: 1, cacheFilesRemoved: 1 });
+    // Caches kept per slide file: tissue masks (two settings) and heatmap rasters of two models.
+    const [a, b] = [getSlide(project.db, 1)!, getSlide(project.db, 2)!];
+    const cached = async (s: typeof a): Promise<string[]> => {
+      const opener = () => openSlide(s.path);
+      await projectTissueMask(project, s.fingerprint, opener);
+      await projectTissueMask(project, s.fingerprint, opener, { minTissueArea: 20_000 });
+      const rasters = ['model-1', 'model-2'].map((m) => heatmapPath(project.dir, m, s.fingerprint));
+      for (const file of rasters) {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        writeHeatmap(file, raster);
+      }
+      return [
+        tissueMaskPath(project, s.fingerprint),
+        tissueMaskPath(project, s.fingerprint, { minTissueArea: 20_000 }),
+        ...rasters,
+      ];
+    };
+    const aFiles = await cached(a);
+    const bFiles = await cached(b);
+    for (const f of [...aFiles, ...bFiles]) expect(fs.existsSync(f)).toBe(true);
+
+    const remove = (ids: number[]) =>
+      removeSlides(project, ids, (fingerprint) => slideFileCaches(project, fingerprint));
+    expect(remove([2, 99])).toEqual({ removed: 1, cacheFilesRemoved: 5 });
     expect(fs.existsSync(thumbnailPath(project, 2))).toBe(false);
+    for (const f of bFiles) expect(fs.existsSync(f)).toBe(false);
+    for (const f of aFiles) expect(fs.existsSync(f)).toBe(true);
     expect(fs.existsSync(path.join(folder, 'b.tif'))).toBe(true);
     expect(selectHistory(project.db, { slideId: 2 }, 0, 5).entries[0]).toMatchObject({
       oldValue: 'no',
