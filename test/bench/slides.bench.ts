@@ -11,7 +11,8 @@
  *
  * Requests run closed-loop at concurrency = workers. Both sides take turns: a case's requests are timed in
  * three groups, each on Tessera and then on OpenSlide, so both meet the same spells of load on a shared
- * machine. Warm processes, cold tile caches: each group first
+ * machine; the libjpeg-turbo floor of a group's requests (jpeg-work.ts) is measured between the two, so that
+ * Tessera's CPU per request is held to what the same requests need at the same moment. Warm processes, cold tile caches: each group first
  * runs WARMUP other requests on a throwaway slide handle (Tessera's workers, kept for the run, and
  * OpenSlide's Python warm up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
  * of its tiles cached (Tessera's tile cache is one per process, as in the app); within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
