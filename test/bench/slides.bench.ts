@@ -11,7 +11,8 @@
  *
  * Requests run closed-loop at concurrency = workers. Both sides take turns: a case's requests are timed in
  * three groups, each on Tessera and then on OpenSlide, so both meet the same spells of load on a shared
- * machine. Warm processes, cold tile caches: each group first
+ * machine; the libjpeg-turbo floor of a group's requests (jpeg-work.ts) is measured between the two, so that
+ * Tessera's CPU per request is held to what the same requests need at the same moment. Warm processes, cold tile caches: each group first
  * runs WARMUP other requests on a throwaway slide handle (Tessera's workers, kept for the run, and
  * OpenSlide's Python warm up, as in a running app), then times its requests in passes, each on the slide opened afresh with none
  * of its tiles cached (Tessera's tile cache is one per process, as in the app); within a pass Deep Zoom tiles are distinct (a slide with fewer tiles than requested
@@ -80,6 +81,8 @@ interface Result {
   cpuMs: number;
   /** Tessera only: p99 of the main event loop's delay while the case ran, ms. */
   loopP99?: number;
+  /** Tessera only: CPU ms per request by thread (main, decode workers, the rest). */
+  threads?: ThreadMs;
 }
 
 function summarize(latenciesMs: number[], wallS: number, cpuS: number): Result {
@@ -98,6 +101,47 @@ interface LoopRun {
   wallS: number;
   cpuS: number;
   loopP99: number;
+  /** CPU ms of the run by thread (Tessera's side only). */
+  threads?: ThreadMs;
+}
+
+/** CPU ns of each thread of this process so far (Linux; empty elsewhere). */
+function threadCpuNs(): Map<string, number> {
+  const m = new Map<string, number>();
+  if (!fs.existsSync('/proc/self/task')) return m;
+  for (const t of fs.readdirSync('/proc/self/task')) {
+    try {
+      m.set(t, Number(fs.readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return m;
+}
+
+/**
+ * CPU ms of a closed loop by thread: the main thread, the `concurrency` busiest others (the decode
+ * workers) and the rest (V8's compiler and GC threads, libuv's pool), so that a row's CPU per request
+ * says where it went.
+ */
+function threadSplit(before: Map<string, number>, concurrency: number): ThreadMs {
+  const main = String(process.pid);
+  const others: number[] = [];
+  let mainMs = 0;
+  for (const [t, ns] of threadCpuNs()) {
+    const ms = (ns - (before.get(t) ?? 0)) / 1e6;
+    if (t === main) mainMs = ms;
+    else others.push(ms);
+  }
+  others.sort((a, b) => b - a);
+  const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+  return { main: mainMs, workers: sum(others.slice(0, concurrency)), other: sum(others.slice(concurrency)) };
+}
+
+interface ThreadMs {
+  main: number;
+  workers: number;
+  other: number;
 }
 
 async function closedLoop<T>(
@@ -110,6 +154,7 @@ async function closedLoop<T>(
   let next = 0;
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
+  const threads = threadCpuNs();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -124,8 +169,15 @@ async function closedLoop<T>(
   );
   const wallS = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
+  const byThread = threadSplit(threads, concurrency);
   delay.disable();
-  return { latencies, wallS, cpuS: (used.user + used.system) / 1e6, loopP99: delay.percentile(99) / 1e6 };
+  return {
+    latencies,
+    wallS,
+    cpuS: (used.user + used.system) / 1e6,
+    loopP99: delay.percentile(99) / 1e6,
+    threads: byThread,
+  };
 }
 
 /**
@@ -152,11 +204,24 @@ function poolOf(workers: number): DecodePool {
 /**
  * How many times Tessera runs a case's warm-up list before the case's first timed pass, each on a fresh
  * handle (BENCH_CASE_WARMUPS): V8 optimizes a function called once or a few times per request only
- * after one to three thousand requests (node --trace-opt: readRegion, planRender and the worker's render
- * were still being optimized 1,500 requests in), and a running app is long past that. OpenSlide's
- * Python has no such tiers; its warm-up list runs once per group.
+ * after one to three thousand requests, and again after a deopt up to six thousand in (node --trace-opt),
+ * and a running app is long past that. With 10 lists (1,000 requests) V8's background threads (TurboFan,
+ * concurrent marking) still took 0.08-0.21 ms CPU per request in the timed passes of the generated slide's
+ * regions, a tenth to a quarter of the libjpeg-turbo floor; with 40, 0.00-0.03 ms, as in a process that
+ * has served tens of thousands. OpenSlide's Python has no such tiers; its warm-up list runs once per group.
  */
-const CASE_WARMUPS = Number(process.env.BENCH_CASE_WARMUPS ?? 10);
+const CASE_WARMUPS = Number(process.env.BENCH_CASE_WARMUPS ?? 40);
+
+/**
+ * How many times Tessera runs the warm-up list before each later group of a case. A major garbage
+ * collection throws away optimized code that embeds objects it frees (node --trace-deopt: readRegion,
+ * planRender, renderInWorker, tileKey and a dozen more, reason "weak objects", once the closed handles of
+ * earlier passes are freed, e.g. after the floor and OpenSlide's side of the group before), and with one
+ * list of 100 requests TurboFan recompiled them during the next timed passes: V8's background threads took
+ * 0.14-0.25 ms CPU per request there and the main thread up to 0.35 ms instead of 0.13. A running app keeps
+ * a slide's handle open while it reads it; this is a cost of reopening slides, paid once per slide.
+ */
+const GROUP_WARMUPS = Number(process.env.BENCH_GROUP_WARMUPS ?? 10);
 
 /**
  * Tessera's side of a case: the run's pool of `workers` decode workers; the warm-up and every pass on
@@ -191,11 +256,24 @@ function combine(runs: LoopRun[]): LoopRun {
     wallS: runs.reduce((a, r) => a + r.wallS, 0),
     cpuS: runs.reduce((a, r) => a + r.cpuS, 0),
     loopP99: Math.max(0, ...runs.map((r) => r.loopP99)),
+    threads: runs.every((r) => r.threads)
+      ? {
+          main: runs.reduce((a, r) => a + r.threads!.main, 0),
+          workers: runs.reduce((a, r) => a + r.threads!.workers, 0),
+          other: runs.reduce((a, r) => a + r.threads!.other, 0),
+        }
+      : undefined,
   };
 }
 
 function result(run: LoopRun): Result {
-  return { ...summarize(run.latencies, run.wallS, run.cpuS), loopP99: run.loopP99 };
+  const n = run.latencies.length;
+  const t = run.threads;
+  return {
+    ...summarize(run.latencies, run.wallS, run.cpuS),
+    loopP99: run.loopP99,
+    threads: t && { main: t.main / n, workers: t.workers / n, other: t.other / n },
+  };
 }
 
 /** The passes of a plan in `n` groups (a single long pass is cut into n passes). */
@@ -217,7 +295,10 @@ function thirds<T>(plan: Plan<T>, n = 3): Plan<T>[] {
 /**
  * Both sides of a case, interleaved: the requests in three groups, each timed on Tessera and then on
  * OpenSlide (each group after its own warm-up), so that both see the same spells of load on a shared
- * machine; latencies of the groups are pooled.
+ * machine; latencies of the groups are pooled. With `work`, the libjpeg-turbo floor of each group's
+ * requests is measured right after Tessera's timed passes of that group, so that Tessera's CPU and the
+ * floor it is held to come from the same spell too (measured once, before every case, the floor of the
+ * same requests read 0.61 in one run and 0.85 ms in the next, and the ratio swung with it).
  */
 async function sideBySide<T>(
   file: string,
@@ -225,14 +306,29 @@ async function sideBySide<T>(
   plan: Plan<T>,
   request: (reader: SlideReader, pool: DecodePool) => (item: T, lane: number) => Promise<unknown>,
   openSlideRequest: object,
-): Promise<{ tessera: Result; openslide: Result }> {
+  work?: (reader: SlideReader, items: T[]) => JpegRequest[],
+): Promise<{ tessera: Result; openslide: Result; work?: number }> {
   const ours: LoopRun[] = [];
   const theirs: LoopRun[] = [];
+  let workMs = 0;
+  let workN = 0;
   for (const [i, group] of thirds(plan).entries()) {
-    ours.push(await measure(file, workers, group, request, i === 0 ? CASE_WARMUPS : 1));
+    ours.push(await measure(file, workers, group, request, i === 0 ? CASE_WARMUPS : GROUP_WARMUPS));
+    if (work) {
+      const items = group.passes.flat();
+      const floor = await workOf(file, (reader) => work(reader, items));
+      if (floor !== undefined) {
+        workMs += floor * items.length;
+        workN += items.length;
+      }
+    }
     theirs.push(openSlideSide({ ...openSlideRequest, ...group }));
   }
-  return { tessera: result(combine(ours)), openslide: result(combine(theirs)) };
+  return {
+    tessera: result(combine(ours)),
+    openslide: result(combine(theirs)),
+    work: workN > 0 ? workMs / workN : undefined,
+  };
 }
 
 /** Opens the slide once to plan a case's requests. */
@@ -324,15 +420,13 @@ interface Row {
   comparison?: boolean;
 }
 
-/** How many of a case's requests the libjpeg-turbo floor is measured on. */
-const WORK_SAMPLE = 300;
-
+/** The libjpeg-turbo CPU ms per request of `requests` (jpeg-work.ts), on the slide opened afresh. */
 async function workOf(
   file: string,
   requests: (reader: SlideReader) => JpegRequest[],
 ): Promise<number | undefined> {
   return planFor(file, async (reader) => {
-    const work = await jpegWorkPerRequest(reader, requests(reader).slice(0, WORK_SAMPLE));
+    const work = await jpegWorkPerRequest(reader, requests(reader));
     return work && work.decodeMs + work.encodeMs;
   });
 }
@@ -359,9 +453,9 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
     return { autoPlan: tilePlan(dz, N_TILES, 11), autoGrid: `${dz.tileSize}/${dz.overlap}` };
   });
   const regions = await planFor(file, (reader) => regionPlan(reader, N_REGIONS, 13));
-  const tileWork = await workOf(file, (reader) => {
+  const tileWork = (reader: SlideReader, items: [number, number, number][]): JpegRequest[] => {
     const dz = new DeepZoom(reader, { tileSize: 254, overlap: 1 });
-    return osGridPlan.passes.flat().map(([l, c, r]) => {
+    return items.map(([l, c, r]) => {
       const info = dz.tileInfo(l, c, r);
       return {
         x: info.l0x,
@@ -371,10 +465,9 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
         encode: { width: info.width, height: info.height },
       };
     });
-  });
-  const regionWork = await workOf(file, () =>
-    regions.passes.flat().map(([x, y, size]) => ({ x, y, w: size, h: size })),
-  );
+  };
+  const regionWork = (_: SlideReader, items: [number, number, number][]): JpegRequest[] =>
+    items.map(([x, y, size]) => ({ x, y, w: size, h: size }));
   for (const workers of WORKERS) {
     if (CASES.has('tiles')) {
       // Deep Zoom, OpenSlide's grid on both sides.
@@ -387,8 +480,9 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
           return ([l, c, r]) => dz.tile(l, c, r);
         },
         { slide: file, threads: workers, kind: 'dz', tile_size: 254, overlap: 1 },
+        tileWork,
       );
-      rows.push({ slide: name, what: 'Deep Zoom 254/1 tiles', workers, ...dz254, work: tileWork });
+      rows.push({ slide: name, what: 'Deep Zoom 254/1 tiles', workers, ...dz254 });
       // Deep Zoom on Tessera's per-slide grid (what the viewer uses) vs OpenSlide's default grid (the row
       // above's OpenSlide numbers).
       const served: DeepZoom[] = []; // every pass's Deep Zoom, for the pass-through count
@@ -427,8 +521,9 @@ async function benchSlide(name: string, file: string): Promise<Row[]> {
             reader.readRegion(0, x, y, size, size, (buffers[lane] ??= new Uint8Array(size * size * 4)));
         },
         { slide: file, threads: workers, kind: 'region' },
+        regionWork,
       );
-      rows.push({ slide: name, what: '256 px level-0 regions', workers, ...regionRow, work: regionWork });
+      rows.push({ slide: name, what: '256 px level-0 regions', workers, ...regionRow });
       // A new buffer per read, as python-openslide's read_region: each is garbage a moment later, and V8
       // collects its heap more often for it (OpenSlide's row above for reference).
       const fresh = result(
@@ -471,6 +566,13 @@ function table(rows: Row[]): string {
     );
   }
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.slide}, ${r.workers} worker(s): ${r.note}`);
+  for (const r of rows) {
+    const t = r.tessera.threads;
+    if (r.work === undefined || !t) continue;
+    notes.push(
+      `- ${r.slide}, ${r.what}, ${r.workers} worker(s): Tessera's CPU ms per request by thread: main ${t.main.toFixed(2)}, decode workers ${t.workers.toFixed(2)}, others (V8's compiler and GC, libuv) ${t.other.toFixed(2)}`,
+    );
+  }
   return [...lines, '', ...notes].join('\n');
 }
 
@@ -504,7 +606,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count); Tessera runs a case's warm-up list ${CASE_WARMUPS} times before its first timed pass, as V8 optimizes the request path only after one to three thousand requests (BENCH_CASE_WARMUPS); BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count); Tessera runs a case's warm-up list ${CASE_WARMUPS} times before its first timed pass, as V8 optimizes the request path only after one to six thousand requests (BENCH_CASE_WARMUPS), and ${GROUP_WARMUPS} times before each later group (a major GC drops optimized code that embedded closed handles); the libjpeg-turbo floor is measured on each group's requests right after Tessera's timed passes of that group; BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
