@@ -544,6 +544,37 @@ void runFusedOps() {
     check(same, std::string("linear_backward_write (") + be->name + ") == zero, linear_backward bitwise",
           worstCase.empty() ? "" : "differs at " + worstCase);
   }
+  if (gBackend->attention_backward_write) {
+    const Backend& be = *gBackend;
+    bool same = true;
+    std::string worstCase;
+    struct Att {
+      int64_t B, T, Tq, C, NH;
+    };
+    // head dims 6 and 64, every query or the class token's only (the pruned last block: q rows past it are zeros)
+    for (const Att& z : {Att{2, 5, 5, 24, 4}, Att{2, 5, 1, 24, 4}, Att{2, 197, 197, 384, 6}, Att{3, 50, 1, 128, 2},
+                         Att{1, 70, 70, 128, 2}}) {
+      const int64_t n3 = z.B * z.T * 3 * z.C, nOut = z.B * z.Tq * z.C;
+      std::vector<float> qkv(n3), dout(nOut), noise(n3);
+      for (auto* v : {&qkv, &dout, &noise})
+        for (auto& x : *v) x = nd(rng);
+      BackendBuffer dQkv = toDevice(be, qkv), dDout = toDevice(be, dout), out(be, nOut * 4),
+                    saved(be, be.attention_saved_floats(z.B, z.T, z.Tq, z.C, z.NH) * 4);
+      be.attention_forward(out.f32(), saved.f32(), dQkv.f32(), z.B, z.T, z.Tq, z.C, z.NH);
+      // the reference adds into zeros; the written form starts from noise, which it must neither read nor keep
+      BackendBuffer ref = toDevice(be, std::vector<float>(n3)), got = toDevice(be, noise);
+      be.attention_backward(ref.f32(), dDout.f32(), dQkv.f32(), out.f32(), saved.f32(), z.B, z.T, z.Tq, z.C, z.NH);
+      be.attention_backward_write(got.f32(), dDout.f32(), dQkv.f32(), out.f32(), saved.f32(), z.B, z.T, z.Tq, z.C,
+                                  z.NH);
+      const bool ok = toHost(be, got) == toHost(be, ref);
+      if (!ok && worstCase.empty())
+        worstCase = "B" + std::to_string(z.B) + " T" + std::to_string(z.T) + " Tq" + std::to_string(z.Tq) + " C" +
+                    std::to_string(z.C);
+      same = same && ok;
+    }
+    check(same, std::string("attention_backward_write (") + be.name + ") == zero, attention_backward bitwise",
+          worstCase.empty() ? "" : "differs at " + worstCase);
+  }
   if (gBackend->adamw_update_zero_grads) {
     const Backend& be = *gBackend;
     const int64_t n = 100003;
