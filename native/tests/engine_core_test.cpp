@@ -368,7 +368,8 @@ void runGemm() {
   const Size sizes[] = {{1, 1, 1}, {13, 33, 17}, {37, 29, 300}, {100, 70, 513}, {25, 64, 8}, {14, 1041, 21}, {200, 96, 600}};
   double worst[2] = {0.0, 0.0}, worstBf16VsFp32 = 0.0, leastBf16VsFp32 = 1.0;
   std::string worstCase[2];
-  bool serialSame = true;
+  bool serialSame = true, rowSumsSame = true;
+  std::string rowSumsCase;
   for (const Size& z : sizes)
     for (int la = 0; la < 3; la++)
       for (int lb = 0; lb < 3; lb++)
@@ -393,6 +394,27 @@ void runGemm() {
             std::vector<float> Cs = C0;
             gemmSerial(M, N, K, a, b, Cs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p);
             serialSame = serialSame && Cs == C;
+            // A's row sums (the bias gradient of a weight-gradient product), threaded and serial, against the
+            // documented order: slices of 256 k, each summed in k order, added in slice order to what was there.
+            std::vector<float> s0(static_cast<size_t>(M)), want(s0.size());
+            for (auto& x : s0) x = nd(rng);
+            std::vector<float> got = s0, gotSerial = s0, Cr = C0, Crs = C0;
+            gemm(M, N, K, a, b, Cr.data(), N, acc != 0, withBias ? bias.data() : nullptr, p, nullptr, got.data());
+            gemmSerial(M, N, K, a, b, Crs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p, nullptr,
+                       gotSerial.data());
+            for (int64_t i = 0; i < M; i++) {
+              float total = s0[i];
+              for (int64_t k0 = 0; k0 < K; k0 += 256) {
+                float slice = 0.0f;
+                for (int64_t k = k0; k < std::min<int64_t>(K, k0 + 256); k++) slice += a.p[i * a.rs + k * a.cs];
+                total += slice;
+              }
+              want[i] = total;
+            }
+            if ((got != want || gotSerial != want || Cr != C || Crs != C) && rowSumsCase.empty())
+              rowSumsCase = std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " A " +
+                            layouts[la] + (prec ? " bf16" : "");
+            rowSumsSame = rowSumsSame && got == want && gotSerial == want && Cr == C && Crs == C;
             for (int64_t i = 0; i < M; i++)
               for (int64_t j = 0; j < N; j++) {
                 double sum = 0.0, sum32 = 0.0;
@@ -435,6 +457,8 @@ void runGemm() {
   check(worstBf16VsFp32 < 1e-2 && leastBf16VsFp32 > 1e-4, "gemm bf16 vs fp32 product within the bf16 tolerance",
         fmtErr(worstBf16VsFp32) + " (least " + fmtErr(leastBf16VsFp32) + ")");
   check(serialSame, "threaded gemm == serial gemm bitwise, every layout, fp32 and bf16");
+  check(rowSumsSame, "gemm row sums of A (bias gradient) == 256-k slices in order bitwise, threaded and serial",
+        rowSumsCase.empty() ? "" : "differs at " + rowSumsCase);
 }
 
 // Fused ops against the unfused ops they replace, on the test backend and its bf16 table: the same numbers bit for
