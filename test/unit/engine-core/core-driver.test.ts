@@ -186,7 +186,11 @@ onEachPath('engine core op checks', (cpuPath) => {
   });
 
   it('writes the input gradients of the training step (no zeroing pass) with the same numbers as zeroing and adding', () => {
-    const written = findCheck(cpuPath, /^(linear|attention)_backward_write /).map((c) => [c.name, c.ok, c.detail]);
+    const written = findCheck(cpuPath, /^(linear|attention)_backward_write /).map((c) => [
+      c.name,
+      c.ok,
+      c.detail,
+    ]);
     expect(written.map(([name, ok]) => [name, ok])).toEqual([
       ['linear_backward_write (cpu) == zero, linear_backward bitwise', true],
       ['linear_backward_write (cpu-bf16) == zero, linear_backward bitwise', true],
