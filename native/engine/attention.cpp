@@ -2,6 +2,7 @@
 // softmax(q k^T / sqrt(hd)) v, computed with the strided GEMM straight out of the packed qkv tensor. The
 // queries may be the first Tq tokens only (the last block of a class-token encoder needs just the class token's
 // row); each computed row is the same, bit for bit, as in the full attention.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -38,12 +39,16 @@ void attention_forward(float* out, float* att, const float* qkv, int64_t B, int6
   });
 }
 
-// dqkv (B,T,3C) += gradients for q (rows [0, Tq)), k and v; dout (B,Tq,C), att (B,NH,Tq,T); the forward's output
-// is not needed here (it is for a fused kernel, which keeps no probabilities)
-void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* /*out*/, const float* att,
-                        int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH) {
+namespace {
+// dqkv (B,T,3C) += (write = false) or = (write = true) the gradients for q (rows [0, Tq)), k and v. Each element
+// of dqkv has one writer (its image and head), so writing needs no zeroed memory first: the products' first k
+// slice stores its sums where it would add them to zeros (the same numbers), and the q rows past Tq, which no
+// query reaches, are written as zeros.
+void attentionBackward(float* dqkv, const float* dout, const float* qkv, const float* att, int64_t B, int64_t T,
+                       int64_t Tq, int64_t C, int64_t NH, bool write) {
   const int64_t hd = C / NH, C3 = 3 * C;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool add = !write;
   parallelFor(B * NH, [&](int64_t bh) {
     const int64_t b = bh / NH, h = bh % NH;
     const float* q = qkv + b * T * C3 + h * hd;
@@ -56,11 +61,27 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     const float* dO = dout + b * Tq * C + h * hd;
     float* dS = threadScratch(static_cast<size_t>(Tq * T)).data();
     gemmSerial(Tq, T, hd, MatView{dO, C, 1}, MatView{v, 1, C3}, dS, T, false);  // dP = dO v^T
-    gemmSerial(T, hd, Tq, MatView{P, 1, T}, MatView{dO, C, 1}, dv, C3, true);  // dv += P^T dO
+    gemmSerial(T, hd, Tq, MatView{P, 1, T}, MatView{dO, C, 1}, dv, C3, add);  // dv += P^T dO
     for (int64_t i = 0; i < Tq; i++) vecSoftmaxBackward(dS + i * T, P + i * T, T, scale);  // then 1/sqrt(hd)
-    gemmSerial(Tq, hd, T, MatView{dS, T, 1}, MatView{k, C3, 1}, dq, C3, true);  // dq += dS k
-    gemmSerial(T, hd, Tq, MatView{dS, 1, T}, MatView{q, C3, 1}, dk, C3, true);  // dk += dS^T q
+    gemmSerial(Tq, hd, T, MatView{dS, T, 1}, MatView{k, C3, 1}, dq, C3, add);  // dq += dS k
+    gemmSerial(T, hd, Tq, MatView{dS, 1, T}, MatView{q, C3, 1}, dk, C3, add);  // dk += dS^T q
+    if (write)
+      for (int64_t t = Tq; t < T; t++) std::fill(dq + t * C3, dq + t * C3 + hd, 0.0f);
   });
+}
+}  // namespace
+
+// dqkv (B,T,3C) += gradients for q (rows [0, Tq)), k and v; dout (B,Tq,C), att (B,NH,Tq,T); the forward's output
+// is not needed here (it is for a fused kernel, which keeps no probabilities)
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* /*out*/, const float* att,
+                        int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH) {
+  attentionBackward(dqkv, dout, qkv, att, B, T, Tq, C, NH, false);
+}
+
+// The same with dqkv written, every element (q rows past Tq as zeros): no zeroing pass before it
+void attention_backward_write(float* dqkv, const float* dout, const float* qkv, const float* /*out*/,
+                              const float* att, int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH) {
+  attentionBackward(dqkv, dout, qkv, att, B, T, Tq, C, NH, true);
 }
 
 // The probabilities (B,NH,Tq,T)

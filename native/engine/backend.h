@@ -121,6 +121,11 @@ struct Backend {
   // dqkv (B,T,3C): q rows [0, Tq), every k and v row; out is the forward's output
   void (*attention_backward)(float* dqkv, const float* dout, const float* qkv, const float* out,
                              const float* saved, int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
+  // Optional (null: the caller zeroes dqkv, then attention_backward): the same with every element of dqkv written
+  // (q rows past Tq as zeros) instead of added to, which saves the training step a zeroing pass over dqkv (3 x
+  // tokens x C floats per block). The same numbers as zeroing first.
+  void (*attention_backward_write)(float* dqkv, const float* dout, const float* qkv, const float* out,
+                                   const float* saved, int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
   int64_t (*attention_saved_floats)(int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
 
   // exact (erf) GELU, elementwise over n

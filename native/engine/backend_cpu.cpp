@@ -71,6 +71,7 @@ void fillTables() {
   b.layernorm_backward = cpu::layernorm_backward;
   b.attention_forward = cpu::attention_forward;
   b.attention_backward = cpu::attention_backward;
+  b.attention_backward_write = cpu::attention_backward_write;
   b.attention_saved_floats = cpu::attention_saved_floats;
   b.gelu_forward = cpu::gelu_forward;
   b.gelu_backward = cpu::gelu_backward;

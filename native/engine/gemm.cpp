@@ -315,6 +315,7 @@ inline void addBias(int64_t mr, int64_t nr, const float* bias, float* c, int64_t
 }
 
 constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any set
+constexpr int64_t kMaxMc = 512;     // the largest MC of any set (row sums of one block on the stack)
 
 // C block (mc rows, NR-panels [p0, p1) of the packed B) += / = A . packed B; kc k values per panel. A is packed
 // (lda = 0) or read in place, row-major with row stride lda (the set's kernelRowA).
@@ -370,6 +371,32 @@ void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
     for (int64_t i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
 }
 
+
+// Row sums of A over one k slice (the bias gradient's column sums of dout, from the weight gradient's A = dout^T):
+// out[i] = A[i][k0] + A[i][k0+1] + ... in k order, for the mc rows of the block. From the packed fp32 panels where
+// the block was packed (in cache: no second pass over A in memory), else from A itself; the same numbers either way.
+template <int MR>
+void sumPackedRows(int64_t mc, int64_t kc, const float* packed, float* out) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    float s[MR] = {};
+    for (int64_t k = 0; k < kc; k++, packed += MR)
+      for (int i = 0; i < MR; i++) s[i] += packed[i];
+    for (int64_t i = 0; i < MR && i0 + i < mc; i++) out[i0 + i] = s[i];
+  }
+}
+
+void sliceRowSums(const Plan& pl, int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs,
+                  const float* packed, float* out) {
+  if (packed && pl.set.kPerSlot == 1 && !pl.roundToBf16) {
+    if (pl.set.mr == 12) return sumPackedRows<12>(mc, kc, packed, out);
+    if (pl.set.mr == 6) return sumPackedRows<6>(mc, kc, packed, out);
+  }
+  for (int64_t i = 0; i < mc; i++) {
+    float acc = 0.0f;
+    for (int64_t k = 0; k < kc; k++) acc += a[i * rs + k * cs];
+    out[i] = acc;
+  }
+}
 }  // namespace
 
 const char* gemmKernelName(Precision precision) {
@@ -381,7 +408,7 @@ const char* gemmKernelName(Precision precision) {
 }
 
 void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-                const float* colBias, Precision precision, const GemmEpilogue* epilogue) {
+                const float* colBias, Precision precision, const GemmEpilogue* epilogue, float* rowSumsOfA) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     zeroOrKeep(M, N, C, ldc, accumulate);
@@ -410,6 +437,11 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
         const int64_t mc = std::min(ks.mc, M - ic);
         const float* a = A.p + ic * A.rs + pc * A.cs;
         if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, sa);
+        if (rowSumsOfA && jc == 0) {  // the slice's sums, added in slice order as the threaded gemm does
+          float sums[kMaxMc];
+          sliceRowSums(pl, mc, kc, a, A.rs, A.cs, direct ? nullptr : sa, sums);
+          for (int64_t i = 0; i < mc; i++) rowSumsOfA[ic + i] += sums[i];
+        }
         const bool last = pc + kc >= K;
         computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : sa, direct ? A.rs : 0, sb,
                      C + ic * ldc + jc, ldc, accumulate || pc > 0, colBias && last ? colBias + jc : nullptr,
@@ -536,11 +568,11 @@ int64_t packedWeightsBytes() {
 // parallel jobs (two barriers) whatever its K. Tasks are handed out dynamically, which also balances load when
 // other processes take a core. Each C element is still summed in the same k order as gemmSerial.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
-          const float* colBias, Precision precision, const GemmEpilogue* epilogue) {
+          const float* colBias, Precision precision, const GemmEpilogue* epilogue, float* rowSumsOfA) {
   const int threads = poolThreads();
   const double flops = 2.0 * M * N * K;
   if (threads <= 1 || flops < 2e6 || K <= 0)
-    return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias, precision, epilogue);
+    return gemmSerial(M, N, K, A, B, C, ldc, accumulate, colBias, precision, epilogue, rowSumsOfA);
   if (M <= 0 || N <= 0) return;
   const Plan pl = planFor(precision);
   const KernelSet& ks = pl.set;
@@ -584,12 +616,20 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   while (packPanels > 1 && slices * ((panels + packPanels - 1) / packPanels) < 4 * threads) packPanels /= 2;
   const int64_t packGroups = (panels + packPanels - 1) / packPanels;
   const int64_t bTasks = kept.second ? 0 : slices * packGroups, aTasks = shareA ? mblocks * slices : 0;
+  // A's row sums per k slice (slice s's at sliceSums + s * M), each written by the task that packs its block (each
+  // (row block, slice) is packed once), added in slice order at the end: the same numbers as gemmSerial.
+  thread_local std::vector<float> sliceSumsBuf;
+  if (rowSumsOfA && sliceSumsBuf.size() < static_cast<size_t>(slices * M))
+    sliceSumsBuf.resize(static_cast<size_t>(slices * M));
+  float* const sliceSums = sliceSumsBuf.data();
   parallelFor(bTasks + aTasks, [&](int64_t t) {
     if (t >= bTasks) {
       t -= bTasks;
-      const int64_t ic = (t / slices) * MC_, pc = (t % slices) * KC_;
-      packA(pl, std::min(MC_, M - ic), std::min(KC_, K - pc), A.p + ic * A.rs + pc * A.cs, A.rs, A.cs,
-            pa + t * aRegion);
+      const int64_t ic = (t / slices) * MC_, pc = (t % slices) * KC_, mc = std::min(MC_, M - ic);
+      const int64_t kc = std::min(KC_, K - pc);
+      const float* a = A.p + ic * A.rs + pc * A.cs;
+      packA(pl, mc, kc, a, A.rs, A.cs, pa + t * aRegion);
+      if (rowSumsOfA) sliceRowSums(pl, mc, kc, a, A.rs, A.cs, pa + t * aRegion, sliceSums + (pc / KC_) * M + ic);
       return;
     }
     const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
@@ -609,12 +649,18 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
       const float* a = A.p + ic * A.rs + pc * A.cs;
       const float* ap = direct ? a : shareA ? pa + (ib * slices + pc / KC_) * aRegion : sa;
       if (!direct && !shareA) packA(pl, mc, kc, a, A.rs, A.cs, sa);
+      // Without shared packing each task has a whole row block (one panel range), so it is its block's only packer.
+      if (rowSumsOfA && !shareA && t % ranges == 0)
+        sliceRowSums(pl, mc, kc, a, A.rs, A.cs, direct ? nullptr : sa, sliceSums + (pc / KC_) * M + ic);
       const bool last = pc + kc >= K;
       computeBlock(ks, mc, N, kc, p0, p1, ap, direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
                    C + ic * ldc, ldc, accumulate || pc > 0, colBias && last ? colBias : nullptr,
                    last ? epilogue : nullptr, ic, 0);
     }
   });
+  if (rowSumsOfA)
+    for (int64_t sl = 0; sl < slices; sl++)
+      for (int64_t i = 0; i < M; i++) rowSumsOfA[i] += sliceSums[sl * M + i];
   if (cacheA.n > kKeepFloats) {
     cacheA.p.reset();
     cacheA.n = 0;

@@ -29,13 +29,17 @@ struct GemmEpilogue {
 };
 
 // Serial. accumulate=false overwrites C. colBias (N values, or null) is added to every row after the product.
+// rowSumsOfA (M values, or null) += each row of A summed over k, taken from A's packed panels while they are in cache
+// (a weight gradient's A is dout^T: its row sums are the bias gradient, without another pass over dout). Summed in
+// k slices of the kernel set's KC, each in k order, the slices' sums added in order: the same numbers for any thread
+// count. Operands rounded to bf16 are not used for it: the sums are of A's fp32 values.
 void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
                 const float* colBias = nullptr, Precision precision = Precision::Fp32,
-                const GemmEpilogue* epilogue = nullptr);
+                const GemmEpilogue* epilogue = nullptr, float* rowSumsOfA = nullptr);
 // Splits M or N over the thread pool when the product is big enough.
 void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
           const float* colBias = nullptr, Precision precision = Precision::Fp32,
-          const GemmEpilogue* epilogue = nullptr);
+          const GemmEpilogue* epilogue = nullptr, float* rowSumsOfA = nullptr);
 
 // Weights kept packed between calls. While a scope is open on a thread, that thread's parallel GEMMs keep the packed
 // panels of any B operand inside [base, base + n) floats (the model's parameters) and reuse them, in this scope and in

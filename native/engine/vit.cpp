@@ -267,8 +267,6 @@ void encoderForward(const Backend& be, Model& model, const uint8_t* pixels, Enco
 }
 
 namespace {
-// Gradient reaching the branch of out = x + gamma * branch given d out in dx (rows x D): gamma * dx, written to
-// dtmp (and dgamma accumulated), or without LayerScale dx itself, with no copy.
 // dinp = dout . weight, with linear_backward's weight and bias gradients: written where the backend can (no zeroing
 // pass over dinp first), else zeroed and added to.
 void linearBackwardInto(const Backend& be, const Span& dinp, float* dweight, float* dbias, const float* dout,
@@ -279,6 +277,18 @@ void linearBackwardInto(const Backend& be, const Span& dinp, float* dweight, flo
   be.linear_backward(dinp.data(), dweight, dbias, dout, inp, weight, M, K, N);
 }
 
+// dqkv = attention's gradients for q (rows [0, Tq), zeros past them), k and v: written where the backend can, else
+// zeroed and added to.
+void attentionBackwardInto(const Backend& be, const Span& dqkv, const float* dout, const EncoderActivations::Block& a,
+                           int64_t B, int64_t T, int64_t Tq, int64_t D, int64_t NH) {
+  if (be.attention_backward_write)
+    return be.attention_backward_write(dqkv.data(), dout, a.qkv, a.attn_out, a.att, B, T, Tq, D, NH);
+  dqkv.zero();
+  be.attention_backward(dqkv.data(), dout, a.qkv, a.attn_out, a.att, B, T, Tq, D, NH);
+}
+
+// Gradient reaching the branch of out = x + gamma * branch given d out in dx (rows x D): gamma * dx, written to
+// dtmp (and dgamma accumulated), or without LayerScale dx itself, with no copy.
 const float* branchGrad(const Backend& be, float* dtmp, float* dgamma, const float* dx, const float* branch,
                         const float* gamma, int64_t rows, int64_t D) {
   if (!gamma) return dx;
@@ -331,8 +341,7 @@ void lastBlockRowsBackward(const Backend& be, Model& model, const Model::BlockOf
   const Span dx{be, gb.dx, B * D}, dattn{be, gb.dattn, B * D};
   mlpAndProjectionBackward(be, c, bo, W, G, a, gb, B);
   const Span dqkv{be, gb.dqkv, 3 * M * D}, dtmpAll{be, gb.dtmp, M * D}, dxAll{be, gb.dx, M * D};
-  dqkv.zero();
-  be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.attn_out, a.att, B, T, 1, D, NH);
+  attentionBackwardInto(be, dqkv, dattn.data(), a, B, T, 1, D, NH);
   linearBackwardInto(be, dtmpAll, G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                      W + bo.qkv_w, M, D, 3 * D);
   // d x_in: the residual passes d x_mid to the class-token rows (staged in dattn, no longer needed); norm1
@@ -385,8 +394,7 @@ void encoderBackward(const Backend& be, Model& model, EncoderActivations& acts, 
       continue;
     }
     mlpAndProjectionBackward(be, c, bo, W, G, a, gb, M);
-    dqkv.zero();
-    be.attention_backward(dqkv.data(), dattn.data(), a.qkv, a.attn_out, a.att, B, T, T, D, NH);
+    attentionBackwardInto(be, dqkv, dattn.data(), a, B, T, T, D, NH);
     linearBackwardInto(be, dtmp, G + bo.qkv_w, bo.qkv_b >= 0 ? G + bo.qkv_b : nullptr, dqkv.data(), a.ln1,
                        W + bo.qkv_w, M, D, 3 * D);
     be.layernorm_backward(dx.data(), G + bo.norm1_w, G + bo.norm1_b, dtmp.data(), a.x_in, W + bo.norm1_w,

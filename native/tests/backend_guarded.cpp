@@ -115,6 +115,7 @@ void fill() {
   b.layernorm_backward = Guarded<cpu::layernorm_backward>::call;
   b.attention_forward = Guarded<cpu::attention_forward>::call;
   b.attention_backward = Guarded<cpu::attention_backward>::call;
+  b.attention_backward_write = Guarded<cpu::attention_backward_write>::call;
   b.attention_saved_floats = cpu::attention_saved_floats;
   b.gelu_forward = Guarded<cpu::gelu_forward>::call;
   b.gelu_backward = Guarded<cpu::gelu_backward>::call;

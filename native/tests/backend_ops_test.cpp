@@ -283,6 +283,23 @@ std::vector<Case> allCases() {
                     be.attention_backward(p.f(4), p.f(1), p.f(0), p.f(2), p.f(3), a.B, a.T, a.Tq, a.C, a.NH);
                   },
                   Tol::Attention});
+    // The optional written form: dqkv starts as NaN here, so a backend that reads it, or leaves the q rows past Tq
+    // unwritten, fails.
+    cs.push_back({"attention_backward_write (or zero + attention_backward) " + shape,
+                  {t("qkv", In, a.B * a.T * 3 * a.C), t("dout", In, a.B * a.Tq * a.C), t("out", Out, a.B * a.Tq * a.C),
+                   TensorSpec{"saved", Role::Private, Type::F32,
+                              [a](const Backend& be) { return be.attention_saved_floats(a.B, a.T, a.Tq, a.C, a.NH); }},
+                   t("dqkv", Out, a.B * a.T * 3 * a.C)},
+                  [a](const Backend& be, const Ptrs& p) {
+                    be.attention_forward(p.f(2), p.f(3), p.f(0), a.B, a.T, a.Tq, a.C, a.NH);
+                    if (be.attention_backward_write) {
+                      be.attention_backward_write(p.f(4), p.f(1), p.f(0), p.f(2), p.f(3), a.B, a.T, a.Tq, a.C, a.NH);
+                    } else {
+                      be.zero(p.f(4), sizeof(float) * a.B * a.T * 3 * a.C);
+                      be.attention_backward(p.f(4), p.f(1), p.f(0), p.f(2), p.f(3), a.B, a.T, a.Tq, a.C, a.NH);
+                    }
+                  },
+                  Tol::Attention});
     cs.push_back({"attention_forward (inference) " + shape,
                   {t("qkv", In, a.B * a.T * 3 * a.C), t("out", Out, a.B * a.Tq * a.C)},
                   [a](const Backend& be, const Ptrs& p) {

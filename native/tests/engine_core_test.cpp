@@ -368,7 +368,8 @@ void runGemm() {
   const Size sizes[] = {{1, 1, 1}, {13, 33, 17}, {37, 29, 300}, {100, 70, 513}, {25, 64, 8}, {14, 1041, 21}, {200, 96, 600}};
   double worst[2] = {0.0, 0.0}, worstBf16VsFp32 = 0.0, leastBf16VsFp32 = 1.0;
   std::string worstCase[2];
-  bool serialSame = true;
+  bool serialSame = true, rowSumsSame = true;
+  std::string rowSumsCase;
   for (const Size& z : sizes)
     for (int la = 0; la < 3; la++)
       for (int lb = 0; lb < 3; lb++)
@@ -393,6 +394,27 @@ void runGemm() {
             std::vector<float> Cs = C0;
             gemmSerial(M, N, K, a, b, Cs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p);
             serialSame = serialSame && Cs == C;
+            // A's row sums (the bias gradient of a weight-gradient product), threaded and serial, against the
+            // documented order: slices of 256 k, each summed in k order, added in slice order to what was there.
+            std::vector<float> s0(static_cast<size_t>(M)), want(s0.size());
+            for (auto& x : s0) x = nd(rng);
+            std::vector<float> got = s0, gotSerial = s0, Cr = C0, Crs = C0;
+            gemm(M, N, K, a, b, Cr.data(), N, acc != 0, withBias ? bias.data() : nullptr, p, nullptr, got.data());
+            gemmSerial(M, N, K, a, b, Crs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p, nullptr,
+                       gotSerial.data());
+            for (int64_t i = 0; i < M; i++) {
+              float total = s0[i];
+              for (int64_t k0 = 0; k0 < K; k0 += 256) {
+                float slice = 0.0f;
+                for (int64_t k = k0; k < std::min<int64_t>(K, k0 + 256); k++) slice += a.p[i * a.rs + k * a.cs];
+                total += slice;
+              }
+              want[i] = total;
+            }
+            if ((got != want || gotSerial != want || Cr != C || Crs != C) && rowSumsCase.empty())
+              rowSumsCase = std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " A " +
+                            layouts[la] + (prec ? " bf16" : "");
+            rowSumsSame = rowSumsSame && got == want && gotSerial == want && Cr == C && Crs == C;
             for (int64_t i = 0; i < M; i++)
               for (int64_t j = 0; j < N; j++) {
                 double sum = 0.0, sum32 = 0.0;
@@ -435,6 +457,8 @@ void runGemm() {
   check(worstBf16VsFp32 < 1e-2 && leastBf16VsFp32 > 1e-4, "gemm bf16 vs fp32 product within the bf16 tolerance",
         fmtErr(worstBf16VsFp32) + " (least " + fmtErr(leastBf16VsFp32) + ")");
   check(serialSame, "threaded gemm == serial gemm bitwise, every layout, fp32 and bf16");
+  check(rowSumsSame, "gemm row sums of A (bias gradient) == 256-k slices in order bitwise, threaded and serial",
+        rowSumsCase.empty() ? "" : "differs at " + rowSumsCase);
 }
 
 // Fused ops against the unfused ops they replace, on the test backend and its bf16 table: the same numbers bit for
@@ -542,6 +566,37 @@ void runFusedOps() {
         same = same && ok;
       }
     check(same, std::string("linear_backward_write (") + be->name + ") == zero, linear_backward bitwise",
+          worstCase.empty() ? "" : "differs at " + worstCase);
+  }
+  if (gBackend->attention_backward_write) {
+    const Backend& be = *gBackend;
+    bool same = true;
+    std::string worstCase;
+    struct Att {
+      int64_t B, T, Tq, C, NH;
+    };
+    // head dims 6 and 64, every query or the class token's only (the pruned last block: q rows past it are zeros)
+    for (const Att& z : {Att{2, 5, 5, 24, 4}, Att{2, 5, 1, 24, 4}, Att{2, 197, 197, 384, 6}, Att{3, 50, 1, 128, 2},
+                         Att{1, 70, 70, 128, 2}}) {
+      const int64_t n3 = z.B * z.T * 3 * z.C, nOut = z.B * z.Tq * z.C;
+      std::vector<float> qkv(n3), dout(nOut), noise(n3);
+      for (auto* v : {&qkv, &dout, &noise})
+        for (auto& x : *v) x = nd(rng);
+      BackendBuffer dQkv = toDevice(be, qkv), dDout = toDevice(be, dout), out(be, nOut * 4),
+                    saved(be, be.attention_saved_floats(z.B, z.T, z.Tq, z.C, z.NH) * 4);
+      be.attention_forward(out.f32(), saved.f32(), dQkv.f32(), z.B, z.T, z.Tq, z.C, z.NH);
+      // the reference adds into zeros; the written form starts from noise, which it must neither read nor keep
+      BackendBuffer ref = toDevice(be, std::vector<float>(n3)), got = toDevice(be, noise);
+      be.attention_backward(ref.f32(), dDout.f32(), dQkv.f32(), out.f32(), saved.f32(), z.B, z.T, z.Tq, z.C, z.NH);
+      be.attention_backward_write(got.f32(), dDout.f32(), dQkv.f32(), out.f32(), saved.f32(), z.B, z.T, z.Tq, z.C,
+                                  z.NH);
+      const bool ok = toHost(be, got) == toHost(be, ref);
+      if (!ok && worstCase.empty())
+        worstCase = "B" + std::to_string(z.B) + " T" + std::to_string(z.T) + " Tq" + std::to_string(z.Tq) + " C" +
+                    std::to_string(z.C);
+      same = same && ok;
+    }
+    check(same, std::string("attention_backward_write (") + be.name + ") == zero, attention_backward bitwise",
           worstCase.empty() ? "" : "differs at " + worstCase);
   }
   if (gBackend->adamw_update_zero_grads) {

@@ -181,6 +181,20 @@ onEachPath('engine core op checks', (cpuPath) => {
       ['gemm bf16 vs naive on bf16-rounded operands', true],
       ['gemm bf16 vs fp32 product within the bf16 tolerance', true],
       ['threaded gemm == serial gemm bitwise, every layout, fp32 and bf16', true],
+      ['gemm row sums of A == 256-k slices in order bitwise, threaded and serial', true], // the bias gradient
+    ]);
+  });
+
+  it('writes the input gradients of the training step (no zeroing pass) with the same numbers as zeroing and adding', () => {
+    const written = findCheck(cpuPath, /^(linear|attention)_backward_write /).map((c) => [
+      c.name,
+      c.ok,
+      c.detail,
+    ]);
+    expect(written.map(([name, ok]) => [name, ok])).toEqual([
+      ['linear_backward_write (cpu) == zero, linear_backward bitwise', true],
+      ['linear_backward_write (cpu-bf16) == zero, linear_backward bitwise', true],
+      ['attention_backward_write (cpu) == zero, attention_backward bitwise', true],
     ]);
   });
 
