@@ -273,11 +273,16 @@ std::vector<Case> allCases() {
                        Att{1, 70, 70, 128, 2}, Att{2, 33, 33, 64, 2}}) {
     const std::string shape = "B" + std::to_string(a.B) + " T" + std::to_string(a.T) + " Tq" + std::to_string(a.Tq) +
                               " C" + std::to_string(a.C) + " NH" + std::to_string(a.NH);
+    // qkv, dout, out, saved, dqkv: added into (attention_backward) or written (attention_backward_write).
+    const auto tensors = [&](Role dqkv) {
+      return std::vector<TensorSpec>{
+          t("qkv", In, a.B * a.T * 3 * a.C), t("dout", In, a.B * a.Tq * a.C), t("out", Out, a.B * a.Tq * a.C),
+          TensorSpec{"saved", Role::Private, Type::F32,
+                     [a](const Backend& be) { return be.attention_saved_floats(a.B, a.T, a.Tq, a.C, a.NH); }},
+          t("dqkv", dqkv, a.B * a.T * 3 * a.C)};
+    };
     cs.push_back({"attention_forward+backward " + shape,
-                  {t("qkv", In, a.B * a.T * 3 * a.C), t("dout", In, a.B * a.Tq * a.C), t("out", Out, a.B * a.Tq * a.C),
-                   TensorSpec{"saved", Role::Private, Type::F32,
-                              [a](const Backend& be) { return be.attention_saved_floats(a.B, a.T, a.Tq, a.C, a.NH); }},
-                   t("dqkv", Acc, a.B * a.T * 3 * a.C)},
+                  tensors(Acc),
                   [a](const Backend& be, const Ptrs& p) {
                     be.attention_forward(p.f(2), p.f(3), p.f(0), a.B, a.T, a.Tq, a.C, a.NH);
                     be.attention_backward(p.f(4), p.f(1), p.f(0), p.f(2), p.f(3), a.B, a.T, a.Tq, a.C, a.NH);
@@ -286,10 +291,7 @@ std::vector<Case> allCases() {
     // The optional written form: dqkv starts as NaN here, so a backend that reads it, or leaves the q rows past Tq
     // unwritten, fails.
     cs.push_back({"attention_backward_write (or zero + attention_backward) " + shape,
-                  {t("qkv", In, a.B * a.T * 3 * a.C), t("dout", In, a.B * a.Tq * a.C), t("out", Out, a.B * a.Tq * a.C),
-                   TensorSpec{"saved", Role::Private, Type::F32,
-                              [a](const Backend& be) { return be.attention_saved_floats(a.B, a.T, a.Tq, a.C, a.NH); }},
-                   t("dqkv", Out, a.B * a.T * 3 * a.C)},
+                  tensors(Out),
                   [a](const Backend& be, const Ptrs& p) {
                     be.attention_forward(p.f(2), p.f(3), p.f(0), a.B, a.T, a.Tq, a.C, a.NH);
                     if (be.attention_backward_write) {
