@@ -407,6 +407,8 @@ const char* gemmKernelName(Precision precision) {
   return "avx2-fma+bf16-rounding";
 }
 
+int64_t gemmSliceK(Precision precision) { return planFor(precision).set.kc; }
+
 void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, bool accumulate,
                 const float* colBias, Precision precision, const GemmEpilogue* epilogue, float* rowSumsOfA) {
   if (M <= 0 || N <= 0) return;

@@ -65,5 +65,7 @@ int64_t packedWeightsBytes();
 // Which micro-kernel runs: "avx512-12x32", "avx2-fma" or "portable" (fp32), and for bf16 "avx512-bf16-12x32" or
 // the fp32 name + "+bf16-rounding" (emulated).
 const char* gemmKernelName(Precision precision = Precision::Fp32);
+// The k per slice (KC) of the kernel set that runs: rowSumsOfA's summation order (tests).
+int64_t gemmSliceK(Precision precision = Precision::Fp32);
 
 }  // namespace tessera

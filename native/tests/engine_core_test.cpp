@@ -395,18 +395,20 @@ void runGemm() {
             gemmSerial(M, N, K, a, b, Cs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p);
             serialSame = serialSame && Cs == C;
             // A's row sums (the bias gradient of a weight-gradient product), threaded and serial, against the
-            // documented order: slices of 256 k, each summed in k order, added in slice order to what was there.
+            // documented order: slices of the kernel set's KC (256 k; 384 for AVX512-BF16's pairs), each summed in k
+            // order, added in slice order to what was there.
             std::vector<float> s0(static_cast<size_t>(M)), want(s0.size());
             for (auto& x : s0) x = nd(rng);
             std::vector<float> got = s0, gotSerial = s0, Cr = C0, Crs = C0;
             gemm(M, N, K, a, b, Cr.data(), N, acc != 0, withBias ? bias.data() : nullptr, p, nullptr, got.data());
             gemmSerial(M, N, K, a, b, Crs.data(), N, acc != 0, withBias ? bias.data() : nullptr, p, nullptr,
                        gotSerial.data());
+            const int64_t sliceK = gemmSliceK(p);
             for (int64_t i = 0; i < M; i++) {
               float total = s0[i];
-              for (int64_t k0 = 0; k0 < K; k0 += 256) {
+              for (int64_t k0 = 0; k0 < K; k0 += sliceK) {
                 float slice = 0.0f;
-                for (int64_t k = k0; k < std::min<int64_t>(K, k0 + 256); k++) slice += a.p[i * a.rs + k * a.cs];
+                for (int64_t k = k0; k < std::min<int64_t>(K, k0 + sliceK); k++) slice += a.p[i * a.rs + k * a.cs];
                 total += slice;
               }
               want[i] = total;
@@ -457,7 +459,7 @@ void runGemm() {
   check(worstBf16VsFp32 < 1e-2 && leastBf16VsFp32 > 1e-4, "gemm bf16 vs fp32 product within the bf16 tolerance",
         fmtErr(worstBf16VsFp32) + " (least " + fmtErr(leastBf16VsFp32) + ")");
   check(serialSame, "threaded gemm == serial gemm bitwise, every layout, fp32 and bf16");
-  check(rowSumsSame, "gemm row sums of A (bias gradient) == 256-k slices in order bitwise, threaded and serial",
+  check(rowSumsSame, "gemm row sums of A (bias gradient) == KC-k slices in order bitwise, threaded and serial",
         rowSumsCase.empty() ? "" : "differs at " + rowSumsCase);
 }
 
