@@ -6,7 +6,7 @@
  * are detected and sizes are capped, so a corrupt file fails with a reason instead of a huge
  * allocation or an endless walk.
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { SlideFile } from '../open-file.js';
 import { Tag } from './tiff-tags.js';
 
 export type TagValue = number[] | string | Uint8Array;
@@ -52,7 +52,7 @@ export interface TiffHeader {
 
 export class TiffFile {
   private constructor(
-    readonly handle: FileHandle,
+    readonly handle: SlideFile,
     readonly size: number,
     readonly header: TiffHeader,
     readonly ifds: Ifd[],
@@ -61,7 +61,7 @@ export class TiffFile {
   ) {}
 
   /** Parses all directories. Throws TiffFormatError if this is not a TIFF or is malformed. */
-  static async parse(handle: FileHandle, size: number): Promise<TiffFile> {
+  static async parse(handle: SlideFile, size: number): Promise<TiffFile> {
     const header = await readHeader(handle, size);
     const reader = new IfdReader(handle, size, header);
     const ifds = await reader.readChain(header.firstIfd, 0);
@@ -80,7 +80,7 @@ export function looksLikeTiff(bytes: Uint8Array): boolean {
   return magic === 42 || magic === 43;
 }
 
-async function readHeader(handle: FileHandle, size: number): Promise<TiffHeader> {
+async function readHeader(handle: SlideFile, size: number): Promise<TiffHeader> {
   if (size < 8) throw new TiffFormatError('the file is too small to be a TIFF');
   const buf = Buffer.alloc(16);
   await handle.read(buf, 0, Math.min(16, size), 0);
@@ -112,7 +112,7 @@ class IfdReader {
   endsEarly = false;
 
   constructor(
-    private handle: FileHandle,
+    private handle: SlideFile,
     private size: number,
     private header: TiffHeader,
   ) {}

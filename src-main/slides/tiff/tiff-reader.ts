@@ -4,11 +4,10 @@
  * read here and decoded in the worker pool.
  */
 import crypto from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { FileTiledReader } from '../file-tiled-reader.js';
 import type { RgbaImage, SlideLevel, SlideMetadata } from '../types.js';
 import { SlideError } from '../errors.js';
-import { openWithoutBlocking } from '../open-file.js';
+import { openWithoutBlocking, type SlideFile } from '../open-file.js';
 import { sharedDecodePool, type DecodePool } from '../worker/decode-pool.js';
 import { completeJpeg } from '../codecs/jpeg-stream.js';
 import { TiffFile, TiffFormatError, type Ifd, tagNumber, tagString } from './tiff-file.js';
@@ -31,7 +30,7 @@ export class TiffSlideReader extends FileTiledReader {
   private constructor(
     id: string,
     path: string,
-    private handle: FileHandle,
+    private handle: SlideFile,
     private levels: TiffImage[],
     private associated: Map<string, TiffImage>,
     metadata: SlideMetadata,
@@ -43,7 +42,7 @@ export class TiffSlideReader extends FileTiledReader {
   }
 
   static async open(path: string, options: TiffReaderOptions = {}): Promise<TiffSlideReader> {
-    let handle: FileHandle;
+    let handle: SlideFile;
     try {
       handle = await openWithoutBlocking(path);
     } catch (err) {
@@ -183,7 +182,7 @@ export class TiffSlideReader extends FileTiledReader {
  * OpenJPEG's WebAssembly build interleaves components without upsampling, so JPEG 2000 tiles with
  * subsampled chroma are refused at open (OpenSlide, when installed, then reads the file).
  */
-async function refuseSubsampledJp2k(path: string, handle: FileHandle, levels: TiffImage[]): Promise<void> {
+async function refuseSubsampledJp2k(path: string, handle: SlideFile, levels: TiffImage[]): Promise<void> {
   for (const image of levels) {
     if (image.format.codec !== 'jpeg2000') continue;
     const i = image.byteCounts.findIndex((n) => n > 0);
