@@ -214,12 +214,15 @@ const CASE_WARMUPS = Number(process.env.BENCH_CASE_WARMUPS ?? 40);
 
 /**
  * How many times Tessera runs the warm-up list before each later group of a case. A major garbage
- * collection throws away optimized code that embeds objects it frees (node --trace-deopt: readRegion,
- * planRender, renderInWorker, tileKey and a dozen more, reason "weak objects", once the closed handles of
- * earlier passes are freed, e.g. after the floor and OpenSlide's side of the group before), and with one
- * list of 100 requests TurboFan recompiled them during the next timed passes: V8's background threads took
- * 0.14-0.25 ms CPU per request there and the main thread up to 0.35 ms instead of 0.13. A running app keeps
- * a slide's handle open while it reads it; this is a cost of reopening slides, paid once per slide.
+ * collection that finds no reader open throws away the optimized request path (node --trace-deopt:
+ * readRegion, planRender, renderInWorker, tileKey and a dozen more, reason "weak objects"): V8 frees the
+ * hidden classes (maps) of a class once none of its objects is alive, and drops the code that checked for
+ * them. With one reader kept open through such a GC, readRegion, tileKey and the rest of the reader's own
+ * path stay optimized; planRender and renderInWorker still go, their render plans being gone too. Between
+ * groups the floor and OpenSlide's side run with every reader closed, and with one list of 100 requests
+ * TurboFan recompiled them during the next timed passes: V8's background threads took 0.14-0.25 ms CPU per
+ * request there and the main thread up to 0.35 ms instead of 0.13. A running app keeps a slide's reader open
+ * while it reads it; this is a cost of opening a slide after a GC with none open, paid once.
  */
 const GROUP_WARMUPS = Number(process.env.BENCH_GROUP_WARMUPS ?? 10);
 
@@ -606,7 +609,7 @@ const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).joi
 const body = [
   '## slides',
   '',
-  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count); Tessera runs a case's warm-up list ${CASE_WARMUPS} times before its first timed pass, as V8 optimizes the request path only after one to six thousand requests (BENCH_CASE_WARMUPS), and ${GROUP_WARMUPS} times before each later group (a major GC drops optimized code that embedded closed handles); the libjpeg-turbo floor is measured on each group's requests right after Tessera's timed passes of that group; BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
+  `Command: \`npm run bench -- slides\` (${N_TILES} random Deep Zoom tiles, distinct within a pass, and ${N_REGIONS} random 256 px regions per case, after ${WARMUP} warm-up requests on a throwaway handle; each pass opens the slide afresh, on both sides, with none of its tiles cached: OpenSlide's cache belongs to the handle, Tessera's is one per process as in the app and closing the slide drops its tiles, and so is its decode pool (one per worker count); Tessera runs a case's warm-up list ${CASE_WARMUPS} times before its first timed pass, as V8 optimizes the request path only after one to six thousand requests (BENCH_CASE_WARMUPS), and ${GROUP_WARMUPS} times before each later group (a major GC with no reader open drops the optimized request path); the libjpeg-turbo floor is measured on each group's requests right after Tessera's timed passes of that group; BENCH_TILES / BENCH_REGIONS change the counts, BENCH_SLIDES / BENCH_CASES / BENCH_WORKERS pick a part, e.g. \`BENCH_SLIDES=generated BENCH_CASES=regions BENCH_WORKERS=1\`, and print it without writing this file).`,
   `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Load average at the end: ${load} (other processes shared the machine; p99 especially is noisy).`,
   `Reference: OpenSlide ${execFileSync(PYTHON, ['-c', 'import openslide; print(openslide.__library_version__)'], { encoding: 'utf8' }).trim()} through python3-openslide DeepZoomGenerator (JPEG q75 via PIL), threads = workers.`,
   '',
