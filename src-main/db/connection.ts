@@ -45,7 +45,8 @@ export async function openDatabase(
   options: OpenDatabaseOptions = { create: false },
 ): Promise<OpenedDatabase> {
   const readOnly = options.readOnly === true;
-  const walBefore = fs.existsSync(`${file}-wal`);
+  // Only a read-only close needs it (closeReadOnly): whether this reading made the -wal file.
+  const walBefore = readOnly && fs.existsSync(`${file}-wal`);
   const db = new Database(file, { fileMustExist: readOnly || !options.create, readonly: readOnly });
   try {
     // Reading the schema first makes a file that is not a database fail here, with SQLite's reason, and
