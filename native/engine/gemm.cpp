@@ -454,16 +454,16 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
 }
 
 namespace {
-// The packed B of a parallel GEMM, kept between calls by the calling thread: a fresh allocation of several MiB
-// per call costs page faults and zeroing. Released when it grew past kKeepFloats.
+// A packed operand of a parallel GEMM (B, or an A shared by panel ranges), kept between calls by the calling thread:
+// a fresh allocation of several MiB per call costs page faults and zeroing. Released when it grew past kKeepFloats.
 constexpr size_t kKeepFloats = size_t(16) << 20;  // 64 MiB
 
-struct PackedB {
+struct PackedBuffer {
   std::unique_ptr<float[]> p;
   size_t n = 0;
 };
 
-float* packedBBuffer(PackedB& b, size_t n) {
+float* packedBuffer(PackedBuffer& b, size_t n) {
   if (b.n < n) {
     b.p.reset();
     b.p.reset(new float[n + kAlignSlack]);
@@ -606,12 +606,12 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   // apart, so no packer's spill past its last panel reaches a region another thread writes.
   const bool shareA = !direct && ranges > 1;
   const int64_t aRegion = (MC_ + MR_ - 1) / MR_ * MR_ * ks.slots(KC_) + 64;
-  thread_local PackedB cache, cacheA;
+  thread_local PackedBuffer cache, cacheA;
   // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
   const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
   const auto kept = keptPanels(pl, K, N, B, pbFloats);
-  float* pb = kept.first ? aligned64(kept.first->panels.data()) : packedBBuffer(cache, pbFloats);
-  float* pa = shareA ? packedBBuffer(cacheA, static_cast<size_t>(mblocks * slices * aRegion)) : nullptr;
+  float* pb = kept.first ? aligned64(kept.first->panels.data()) : packedBuffer(cache, pbFloats);
+  float* pa = shareA ? packedBuffer(cacheA, static_cast<size_t>(mblocks * slices * aRegion)) : nullptr;
   // B is packed in groups of up to 8 panels, fewer where that would leave under 4 tasks a thread: a training
   // step repacks every weight, and a weight of 18 panels (ViT-Ti's qkv) in 3 groups ran as 2 + 1 on 2 threads.
   int64_t packPanels = 8;
