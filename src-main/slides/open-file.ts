@@ -30,11 +30,16 @@ class DescriptorFile implements SlideFile {
     if (this.closing) return Promise.reject(closedError());
     this.pending++;
     return new Promise((resolve, reject) => {
-      fs.read(this.fd, buffer, offset, length, position, (err, bytesRead) => {
-        this.settle();
-        if (err) reject(err);
-        else resolve({ bytesRead });
-      });
+      try {
+        fs.read(this.fd, buffer, offset, length, position, (err, bytesRead) => {
+          this.settle();
+          if (err) reject(err);
+          else resolve({ bytesRead });
+        });
+      } catch (err) {
+        this.settle(); // bad arguments throw before any callback: not in flight, so close must not wait for it
+        reject(err);
+      }
     });
   }
 

@@ -71,6 +71,16 @@ describe('openWithoutBlocking', () => {
     await expect(f.stat()).rejects.toThrow('the file was closed');
   });
 
+  it('refuses a read its buffer cannot hold, and still closes', async () => {
+    const f = await openWithoutBlocking(file);
+    await expect(f.read(new Uint8Array(8), 0, 100, 0)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    const closed = await Promise.race([
+      f.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+    ]);
+    expect(closed).toBe('closed');
+  });
+
   it('names the reason when the file cannot be opened', async () => {
     await expect(openWithoutBlocking(path.join(dir, 'missing.svs'))).rejects.toMatchObject({
       code: 'ENOENT',
