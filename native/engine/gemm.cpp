@@ -91,6 +91,7 @@ void kernelPortable(int64_t kc, const float* a, const float* b, float* c, int64_
 #ifdef TESSERA_X86
 __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float* a, const float* b, float* c,
                                                     int64_t ldc, bool acc, const float* bias) {
+  prefetchTileOfC(c, ldc, MR, NR);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),

@@ -64,6 +64,7 @@ AVX512_FN inline void storeRow(float* ci, __m512 r0, __m512 r1, bool acc, const 
 template <int ROWS, int NV = 2>
 AVX512_FN void tileFp32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                         const float* bias, __mmask16 m0, __mmask16 m1) {
+  prefetchTileOfC(c, ldc, ROWS, 16 * NV);
   __m512 c0[ROWS], c1[ROWS];
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
@@ -83,6 +84,7 @@ AVX512_FN void tileFp32(int64_t kc, const float* a, const float* b, float* c, in
 template <int ROWS, int NV = 2>
 AVX512_FN void tileFp32RowA(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, __mmask16 m0, __mmask16 m1) {
+  prefetchTileOfC(c, ldc, ROWS, 16 * NV);
   __m512 c0[ROWS], c1[ROWS];
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
@@ -302,6 +304,7 @@ const KernelSet kFp32 = {"avx512-12x32", MR, NR, KC, MC, NC, 1, kernelFp32, edge
 template <int ROWS>
 BF16_FN void tileBf16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                       const float* bias, __mmask16 m0, __mmask16 m1) {
+  prefetchTileOfC(c, ldc, ROWS, 32);
   __m512 c0[ROWS], c1[ROWS];
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   const int64_t slots = (kc + 1) / 2;

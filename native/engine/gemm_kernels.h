@@ -44,6 +44,19 @@ struct KernelSet {
   int64_t slots(int64_t k) const { return (k + kPerSlot - 1) / kPerSlot; }
 };
 
+// Asks for the rows of a C tile (rows x cols at c, row stride ldc) at the start of the tile, so its stores (and an
+// accumulating tile's loads) at the end find them in L1. A product's output is mostly not in cache: its C block is
+// written once per k slice and, for a wide product, is larger than L2. Without this each of a tile's 24-36 lines was
+// fetched when its store came, and ViT-Ti inference on one Zen 4 core ran 9-13% slower (87-90 against 98-99
+// GFLOP/s, bench_core infer vit_tiny, alternated three times; test/bench/RESULTS.md).
+inline void prefetchTileOfC(const float* c, int64_t ldc, int rows, int cols) {
+  for (int i = 0; i < rows; i++) {
+    const float* row = c + i * ldc;
+    for (int j = 0; j < cols; j += 16) __builtin_prefetch(row + j, 0, 3);
+    __builtin_prefetch(row + cols - 1, 0, 3);  // the last line of a row that does not start on a line
+  }
+}
+
 // Defined in gemm_avx512.cpp; null where the compiler cannot build AVX-512 code.
 const KernelSet* avx512Fp32Set();
 const KernelSet* avx512Bf16Set();
