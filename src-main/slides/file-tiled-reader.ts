@@ -30,6 +30,13 @@ const PART_DECODE_MAX_FRACTION = 0.75;
  * 17760 x 20769 slide spent more time decoding whole tiles than parts.
  */
 const PART_DECODE_MEMORY = 256;
+/**
+ * A level whose tiles, all decoded, would take at most this share of the tile cache is read by whole
+ * decodes only: under any access its tiles are soon all cached, so a part decoded now would be followed by
+ * a whole decode of the same tile. (A 4096 x 4096 level against the default 256 MiB cache; the reduced
+ * levels of most slides, and the full resolution of small ones.)
+ */
+const WHOLE_DECODE_LEVEL_CACHE_SHARE = 0.25;
 const NO_PIXELS = new Uint8Array(0);
 /** Ids of tile sources (a level of a file) shared with the decode workers, unique in the process. */
 let nextSourceId = 1;
@@ -183,12 +190,14 @@ export abstract class FileTiledReader extends TiledSlideReader {
 
   /**
    * Whether a missing tile is decoded only in part: where its format allows it, the request needs less
-   * than three quarters of it, and no recent request decoded part of it. A part is not cached; a tile asked for a
+   * than three quarters of it, its level is too large to be cached whole, and no recent request decoded part
+   * of it. A part is not cached; a tile asked for a
    * second time (neighbouring patches read in order, a viewer panning) is decoded whole and cached, so
    * random access pays for parts and coherent access for one extra decode. `peek` leaves the record as
    * it is.
    */
   private decodeInPart(
+    level: number,
     format: TileFormat,
     key: string,
     g: RegionGeometry,
@@ -202,7 +211,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       (Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw)) *
       (Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th));
     if (needed >= PART_DECODE_MAX_FRACTION * tw * th) return false;
-    if (!canDecodeTilePart(format)) return false;
+    if (!canDecodeTilePart(format) || this.levelFitsCache(level, format)) return false;
     if (this.decodedInPart.has(key)) {
       if (!peek) this.decodedInPart.delete(key);
       return false;
@@ -216,6 +225,16 @@ export abstract class FileTiledReader extends TiledSlideReader {
     return true;
   }
 
+  /** Whether every tile of `level`, decoded, fits in a small share of the tile cache (see the constant). */
+  private levelFitsCache(level: number, format: TileFormat): boolean {
+    const lv = this.metadata.levels[level];
+    if (!lv) return false;
+    const tiles = Math.ceil(lv.width / format.tileWidth) * Math.ceil(lv.height / format.tileHeight);
+    return (
+      tiles * format.tileWidth * format.tileHeight * 4 <= WHOLE_DECODE_LEVEL_CACHE_SHARE * this.cache.capacity
+    );
+  }
+
   /**
    * True when reading this region in one worker task pays: a missing tile that would be decoded only in
    * part (otherwise the tiles are fetched into the cache and the region composed here).
@@ -226,7 +245,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     return g.addresses.some(([col, row], i) => {
       const key = keys[i]!;
       if (this.cache.get(key)) return false;
-      return this.decodeInPart(format, key, g, col, row, true);
+      return this.decodeInPart(level, format, key, g, col, row, true);
     });
   }
 
@@ -351,7 +370,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       }
       const range = this.storedRange(level, col, row);
       if (!range) continue; // empty: transparent
-      if (!whole && this.decodeInPart(format, key, g, col, row)) {
+      if (!whole && this.decodeInPart(level, format, key, g, col, row)) {
         tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
         continue;
       }

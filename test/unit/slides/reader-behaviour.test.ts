@@ -62,6 +62,12 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * A cache under 4x the level's 5 MiB of decoded tiles (20 of 256 px), so that reads decode small parts of
+   * tiles in part; a level that fits a quarter of the cache is decoded whole (tested below).
+   */
+  const PARTS_CACHE = 16 * 1024 * 1024;
+
   function countingPool(): { pool: DecodePool; decodes: () => number } {
     const start = decodeCount;
     return { pool, decodes: () => decodeCount - start };
@@ -69,7 +75,7 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
 
   it('decodes a tile once for concurrent requests and serves repeats from the cache', async () => {
     const { pool, decodes } = countingPool();
-    const cache = new TileCache(64 * 1024 * 1024);
+    const cache = new TileCache(PARTS_CACHE);
     const reader = await TiffSlideReader.open(file, { pool, cache });
     try {
       // A 100 px region needs 15% of its tile. With partial decoding the first read decodes only that
@@ -97,6 +103,40 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       await reader.close();
     }
     expect(cache.count).toBe(0); // close drops the reader's tiles
+  });
+
+  it('decodes every tile whole at once where the whole level fits a quarter of the cache', async () => {
+    // Under any access all of such a level's tiles are soon cached, so a part decoded now would only be
+    // followed by a whole decode of the same tile.
+    const { pool, decodes } = countingPool();
+    const cache = new TileCache(4 * 20 * 256 * 256 * 4); // 4x the level's 20 tiles, decoded
+    const reader = await TiffSlideReader.open(file, { pool, cache });
+    const reference = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
+    try {
+      // A few pixels of each of four tiles: four whole decodes, all cached, and nothing decoded again.
+      const corner = await reader.readRegion(0, 250, 250, 20, 20);
+      expect(decodes()).toBe(4);
+      expect(cache.count).toBe(4);
+      expect(same(corner, await reference.readRegion(0, 250, 250, 20, 20))).toBe(true);
+      const before = decodes();
+      expect(
+        same(await reader.readRegion(0, 240, 240, 30, 30), await reference.readRegion(0, 240, 240, 30, 30)),
+      ).toBe(true);
+      // The reference decoded its four in part again (its level does not fit); this reader nothing.
+      expect(decodes() - before).toBe(partial ? 4 : 0);
+      // One byte less of cache and the level no longer fits a quarter of it: parts again.
+      const tightCache = new TileCache(4 * 20 * 256 * 256 * 4 - 1);
+      const tight = await TiffSlideReader.open(file, { pool, cache: tightCache });
+      try {
+        await tight.readRegion(0, 250, 250, 20, 20);
+        expect(tightCache.count).toBe(partial ? 0 : 4);
+      } finally {
+        await tight.close();
+      }
+    } finally {
+      await reader.close();
+      await reference.close();
+    }
   });
 
   it.skipIf(!partial)('decodes a tile asked for again only much later in part again, not whole', async () => {
@@ -129,8 +169,8 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     // 160 x 192 px); with the hint every tile is decoded once, whole, cached, and each region composed in
     // a worker.
     const rows = [0, 224, 448];
-    const plain = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
-    const hinted = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    const plain = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
+    const hinted = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
     try {
       const count = countingPool();
       const want: Uint8Array[] = [];
@@ -359,7 +399,7 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       value: (...args: Parameters<TiffSlideReader['encodeRegion']>) =>
         readAndEncodeRegion(plain, pool, ...args),
     });
-    const big = await TiffSlideReader.open(file, { pool, cache: new TileCache(64 * 1024 * 1024) });
+    const big = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
     // Two tiles' worth: slots are evicted and reused while other renders still read them.
     const small = await TiffSlideReader.open(file, { pool, cache: new TileCache(2 * 256 * 256 * 4) });
     try {
