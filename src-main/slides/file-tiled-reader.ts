@@ -190,11 +190,10 @@ export abstract class FileTiledReader extends TiledSlideReader {
 
   /**
    * Whether a missing tile is decoded only in part: where its format allows it, the request needs less
-   * than three quarters of it, its level is too large to be cached whole, and no recent request decoded part
-   * of it. A part is not cached; a tile asked for a
-   * second time (neighbouring patches read in order, a viewer panning) is decoded whole and cached, so
-   * random access pays for parts and coherent access for one extra decode. `peek` leaves the record as
-   * it is.
+   * than three quarters of it, its level is too large to be cached whole, and no recent request decoded
+   * part of it. A part is not cached; a tile asked for a second time (neighbouring patches read in order,
+   * a viewer panning) is decoded whole and cached, so random access pays for parts and coherent access
+   * for one extra decode. `peek` leaves the record as it is.
    */
   private decodeInPart(
     level: number,
