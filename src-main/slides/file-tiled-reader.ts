@@ -5,7 +5,7 @@
  * box-reduced tile by tile (reduceTiles). A subclass says where each tile is (storedRange) and how it is
  * coded (tileFormat); the TIFF reader is one.
  */
-import type { RegionEncoding, RegionReadOptions, RgbaImage } from './types.js';
+import type { RegionEncoding, RegionReadOptions, RgbaImage, SlideLevel } from './types.js';
 import type { TileFormat } from './codecs/tile-format.js';
 import type { DecodePool } from './worker/decode-pool.js';
 import type { TileCache } from './tile-cache.js';
@@ -196,7 +196,6 @@ export abstract class FileTiledReader extends TiledSlideReader {
    * for one extra decode. `peek` leaves the record as it is.
    */
   private decodeInPart(
-    level: number,
     format: TileFormat,
     key: string,
     g: RegionGeometry,
@@ -210,7 +209,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       (Math.min(g.x1, (col + 1) * tw) - Math.max(g.x0, col * tw)) *
       (Math.min(g.y1, (row + 1) * th) - Math.max(g.y0, row * th));
     if (needed >= PART_DECODE_MAX_FRACTION * tw * th) return false;
-    if (!canDecodeTilePart(format) || this.levelFitsCache(level, format)) return false;
+    if (!canDecodeTilePart(format) || this.levelFitsCache(g.lv, format)) return false;
     if (this.decodedInPart.has(key)) {
       if (!peek) this.decodedInPart.delete(key);
       return false;
@@ -224,10 +223,8 @@ export abstract class FileTiledReader extends TiledSlideReader {
     return true;
   }
 
-  /** Whether every tile of `level`, decoded, fits in a small share of the tile cache (see the constant). */
-  private levelFitsCache(level: number, format: TileFormat): boolean {
-    const lv = this.metadata.levels[level];
-    if (!lv) return false;
+  /** Whether every tile of `lv`, decoded, fits in a small share of the tile cache (see the constant). */
+  private levelFitsCache(lv: SlideLevel, format: TileFormat): boolean {
     const tiles = Math.ceil(lv.width / format.tileWidth) * Math.ceil(lv.height / format.tileHeight);
     return (
       tiles * format.tileWidth * format.tileHeight * 4 <= WHOLE_DECODE_LEVEL_CACHE_SHARE * this.cache.capacity
@@ -244,7 +241,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     return g.addresses.some(([col, row], i) => {
       const key = keys[i]!;
       if (this.cache.get(key)) return false;
-      return this.decodeInPart(level, format, key, g, col, row, true);
+      return this.decodeInPart(format, key, g, col, row, true);
     });
   }
 
@@ -369,7 +366,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       }
       const range = this.storedRange(level, col, row);
       if (!range) continue; // empty: transparent
-      if (!whole && this.decodeInPart(level, format, key, g, col, row)) {
+      if (!whole && this.decodeInPart(format, key, g, col, row)) {
         tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
         continue;
       }

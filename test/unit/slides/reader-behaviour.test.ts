@@ -122,7 +122,7 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       expect(
         same(await reader.readRegion(0, 240, 240, 30, 30), await reference.readRegion(0, 240, 240, 30, 30)),
       ).toBe(true);
-      // The reference decoded its four in part again (its level does not fit); this reader nothing.
+      // The reference decodes its four again, whole now (asked for again soon after parts); this reader nothing.
       expect(decodes() - before).toBe(partial ? 4 : 0);
       // One byte less of cache and the level no longer fits a quarter of it: parts again.
       const tightCache = new TileCache(4 * 20 * 256 * 256 * 4 - 1);
