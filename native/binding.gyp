@@ -159,7 +159,8 @@
           "has_libjpeg==1",
           {
             "sources": [
-              "pixels/jpeg_region.cpp"
+              "pixels/jpeg_region.cpp",
+              "pixels/region_parts.cpp"
             ],
             "defines": [
               "TESSERA_HAVE_LIBJPEG"

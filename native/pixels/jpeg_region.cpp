@@ -9,6 +9,7 @@
 // reader falls back to whole-tile decoding without it. Runs synchronously in the calling (decode worker)
 // thread.
 #include "addon.h"
+#include "jpeg_part.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -38,18 +39,10 @@ void onError(j_common_ptr cinfo) {
 // whole-tile path accepts: libjpeg fills what is missing. Not printed.
 void onMessage(j_common_ptr, int) {}
 
-struct Part {
-  int x, y, w, h;         // in image pixels, inside the image
-  uint8_t* out;           // RGBA destination of the part's top-left pixel
-  size_t outStride;       // bytes between destination rows
-  uint8_t* bufferBegin;   // the destination buffer, which libjpeg may write anywhere in (see decodePart)
-  uint8_t* bufferEnd;
-};
-
 // Widest crop margin (pixels) decoded straight into the destination: the margins are saved and put back.
 constexpr int kMaxMargin = 64;
 
-// One decompressor per thread (each decode worker is one), reused from tile to tile: creating and
+// One decompressor per thread (a decode worker, a thread of libuv's pool), reused from tile to tile: creating and
 // destroying one per part was a fixed cost of every part. jpeg_abort_decompress between images keeps its
 // permanent allocations; after an error it is destroyed and made afresh on the next call.
 struct Decompressor {
@@ -62,10 +55,12 @@ struct Decompressor {
 };
 thread_local Decompressor decompressor;
 
+}  // namespace
+
+namespace tessera {
+
 // Plain C-style so that longjmp crosses no C++ destructors: the scratch row lives in the caller.
-// Returns an empty string on success, else libjpeg's message; after an error the destination buffer's
-// pixels around the part are unspecified too (a margin may not have been put back).
-std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::vector<uint8_t>& row) {
+std::string decodeJpegPart(const uint8_t* jpeg, size_t size, const JpegPart& part, std::vector<uint8_t>& row) {
   Decompressor& d = decompressor;
   jpeg_decompress_struct& cinfo = d.cinfo;
   if (!d.live) {
@@ -135,10 +130,6 @@ std::string decodePart(const uint8_t* jpeg, size_t size, const Part& part, std::
   return {};
 }
 
-}  // namespace
-
-namespace tessera {
-
 // decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride): the w x h pixels at (x, y) of the JPEG, as
 // RGBA, written to out[outOffset + row * outStride ...]. Throws on corrupt data or a bad part.
 Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
@@ -147,7 +138,7 @@ Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "decodeRegion(jpeg, x, y, w, h, out, outOffset, outStride)");
   auto jpeg = info[0].As<Napi::Uint8Array>();
   auto out = info[5].As<Napi::Uint8Array>();
-  Part part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0,
+  JpegPart part{intArg(info, 1, "x"), intArg(info, 2, "y"), intArg(info, 3, "w"), intArg(info, 4, "h"), nullptr, 0,
             out.Data(), out.Data() + out.ByteLength()};
   const int offset = intArg(info, 6, "outOffset");
   const int stride = intArg(info, 7, "outStride");
@@ -158,13 +149,14 @@ Napi::Value decodeRegion(const Napi::CallbackInfo& info) {
   part.out = out.Data() + offset;
   part.outStride = static_cast<size_t>(stride);
   std::vector<uint8_t> row;
-  std::string error = decodePart(jpeg.Data(), jpeg.ByteLength(), part, row);
+  std::string error = decodeJpegPart(jpeg.Data(), jpeg.ByteLength(), part, row);
   if (!error.empty()) throw Napi::Error::New(env, "corrupt JPEG data (" + error + ")");
   return env.Undefined();
 }
 
 void registerJpeg(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeRegion", Napi::Function::New(env, decodeRegion, "decodeRegion"));
+  registerRegionParts(env, exports);
 }
 
 }  // namespace tessera

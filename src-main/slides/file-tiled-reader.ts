@@ -2,8 +2,10 @@
  * A tiled reader whose stored tiles are byte ranges of one file, in a format the codecs decode: the decode
  * workers read and decode the tiles themselves, so regions and Deep Zoom tiles can be rendered in one
  * worker task (render), regions can decode only the part of a tile they need, and a whole level can be
- * box-reduced tile by tile (reduceTiles). A subclass says where each tile is (storedRange) and how it is
- * coded (tileFormat); the TIFF reader is one.
+ * box-reduced tile by tile (reduceTiles). Where the addon can, a region whose tiles are cached or decoded
+ * in part skips the workers: it is read on libuv's thread pool straight into the caller's buffer
+ * (readRegionInPool). A subclass says where each tile is (storedRange) and how it is coded (tileFormat);
+ * the TIFF reader is one.
  */
 import type { RegionEncoding, RegionReadOptions, RgbaImage, SlideLevel } from './types.js';
 import type { TileFormat } from './codecs/tile-format.js';
@@ -11,7 +13,9 @@ import type { DecodePool } from './worker/decode-pool.js';
 import type { TileCache } from './tile-cache.js';
 import { TiledSlideReader, type RegionGeometry } from './tiled-reader.js';
 import { canDecodeTilePart } from './codecs/decode-tile.js';
-import { rectCopier } from './codecs/native-pixels.js';
+import { rectCopier, regionPartsReader } from './codecs/native-pixels.js';
+import type { SlideFile } from './open-file.js';
+import { tilePartInRegion } from './tile-region.js';
 import { RenderSlots } from './render-slots.js';
 import type { RenderTile, WorkerShared } from './worker/messages.js';
 import { packRenderTask } from './worker/render-task.js';
@@ -38,6 +42,33 @@ const PART_DECODE_MEMORY = 256;
  */
 const WHOLE_DECODE_LEVEL_CACHE_SHARE = 0.25;
 const NO_PIXELS = new Uint8Array(0);
+/**
+ * Region reads on libuv's thread pool at once, per decode pool: no more than its workers, so that the
+ * pool's size still bounds how many threads decode tiles for one reader's requests.
+ */
+class PoolLimit {
+  private running = 0;
+  private waiting: (() => void)[] = [];
+
+  run<T>(max: number, task: () => Promise<T>): Promise<T> {
+    if (this.running < max) {
+      this.running++;
+      return task().finally(() => this.release());
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() =>
+      task().finally(() => this.release()),
+    );
+  }
+
+  /** Hands the place to the next waiting task, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+const poolLimits = new WeakMap<DecodePool, PoolLimit>();
+
 /** Ids of tile sources (a level of a file) shared with the decode workers, unique in the process. */
 let nextSourceId = 1;
 
@@ -57,6 +88,11 @@ export abstract class FileTiledReader extends TiledSlideReader {
 
   /** File offset and length of a stored tile; null when nothing is stored (an empty tile) or no such tile. */
   protected abstract storedRange(level: number, col: number, row: number): [number, number] | null;
+
+  /** The open file, where native code may read its tiles by descriptor; undefined where it cannot. */
+  protected slideFile(): SlideFile | undefined {
+    return undefined;
+  }
 
   /** Wraps a worker's decode error for the user (the subclass knows what the file is). */
   protected abstract decodeError(level: number, err: unknown): Error;
@@ -181,11 +217,99 @@ export abstract class FileTiledReader extends TiledSlideReader {
       await Promise.all(this.getTiles(level, g.addresses));
       const rgba = await this.renderInWorker(level, g, keys, w, h, { type: 'rgba' }, into, true);
       if (rgba) return rgba;
-    } else if (this.renderPays(level, g, keys)) {
-      const rgba = await this.renderInWorker(level, g, keys, w, h, { type: 'rgba' }, into);
-      if (rgba) return rgba;
+    } else {
+      const read = this.readRegionInPool(level, g, keys, w, h, into);
+      if (read) return read;
+      if (this.renderPays(level, g, keys)) {
+        const rgba = await this.renderInWorker(level, g, keys, w, h, { type: 'rgba' }, into);
+        if (rgba) return rgba;
+      }
     }
     return this.composeRegion(level, g, w, h, into);
+  }
+
+  /**
+   * Reads a region on libuv's thread pool (native/pixels/region_parts.cpp) where a tile is missing and every
+   * missing one is a JPEG tile: the stored bytes are read and decoded there, in part straight into the
+   * caller's buffer or whole into a fresh cache slot (the same choice as for a worker, decodeInPart), and
+   * cached tiles' parts are copied in. That spares the decode worker's round trip (two messages, the worker's
+   * JavaScript, a copy out of shared memory). Undefined, with nothing changed, where it does not apply: no
+   * addon or descriptor, a tile another request is decoding, a cached tile outside the slabs, no free slot.
+   */
+  private readRegionInPool(
+    level: number,
+    g: RegionGeometry,
+    keys: string[],
+    w: number,
+    h: number,
+    into: Uint8Array | undefined,
+  ): Promise<Uint8Array> | undefined {
+    const read = regionPartsReader();
+    const file = read && this.slideFile();
+    const withDescriptor = file?.withDescriptor?.bind(file);
+    const format = withDescriptor && this.workerFormat(level);
+    if (!read || !withDescriptor || !format || format.codec !== 'jpeg') return undefined;
+    const { tileWidth: tw, tileHeight: th } = format;
+    const records: number[] = [];
+    const tiles: Uint8Array[] = [];
+    const missing: number[] = [];
+    const slots = new RenderSlots(this.cache);
+    let covered = g.x0 === g.lx && g.y0 === g.ly && g.x1 - g.x0 === w && g.y1 - g.y0 === h;
+    for (let i = 0; i < keys.length; i++) {
+      const [col, row] = g.addresses[i]!;
+      const key = keys[i]!;
+      if (this.inflight.has(key)) return slots.giveBackAll();
+      const p = tilePartInRegion(col, row, tw, th, g, w);
+      const cached = this.cache.get(key);
+      if (cached) {
+        if (!slots.pin(cached)) return slots.giveBackAll();
+        tiles.push(cached);
+        records.push(1, tiles.length - 1, p.tileOffset, tw * 4, 0, p.w, p.h, p.regionOffset);
+        continue;
+      }
+      const range = this.storedRange(level, col, row);
+      if (!range) {
+        covered = false; // empty: transparent
+        continue;
+      }
+      missing.push(i);
+      if (this.decodeInPart(format, key, g, col, row, true)) {
+        records.push(0, range[0], range[1], p.x, p.y, p.w, p.h, p.regionOffset);
+        continue;
+      }
+      const slot = slots.decodeInto(key, tw * th * 4);
+      if (!slot) return slots.giveBackAll();
+      tiles.push(slot);
+      const t = tiles.length - 1;
+      records.push(2, range[0], range[1], t, 0, 0, 0, 0);
+      records.push(1, t, p.tileOffset, tw * 4, 0, p.w, p.h, p.regionOffset);
+    }
+    if (missing.length === 0) return slots.giveBackAll(); // all cached: composed here
+    // Now the plan stands: remember the parts (and forget tiles now decoded whole), as a worker's plan does.
+    for (const i of missing) this.decodeInPart(format, keys[i]!, g, ...g.addresses[i]!);
+    const out = into ?? new Uint8Array(w * h * 4);
+    if (!covered) out.fill(0);
+    let limit = poolLimits.get(this.pool);
+    if (!limit) poolLimits.set(this.pool, (limit = new PoolLimit()));
+    const rgbComponents = !format.ycbcr && format.samplesPerPixel >= 3;
+    slots.start(this.inflight);
+    return limit
+      .run(this.pool.size, () =>
+        withDescriptor((fd) =>
+          read(fd, Float64Array.from(records), format.jpegTables, rgbComponents, tw, th, out, w * 4, tiles),
+        ),
+      )
+      .then(
+        () => {
+          slots.commit();
+          return out;
+        },
+        (err: unknown) => {
+          const error = this.decodeError(level, err);
+          slots.fail(error);
+          throw error;
+        },
+      );
   }
 
   /**

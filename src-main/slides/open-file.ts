@@ -10,6 +10,11 @@ import fs, { constants } from 'node:fs';
 export interface SlideFile {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   stat(): Promise<fs.Stats>;
+  /**
+   * Runs `use` with the file's descriptor, which stays open until its promise settles (close waits for it,
+   * as for a read); for native code that reads the file itself. Absent where there is no plain descriptor.
+   */
+  withDescriptor?<T>(use: (fd: number) => Promise<T>): Promise<T>;
   /** Waits for reads in flight, then closes; later calls return the same promise. */
   close(): Promise<void>;
 }
@@ -53,6 +58,18 @@ class DescriptorFile implements SlideFile {
         else resolve(st);
       });
     });
+  }
+
+  withDescriptor<T>(use: (fd: number) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(closedError());
+    this.pending++;
+    let running: Promise<T>;
+    try {
+      running = use(this.fd);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.finally(() => this.settle());
   }
 
   close(): Promise<void> {

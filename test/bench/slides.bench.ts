@@ -121,8 +121,8 @@ function threadCpuNs(): Map<string, number> {
 
 /**
  * CPU ms of a closed loop by thread: the main thread, the `concurrency` busiest others (the decode
- * workers) and the rest (V8's compiler and GC threads, libuv's pool), so that a row's CPU per request
- * says where it went.
+ * workers) and the rest (libuv's pool, where regions of JPEG tiles are read natively and its four threads
+ * share that work; V8's compiler and GC threads), so that a row's CPU per request says where it went.
  */
 function threadSplit(before: Map<string, number>, concurrency: number): ThreadMs {
   const main = String(process.pid);
@@ -573,7 +573,7 @@ function table(rows: Row[]): string {
     const t = r.tessera.threads;
     if (r.work === undefined || !t) continue;
     notes.push(
-      `- ${r.slide}, ${r.what}, ${r.workers} worker(s): Tessera's CPU ms per request by thread: main ${t.main.toFixed(2)}, decode workers ${t.workers.toFixed(2)}, others (V8's compiler and GC, libuv) ${t.other.toFixed(2)}`,
+      `- ${r.slide}, ${r.what}, ${r.workers} worker(s): Tessera's CPU ms per request by thread: main ${t.main.toFixed(2)}, decode workers ${t.workers.toFixed(2)}, others (libuv's pool, which reads regions of JPEG tiles, and V8's compiler and GC) ${t.other.toFixed(2)}`,
     );
   }
   return [...lines, '', ...notes].join('\n');
@@ -629,7 +629,9 @@ const body = [
   '"CPU ms per request" counts every thread of each process, so it is steadier than',
   'rates on this shared machine; its ratio bounds the throughput ratio once the 2 cores are busy.',
   'Decoded tiles live in shared-memory slabs (no per-tile allocation, no V8 full GCs while the cache fills);',
-  'rendered Deep Zoom tiles are decoded, composed, flattened and encoded in one worker task.',
+  'rendered Deep Zoom tiles are decoded, composed, flattened and encoded in one worker task. A region of JPEG',
+  "tiles is read without a worker: one native call on libuv's thread pool reads the stored bytes, decodes them",
+  "(in part, or whole into a cache slot) and composes them straight into the caller's buffer.",
   "Regions are read into a buffer per request stream, as OpenSlide's C API (openslide_read_region) and patch",
   'extraction read them. The rows "a new buffer per read" show the cost of the other way (python-openslide\'s, whose',
   'buffers CPython frees at once): every 256 KiB result is V8 garbage, and on the main thread that brings full',

@@ -12,7 +12,11 @@
  * - Box reduction with Pillow's rounding (test/unit/slides/box-reduce.test.ts), and rectangle copies
  *   (a tile's part into a region) in one call instead of a subarray per row.
  *
+ * - Region reads on libuv's thread pool (regionPartsReader): a region whose tiles are cached or decoded
+ *   in part is read, decoded and composed into the caller's buffer in one call, without a decode worker.
+ *
  * TESSERA_NATIVE_PIXELS=0 switches the addon off (to compare, or to test the fallbacks);
+ * TESSERA_NATIVE_REGIONS=0 only the region reads (regions then go through the decode workers);
  * TESSERA_WITHOUT=libjpeg hides only its partial JPEG decoding, as on a machine built without libjpeg's
  * headers (optional-libraries.ts).
  */
@@ -92,6 +96,26 @@ export type BoxReducer = (
   flattenOnWhite: boolean,
 ) => Uint8Array;
 
+/**
+ * Reads a region on libuv's thread pool (native/pixels/region_parts.cpp), one record of 8 numbers per step,
+ * in order: a stored JPEG tile decoded in part into `out` (0, fileOffset, length, x, y, w, h, dstOffset; x..h
+ * in tile pixels), the part of an RGBA tile copied into `out` (1, index into `tiles`, srcOffset, srcStride, 0,
+ * w, h, dstOffset), or a stored JPEG tile decoded whole into `tiles[index]` (2, fileOffset, length, index, 0, 0,
+ * 0, 0). `out` has outStride bytes a row. The descriptor, `out` and the tiles must stay as they are until it
+ * settles.
+ */
+export type RegionPartsReader = (
+  fd: number,
+  records: Float64Array,
+  jpegTables: Uint8Array | undefined,
+  rgbComponents: boolean,
+  tileWidth: number,
+  tileHeight: number,
+  out: Uint8Array,
+  outStride: number,
+  tiles: Uint8Array[],
+) => Promise<void>;
+
 interface NativePixels {
   /** BoxReducer's arguments, then the output buffer. */
   boxReduce(...args: [...Parameters<BoxReducer>, dst: Uint8Array]): void;
@@ -119,6 +143,7 @@ interface NativePixels {
     outOffset: number,
     outStride: number,
   ): void;
+  readRegionParts?: RegionPartsReader;
 }
 
 export function nativePixelsAddonPath(): string {
@@ -130,6 +155,7 @@ export function nativePixelsAddonPath(): string {
 
 interface NativeHelpers {
   partialJpeg?: PartialJpegDecoder;
+  regionParts?: RegionPartsReader;
   copyRect: RectCopier;
   dropAlpha?: AlphaDropper;
   lanczos: LanczosResampler;
@@ -153,6 +179,8 @@ function native(): NativeHelpers | null {
   }
   const decodeRegion = isHidden('libjpeg') ? undefined : addon.decodeRegion;
   helpers = {
+    regionParts:
+      decodeRegion && process.env.TESSERA_NATIVE_REGIONS !== '0' ? addon.readRegionParts : undefined,
     copyRect: addon.copyRect,
     dropAlpha: addon.dropAlpha,
     partialJpeg: decodeRegion && {
@@ -187,6 +215,33 @@ function native(): NativeHelpers | null {
 /** The partial JPEG decoder, or undefined where the addon was built without libjpeg (or is off). */
 export function partialJpegDecoder(): PartialJpegDecoder | undefined {
   return native()?.partialJpeg;
+}
+
+let regionReadsOn = true;
+let regionReadObserver: ((records: Float64Array) => void) | undefined;
+
+/**
+ * Switches region reads on libuv's thread pool on or off for this process (regions then go through the
+ * decode workers): for benchmarks comparing the two, and for tests of the worker path.
+ */
+export function setNativeRegionReads(on: boolean): void {
+  regionReadsOn = on;
+}
+
+/** Calls `observer` with the records of every region read on libuv's pool (tests count the decodes). */
+export function observeNativeRegionReads(observer: ((records: Float64Array) => void) | undefined): void {
+  regionReadObserver = observer;
+}
+
+/** The region reader on libuv's thread pool, or undefined where it is not built (or is off). */
+export function regionPartsReader(): RegionPartsReader | undefined {
+  const read = regionReadsOn ? native()?.regionParts : undefined;
+  const observe = regionReadObserver;
+  if (!read || !observe) return read;
+  return (fd, records, ...rest) => {
+    observe(records);
+    return read(fd, records, ...rest);
+  };
 }
 
 /** The Lanczos resampler, or undefined where the addon is not built (or is off). */

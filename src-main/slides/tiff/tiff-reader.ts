@@ -89,6 +89,10 @@ export class TiffSlideReader extends FileTiledReader {
     await this.handle.close();
   }
 
+  protected override slideFile(): SlideFile {
+    return this.handle;
+  }
+
   protected async readTile(level: number, col: number, row: number): Promise<Uint8Array | null> {
     const image = this.levels[level];
     if (!image || col < 0 || row < 0 || col >= image.tilesAcross || row >= image.tilesDown) return null;

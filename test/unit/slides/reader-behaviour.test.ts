@@ -24,7 +24,12 @@ import { writeTiff, type WriterImage } from './tiff-writer.js';
 import type { WorkerTask } from '../../../src-main/slides/worker/messages.js';
 import { makePyramidalTiff } from '../../helpers/slides.js';
 import { boxReduce, flattenOnWhite } from '../../../src-main/slides/codecs/box-reduce.js';
-import { partialJpegDecoder } from '../../../src-main/slides/codecs/native-pixels.js';
+import {
+  observeNativeRegionReads,
+  partialJpegDecoder,
+  regionPartsReader,
+  setNativeRegionReads,
+} from '../../../src-main/slides/codecs/native-pixels.js';
 import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
 import { readAndEncodeRegion } from '../../../src-main/slides/encode.js';
 import { packedTileRanges } from '../../../src-main/slides/worker/render-task.js';
@@ -42,12 +47,14 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
   let file: string;
   let pool: DecodePool;
   let decodeCount = 0;
+  let workerTasks = 0;
   beforeAll(() => {
     dir = makeFixtureDir();
     file = makePyramidalTiff(path.join(dir, 'gradient.tif'), 1200, 900);
     // A real pool whose decode count the tests read.
     pool = new DecodePool(2);
     const count = (task: WorkerTask) => {
+      workerTasks++;
       if (task.kind === 'decode') decodeCount++;
       if (task.kind === 'decodeRanges') decodeCount += task.ranges.length;
       if (task.kind === 'render') decodeCount += packedTileRanges(task.numbers).filter((r) => r).length;
@@ -56,8 +63,13 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     const runForBuffers = pool.runForBuffers.bind(pool);
     pool.run = (task, transfer, shared) => (count(task), run(task, transfer, shared));
     pool.runForBuffers = (task, transfer) => (count(task), runForBuffers(task, transfer));
+    // Regions read on libuv's pool decode there: records of kind 0 (a part) and 2 (a whole tile).
+    observeNativeRegionReads((records) => {
+      for (let i = 0; i < records.length; i += 8) if (records[i] === 0 || records[i] === 2) decodeCount++;
+    });
   }, 60_000);
   afterAll(async () => {
+    observeNativeRegionReads(undefined);
     await pool.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -257,6 +269,8 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
   it('tells a replacement worker the tile sources and slabs again, and a reopened slide gets a source of its own', async () => {
     // Render tasks name the file, its format and the cache's slabs by number, told to each worker once;
     // a worker that dies takes that with it.
+    // Regions go through the workers here, not libuv's pool (tested below).
+    setNativeRegionReads(false);
     const own = new DecodePool(1);
     const cache = new TileCache(16 * 256 * 256 * 4);
     const reference = await TiffSlideReader.open(file, { pool, cache: new TileCache(16 * 256 * 256 * 4) });
@@ -290,11 +304,102 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
       reader = await TiffSlideReader.open(file, { pool: own, cache });
       for (const [x, y, w, h] of regions) await check(x, y, w, h);
     } finally {
+      setNativeRegionReads(true);
       await reader.close();
       await reference.close();
       await own.close();
     }
   });
+
+  it.skipIf(!regionPartsReader())(
+    "reads regions on libuv's pool, without a worker task, to the worker path's pixels, and close waits for it",
+    async () => {
+      const cache = new TileCache(PARTS_CACHE);
+      const reader = await TiffSlideReader.open(file, { pool, cache });
+      const viaWorkers = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
+      const workerRead = async (x: number, y: number, w: number, h: number) => {
+        setNativeRegionReads(false);
+        try {
+          return await viaWorkers.readRegion(0, x, y, w, h);
+        } finally {
+          setNativeRegionReads(true);
+        }
+      };
+      try {
+        // Parts of tiles, then the same tiles again (decoded whole into the cache), cached tiles beside new
+        // parts, and regions hanging over the level's edges (transparent there, whatever the buffer held).
+        const regions = [
+          [300, 200, 60, 50],
+          [310, 210, 60, 50],
+          [250, 250, 300, 300],
+          [1150, 850, 100, 100],
+          [-20, -10, 80, 60],
+          [1000, 100, 200, 256],
+          [1010, 110, 190, 246],
+        ] as const;
+        const into = new Uint8Array(new SharedArrayBuffer(300 * 300 * 4));
+        for (const [x, y, w, h] of regions) {
+          const tasks = workerTasks;
+          const buffer = into.subarray(0, w * h * 4).fill(0x5a);
+          const got = await reader.readRegion(0, x, y, w, h, buffer);
+          expect(got).toBe(buffer);
+          expect(workerTasks, `region ${x},${y} ${w}x${h}: no worker task`).toBe(tasks);
+          expect(same(got, await workerRead(x, y, w, h)), `region ${x},${y} ${w}x${h}`).toBe(true);
+        }
+        expect(cache.count).toBeGreaterThan(0); // tiles asked for again were decoded whole and cached
+        // A read in flight when the slide closes still completes, on the descriptor it started with.
+        const reading = reader.readRegion(0, 600, 400, 120, 120);
+        const closing = reader.close();
+        expect(same(await reading, await workerRead(600, 400, 120, 120))).toBe(true);
+        await closing;
+      } finally {
+        await reader.close();
+        await viaWorkers.close();
+      }
+    },
+  );
+
+  it.skipIf(!regionPartsReader())(
+    "names the file and the reason when a tile read on libuv's pool is corrupt, and caches nothing of it",
+    async () => {
+      const good = (() => {
+        const rgba = new Uint8Array(256 * 256 * 4).fill(200);
+        return jpegCodec().encode(rgba, 256, 256, 90);
+      })();
+      const notJpeg = new Uint8Array(good.length).fill(7);
+      const tooLarge = jpegCodec().encode(new Uint8Array(512 * 512 * 4).fill(90), 512, 512, 90);
+      const bad = path.join(dir, 'bad-tiles.tif');
+      fs.writeFileSync(
+        bad,
+        writeTiff([
+          {
+            width: 768,
+            height: 256,
+            tileWidth: 256,
+            tileHeight: 256,
+            tiles: [good, notJpeg, tooLarge],
+            compression: 7,
+            photometric: 6,
+            samplesPerPixel: 3,
+          },
+        ]),
+      );
+      const cache = new TileCache(PARTS_CACHE);
+      const reader = await TiffSlideReader.open(bad, { pool, cache });
+      try {
+        const read = (x: number) => reader.readRegion(0, x, 10, 60, 60);
+        await expect(read(300)).rejects.toThrow(/bad-tiles\.tif.*does not start with SOI/);
+        await expect(read(300)).rejects.toThrow(/does not start with SOI/); // asked again: whole, still refused
+        await expect(read(600)).rejects.toThrow(/bad-tiles\.tif.*512x512, larger than the 256x256 tile/);
+        expect(cache.count).toBe(0);
+        const fine = await read(10);
+        expect([...fine.subarray(0, 4)]).toEqual([...(await read(10)).subarray(0, 4)]);
+        expect(Math.abs(fine[0]! - 200)).toBeLessThan(4);
+      } finally {
+        await reader.close();
+      }
+    },
+  );
 
   it('a worker answers one task at a time, even while its first JPEG 2000 tile loads the decoder', async () => {
     // Four 64 px JPEG 2000 tiles of four colours; a fresh one-worker pool gets all four reads at once. The
