@@ -44,8 +44,14 @@ const WHOLE_DECODE_LEVEL_CACHE_SHARE = 0.25;
 const NO_PIXELS = new Uint8Array(0);
 /**
  * Region reads on libuv's thread pool at once, per decode pool: no more than its workers, so that the
- * pool's size still bounds how many threads decode tiles for one reader's requests.
+ * pool's size still bounds how many threads decode tiles, and one fewer than libuv's threads, so that
+ * file reads (stored Deep Zoom tiles, metadata) never queue behind decodes.
  */
+const LIBUV_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+function regionReadsAtOnce(pool: DecodePool): number {
+  return Math.max(1, Math.min(pool.size, LIBUV_THREADS - 1));
+}
+
 class PoolLimit {
   private running = 0;
   private waiting: (() => void)[] = [];
@@ -294,7 +300,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     const rgbComponents = !format.ycbcr && format.samplesPerPixel >= 3;
     slots.start(this.inflight);
     return limit
-      .run(this.pool.size, () =>
+      .run(regionReadsAtOnce(this.pool), () =>
         withDescriptor((fd) =>
           read(fd, Float64Array.from(records), format.jpegTables, rgbComponents, tw, th, out, w * 4, tiles),
         ),
