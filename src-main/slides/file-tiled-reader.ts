@@ -235,10 +235,10 @@ export abstract class FileTiledReader extends TiledSlideReader {
   }
 
   /**
-   * Reads a region on libuv's thread pool (native/pixels/region_parts.cpp) where a tile is missing and every
-   * missing one is a JPEG tile: the stored bytes are read and decoded there, in part straight into the
-   * caller's buffer or whole into a fresh cache slot (the same choice as for a worker, decodeInPart), and
-   * cached tiles' parts are copied in. That spares the decode worker's round trip (two messages, the worker's
+   * Reads a region on libuv's thread pool (native/pixels/region_parts.cpp) where a JPEG tile is to be
+   * decoded in part: the stored bytes are read and decoded there, in part straight into the caller's buffer
+   * or whole into a fresh cache slot (the same choice as for a worker, decodeInPart), and cached tiles'
+   * parts are copied in. That spares the decode worker's round trip (two messages, the worker's
    * JavaScript, a copy out of shared memory). Undefined, with nothing changed, where it does not apply: no
    * addon or descriptor, a tile another request is decoding, a cached tile outside the slabs, no free slot.
    */
@@ -259,6 +259,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
     const records: number[] = [];
     const tiles: Uint8Array[] = [];
     const missing: number[] = [];
+    let inPart = 0;
     const slots = new RenderSlots(this.cache);
     let covered = g.x0 === g.lx && g.y0 === g.ly && g.x1 - g.x0 === w && g.y1 - g.y0 === h;
     for (let i = 0; i < keys.length; i++) {
@@ -281,6 +282,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       missing.push(i);
       if (this.decodeInPart(format, key, g, col, row, true)) {
         records.push(0, range[0], range[1], p.x, p.y, p.w, p.h, p.regionOffset);
+        inPart++;
         continue;
       }
       const slot = slots.decodeInto(key, tw * th * 4);
@@ -290,7 +292,9 @@ export abstract class FileTiledReader extends TiledSlideReader {
       records.push(2, range[0], range[1], t, 0, 0, 0, 0);
       records.push(1, t, p.tileOffset, tw * 4, 0, p.w, p.h, p.regionOffset);
     }
-    if (missing.length === 0) return slots.giveBackAll(); // all cached: composed here
+    // Only whole decodes (a small level, tiles asked for again): they go to the workers side by side and
+    // the region is composed here, which answers sooner than one thread decoding them in turn.
+    if (inPart === 0) return slots.giveBackAll();
     // Now the plan stands: remember the parts (and forget tiles now decoded whole), as a worker's plan does.
     for (const i of missing) this.decodeInPart(format, keys[i]!, g, ...g.addresses[i]!);
     const out = into ?? new Uint8Array(w * h * 4);

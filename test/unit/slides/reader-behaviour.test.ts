@@ -326,24 +326,26 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
         }
       };
       try {
-        // Parts of tiles, then the same tiles again (decoded whole into the cache), cached tiles beside new
-        // parts, and regions hanging over the level's edges (transparent there, whatever the buffer held).
+        // A part of a tile; the tile again (decoded whole into the cache) beside a new part; cached tiles
+        // beside new parts; regions hanging over the level's edges (transparent there, whatever the buffer
+        // held). A region whose missing tiles are all decoded whole goes to the workers instead, which
+        // decode them side by side (one thread would decode them in turn).
         const regions = [
-          [300, 200, 60, 50],
-          [310, 210, 60, 50],
-          [250, 250, 300, 300],
-          [1150, 850, 100, 100],
-          [-20, -10, 80, 60],
-          [1000, 100, 200, 256],
-          [1010, 110, 190, 246],
+          [300, 200, 60, 50, 'pool'],
+          [310, 210, 60, 50, 'pool'],
+          [320, 220, 60, 50, 'workers'],
+          [400, 240, 200, 40, 'pool'],
+          [1150, 850, 100, 100, 'pool'],
+          [-20, 800, 80, 60, 'pool'],
+          [250, 250, 300, 300, 'pool'],
         ] as const;
         const into = new Uint8Array(new SharedArrayBuffer(300 * 300 * 4));
-        for (const [x, y, w, h] of regions) {
+        for (const [x, y, w, h, where] of regions) {
           const tasks = workerTasks;
           const buffer = into.subarray(0, w * h * 4).fill(0x5a);
           const got = await reader.readRegion(0, x, y, w, h, buffer);
           expect(got).toBe(buffer);
-          expect(workerTasks, `region ${x},${y} ${w}x${h}: no worker task`).toBe(tasks);
+          expect(workerTasks > tasks ? 'workers' : 'pool', `region ${x},${y} ${w}x${h}`).toBe(where);
           expect(same(got, await workerRead(x, y, w, h)), `region ${x},${y} ${w}x${h}`).toBe(true);
         }
         expect(cache.count).toBeGreaterThan(0); // tiles asked for again were decoded whole and cached
