@@ -231,6 +231,10 @@ Napi::Value readRegionParts(const Napi::CallbackInfo& info) {
     for (size_t k = 0; k < kRecord; k++)
       if (!(r[i + k] >= 0 && r[i + k] <= 9007199254740991.0) || r[i + k] != static_cast<double>(static_cast<int64_t>(r[i + k])))
         throwRange(env, "record numbers must be non-negative integers");
+    // Kind, index and part sizes are ints (the part of a tile, a tile's offset in its buffer).
+    if (r[i] > 2 || r[i + 3] > 1073741824.0 || r[i + 4] > 1073741824.0 || r[i + 5] > 1073741824.0 ||
+        r[i + 6] > 1073741824.0)
+      throwRange(env, "a record's kind or part is out of range");
     Tile t{static_cast<int>(r[i]), static_cast<int64_t>(r[i + 1]), static_cast<int64_t>(r[i + 2]),
            static_cast<int>(r[i + 3]), static_cast<int>(r[i + 4]), static_cast<int>(r[i + 5]), static_cast<int>(r[i + 6]),
            0, static_cast<size_t>(r[i + 7])};

@@ -8,7 +8,11 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegCodec } from '../../../src-main/slides/codecs/jpeg-codec.js';
-import { partialJpegDecoder, type JpegPart } from '../../../src-main/slides/codecs/native-pixels.js';
+import {
+  partialJpegDecoder,
+  regionPartsReader,
+  type JpegPart,
+} from '../../../src-main/slides/codecs/native-pixels.js';
 import { completeJpeg, jpegSize } from '../../../src-main/slides/codecs/jpeg-stream.js';
 import { TiffFile } from '../../../src-main/slides/tiff/tiff-file.js';
 import { describeImage, type TiffImage } from '../../../src-main/slides/tiff/tiff-image.js';
@@ -126,6 +130,56 @@ describe.skipIf(!decoder || !hasTool('vips'))('partial JPEG decoding (tessera_pi
     const truncated = jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
     expect(() => decoder!.decodePart(truncated, { x: 10, y: 200, w: 30, h: 30 }, out, 0, 120)).not.toThrow();
   });
+
+  it.skipIf(!regionPartsReader())(
+    "reads parts from a file on libuv's pool to the whole decode's pixels, and checks every rectangle first",
+    async () => {
+      const read = regionPartsReader()!;
+      const jpeg = jpegs.get('4:2:0 q75')!;
+      const whole = wholeDecode(jpeg);
+      const file = path.join(dir, 'tile.jpg');
+      fs.writeFileSync(file, Buffer.concat([Buffer.alloc(100, 7), jpeg])); // the tile 100 bytes in
+      const handle = await open(file, 'r');
+      try {
+        const fd = handle.fd;
+        const out = new Uint8Array(116 * 90 * 4);
+        const tile = new Uint8Array(256 * 256 * 4);
+        // A part straight into the output, then the whole tile into a tile buffer and a part of it copied.
+        const records = Float64Array.from([
+          ...[0, 100, jpeg.length, 37, 101, 60, 90, 0],
+          ...[2, 100, jpeg.length, 0, 0, 0, 0, 0],
+          ...[1, 0, (5 * 256 + 200) * 4, 256 * 4, 0, 56, 90, 60 * 4],
+        ]);
+        await read(fd, records, undefined, false, 256, 256, out, 116 * 4, [tile]);
+        expect(Buffer.compare(Buffer.from(tile), Buffer.from(whole.rgba))).toBe(0);
+        for (let y = 0; y < 90; y++)
+          for (let x = 0; x < 116; x++) {
+            const [tx, ty] = x < 60 ? [37 + x, 101 + y] : [200 + x - 60, 5 + y];
+            const got = out.subarray((y * 116 + x) * 4, (y * 116 + x) * 4 + 4);
+            const want = whole.rgba.subarray((ty * 256 + tx) * 4, (ty * 256 + tx) * 4 + 4);
+            if (Buffer.compare(Buffer.from(got), Buffer.from(want)) !== 0)
+              throw new Error(`pixel ${x},${y} is ${[...got]}, not ${[...want]}`);
+          }
+        const bad = (numbers: number[]) =>
+          read(fd, Float64Array.from(numbers), undefined, false, 256, 256, out, 116 * 4, [tile]);
+        expect(() => bad([0, 100, jpeg.length, 200, 0, 60, 10, 0])).toThrow(/outside its tile/);
+        expect(() => bad([0, 100, jpeg.length, 0, 0, 60, 91, 0])).toThrow(/does not fit the output/);
+        expect(() => bad([0, 100, jpeg.length, 0, 0, 117, 1, 0])).toThrow(/wider than the output/);
+        expect(() => bad([1, 1, 0, 1024, 0, 10, 10, 0])).toThrow(/no such tile buffer/);
+        expect(() => bad([1, 0, 256 * 255 * 4, 1024, 0, 10, 10, 0])).toThrow(/does not fit its buffer/);
+        await expect(bad([2, 100, jpeg.length, 0, 0, 0, 0, 0])).resolves.toBeUndefined();
+        expect(() => bad([3, 0, 0, 0, 0, 1, 1, 0])).toThrow(RangeError);
+        expect(() => bad([0, 100, jpeg.length, -1, 0, 1, 1, 0])).toThrow(/non-negative integers/);
+        expect(() => bad([0, 100, jpeg.length, 0.5, 0, 1, 1, 0])).toThrow(/non-negative integers/);
+        expect(() => bad([0, 100, jpeg.length, 0, 0, 1, 1])).toThrow(/eights/);
+        // Bytes that are no JPEG, and a range past the end of the file: errors, not crashes.
+        await expect(bad([0, 0, 200, 0, 0, 8, 8, 0])).rejects.toThrow(/does not start with SOI/);
+        await expect(bad([0, 100 + jpeg.length - 10, 400, 0, 0, 8, 8, 0])).rejects.toThrow(/truncated/);
+      } finally {
+        await handle.close();
+      }
+    },
+  );
 
   it('decodes correctly after errors and after a part outside the image (the decompressor is reused)', () => {
     const jpeg = jpegs.get('4:2:0 q75')!;
