@@ -311,7 +311,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       )
       .then(
         () => {
-          slots.commit();
+          this.settleSlots(level, slots);
           return out;
         },
         (err: unknown) => {
@@ -320,6 +320,16 @@ export abstract class FileTiledReader extends TiledSlideReader {
           throw error;
         },
       );
+  }
+
+  /**
+   * Ends a task that succeeded: its freshly decoded tiles enter the cache, unless the slide was closed
+   * meanwhile (close dropped the reader's tiles; caching them now would keep them until evicted). Then the
+   * slots go back, and other reads of the closed slide waiting for those tiles get an error.
+   */
+  private settleSlots(level: number, slots: RenderSlots): void {
+    if (this.closed) slots.fail(this.decodeError(level, new Error('the slide was closed')));
+    else slots.commit();
   }
 
   /**
@@ -460,7 +470,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       if (slot) this.cache.giveBack(slot);
       throw error;
     }
-    slots.commit();
+    this.settleSlots(level, slots);
     if (output.type !== 'rgba' || intoShared) return intoShared ?? result;
     if (!slot) {
       // No slot was free: the pixels came back in a buffer of their own.
