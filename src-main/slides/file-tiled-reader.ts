@@ -45,35 +45,15 @@ const NO_PIXELS = new Uint8Array(0);
 /**
  * Region reads on libuv's thread pool at once, per decode pool: no more than its workers, so that the
  * pool's size still bounds how many threads decode tiles, and one fewer than libuv's threads, so that
- * file reads (stored Deep Zoom tiles, metadata) never queue behind decodes.
+ * file reads (stored Deep Zoom tiles, metadata) never queue behind decodes. A read beyond that goes
+ * through a worker as before, so a pool larger than libuv's threads still decodes that many regions at once.
  */
 const LIBUV_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 function regionReadsAtOnce(pool: DecodePool): number {
   return Math.max(1, Math.min(pool.size, LIBUV_THREADS - 1));
 }
-
-class PoolLimit {
-  private running = 0;
-  private waiting: (() => void)[] = [];
-
-  run<T>(max: number, task: () => Promise<T>): Promise<T> {
-    if (this.running < max) {
-      this.running++;
-      return task().finally(() => this.release());
-    }
-    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() =>
-      task().finally(() => this.release()),
-    );
-  }
-
-  /** Hands the place to the next waiting task, or frees it. */
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
-  }
-}
-const poolLimits = new WeakMap<DecodePool, PoolLimit>();
+/** Region reads running on libuv's pool, per decode pool. */
+const readsInPool = new WeakMap<DecodePool, number>();
 
 /** Ids of tile sources (a level of a file) shared with the decode workers, unique in the process. */
 let nextSourceId = 1;
@@ -255,6 +235,8 @@ export abstract class FileTiledReader extends TiledSlideReader {
     const withDescriptor = file?.withDescriptor?.bind(file);
     const format = withDescriptor && this.workerFormat(level);
     if (!read || !withDescriptor || !format || format.codec !== 'jpeg') return undefined;
+    const running = readsInPool.get(this.pool) ?? 0;
+    if (running >= regionReadsAtOnce(this.pool)) return undefined; // as many as may run: a worker reads it
     const { tileWidth: tw, tileHeight: th } = format;
     const records: number[] = [];
     const tiles: Uint8Array[] = [];
@@ -299,16 +281,14 @@ export abstract class FileTiledReader extends TiledSlideReader {
     for (const i of missing) this.decodeInPart(format, keys[i]!, g, ...g.addresses[i]!);
     const out = into ?? new Uint8Array(w * h * 4);
     if (!covered) out.fill(0);
-    let limit = poolLimits.get(this.pool);
-    if (!limit) poolLimits.set(this.pool, (limit = new PoolLimit()));
     const rgbComponents = !format.ycbcr && format.samplesPerPixel >= 3;
     slots.start(this.inflight);
-    return limit
-      .run(regionReadsAtOnce(this.pool), () =>
-        withDescriptor((fd) =>
-          read(fd, Float64Array.from(records), format.jpegTables, rgbComponents, tw, th, out, w * 4, tiles),
-        ),
-      )
+    const pool = this.pool;
+    readsInPool.set(pool, running + 1);
+    return withDescriptor((fd) =>
+      read(fd, Float64Array.from(records), format.jpegTables, rgbComponents, tw, th, out, w * 4, tiles),
+    )
+      .finally(() => readsInPool.set(pool, readsInPool.get(pool)! - 1))
       .then(
         () => {
           this.settleSlots(level, slots);

@@ -350,6 +350,19 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
         }
         expect(cache.count).toBeGreaterThan(0); // tiles asked for again were decoded whole and cached
         // A read in flight when the slide closes still completes, on the descriptor it started with.
+        // No more reads run on libuv's pool at once than the decode pool has workers (2 here): the others go
+        // through the workers, so a large pool still decodes that many regions side by side.
+        const fresh = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
+        try {
+          const apart = [10, 266, 522, 778, 1034].map((x) => [x, 10] as const).concat([[10, 266]]);
+          const tasks = workerTasks;
+          const reads = await Promise.all(apart.map(([x, y]) => fresh.readRegion(0, x, y, 50, 50)));
+          expect(workerTasks - tasks).toBe(apart.length - 2);
+          for (const [i, [x, y]] of apart.entries())
+            expect(same(reads[i]!, await workerRead(x, y, 50, 50)), `region ${x},${y}`).toBe(true);
+        } finally {
+          await fresh.close();
+        }
         // A tile it decodes whole does not enter the cache after close dropped the reader's tiles (this
         // region: two parts, a cached tile and one asked for again).
         const reading = reader.readRegion(0, 700, 400, 120, 120);
