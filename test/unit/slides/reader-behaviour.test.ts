@@ -354,7 +354,14 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
         // through the workers, so a large pool still decodes that many regions side by side.
         const fresh = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
         try {
-          const apart = [10, 266, 522, 778, 1034].map((x) => [x, 10] as const).concat([[10, 266]]);
+          const apart: [number, number][] = [
+            [10, 10],
+            [266, 10],
+            [522, 10],
+            [778, 10],
+            [1034, 10],
+            [10, 266],
+          ];
           const tasks = workerTasks;
           const reads = await Promise.all(apart.map(([x, y]) => fresh.readRegion(0, x, y, 50, 50)));
           expect(workerTasks - tasks).toBe(apart.length - 2);
