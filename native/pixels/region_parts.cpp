@@ -197,7 +197,7 @@ Napi::Value readRegionParts(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 9 || !info[1].IsTypedArray() || !info[6].IsTypedArray() || !info[8].IsArray())
     throw Napi::TypeError::New(
-        env, "readRegionParts(fd, records, tables, rgbComponents, tileWidth, tileHeight, out, outStride, cached)");
+        env, "readRegionParts(fd, records, tables, rgbComponents, tileWidth, tileHeight, out, outStride, tiles)");
   const int fd = intArg(info, 0, "fd");
   auto records = info[1].As<Napi::TypedArray>();
   if (records.TypedArrayType() != napi_float64_array) throw Napi::TypeError::New(env, "records must be a Float64Array");
@@ -238,11 +238,12 @@ Napi::Value readRegionParts(const Napi::CallbackInfo& info) {
     Tile t{static_cast<int>(r[i]), static_cast<int64_t>(r[i + 1]), static_cast<int64_t>(r[i + 2]),
            static_cast<int>(r[i + 3]), static_cast<int>(r[i + 4]), static_cast<int>(r[i + 5]), static_cast<int>(r[i + 6]),
            0, static_cast<size_t>(r[i + 7])};
+    if (t.kind != 1 && (t.b < 4 || t.b > (int64_t{1} << 30)))
+      throwRange(env, "a stored tile's length is out of range");
     if (t.kind == 2) {
       if (t.x >= static_cast<int>(cached.size()) ||
           cachedLength[static_cast<size_t>(t.x)] < static_cast<size_t>(tileWidth) * tileHeight * 4)
         throwRange(env, "no tile buffer to decode into");
-      if (t.b < 4 || t.b > (int64_t{1} << 30)) throwRange(env, "a stored tile's length is out of range");
       tiles.push_back(t);
       continue;
     }
@@ -252,16 +253,13 @@ Napi::Value readRegionParts(const Napi::CallbackInfo& info) {
       throwRange(env, "a tile's part does not fit the output buffer");
     if (t.kind == 0) {
       if (t.x + t.w > tileWidth || t.y + t.h > tileHeight) throwRange(env, "a part lies outside its tile");
-      if (t.b < 4 || t.b > (int64_t{1} << 30)) throwRange(env, "a stored tile's length is out of range");
-    } else if (t.kind == 1) {
+    } else {  // kind 1 (kinds above 2 were refused above)
       t.srcStride = static_cast<int64_t>(r[i + 3]);
       if (t.a >= static_cast<int64_t>(cached.size())) throwRange(env, "no such tile buffer");
       if (t.srcStride < static_cast<int64_t>(t.w) * 4 ||
           static_cast<size_t>(t.b + t.srcStride * (t.h - 1) + static_cast<int64_t>(t.w) * 4) > cachedLength[t.a])
         throwRange(env, "a tile's part does not fit its buffer");
       t.x = t.y = 0;
-    } else {
-      throwRange(env, "unknown record kind");
     }
     tiles.push_back(t);
   }
