@@ -2,13 +2,13 @@
  * A tiled reader whose stored tiles are byte ranges of one file, in a format the codecs decode: the decode
  * workers read and decode the tiles themselves, so regions and Deep Zoom tiles can be rendered in one
  * worker task (render), regions can decode only the part of a tile they need, and a whole level can be
- * box-reduced tile by tile (reduceTiles). Where the addon can, a region whose tiles are cached or decoded
- * in part skips the workers: it is read on libuv's thread pool straight into the caller's buffer
+ * box-reduced tile by tile (reduceTiles). Where the addon can, a region of JPEG tiles of which one is
+ * decoded in part skips the workers: it is read on libuv's thread pool straight into the caller's buffer
  * (readRegionInPool). A subclass says where each tile is (storedRange) and how it is coded (tileFormat);
  * the TIFF reader is one.
  */
 import type { RegionEncoding, RegionReadOptions, RgbaImage, SlideLevel } from './types.js';
-import type { TileFormat } from './codecs/tile-format.js';
+import { hasRgbJpegComponents, type TileFormat } from './codecs/tile-format.js';
 import type { DecodePool } from './worker/decode-pool.js';
 import type { TileCache } from './tile-cache.js';
 import { TiledSlideReader, type RegionGeometry } from './tiled-reader.js';
@@ -237,56 +237,56 @@ export abstract class FileTiledReader extends TiledSlideReader {
     if (!read || !withDescriptor || !format || format.codec !== 'jpeg') return undefined;
     const running = readsInPool.get(this.pool) ?? 0;
     if (running >= regionReadsAtOnce(this.pool)) return undefined; // as many as may run: a worker reads it
+    // Tiles other requests are decoding: a worker's render waits for them.
+    if (keys.some((key) => this.inflight.has(key))) return undefined;
+    const planned = this.planRender(level, format, g, keys, false, true);
+    if (!planned) return undefined;
+    const { tiles: plan, slots } = planned;
+    // Only whole decodes (a small level, tiles asked for again): they go to the workers side by side and
+    // the region is composed here, which answers sooner than one thread decoding them in turn.
+    if (!plan.some((t) => t.part)) return slots.giveBackAll();
+    // Now the plan stands: remember the parts (and forget tiles now decoded whole), as a worker's plan does.
+    for (const { col, row, range } of plan)
+      if (range) this.decodeInPart(format, this.tileKey(level, col, row), g, col, row);
     const { tileWidth: tw, tileHeight: th } = format;
     const records: number[] = [];
     const tiles: Uint8Array[] = [];
-    const missing: number[] = [];
-    let inPart = 0;
-    const slots = new RenderSlots(this.cache);
-    let covered = g.x0 === g.lx && g.y0 === g.ly && g.x1 - g.x0 === w && g.y1 - g.y0 === h;
-    for (let i = 0; i < keys.length; i++) {
-      const [col, row] = g.addresses[i]!;
-      const key = keys[i]!;
-      if (this.inflight.has(key)) return slots.giveBackAll();
+    for (const { col, row, pixels, range, part } of plan) {
       const p = tilePartInRegion(col, row, tw, th, g, w);
-      const cached = this.cache.get(key);
-      if (cached) {
-        if (!slots.pin(cached)) return slots.giveBackAll();
-        tiles.push(cached);
-        records.push(1, tiles.length - 1, p.tileOffset, tw * 4, 0, p.w, p.h, p.regionOffset);
-        continue;
-      }
-      const range = this.storedRange(level, col, row);
-      if (!range) {
-        covered = false; // empty: transparent
-        continue;
-      }
-      missing.push(i);
-      if (this.decodeInPart(format, key, g, col, row, true)) {
+      if (part && range) {
         records.push(0, range[0], range[1], p.x, p.y, p.w, p.h, p.regionOffset);
-        inPart++;
         continue;
       }
-      const slot = slots.decodeInto(key, tw * th * 4);
-      if (!slot) return slots.giveBackAll();
-      tiles.push(slot);
+      tiles.push(pixels); // cached, or a fresh slot the whole tile is decoded into first
       const t = tiles.length - 1;
-      records.push(2, range[0], range[1], t, 0, 0, 0, 0);
+      if (range) records.push(2, range[0], range[1], t, 0, 0, 0, 0);
       records.push(1, t, p.tileOffset, tw * 4, 0, p.w, p.h, p.regionOffset);
     }
-    // Only whole decodes (a small level, tiles asked for again): they go to the workers side by side and
-    // the region is composed here, which answers sooner than one thread decoding them in turn.
-    if (inPart === 0) return slots.giveBackAll();
-    // Now the plan stands: remember the parts (and forget tiles now decoded whole), as a worker's plan does.
-    for (const i of missing) this.decodeInPart(format, keys[i]!, g, ...g.addresses[i]!);
+    // Empty tiles (no bytes stored) are left out of the plan and stay transparent, as does what lies
+    // beyond the level.
+    const covered =
+      plan.length === g.addresses.length &&
+      g.x0 === g.lx &&
+      g.y0 === g.ly &&
+      g.x1 - g.x0 === w &&
+      g.y1 - g.y0 === h;
     const out = into ?? new Uint8Array(w * h * 4);
     if (!covered) out.fill(0);
-    const rgbComponents = !format.ycbcr && format.samplesPerPixel >= 3;
     slots.start(this.inflight);
     const pool = this.pool;
     readsInPool.set(pool, running + 1);
     return withDescriptor((fd) =>
-      read(fd, Float64Array.from(records), format.jpegTables, rgbComponents, tw, th, out, w * 4, tiles),
+      read(
+        fd,
+        Float64Array.from(records),
+        format.jpegTables,
+        hasRgbJpegComponents(format),
+        tw,
+        th,
+        out,
+        w * 4,
+        tiles,
+      ),
     )
       .finally(() => readsInPool.set(pool, readsInPool.get(pool)! - 1))
       .then(
@@ -475,6 +475,8 @@ export abstract class FileTiledReader extends TiledSlideReader {
     g: RegionGeometry,
     keys: string[],
     whole = false,
+    /** Leave decodeInPart's record of recent parts as it is (the caller settles it once the plan stands). */
+    peek = false,
   ): { tiles: RenderTile[]; slots: RenderSlots } | undefined {
     const tiles: RenderTile[] = [];
     const slots = new RenderSlots(this.cache);
@@ -490,7 +492,7 @@ export abstract class FileTiledReader extends TiledSlideReader {
       }
       const range = this.storedRange(level, col, row);
       if (!range) continue; // empty: transparent
-      if (!whole && this.decodeInPart(format, key, g, col, row)) {
+      if (!whole && this.decodeInPart(format, key, g, col, row, peek)) {
         tiles.push({ col, row, pixels: NO_PIXELS, range, part: true });
         continue;
       }

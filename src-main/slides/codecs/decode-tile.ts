@@ -10,7 +10,7 @@ import { decodeLzw } from './lzw.js';
 import { undoHorizontalPredictor8 } from './predictor.js';
 import { completeJpeg, jpegSize } from './jpeg-stream.js';
 import { decodeJ2k, ycbcrToRgbInPlace } from './jpeg2000.js';
-import type { TileFormat } from './tile-format.js';
+import { hasRgbJpegComponents, type TileFormat } from './tile-format.js';
 
 /**
  * Decodes one tile; with `into` (a tile-sized view), the pixels land there (JPEG tiles are decoded
@@ -103,12 +103,7 @@ let jpegScratch = new Uint8Array(1 << 16);
 function checkedJpeg(format: TileFormat, stored: Uint8Array) {
   const length = stored.length + (format.jpegTables?.length ?? 0) + 32;
   if (jpegScratch.length < length) jpegScratch = new Uint8Array(Math.max(length, 2 * jpegScratch.length));
-  const jpeg = completeJpeg(
-    stored,
-    format.jpegTables,
-    !format.ycbcr && format.samplesPerPixel >= 3,
-    jpegScratch,
-  );
+  const jpeg = completeJpeg(stored, format.jpegTables, hasRgbJpegComponents(format), jpegScratch);
   const size = jpegSize(jpeg);
   if (size.width === 0 || size.height === 0) throw new Error('JPEG tile has no frame header');
   // Never let a corrupt header make the decoder allocate more than a tile's worth of pixels.

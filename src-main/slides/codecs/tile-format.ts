@@ -25,3 +25,11 @@ export interface TileFormat {
 }
 
 export type TileCodec = 'raw' | 'lzw' | 'deflate' | 'jpeg' | 'jpeg2000';
+
+/**
+ * True for JPEG tiles whose components are R, G, B as stored (not YCbCr): decoded without colour conversion,
+ * as libtiff does, by marking the stream with an Adobe segment (jpeg-stream.ts).
+ */
+export function hasRgbJpegComponents(format: TileFormat): boolean {
+  return !format.ycbcr && format.samplesPerPixel >= 3;
+}

@@ -13,7 +13,7 @@ import { completeJpeg } from '../codecs/jpeg-stream.js';
 import { TiffFile, TiffFormatError, type Ifd, tagNumber, tagString } from './tiff-file.js';
 import { describeImage, type TiffImage } from './tiff-image.js';
 import { Tag } from './tiff-tags.js';
-import type { TileFormat } from '../codecs/tile-format.js';
+import { hasRgbJpegComponents, type TileFormat } from '../codecs/tile-format.js';
 import { rectCopier } from '../codecs/native-pixels.js';
 import { copyTileIntoRegion } from '../tile-region.js';
 import { aperioAssociatedName, aperioProperties, isAperio } from './aperio.js';
@@ -156,7 +156,7 @@ export class TiffSlideReader extends FileTiledReader {
     const stored = await this.readStored(image, col, row);
     if (!stored) return undefined;
     const { format } = image;
-    return completeJpeg(stored, format.jpegTables, !format.ycbcr && format.samplesPerPixel >= 3);
+    return completeJpeg(stored, format.jpegTables, hasRgbJpegComponents(format));
   }
 
   async readAssociatedImage(name: string): Promise<RgbaImage> {
