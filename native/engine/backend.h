@@ -210,8 +210,8 @@ struct Backend {
 };
 
 const Backend& cpuBackend();
-// The CPU table with the matrix products of linear layers and the patch embedding in bf16 (operands rounded to
-// bf16, fp32 accumulation; vdpbf16ps where the CPU has AVX512-BF16); every other op as cpuBackend().
+// The CPU table with the matrix products of linear layers, the patch embedding and attention in bf16 (operands
+// rounded to bf16, fp32 accumulation; vdpbf16ps where the CPU has AVX512-BF16); every other op as cpuBackend().
 const Backend& cpuBf16Backend();
 
 // A backend allocation owned by its holder and freed through the same backend (alloc, or alloc_host when onHost).

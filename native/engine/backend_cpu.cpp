@@ -94,8 +94,8 @@ void fillTables() {
   b.adamw_update = cpu::adamw_update;
   b.adamw_update_zero_grads = cpu::adamw_update_zero_grads;
 
-  // bf16: the linear and patch-embedding products; attention's products, norms, activations, losses and AdamW
-  // stay fp32.
+  // bf16: the linear, patch-embedding and attention products (as the CUDA bf16 table); softmax, norms,
+  // activations, losses and AdamW stay fp32.
   Backend& h = gCpuBf16;
   h = gCpu;
   h.name = "cpu-bf16";
@@ -107,6 +107,9 @@ void fillTables() {
   h.gelu_linear_backward = cpu::gelu_linear_backward_bf16;
   h.patch_embed_forward = cpu::patch_embed_forward_bf16;
   h.patch_embed_backward = cpu::patch_embed_backward_bf16;
+  h.attention_forward = cpu::attention_forward_bf16;
+  h.attention_backward = cpu::attention_backward_bf16;
+  h.attention_backward_write = cpu::attention_backward_write_bf16;
 
   gCpu.fp32 = gCpuBf16.fp32 = &gCpu;
   gCpu.bf16 = gCpuBf16.bf16 = &gCpuBf16;

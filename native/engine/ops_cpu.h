@@ -50,6 +50,13 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                         int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
 void attention_backward_write(float* dqkv, const float* dout, const float* qkv, const float* out, const float* att,
                               int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
+// bf16 operands in attention's four (backward) or two (forward) products, fp32 accumulation and softmax
+void attention_forward_bf16(float* out, float* att, const float* qkv, int64_t B, int64_t T, int64_t Tq, int64_t C,
+                            int64_t NH);
+void attention_backward_bf16(float* dqkv, const float* dout, const float* qkv, const float* out, const float* att,
+                             int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
+void attention_backward_write_bf16(float* dqkv, const float* dout, const float* qkv, const float* out,
+                                   const float* att, int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
 int64_t attention_saved_floats(int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
 void gelu_forward(float* out, const float* inp, int64_t n);
 void gelu_backward(float* dinp, const float* dout, const float* inp, int64_t n);

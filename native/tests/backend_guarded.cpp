@@ -148,6 +148,9 @@ void fill() {
   gBf16.gelu_linear_backward = Guarded<cpu::gelu_linear_backward_bf16>::call;
   gBf16.patch_embed_forward = Guarded<cpu::patch_embed_forward_bf16>::call;
   gBf16.patch_embed_backward = Guarded<cpu::patch_embed_backward_bf16>::call;
+  gBf16.attention_forward = Guarded<cpu::attention_forward_bf16>::call;
+  gBf16.attention_backward = Guarded<cpu::attention_backward_bf16>::call;
+  gBf16.attention_backward_write = Guarded<cpu::attention_backward_write_bf16>::call;
   gFp32.fp32 = gBf16.fp32 = &gFp32;
   gFp32.bf16 = gBf16.bf16 = &gBf16;
 }

@@ -551,8 +551,9 @@ void runTarget(const Target& tg, const std::vector<Case>& cases) {
       }
     }
     const double tol = tolerance(c.tol, tg.bf16);
-    // bf16 matrix products must differ from fp32 ones somewhere (bf16 really ran), unless the product is tiny.
-    const bool bf16Ran = !tg.bf16 || c.tol != Tol::Matmul || worst > 1e-7;
+    // bf16 matrix products (linear, patch embedding, attention) must differ from fp32 ones somewhere (bf16 really
+    // ran), unless the product is tiny.
+    const bool bf16Ran = !tg.bf16 || (c.tol != Tol::Matmul && c.tol != Tol::Attention) || worst > 1e-7;
     check(worst <= (tol == 0.0 ? 1e-12 : tol) && bf16Ran, tg.name + ": " + c.name,
           fmtErr(worst) + " (" + worstName + ", tolerance " + fmtErr(tol).substr(7) + ")" +
               (bf16Ran ? "" : " identical to fp32: bf16 did not run"));

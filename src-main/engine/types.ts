@@ -154,9 +154,9 @@ export interface ParameterInfo {
 }
 
 /**
- * Precision of the encoder's matrix products (linear layers and patch embedding, forward and backward): 'fp32', or
- * 'bf16' operands with fp32 accumulation (parameters, gradients, optimizer state, attention, norms and the
- * aggregator stay fp32). bf16 runs on vdpbf16ps where the CPU has AVX512-BF16 and is emulated (same rounding, no
+ * Precision of the encoder's matrix products (linear layers, patch embedding and attention's products, forward and
+ * backward): 'fp32', or 'bf16' operands with fp32 accumulation (parameters, gradients, optimizer state, softmax,
+ * norms and the aggregator stay fp32). bf16 runs on vdpbf16ps where the CPU has AVX512-BF16 and is emulated (same rounding, no
  * speed-up) elsewhere. Off by default: it is to be validated on a cohort before it is offered as the default.
  */
 export type MatmulPrecision = 'fp32' | 'bf16';
