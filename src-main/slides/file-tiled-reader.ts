@@ -63,7 +63,6 @@ export abstract class FileTiledReader extends TiledSlideReader {
   private decodedInPart = new Set<string>();
   /** Each level's tile source as shared with the workers (render tasks name it by id). */
   private sources: WorkerShared[] = [];
-  protected closed = false;
 
   protected constructor(id: string, path: string, cache: TileCache | undefined, pool: DecodePool) {
     super(id, path, cache, pool);

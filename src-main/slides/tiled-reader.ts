@@ -29,6 +29,8 @@ export abstract class TiledSlideReader implements SlideReader {
   abstract readonly metadata: SlideMetadata;
   /** Tiles being read now, by cache key: concurrent requests for one tile share its read. */
   protected readonly inflight = new Map<string, Promise<Uint8Array | null>>();
+  /** Set by close: tiles read after it are not cached. */
+  protected closed = false;
 
   protected constructor(
     readonly id: string,
@@ -139,6 +141,7 @@ export abstract class TiledSlideReader implements SlideReader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.cache.deletePrefix(this.id + '/');
   }
 
@@ -178,13 +181,24 @@ export abstract class TiledSlideReader implements SlideReader {
     return out;
   }
 
-  /** Registers a running read of one tile: concurrent requests share it, and the cache gets its pixels. */
+  /**
+   * Registers a running read of one tile: concurrent requests share it, and the cache gets its pixels,
+   * unless the slide closed meanwhile (close has dropped its tiles). Then the callers get a copy of their
+   * own and the buffer goes back to the cache at once: it may be a slab slot, which a decode for another
+   * slide could take and a worker write while a caller still copies from it.
+   */
   private track(key: string, read: Promise<Uint8Array | null>): Promise<Uint8Array | null> {
     const p = read.then(
       (tile) => {
         this.inflight.delete(key);
-        if (tile) this.cache.set(key, tile);
-        return tile;
+        if (!tile) return tile;
+        if (!this.closed) {
+          this.cache.set(key, tile);
+          return tile;
+        }
+        const own = tile.slice();
+        this.cache.giveBack(tile);
+        return own;
       },
       (err: unknown) => {
         this.inflight.delete(key);

@@ -117,6 +117,47 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     expect(cache.count).toBe(0); // close drops the reader's tiles
   });
 
+  it('answers tile reads that return after close with their pixels, but caches none and keeps no slot', async () => {
+    const cache = new TileCache(PARTS_CACHE);
+    const reader = await TiffSlideReader.open(file, { pool, cache });
+    const reference = await TiffSlideReader.open(file, { pool, cache: new TileCache(PARTS_CACHE) });
+    try {
+      // One tile alone (readTile) and six in a batch (readTiles: the workers decode into slab slots), all
+      // still being read when close drops the reader's tiles.
+      const single = reader.getTile(0, 1, 1);
+      const batch = reader.getTiles(0, [
+        [0, 0],
+        [1, 0],
+        [2, 0],
+        [0, 2],
+        [1, 2],
+        [2, 2],
+      ]);
+      const closing = reader.close();
+      expect(same((await single)!, (await reference.getTile(0, 1, 1))!)).toBe(true);
+      const tiles = await Promise.all(batch);
+      for (const [i, [col, row]] of [
+        [0, 0],
+        [1, 0],
+        [2, 0],
+        [0, 2],
+        [1, 2],
+        [2, 2],
+      ].entries()) {
+        const tile = tiles[i]!;
+        expect(same(tile, (await reference.getTile(0, col!, row!))!), `tile ${col},${row}`).toBe(true);
+        // A copy of its own: the slot it was decoded into went back to the cache for other slides.
+        expect(cache.isSlabSlot(tile), `tile ${col},${row}`).toBe(false);
+      }
+      await closing;
+      expect(cache.count).toBe(0);
+      expect(cache.sizeBytes).toBe(0);
+    } finally {
+      await reader.close();
+      await reference.close();
+    }
+  });
+
   it('decodes every tile whole at once where the whole level fits a quarter of the cache', async () => {
     // Under any access all of such a level's tiles are soon cached, so a part decoded now would only be
     // followed by a whole decode of the same tile.
