@@ -156,8 +156,9 @@ export interface ParameterInfo {
 /**
  * Precision of the encoder's matrix products (linear layers, patch embedding and attention's products, forward and
  * backward): 'fp32', or 'bf16' operands with fp32 accumulation (parameters, gradients, optimizer state, softmax,
- * norms and the aggregator stay fp32). bf16 runs on vdpbf16ps where the CPU has AVX512-BF16 and is emulated (same rounding, no
- * speed-up) elsewhere. Off by default: it is to be validated on a cohort before it is offered as the default.
+ * norms and the aggregator stay fp32). bf16 runs on vdpbf16ps where the CPU has AVX512-BF16 and is emulated (same
+ * rounding, no speed-up) elsewhere. Off by default: its AUROC on the demo cohort stays within fp32's bootstrap
+ * interval (test/bench/RESULTS.md), but its numbers differ from CPU to CPU, and on some CPUs it is slower.
  */
 export type MatmulPrecision = 'fp32' | 'bf16';
 

@@ -124,28 +124,22 @@ describe.skipIf(!hasTool('vips'))('tiled reader behaviour', () => {
     try {
       // One tile alone (readTile) and six in a batch (readTiles: the workers decode into slab slots), all
       // still being read when close drops the reader's tiles.
-      const single = reader.getTile(0, 1, 1);
-      const batch = reader.getTiles(0, [
+      const addresses: [number, number][] = [
         [0, 0],
         [1, 0],
         [2, 0],
         [0, 2],
         [1, 2],
         [2, 2],
-      ]);
+      ];
+      const single = reader.getTile(0, 1, 1);
+      const batch = reader.getTiles(0, addresses);
       const closing = reader.close();
       expect(same((await single)!, (await reference.getTile(0, 1, 1))!)).toBe(true);
       const tiles = await Promise.all(batch);
-      for (const [i, [col, row]] of [
-        [0, 0],
-        [1, 0],
-        [2, 0],
-        [0, 2],
-        [1, 2],
-        [2, 2],
-      ].entries()) {
+      for (const [i, [col, row]] of addresses.entries()) {
         const tile = tiles[i]!;
-        expect(same(tile, (await reference.getTile(0, col!, row!))!), `tile ${col},${row}`).toBe(true);
+        expect(same(tile, (await reference.getTile(0, col, row))!), `tile ${col},${row}`).toBe(true);
         // A copy of its own: the slot it was decoded into went back to the cache for other slides.
         expect(cache.isSlabSlot(tile), `tile ${col},${row}`).toBe(false);
       }
