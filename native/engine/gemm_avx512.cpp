@@ -40,6 +40,12 @@ constexpr int64_t KC_BF16 = 384;
 // (attention's products most) and loses 1-2% for N >= 1152.
 constexpr int64_t kRowAMaxN = 1024;
 
+// Put before each loop over a tile's rows. Unrolled early, the accumulator arrays become registers; left to GCC, it
+// turned their zeroing into a memset (two `rep stos` of 768 bytes on the stack per tile call), kept the arrays in
+// memory around the k loop and spilled all 24 accumulators before the stores. That cost 10-17% of a product with
+// K = 192 (bench_core gemm, ViT-Ti's MLP shapes), whose tiles run only 96 bf16 slots (test/bench/RESULTS.md).
+#define TESSERA_UNROLL_ROWS _Pragma("GCC unroll 12")
+
 AVX512_FN inline __mmask16 lanes(int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n < 0 ? 0 : n)) - 1u);
 }
@@ -66,9 +72,11 @@ AVX512_FN void tileFp32(int64_t kc, const float* a, const float* b, float* c, in
                         const float* bias, __mmask16 m0, __mmask16 m1) {
   prefetchTileOfC(c, ldc, ROWS, 16 * NV);
   __m512 c0[ROWS], c1[ROWS];
+  TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
+    TESSERA_UNROLL_ROWS
     for (int i = 0; i < ROWS; i++) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
@@ -77,6 +85,7 @@ AVX512_FN void tileFp32(int64_t kc, const float* a, const float* b, float* c, in
     a += MR;
     b += NR;
   }
+  TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, NV > 1 ? m1 : 0);
 }
 
@@ -86,9 +95,11 @@ AVX512_FN void tileFp32RowA(int64_t kc, const float* a, int64_t lda, const float
                             const float* bias, __mmask16 m0, __mmask16 m1) {
   prefetchTileOfC(c, ldc, ROWS, 16 * NV);
   __m512 c0[ROWS], c1[ROWS];
+  TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
+    TESSERA_UNROLL_ROWS
     for (int i = 0; i < ROWS; i++) {
       const __m512 ai = _mm512_set1_ps(a[i * lda + k]);
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
@@ -96,6 +107,7 @@ AVX512_FN void tileFp32RowA(int64_t kc, const float* a, int64_t lda, const float
     }
     b += NR;
   }
+  TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, NV > 1 ? m1 : 0);
 }
 
@@ -306,10 +318,12 @@ BF16_FN void tileBf16(int64_t kc, const float* a, const float* b, float* c, int6
                       const float* bias, __mmask16 m0, __mmask16 m1) {
   prefetchTileOfC(c, ldc, ROWS, 32);
   __m512 c0[ROWS], c1[ROWS];
+  TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   const int64_t slots = (kc + 1) / 2;
   for (int64_t s = 0; s < slots; s++) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+    TESSERA_UNROLL_ROWS
     for (int i = 0; i < ROWS; i++) {
       int32_t pair;
       std::memcpy(&pair, a + i, sizeof pair);
@@ -320,6 +334,7 @@ BF16_FN void tileBf16(int64_t kc, const float* a, const float* b, float* c, int6
     a += MR;
     b += NR;
   }
+  TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, m1);
 }
 
