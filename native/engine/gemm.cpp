@@ -376,6 +376,7 @@ void zeroOrKeep(int64_t M, int64_t N, float* C, int64_t ldc, bool accumulate) {
 // Row sums of A over one k slice (the bias gradient's column sums of dout, from the weight gradient's A = dout^T):
 // out[i] = A[i][k0] + A[i][k0+1] + ... in k order, for the mc rows of the block. From the packed fp32 panels where
 // the block was packed (in cache: no second pass over A in memory), else from A itself; the same numbers either way.
+// A bf16 plan packs rounded values, so its sums are read from A, the block it has just packed (in L2).
 template <int MR>
 void sumPackedRows(int64_t mc, int64_t kc, const float* packed, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
@@ -391,6 +392,14 @@ void sliceRowSums(const Plan& pl, int64_t mc, int64_t kc, const float* a, int64_
   if (packed && pl.set.kPerSlot == 1 && !pl.roundToBf16) {
     if (pl.set.mr == 12) return sumPackedRows<12>(mc, kc, packed, out);
     if (pl.set.mr == 6) return sumPackedRows<6>(mc, kc, packed, out);
+  }
+  if (rs == 1) {  // a weight gradient's dout^T: k outer, so each read is a run of contiguous rows (the same sums)
+    for (int64_t i = 0; i < mc; i++) out[i] = 0.0f;
+    for (int64_t k = 0; k < kc; k++) {
+      const float* ak = a + k * cs;
+      for (int64_t i = 0; i < mc; i++) out[i] += ak[i];
+    }
+    return;
   }
   for (int64_t i = 0; i < mc; i++) {
     float acc = 0.0f;
