@@ -120,7 +120,7 @@ template <template <int> class Tile>
 AVX512_FN void dispatchEdge(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, int64_t mr, int64_t nr) {
   const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
-  if (nr <= 16 && Tile<1>::kNarrow) {
+  if (nr <= 16) {
     switch (mr) {
 #define TESSERA_ROWS(r) \
   case r:               \
@@ -151,7 +151,6 @@ static_assert(MR == 12, "dispatchEdge lists the row counts 1..12");
 
 template <int ROWS>
 struct Fp32Tile {
-  static constexpr bool kNarrow = true;
   AVX512_FN static void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                             const float* bias, __mmask16 m0, __mmask16 m1) {
     tileFp32<ROWS>(kc, a, b, c, ldc, acc, bias, m0, m1);
@@ -313,38 +312,42 @@ const KernelSet kFp32 = {"avx512-12x32", MR, NR, KC, MC, NC, 1, kernelFp32, edge
 
 // ---- bf16: slots of two k; vdpbf16ps multiplies the pairs lane by lane and adds both products to fp32 ----
 
-template <int ROWS>
+// ROWS x 32 tile (NV = 1: the first 16 columns, for an edge tile at most 16 wide) from packed bf16 pairs.
+template <int ROWS, int NV = 2>
 BF16_FN void tileBf16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                       const float* bias, __mmask16 m0, __mmask16 m1) {
-  prefetchTileOfC(c, ldc, ROWS, 32);
+  prefetchTileOfC(c, ldc, ROWS, 16 * NV);
   __m512 c0[ROWS], c1[ROWS];
   TESSERA_UNROLL_ROWS
   for (int i = 0; i < ROWS; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   const int64_t slots = (kc + 1) / 2;
   for (int64_t s = 0; s < slots; s++) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    const __m512bh b1 = NV > 1 ? (__m512bh)_mm512_loadu_si512(b + 16) : b0;
     TESSERA_UNROLL_ROWS
     for (int i = 0; i < ROWS; i++) {
       int32_t pair;
       std::memcpy(&pair, a + i, sizeof pair);
       const __m512bh ai = (__m512bh)_mm512_set1_epi32(pair);
       c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
-      c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
+      if (NV > 1) c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
     }
     a += MR;
     b += NR;
   }
   TESSERA_UNROLL_ROWS
-  for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, m1);
+  for (int i = 0; i < ROWS; i++) storeRow(c + i * ldc, c0[i], c1[i], acc, bias, m0, NV > 1 ? m1 : 0);
 }
 
 template <int ROWS>
 struct Bf16Tile {
-  static constexpr bool kNarrow = false;
-  BF16_FN static void narrow(int64_t, const float*, const float*, float*, int64_t, bool, const float*, __mmask16) {}
   BF16_FN static void run(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
                           const float* bias, __mmask16 m0, __mmask16 m1) {
     tileBf16<ROWS>(kc, a, b, c, ldc, acc, bias, m0, m1);
+  }
+  BF16_FN static void narrow(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool acc,
+                             const float* bias, __mmask16 m0) {
+    tileBf16<ROWS, 1>(kc, a, b, c, ldc, acc, bias, m0, 0);
   }
 };
 
