@@ -397,7 +397,11 @@ BF16_FN void packABf16(int64_t mc, int64_t kc, const float* a, int64_t rs, int64
                               interleavePairs(ap + 2 * s * cs, ap + (2 * s + 1) * cs, m, 2 * s + 1 < kc));
     } else {
       int64_t k = 0;
-      for (; k + 16 <= kc; k += 16)
+      for (; k + 16 <= kc; k += 16) {
+        // The next panel's rows at this k, ahead of their turn: each panel reads twelve rows a line at a time, runs
+        // of a few lines (a ViT-Ti row of 192 k is 12) that the hardware prefetchers do not follow. 20-30% less
+        // time in this packer on L3-resident rows, 0.3-1.4% off a ViT-Ti bf16 training step (RESULTS.md).
+        for (int i = 0; i < MR; i++) __builtin_prefetch(ap + (MR + i) * rs + k, 0, 3);
         for (int64_t g = 0; g < MR; g += 8) {
           const int n = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, mr - g)));
           const int width = static_cast<int>(std::min<int64_t>(8, MR - g));
@@ -407,6 +411,7 @@ BF16_FN void packABf16(int64_t mc, int64_t kc, const float* a, int64_t rs, int64
           const __mmask8 m = static_cast<__mmask8>((1u << width) - 1u);
           for (int j = 0; j < 8; j++) _mm256_mask_storeu_ps(out + (k / 2 + j) * MR + g, m, r[j]);
         }
+      }
       tailSlots(k / 2, kc, mr, MR, [&](int64_t i, int64_t kk) { return ap[i * rs + kk]; }, out);
     }
     out += slots * MR;
