@@ -42,8 +42,8 @@ constexpr int64_t kRowAMaxN = 1024;
 
 // Put before each loop over a tile's rows. Unrolled early, the accumulator arrays become registers; left to GCC, it
 // turned their zeroing into a memset (two `rep stos` of 768 bytes on the stack per tile call), kept the arrays in
-// memory around the k loop and spilled all 24 accumulators before the stores. That cost 10-17% of a product with
-// K = 192 (bench_core gemm, ViT-Ti's MLP shapes), whose tiles run only 96 bf16 slots (test/bench/RESULTS.md).
+// memory around the k loop and spilled all 24 accumulators before the stores. That cost 15% of the time of a bf16
+// product with K = 192 (ViT-Ti's MLP shapes: 96 slots per tile call), 6-13% with K = 768 (test/bench/RESULTS.md).
 #define TESSERA_UNROLL_ROWS _Pragma("GCC unroll 12")
 
 AVX512_FN inline __mmask16 lanes(int64_t n) {
