@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backend.h"
+#include "host_memory.h"
 #include "ops_cpu.h"
 #include "threads.h"
 
@@ -15,13 +16,12 @@ namespace tessera {
 namespace {
 
 void* hostAlloc(size_t bytes) {
-  const size_t rounded = (bytes + 255) / 256 * 256;
-  void* p = std::aligned_alloc(256, rounded ? rounded : 256);
+  void* p = allocHost(bytes);
   if (!p) throw BackendOutOfMemory("Out of host memory: could not allocate " + std::to_string(bytes >> 20) + " MiB.");
   return p;
 }
 
-void hostFree(void* p) { std::free(p); }
+void hostFree(void* p) { freeHost(p); }
 
 void zeroBytes(void* p, size_t bytes) {
   if (bytes % sizeof(float) == 0) parallelZero(static_cast<float*>(p), static_cast<int64_t>(bytes / sizeof(float)));

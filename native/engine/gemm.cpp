@@ -16,6 +16,7 @@
 
 #include "cpu_features.h"
 #include "gemm_kernels.h"
+#include "host_memory.h"
 #include "threads.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -469,14 +470,14 @@ namespace {
 constexpr size_t kKeepFloats = size_t(16) << 20;  // 64 MiB
 
 struct PackedBuffer {
-  std::unique_ptr<float[]> p;
+  HostFloats p;
   size_t n = 0;
 };
 
 float* packedBuffer(PackedBuffer& b, size_t n) {
   if (b.n < n) {
     b.p.reset();
-    b.p.reset(new float[n + kAlignSlack]);
+    b.p = allocHostFloats(n + kAlignSlack);
     b.n = n;
   }
   return aligned64(b.p.get());
@@ -485,7 +486,7 @@ float* packedBuffer(PackedBuffer& b, size_t n) {
 // with the version it was packed at. Entries are shared_ptr so a GEMM running on one thread keeps its panels alive
 // if another thread's scope drops the cache meanwhile.
 struct PackedEntry {
-  std::vector<float> panels;
+  HostFloats panels;
   uint64_t version = 0;
 };
 
@@ -528,7 +529,7 @@ std::pair<std::shared_ptr<PackedEntry>, bool> keptPanels(const Plan& pl, int64_t
     const int64_t bytes = static_cast<int64_t>(floats * sizeof(float));
     if (w.bytes + bytes > kPackedWeightsMaxBytes) return {nullptr, false};
     auto e = std::make_shared<PackedEntry>();
-    e->panels.resize(floats + kAlignSlack);
+    e->panels = allocHostFloats(floats + kAlignSlack);
     w.bytes += bytes;
     it = w.entries.emplace(key, std::move(e)).first;
   }
@@ -620,7 +621,7 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   // Slice s (rows pc = s*KC .. pc+kc of B) starts at slots(pc) * Npad; its panel p at + p * slots(kc) * NR.
   const size_t pbFloats = static_cast<size_t>(ks.slots(K + 1) * Npad + 64);
   const auto kept = keptPanels(pl, K, N, B, pbFloats);
-  float* pb = kept.first ? aligned64(kept.first->panels.data()) : packedBuffer(cache, pbFloats);
+  float* pb = kept.first ? aligned64(kept.first->panels.get()) : packedBuffer(cache, pbFloats);
   float* pa = shareA ? packedBuffer(cacheA, static_cast<size_t>(mblocks * slices * aRegion)) : nullptr;
   // B is packed in groups of up to 8 panels, fewer where that would leave under 4 tasks a thread: a training
   // step repacks every weight, and a weight of 18 panels (ViT-Ti's qkv) in 3 groups ran as 2 + 1 on 2 threads.

@@ -83,7 +83,10 @@ uint64_t nextArrayVersion() {
 ModelArray::ModelArray(int64_t n) : n_(n), version_(nextArrayVersion()) {}
 
 void ModelArray::allocate() {
-  if (!host_) host_.reset(new float[static_cast<size_t>(n_)]());
+  if (!host_) {
+    host_ = allocHostFloats(static_cast<size_t>(n_));
+    std::memset(host_.get(), 0, sizeof(float) * static_cast<size_t>(n_));
+  }
 }
 
 float* ModelArray::host(bool write) {

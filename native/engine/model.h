@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "host_memory.h"
 
 namespace tessera {
 
@@ -46,7 +47,7 @@ class ModelArray {
  private:
   enum class Newer { Neither, Host, Backend };
   int64_t n_;
-  std::unique_ptr<float[]> host_;
+  HostFloats host_;
   BackendBuffer backend_;
   const Backend* backendTable_ = nullptr;
   Newer newer_ = Newer::Neither;

@@ -22,6 +22,7 @@
 #include "../engine/backend.h"
 #include "../engine/cpu_features.h"
 #include "../engine/gemm.h"
+#include "../engine/host_memory.h"
 #include "../engine/model.h"
 #include "../engine/pos_embed_resample.h"
 #include "../engine/threads.h"
@@ -1008,6 +1009,29 @@ void runErrors(const std::string& dir) {
 // The thread pool across resizes (setNumThreads, as the behaviour checks and the app's job process do): a new
 // worker once took the last finished job for a new one, counted itself out of it and out of the next job too,
 // and that job's caller waited for ever. A watchdog turns a hang into a failed check. Runs on the CPU pool only.
+// Large host arrays are 2 MiB aligned and carry the huge-page advice where the kernel has transparent huge pages;
+// small ones are plain 256-byte aligned blocks.
+void runHostMemory() {
+  const size_t big = size_t(9) << 20;
+  void* p = allocHost(big);
+  void* q = allocHost(1000);
+  const bool aligned = p && reinterpret_cast<uintptr_t>(p) % kHugePageBytes == 0 && q &&
+                       reinterpret_cast<uintptr_t>(q) % 256 == 0;
+  std::memset(p, 1, big);  // every page touched (and writable past the size asked for: the rounding is ours)
+  // qemu-user (arm64.sh) answers /proc/self/smaps itself and does not pass the advice on: alignment only there.
+  FILE* thpSetting = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  const bool thp = thpSetting != nullptr && !std::getenv("TESSERA_UNDER_QEMU");
+  if (thpSetting) std::fclose(thpSetting);
+  const bool advised = hostHugePageAdvised(p);
+  check(aligned && (!thp || advised),
+        "host memory: a 9 MiB array is 2 MiB aligned" + std::string(thp ? " and advised huge pages" : "") +
+            " (a 1000-byte one 256-byte aligned)",
+        thp ? (advised ? "" : "no hg flag in /proc/self/smaps")
+            : "no transparent huge pages here (or under qemu-user): alignment only");
+  freeHost(p);
+  freeHost(q);
+}
+
 void runPoolResize() {
   std::atomic<bool> done{false};
   std::thread watchdog([&] {
@@ -1066,6 +1090,7 @@ int main(int argc, char** argv) {
     runPackedWeights();
     runPruning();
     runPoolResize();
+    runHostMemory();
     runErrors(dir);
   } catch (const std::exception& e) {
     check(false, "driver", e.what());
