@@ -408,6 +408,16 @@ void sliceRowSums(const Plan& pl, int64_t mc, int64_t kc, const float* a, int64_
     out[i] = acc;
   }
 }
+// Packs A's block and, when sums is not null, writes its row sums over the slice (sliceRowSums' numbers): in the
+// packer's own pass where the set has one for a column-major A (a weight gradient's dout^T, whose block a bf16 plan
+// would otherwise read twice: to pack it, then to sum it).
+void packAWithRowSums(const Plan& pl, int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out,
+                      float* sums) {
+  if (sums && rs == 1 && pl.set.packAColMajorRowSums && !pl.roundToBf16)
+    return pl.set.packAColMajorRowSums(mc, kc, a, rs, cs, out, sums);
+  packA(pl, mc, kc, a, rs, cs, out);
+  if (sums) sliceRowSums(pl, mc, kc, a, rs, cs, out, sums);
+}
 }  // namespace
 
 const char* gemmKernelName(Precision precision) {
@@ -641,8 +651,8 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
       const int64_t ic = (t / slices) * MC_, pc = (t % slices) * KC_, mc = std::min(MC_, M - ic);
       const int64_t kc = std::min(KC_, K - pc);
       const float* a = A.p + ic * A.rs + pc * A.cs;
-      packA(pl, mc, kc, a, A.rs, A.cs, pa + t * aRegion);
-      if (rowSumsOfA) sliceRowSums(pl, mc, kc, a, A.rs, A.cs, pa + t * aRegion, sliceSums + (pc / KC_) * M + ic);
+      packAWithRowSums(pl, mc, kc, a, A.rs, A.cs, pa + t * aRegion,
+                       rowSumsOfA ? sliceSums + (pc / KC_) * M + ic : nullptr);
       return;
     }
     const int64_t pc = (t / packGroups) * KC_, kc = std::min(KC_, K - pc);
@@ -661,10 +671,10 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
       const int64_t kc = std::min(KC_, K - pc);
       const float* a = A.p + ic * A.rs + pc * A.cs;
       const float* ap = direct ? a : shareA ? pa + (ib * slices + pc / KC_) * aRegion : sa;
-      if (!direct && !shareA) packA(pl, mc, kc, a, A.rs, A.cs, sa);
       // Without shared packing each task has a whole row block (one panel range), so it is its block's only packer.
-      if (rowSumsOfA && !shareA && t % ranges == 0)
-        sliceRowSums(pl, mc, kc, a, A.rs, A.cs, direct ? nullptr : sa, sliceSums + (pc / KC_) * M + ic);
+      float* const sums = rowSumsOfA && !shareA && t % ranges == 0 ? sliceSums + (pc / KC_) * M + ic : nullptr;
+      if (!direct && !shareA) packAWithRowSums(pl, mc, kc, a, A.rs, A.cs, sa, sums);
+      else if (sums) sliceRowSums(pl, mc, kc, a, A.rs, A.cs, nullptr, sums);
       const bool last = pc + kc >= K;
       computeBlock(ks, mc, N, kc, p0, p1, ap, direct ? A.rs : 0, pb + ks.slots(pc) * Npad,
                    C + ic * ldc, ldc, accumulate || pc > 0, colBias && last ? colBias : nullptr,

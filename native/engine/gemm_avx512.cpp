@@ -366,14 +366,19 @@ BF16_FN inline __m256 pairs8(const float* p) {
   return _mm256_castsi256_ps((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(p)));
 }
 
-// Two k rows of up to 16 values each (masked) -> 16 slots (even k in the low half of each, odd k in the high)
-BF16_FN inline __m512 interleavePairs(const float* even, const float* odd, __mmask16 m, bool hasOdd) {
-  const __m512 e = _mm512_maskz_loadu_ps(m, even);
-  const __m512 o = hasOdd ? _mm512_maskz_loadu_ps(m, odd) : _mm512_setzero_ps();
+// Two k rows of 16 values each -> 16 slots (even k in the low half of each, odd k in the high)
+BF16_FN inline __m512 pairUp(__m512 e, __m512 o) {
   const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(o, e);  // bf16 lanes 0..15 = e, 16..31 = o
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
                                        5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   return _mm512_castsi512_ps(_mm512_permutexvar_epi16(idx, both));
+}
+
+// The same from two rows of up to 16 values each (masked)
+BF16_FN inline __m512 interleavePairs(const float* even, const float* odd, __mmask16 m, bool hasOdd) {
+  const __m512 e = _mm512_maskz_loadu_ps(m, even);
+  const __m512 o = hasOdd ? _mm512_maskz_loadu_ps(m, odd) : _mm512_setzero_ps();
+  return pairUp(e, o);
 }
 
 // Scalar slots [s0, slots) of an A panel (rows [0, mr) of MR), k pairs from src(i, k)
@@ -418,6 +423,33 @@ BF16_FN void packABf16(int64_t mc, int64_t kc, const float* a, int64_t rs, int64
   }
 }
 
+// packABf16 of a column-major A (rs == 1: a weight gradient's dout^T) that also writes each row's sum over the slice,
+// sums[i] = A[i][0] + A[i][1] + ... in k order, from the fp32 values it has just loaded (the bias gradient: the numbers
+// of gemm.cpp's sliceRowSums, bit for bit, without a second pass over the block).
+BF16_FN void packABf16ColMajorRowSums(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out,
+                                      float* sums) {
+  (void)rs;
+  const int64_t slots = (kc + 1) / 2;
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int64_t mr = std::min<int64_t>(MR, mc - i0);
+    const float* ap = a + i0;
+    const __mmask16 m = lanes(mr), all = lanes(MR);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t s = 0; s < slots; s++) {
+      const __m512 e = _mm512_maskz_loadu_ps(m, ap + 2 * s * cs);
+      acc = _mm512_add_ps(acc, e);
+      __m512 o = _mm512_setzero_ps();
+      if (2 * s + 1 < kc) {
+        o = _mm512_maskz_loadu_ps(m, ap + (2 * s + 1) * cs);
+        acc = _mm512_add_ps(acc, o);
+      }
+      _mm512_mask_storeu_ps(out + s * MR, all, pairUp(e, o));
+    }
+    _mm512_mask_storeu_ps(sums + i0, m, acc);
+    out += slots * MR;
+  }
+}
+
 BF16_FN void packBBf16(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {
   if (cs != 1 && rs != 1) return packBBf16Generic<NR>(kc, nc, b, rs, cs, out);
   const int64_t slots = (kc + 1) / 2;
@@ -448,8 +480,8 @@ BF16_FN void packBBf16(int64_t kc, int64_t nc, const float* b, int64_t rs, int64
   }
 }
 
-const KernelSet kBf16 = {"avx512-bf16-12x32", MR, NR, KC_BF16, MC, NC, 2, kernelBf16, edgeBf16, packABf16, packBBf16,
-                         nullptr, 0};
+const KernelSet kBf16 = {"avx512-bf16-12x32", MR, NR,      KC_BF16, MC, NC, 2, kernelBf16, edgeBf16, packABf16, packBBf16,
+                         nullptr,             0,  packABf16ColMajorRowSums};
 
 }  // namespace
 

@@ -27,6 +27,10 @@ using KernelRowA = void (*)(int64_t kc, const float* a, int64_t lda, const float
 using PackA = void (*)(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out);
 // Pack k [0,kc) x columns [0,nc) of B into NR-wide panels.
 using PackB = void (*)(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out);
+// PackA for a column-major A (rs == 1) that also writes sums[0, mc): each row's fp32 values summed over the slice in
+// k order (the numbers of gemm.cpp's sliceRowSums, bit for bit).
+using PackARowSums = void (*)(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out,
+                              float* sums);
 
 struct KernelSet {
   const char* name;
@@ -41,6 +45,8 @@ struct KernelSet {
   // narrow product (attention's P V: N = 64) packing it costs more than the slower broadcasts from its rows.
   KernelRowA kernelRowA;
   int64_t rowAMaxN;
+  // Optional: packA and the bias gradient's row sums of a column-major A in one pass (gemm's rowSumsOfA).
+  PackARowSums packAColMajorRowSums = nullptr;
   int64_t slots(int64_t k) const { return (k + kPerSlot - 1) / kPerSlot; }
 };
 

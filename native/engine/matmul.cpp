@@ -57,7 +57,8 @@ void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, con
   if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, addToDinp, nullptr, pr, dinpEpilogue);
   // The bias gradient (the row sums of the weight gradient's A = dout^T) comes out of that product's packing of dout,
   // in k slices of the kernel set's KC rows (gemm.h), instead of a third pass over dout: from the packed panels in
-  // fp32; in bf16, whose panels hold rounded values, from the block of dout just packed (in L2).
+  // fp32; in bf16, whose panels hold rounded values, from the fp32 values as the packer loads them (AVX512-BF16) or
+  // from the block of dout just packed (in L2).
   const bool biasFromPacking = dbias && dweight;
   if (dweight)
     gemm(N, K, M, MatView{dout, 1, N}, MatView{inp, K, 1}, dweight, K, true, nullptr, pr, nullptr,

@@ -365,8 +365,10 @@ void runGemm() {
     int64_t M, N, K;
   };
   // N > 1024 too: the AVX-512 set reads a row-major A in place up to N = 1024 and packs it above.
-  // 200x96x600: two row blocks, each split into panel ranges that share one packed A (a weight gradient's shape).
-  const Size sizes[] = {{1, 1, 1}, {13, 33, 17}, {37, 29, 300}, {100, 70, 513}, {25, 64, 8}, {14, 1041, 21}, {200, 96, 600}};
+  // 200x96x600: two row blocks, each split into panel ranges that share one packed A (a weight gradient's shape);
+  // 768x40x300: six row blocks of one panel range each, every task packing (and summing) its own A block.
+  const Size sizes[] = {{1, 1, 1},     {13, 33, 17},  {37, 29, 300}, {100, 70, 513},
+                        {25, 64, 8},   {14, 1041, 21}, {200, 96, 600}, {768, 40, 300}};
   double worst[2] = {0.0, 0.0}, worstBf16VsFp32 = 0.0, leastBf16VsFp32 = 1.0;
   std::string worstCase[2];
   bool serialSame = true, rowSumsSame = true;
