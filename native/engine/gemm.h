@@ -8,6 +8,7 @@
 // of torch.autocast on CPU): vdpbf16ps on AVX512-BF16 CPUs, the path's fp32 kernel on the rounded values elsewhere.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tessera {
@@ -61,6 +62,22 @@ constexpr int64_t kPackedWeightsMaxBytes = int64_t(512) << 20;
 void releasePackedWeights(const float* base);
 // Bytes of packed weights kept now (tests).
 int64_t packedWeightsBytes();
+
+// While open on a thread, that thread's parallel GEMMs also bring [p, p + bytes) toward the cache, a few lines after
+// each tile (software prefetches spread over the product's tiles): the caller names what its next product will read
+// from memory, so that product's packers find it in cache. A training step's weight gradient reads the layer's input,
+// saved by the forward and long since evicted; the input-gradient product before it is compute-bound.
+class WarmDuringGemm {
+ public:
+  WarmDuringGemm(const void* p, size_t bytes);
+  ~WarmDuringGemm();
+  WarmDuringGemm(const WarmDuringGemm&) = delete;
+  WarmDuringGemm& operator=(const WarmDuringGemm&) = delete;
+
+ private:
+  const char* previousP_;
+  int64_t previousLines_;
+};
 
 // Which micro-kernel runs: "avx512-12x32", "avx2-fma" or "portable" (fp32), and for bf16 "avx512-bf16-12x32" or
 // the fp32 name + "+bf16-rounding" (emulated).

@@ -54,7 +54,11 @@ struct GeluBackwardEpilogue {
 void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                     const float* weight, int64_t M, int64_t K, int64_t N, bool addToDinp,
                     const GemmEpilogue* dinpEpilogue = nullptr) {
-  if (dinp) gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, addToDinp, nullptr, pr, dinpEpilogue);
+  if (dinp) {
+    // The weight gradient next reads inp, saved by the forward and long since evicted: fetched during this product.
+    const WarmDuringGemm warm(dweight ? inp : nullptr, sizeof(float) * static_cast<size_t>(M * K));
+    gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, addToDinp, nullptr, pr, dinpEpilogue);
+  }
   // The bias gradient (the row sums of the weight gradient's A = dout^T) comes out of that product's packing of dout,
   // in k slices of the kernel set's KC rows (gemm.h), instead of a third pass over dout: from the packed panels in
   // fp32; in bf16, whose panels hold rounded values, from the fp32 values as the packer loads them (AVX512-BF16) or

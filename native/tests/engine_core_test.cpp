@@ -793,6 +793,23 @@ void runGemmBasics() {
       }
     check(same, "threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)");
   }
+  {  // WarmDuringGemm only prefetches: the same products bitwise, with the region unaligned, empty or past a page end,
+     // and nested scopes restore the outer one.
+    const int64_t M = 301, N = 200, K = 384;
+    auto A = randn(M * K), B = randn(K * N), X = randn(12345);
+    std::vector<float> want(M * N), got(M * N), inner(M * N);
+    gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), N, 1}, want.data(), N, false, nullptr, Precision::Bf16);
+    {
+      const WarmDuringGemm outer(X.data() + 3, sizeof(float) * 12000);
+      {
+        const WarmDuringGemm empty(nullptr, 0);
+        gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), N, 1}, inner.data(), N, false, nullptr,
+             Precision::Bf16);
+      }
+      gemm(M, N, K, MatView{A.data(), K, 1}, MatView{B.data(), N, 1}, got.data(), N, false, nullptr, Precision::Bf16);
+    }
+    check(got == want && inner == want, "gemm with a region warmed during it (WarmDuringGemm) == without, bitwise");
+  }
 }
 
 // ---- output rows only: the pruned last block equals the full computation -------------------------------------
