@@ -177,12 +177,20 @@ onEachPath('engine core op checks', (cpuPath) => {
     expect(gemm.map(([name, ok]) => [name, ok])).toEqual([
       ['gemm vs naive, strided operands', true],
       ['threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)', true],
+      ['gemm with a region warmed during it == without, bitwise', true], // WarmDuringGemm only prefetches
       ['gemm vs naive, every layout, edges, =, +=, bias', true],
       ['gemm bf16 vs naive on bf16-rounded operands', true],
       ['gemm bf16 vs fp32 product within the bf16 tolerance', true],
       ['threaded gemm == serial gemm bitwise, every layout, fp32 and bf16', true],
       ['gemm row sums of A == KC-k slices in order bitwise, threaded and serial', true], // the bias gradient
     ]);
+  });
+
+  it('keeps large arrays 2 MiB aligned and advised transparent huge pages', () => {
+    const host = findCheck(cpuPath, /^host memory: /);
+    expect(host.length).toBe(1);
+    expect(host[0]?.ok).toBe(true);
+    expect(host[0]?.name).toContain('2 MiB aligned');
   });
 
   it('writes the input gradients of the training step (no zeroing pass) with the same numbers as zeroing and adding', () => {
