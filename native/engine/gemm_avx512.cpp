@@ -480,8 +480,8 @@ BF16_FN void packBBf16(int64_t kc, int64_t nc, const float* b, int64_t rs, int64
   }
 }
 
-const KernelSet kBf16 = {"avx512-bf16-12x32", MR, NR,      KC_BF16, MC, NC, 2, kernelBf16, edgeBf16, packABf16, packBBf16,
-                         nullptr,             0,  packABf16ColMajorRowSums};
+const KernelSet kBf16 = {"avx512-bf16-12x32", MR, NR, KC_BF16, MC, NC, 2, kernelBf16, edgeBf16, packABf16, packBBf16,
+                         nullptr, 0, packABf16ColMajorRowSums};
 
 }  // namespace
 
