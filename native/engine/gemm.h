@@ -65,8 +65,9 @@ int64_t packedWeightsBytes();
 
 // While open on a thread, that thread's parallel GEMMs also bring [p, p + bytes) toward the cache, a few lines before
 // each tile (software prefetches spread over the product's tiles; the serial GEMM, for small products, does not): the
-// caller names what its next product will read from memory, so that product's packers find it in cache. A training step's weight gradient reads the layer's input,
-// saved by the forward and long since evicted; the input-gradient product before it is compute-bound.
+// caller names what its next product will read from memory, so that product's packers find it in cache. A training
+// step's weight gradient reads the layer's input, saved by the forward and long since evicted; the input-gradient
+// product before it is compute-bound.
 class WarmDuringGemm {
  public:
   WarmDuringGemm(const void* p, size_t bytes);

@@ -389,6 +389,26 @@ void tailSlots(int64_t s0, int64_t kc, int64_t mr, int64_t width, Src src, float
       out[s * width + i] = i < mr ? bf16Pair(src(i, 2 * s), 2 * s + 1 < kc ? src(i, 2 * s + 1) : 0.0f) : 0.0f;
 }
 
+// One MR-tall panel (rows [0, mr) real) of a column-major A (rs == 1: its MR values of each k are contiguous, column
+// stride cs). kSums: also sums[i] = A[i][0] + A[i][1] + ... in k order, from the fp32 values as they are loaded.
+template <bool kSums>
+BF16_FN void packColMajorPanelBf16(int64_t kc, const float* ap, int64_t cs, int64_t mr, float* out, float* sums) {
+  const int64_t slots = (kc + 1) / 2;
+  const __mmask16 m = lanes(mr), all = lanes(MR);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t s = 0; s < slots; s++) {
+    const __m512 e = _mm512_maskz_loadu_ps(m, ap + 2 * s * cs);
+    __m512 o = _mm512_setzero_ps();
+    if (kSums) acc = _mm512_add_ps(acc, e);
+    if (2 * s + 1 < kc) {
+      o = _mm512_maskz_loadu_ps(m, ap + (2 * s + 1) * cs);
+      if (kSums) acc = _mm512_add_ps(acc, o);
+    }
+    _mm512_mask_storeu_ps(out + s * MR, all, pairUp(e, o));
+  }
+  if (kSums) _mm512_mask_storeu_ps(sums, m, acc);
+}
+
 BF16_FN void packABf16(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, float* out) {
   if (cs != 1 && rs != 1) return packABf16Generic<MR>(mc, kc, a, rs, cs, out);
   const int64_t slots = (kc + 1) / 2;
@@ -396,10 +416,7 @@ BF16_FN void packABf16(int64_t mc, int64_t kc, const float* a, int64_t rs, int64
     const int64_t mr = std::min<int64_t>(MR, mc - i0);
     const float* ap = a + i0 * rs;
     if (rs == 1) {
-      const __mmask16 m = lanes(mr), all = lanes(MR);
-      for (int64_t s = 0; s < slots; s++)
-        _mm512_mask_storeu_ps(out + s * MR, all,
-                              interleavePairs(ap + 2 * s * cs, ap + (2 * s + 1) * cs, m, 2 * s + 1 < kc));
+      packColMajorPanelBf16<false>(kc, ap, cs, mr, out, nullptr);
     } else {
       int64_t k = 0;
       for (; k + 16 <= kc; k += 16) {
@@ -430,24 +447,8 @@ BF16_FN void packABf16ColMajorRowSums(int64_t mc, int64_t kc, const float* a, in
                                       float* sums) {
   (void)rs;
   const int64_t slots = (kc + 1) / 2;
-  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-    const int64_t mr = std::min<int64_t>(MR, mc - i0);
-    const float* ap = a + i0;
-    const __mmask16 m = lanes(mr), all = lanes(MR);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t s = 0; s < slots; s++) {
-      const __m512 e = _mm512_maskz_loadu_ps(m, ap + 2 * s * cs);
-      acc = _mm512_add_ps(acc, e);
-      __m512 o = _mm512_setzero_ps();
-      if (2 * s + 1 < kc) {
-        o = _mm512_maskz_loadu_ps(m, ap + (2 * s + 1) * cs);
-        acc = _mm512_add_ps(acc, o);
-      }
-      _mm512_mask_storeu_ps(out + s * MR, all, pairUp(e, o));
-    }
-    _mm512_mask_storeu_ps(sums + i0, m, acc);
-    out += slots * MR;
-  }
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, out += slots * MR)
+    packColMajorPanelBf16<true>(kc, a + i0, cs, std::min<int64_t>(MR, mc - i0), out, sums + i0);
 }
 
 BF16_FN void packBBf16(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, float* out) {

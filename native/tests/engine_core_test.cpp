@@ -793,8 +793,8 @@ void runGemmBasics() {
       }
     check(same, "threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)");
   }
-  {  // WarmDuringGemm only prefetches: the same products bitwise, with the region unaligned, empty or past a page end,
-     // and nested scopes restore the outer one.
+  {  // WarmDuringGemm only prefetches: the same products bitwise with an unaligned region open, and with an empty
+     // scope nested inside it.
     const int64_t M = 301, N = 200, K = 384;
     auto A = randn(M * K), B = randn(K * N), X = randn(12345);
     std::vector<float> want(M * N), got(M * N), inner(M * N);
@@ -1036,7 +1036,7 @@ void runHostMemory() {
   void* q = allocHost(1000);
   const bool aligned = p && reinterpret_cast<uintptr_t>(p) % kHugePageBytes == 0 && q &&
                        reinterpret_cast<uintptr_t>(q) % 256 == 0;
-  std::memset(p, 1, big);  // every page touched (and writable past the size asked for: the rounding is ours)
+  std::memset(p, 1, big);  // every page touched, so the mapping exists when smaps is read
   // qemu-user (arm64.sh) answers /proc/self/smaps itself and does not pass the advice on: alignment only there.
   FILE* thpSetting = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
   const bool thp = thpSetting != nullptr && !std::getenv("TESSERA_UNDER_QEMU");
