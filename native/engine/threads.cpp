@@ -1,4 +1,11 @@
-// Thread pool behind parallelFor. A job is a counter of task indices that workers and the caller drain together.
+// Thread pool behind parallelFor. Each job's task indices are split into one contiguous share per thread (the caller
+// has the first): a thread runs its own share in order, then takes what is left of the others' shares. The layers
+// number their tasks by rows (GEMM row blocks, parallelRange's row ranges, attention's images), so consecutive jobs
+// give each thread the same rows, and the rows one job wrote are in that thread's own caches when the next reads
+// them. With one shared counter the two threads' tasks interleaved: every job read half its rows from the other
+// core's caches, or from another CCD's when the host placed the two vCPUs apart. Alternated per step on an AMD EPYC
+// Zen 4 (2 vCPUs), ViT-Ti bf16 training: best steps 0.984-0.993 of the shared counter's on a quiet host, 0.91-0.95
+// in its slow spells (test/bench/RESULTS.md).
 // Between jobs workers spin for up to 300 us, then sleep on a condition variable: the layers issue jobs back to back,
 // and waking a sleeping thread costs 15-35 us here (200 us at the 99th percentile), which on a small model's many
 // short jobs left a core idle for a few percent of the time. The caller waits for the workers' last tasks the same
@@ -22,6 +29,13 @@ namespace tessera {
 namespace {
 
 thread_local bool insideTask = false;
+
+// One thread's share of a job, tasks [next, end): its owner and any thread done with its own share take from the
+// front (a counter past end means the share is done).
+struct alignas(64) TaskShare {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
 
 // Polls pred() for up to kSpin; true when it held.
 constexpr std::chrono::microseconds kSpin{300};
@@ -53,7 +67,8 @@ class Pool {
     // A new worker starts at the current generation: from 0 it took the last finished job for a new one and
     // counted itself out of it, and again out of the next job, whose caller then waited for ever on -1.
     const uint64_t current = generation_.load();
-    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this, current] { loop(current); });
+    shares_ = std::vector<TaskShare>(static_cast<size_t>(n));
+    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this, current, i] { loop(current, i + 1); });
   }
 
   void run(int64_t n, const std::function<void(int64_t)>& fn) {
@@ -61,14 +76,18 @@ class Pool {
     {
       std::lock_guard<std::mutex> lk(m_);
       fn_ = &fn;
-      total_ = n;
-      next_.store(0);
+      const int64_t P = static_cast<int64_t>(shares_.size());
+      for (int64_t p = 0; p < P; p++) {
+        TaskShare& share = shares_[static_cast<size_t>(p)];
+        share.next.store(n / P * p + std::min(p, n % P));
+        share.end = n / P * (p + 1) + std::min(p + 1, n % P);
+      }
       active_.store(static_cast<int>(workers_.size()));
       error_ = nullptr;
       generation_.fetch_add(1);
     }
     cv_.notify_all();
-    drain();
+    drain(0);
     spinUntil([this] { return active_.load() == 0; });
     std::unique_lock<std::mutex> lk(m_);
     doneCv_.wait(lk, [this] { return active_.load() == 0; });
@@ -77,23 +96,34 @@ class Pool {
   }
 
  private:
-  void drain() {
+  // The next task for thread `self`: from its own share, else from the first other share with tasks left.
+  bool take(int self, int64_t& i) {
+    const size_t P = shares_.size();
+    for (size_t d = 0; d < P; d++) {
+      TaskShare& share = shares_[(static_cast<size_t>(self) + d) % P];
+      if (share.next.load(std::memory_order_relaxed) >= share.end) continue;
+      i = share.next.fetch_add(1);
+      if (i < share.end) return true;
+    }
+    return false;
+  }
+
+  void drain(int self) {
     insideTask = true;
-    for (;;) {
-      int64_t i = next_.fetch_add(1);
-      if (i >= total_) break;
+    int64_t i = 0;
+    while (take(self, i)) {
       try {
         (*fn_)(i);
       } catch (...) {
         std::lock_guard<std::mutex> lk(m_);
         if (!error_) error_ = std::current_exception();
-        next_.store(total_);
+        for (TaskShare& share : shares_) share.next.store(share.end);  // drop the tasks not yet taken
       }
     }
     insideTask = false;
   }
 
-  void loop(uint64_t seen) {
+  void loop(uint64_t seen, int self) {
     for (;;) {
       spinUntil([&] { return quit_.load() || generation_.load() != seen; });
       {
@@ -102,7 +132,7 @@ class Pool {
         if (quit_.load()) return;
         seen = generation_.load();
       }
-      drain();
+      drain(self);
       if (active_.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> lk(m_);  // the caller checks active_ under the lock: no lost wake-up
         doneCv_.notify_all();
@@ -125,8 +155,7 @@ class Pool {
   std::mutex m_;
   std::condition_variable cv_, doneCv_;
   const std::function<void(int64_t)>* fn_ = nullptr;
-  int64_t total_ = 0;
-  std::atomic<int64_t> next_{0};
+  std::vector<TaskShare> shares_;  // one per thread; [0] is the caller's
   std::atomic<int> active_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> quit_{false};

@@ -1,5 +1,6 @@
-// A tiny persistent thread pool. parallelFor hands out task indices; every task writes its own disjoint
-// output and sums in a fixed order, so results never depend on the thread count or on scheduling.
+// A tiny persistent thread pool. parallelFor hands out task indices, each thread first the tasks of its own contiguous
+// share (number tasks by rows, and a thread keeps its rows from one job to the next); every task writes its own
+// disjoint output and sums in a fixed order, so results never depend on the thread count or on scheduling.
 // Calls from inside a task run serially (no nested parallelism).
 #pragma once
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -1082,6 +1083,63 @@ void runPoolResize() {
   setNumThreads(2);
 }
 
+// parallelFor gives each thread a contiguous share of a job's tasks, its own first (the caller the first share), so
+// consecutive jobs numbered by rows keep each thread on the same rows; what is left of a share is taken by threads
+// done with theirs. Every task waits until every worker has started one, so no thread is done with its share before
+// all have begun theirs: each worker's first task is then the start of its own share, where one shared counter would
+// have handed out 1, 2, ...
+void runPoolShares() {
+  bool ownFirst = true, eachOnce = true;
+  for (int threads : {2, 3, 4}) {
+    setNumThreads(threads);
+    for (int64_t n : {int64_t(4), int64_t(10), int64_t(13)}) {
+      if (n < threads) continue;
+      std::mutex mu;
+      std::vector<std::thread::id> seen;  // workers, in the order of their first task
+      std::vector<int64_t> firstOfWorker;
+      std::vector<int> runs(static_cast<size_t>(n), 0);
+      const std::thread::id caller = std::this_thread::get_id();
+      parallelFor(n, [&](int64_t i) {
+        {
+          std::lock_guard<std::mutex> lk(mu);
+          runs[static_cast<size_t>(i)]++;
+          const std::thread::id me = std::this_thread::get_id();
+          if (me != caller && std::find(seen.begin(), seen.end(), me) == seen.end()) {
+            seen.push_back(me);
+            firstOfWorker.push_back(i);
+          }
+        }
+        for (int wait = 0; wait < 10000; wait++) {  // 10 s at most: a worker asleep under load still comes
+          {
+            std::lock_guard<std::mutex> lk(mu);
+            if (static_cast<int>(seen.size()) == threads - 1) break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      });
+      std::vector<int64_t> starts;  // where the workers' shares start: n split as evenly as it goes, larger first
+      for (int p = 1; p < threads; p++) starts.push_back(n / threads * p + std::min<int64_t>(p, n % threads));
+      std::sort(firstOfWorker.begin(), firstOfWorker.end());
+      ownFirst = ownFirst && firstOfWorker == starts;
+      eachOnce = eachOnce && std::all_of(runs.begin(), runs.end(), [](int r) { return r == 1; });
+    }
+  }
+  setNumThreads(2);
+  check(ownFirst, "thread pool: each worker's first task is the start of its own contiguous share (2-4 threads)");
+  check(eachOnce, "thread pool: every task of a job runs once, shares taken over by threads done with theirs");
+  // Uneven tasks (the caller's share slow): the worker finishes its own, then takes over the rest of the caller's.
+  std::vector<std::thread::id> ranBy(64);
+  const std::thread::id caller = std::this_thread::get_id();
+  parallelFor(64, [&](int64_t i) {
+    if (i < 32) std::this_thread::sleep_for(std::chrono::microseconds(500));
+    ranBy[static_cast<size_t>(i)] = std::this_thread::get_id();
+  });
+  const int64_t byWorkerInCallersShare =
+      std::count_if(ranBy.begin(), ranBy.begin() + 32, [&](std::thread::id t) { return t != caller; });
+  check(byWorkerInCallersShare > 0, "thread pool: a thread done with its share takes tasks from a slower one's",
+        std::to_string(byWorkerInCallersShare) + " of the caller's 32 slow tasks ran on the worker");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1109,6 +1167,7 @@ int main(int argc, char** argv) {
     runPackedWeights();
     runPruning();
     runPoolResize();
+    runPoolShares();
     runHostMemory();
     runErrors(dir);
   } catch (const std::exception& e) {

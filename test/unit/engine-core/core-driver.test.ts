@@ -186,6 +186,17 @@ onEachPath('engine core op checks', (cpuPath) => {
     ]);
   });
 
+  it('gives each pool thread its own contiguous share of a job first, and lets idle threads take what is left', () => {
+    // Consecutive jobs numbered by rows keep each thread on the rows it wrote (threads.cpp).
+    const pool = findCheck(cpuPath, /^thread pool: /).map((c) => [c.name, c.ok, c.detail]);
+    expect(pool.map(([name, ok]) => [name, ok])).toEqual([
+      ['thread pool: 3,000 resizes, every job right after one runs each task once and finishes', true],
+      ["thread pool: each worker's first task is the start of its own contiguous share (2-4 threads)", true],
+      ['thread pool: every task of a job runs once, shares taken over by threads done with theirs', true],
+      ["thread pool: a thread done with its share takes tasks from a slower one's", true],
+    ]);
+  });
+
   it('keeps large arrays 2 MiB aligned and advised transparent huge pages', () => {
     const host = findCheck(cpuPath, /^host memory: /);
     expect(host.length).toBe(1);
