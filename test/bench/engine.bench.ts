@@ -20,6 +20,9 @@
  *     compare with PyTorch held to AVX2 (OpenBLAS Haswell, ATen AVX2), as on an AVX2-only machine, and with
  *     onnxruntime-node held to AVX2 too: its MLAS picks its kernels by CPUID with no switch, so it runs in a child
  *     process whose CPUID answers without AVX-512 (cpuid-avx2-only.c; Linux CPUID faulting);
+ *   - the round trip of a cache line between the two CPUs just before each engine setup (core-to-core.c): on a
+ *     shared host a VM's two vCPUs are sometimes placed on one core complex and sometimes apart, which two-thread
+ *     rates feel and the peak probe does not;
  *   - peak RSS of one end-to-end step for N = 64, 256, 1024 patches at a fixed chunk size, each in a fresh
  *     process (RSS_IMG px inputs so the three steps fit in the time budget).
  *
@@ -40,6 +43,7 @@ import {
 } from '../../src-main/engine/model.js';
 import type { EncoderSpec, EngineCpuInfo, PeakUnit } from '../../src-main/engine/types.js';
 import { vitSpec } from '../helpers/engine.js';
+import { coreToCoreNs } from './core-to-core.js';
 import { avx2OnlyEnv, cpuFlags } from './cpuid-avx2-only.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -450,12 +454,15 @@ async function main(): Promise<void> {
   const torch = new Map<string, Cell>();
   const ort = new Map<string, number[]>();
   const rounds: string[] = [];
+  const apartRounds: string[] = [];
   for (let round = 0; round < REPEAT; round++) {
     const ratios: string[] = [];
+    const apart: string[] = [];
     for (const arch of ARCHS) {
       const got = new Map<string, { train: number; infer: number }>();
       for (const s of setups) {
         const peak = measurePeakGflops(THREADS, 0.5, unitOf(s, info));
+        const ns = coreToCoreNs(work);
         const e = await engineRow(arch, s);
         got.set(key(s), e);
         const c = engine.get(`${arch.name} ${key(s)}`) ?? cell();
@@ -463,8 +470,9 @@ async function main(): Promise<void> {
         c.infer.push(e.infer);
         c.peak.push(peak);
         engine.set(`${arch.name} ${key(s)}`, c);
+        apart.push(`${arch.name} ${key(s)} ${typeof ns === 'number' ? `${ns} ns` : `not measured (${ns})`}`);
         console.log(
-          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s`,
+          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s (cores ${typeof ns === 'number' ? `${ns} ns` : ns} apart)`,
         );
       }
       setEngineCpuPath(startPath);
@@ -515,6 +523,7 @@ async function main(): Promise<void> {
       }
     }
     rounds.push(`round ${round + 1}: ${ratios.join('; ')}`);
+    apartRounds.push(`round ${round + 1}: ${apart.join('; ')}`);
   }
   setEngineCpuPath(startPath);
   const rss = flag('--no-rss') ? [] : rssRows();
@@ -571,6 +580,12 @@ async function main(): Promise<void> {
     `GFLOP/s count model FLOPs (${ARCHS.map((a) => `${a.name} ${fmt(forwardFlops(a.dim) / 1e9, 2)} GFLOP forward per image`).join(', ')}; training = 3x forward). With chunkSize = ${BATCH} the engine's step recomputes nothing (one chunk; the backward reuses its activations). With token pooling the engine computes only the class token's row after the last block's attention (keys and values for every token), about 7% fewer FLOPs than counted here, with the same results. PyTorch train/infer in the AVX2 rows: PyTorch held to AVX2${typeof avx2Env === 'string' ? '' : '; ORT infer there: onnxruntime held to AVX2'}.`,
   );
   if (REPEAT > 1) lines.push('', 'Ratios per round:', '', ...rounds.map((r) => `- ${r}`));
+  lines.push(
+    '',
+    `Round trip of a cache line between the two CPUs just before each engine setup (test/bench/core-to-core.c; tens of ns where the host keeps the two vCPUs on one core complex, hundreds where it places them apart, and two-thread rates drop then while the peak probe does not):`,
+    '',
+    ...apartRounds.map((r) => `- ${r}`),
+  );
   if (rss.length > 0) {
     lines.push(
       '',
