@@ -3,9 +3,9 @@
 // number their tasks by rows (GEMM row blocks, parallelRange's row ranges, attention's images), so consecutive jobs
 // give each thread the same rows, and the rows one job wrote are in that thread's own caches when the next reads
 // them. With one shared counter the two threads' tasks interleaved: every job read half its rows from the other
-// core's caches, or from another CCD's when the host placed the two vCPUs apart. Alternated per step on an AMD EPYC
-// Zen 4 (2 vCPUs), ViT-Ti bf16 training: best steps 0.984-0.993 of the shared counter's on a quiet host, 0.91-0.95
-// in its slow spells (test/bench/RESULTS.md).
+// core's caches, or from another core complex's when the host placed the two vCPUs apart. Alternated per step on an
+// AMD EPYC Zen 4 (2 vCPUs), ViT-Ti and ViT-S training and inference: best steps 0.955-0.989 of the shared counter's,
+// and 0.85 in a stretch with the vCPUs apart (test/bench/RESULTS.md).
 // Between jobs workers spin for up to 300 us, then sleep on a condition variable: the layers issue jobs back to back,
 // and waking a sleeping thread costs 15-35 us here (200 us at the 99th percentile), which on a small model's many
 // short jobs left a core idle for a few percent of the time. The caller waits for the workers' last tasks the same
