@@ -3,9 +3,9 @@
  * with the system C compiler), for references that pick their kernels by CPUID with no switch, such as
  * onnxruntime's MLAS. The AVX2-only rows of a benchmark then compare AVX2 with AVX2, as on an AVX2-only CPU.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildWithCc } from './build-with-cc.js';
 
 const SOURCE = path.join(import.meta.dirname, 'cpuid-avx2-only.c');
 /** glibc chooses its string functions in ld.so, before any preloaded code runs: this masks them there. */
@@ -26,14 +26,8 @@ export function avx2OnlyEnv(workDir: string): NodeJS.ProcessEnv | string {
   if (!cpuFlags().has('cpuid_fault'))
     return 'this CPU (or its hypervisor) offers no CPUID faulting (no cpuid_fault in /proc/cpuinfo)';
   const library = path.resolve(workDir, 'cpuid-avx2-only.so');
-  if (!fs.existsSync(library) || fs.statSync(library).mtimeMs < fs.statSync(SOURCE).mtimeMs) {
-    try {
-      fs.mkdirSync(workDir, { recursive: true });
-      execFileSync('cc', ['-O2', '-shared', '-fPIC', '-o', library, SOURCE, '-ldl'], { stdio: 'pipe' });
-    } catch (e) {
-      return `cannot build ${path.basename(SOURCE)} with cc (${(e as Error).message.split('\n')[0]})`;
-    }
-  }
+  const whyNot = buildWithCc(SOURCE, library, ['-O2', '-shared', '-fPIC'], ['-ldl']);
+  if (whyNot) return whyNot;
   const tunables = [process.env.GLIBC_TUNABLES, GLIBC_AVX2_ONLY].filter(Boolean).join(':');
   return { ...process.env, LD_PRELOAD: library, GLIBC_TUNABLES: tunables };
 }

@@ -470,9 +470,10 @@ async function main(): Promise<void> {
         c.infer.push(e.infer);
         c.peak.push(peak);
         engine.set(`${arch.name} ${key(s)}`, c);
-        apart.push(`${arch.name} ${key(s)} ${typeof ns === 'number' ? `${ns} ns` : `not measured (${ns})`}`);
+        const roundTrip = typeof ns === 'number' ? `${ns} ns` : `not measured (${ns})`;
+        apart.push(`${arch.name} ${key(s)} ${roundTrip}`);
         console.log(
-          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s (cores ${typeof ns === 'number' ? `${ns} ns` : ns} apart)`,
+          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s (cores ${roundTrip} apart)`,
         );
       }
       setEngineCpuPath(startPath);
