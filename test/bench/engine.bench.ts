@@ -454,10 +454,10 @@ async function main(): Promise<void> {
   const torch = new Map<string, Cell>();
   const ort = new Map<string, number[]>();
   const rounds: string[] = [];
-  const apartRounds: string[] = [];
+  const roundTripLines: string[] = [];
   for (let round = 0; round < REPEAT; round++) {
     const ratios: string[] = [];
-    const apart: string[] = [];
+    const roundTrips: string[] = [];
     for (const arch of ARCHS) {
       const got = new Map<string, { train: number; infer: number }>();
       for (const s of setups) {
@@ -471,9 +471,9 @@ async function main(): Promise<void> {
         c.peak.push(peak);
         engine.set(`${arch.name} ${key(s)}`, c);
         const roundTrip = typeof ns === 'number' ? `${ns} ns` : `not measured (${ns})`;
-        apart.push(`${arch.name} ${key(s)} ${roundTrip}`);
+        roundTrips.push(`${arch.name} ${key(s)} ${roundTrip}`);
         console.log(
-          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s (cores ${roundTrip} apart)`,
+          `${arch.name} engine ${key(s)}: train ${fmt(e.train)} img/s, infer ${fmt(e.infer)} img/s (cores' round trip ${roundTrip})`,
         );
       }
       setEngineCpuPath(startPath);
@@ -524,7 +524,7 @@ async function main(): Promise<void> {
       }
     }
     rounds.push(`round ${round + 1}: ${ratios.join('; ')}`);
-    apartRounds.push(`round ${round + 1}: ${apart.join('; ')}`);
+    roundTripLines.push(`round ${round + 1}: ${roundTrips.join('; ')}`);
   }
   setEngineCpuPath(startPath);
   const rss = flag('--no-rss') ? [] : rssRows();
@@ -585,7 +585,7 @@ async function main(): Promise<void> {
     '',
     `Round trip of a cache line between the two CPUs just before each engine setup (test/bench/core-to-core.c; tens of ns where the host keeps the two vCPUs on one core complex, hundreds where it places them apart, and two-thread rates drop then while the peak probe does not):`,
     '',
-    ...apartRounds.map((r) => `- ${r}`),
+    ...roundTripLines.map((r) => `- ${r}`),
   );
   if (rss.length > 0) {
     lines.push(
