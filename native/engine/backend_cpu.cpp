@@ -94,8 +94,9 @@ void fillTables() {
   b.adamw_update = cpu::adamw_update;
   b.adamw_update_zero_grads = cpu::adamw_update_zero_grads;
 
-  // bf16: the linear, patch-embedding and attention products (as the CUDA bf16 table); softmax, norms,
-  // activations, losses and AdamW stay fp32.
+  // bf16: the linear, patch-embedding and attention products (as the CUDA bf16 table), and the GELU to about 1e-6
+  // (the piecewise one of vector_math.h: its outputs are the next products' operands, rounded to bf16); softmax,
+  // norms, the other activations, losses and AdamW stay fp32.
   Backend& h = gCpuBf16;
   h = gCpu;
   h.name = "cpu-bf16";
@@ -105,6 +106,8 @@ void fillTables() {
   h.linear_backward_write = cpu::linear_backward_write_bf16;
   h.linear_gelu_forward = cpu::linear_gelu_forward_bf16;
   h.gelu_linear_backward = cpu::gelu_linear_backward_bf16;
+  h.gelu_forward = cpu::gelu_forward_bf16;
+  h.gelu_backward = cpu::gelu_backward_bf16;
   h.patch_embed_forward = cpu::patch_embed_forward_bf16;
   h.patch_embed_backward = cpu::patch_embed_backward_bf16;
   h.attention_forward = cpu::attention_forward_bf16;

@@ -473,11 +473,13 @@ void gemmSerial(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
       for (int64_t ic = 0; ic < M; ic += ks.mc) {
         const int64_t mc = std::min(ks.mc, M - ic);
         const float* a = A.p + ic * A.rs + pc * A.cs;
-        if (!direct) packA(pl, mc, kc, a, A.rs, A.cs, sa);
         if (rowSumsOfA && jc == 0) {  // the slice's sums, added in slice order as the threaded gemm does
           float sums[kMaxMc];
-          sliceRowSums(pl, mc, kc, a, A.rs, A.cs, direct ? nullptr : sa, sums);
+          if (direct) sliceRowSums(pl, mc, kc, a, A.rs, A.cs, nullptr, sums);
+          else packAWithRowSums(pl, mc, kc, a, A.rs, A.cs, sa, sums);
           for (int64_t i = 0; i < mc; i++) rowSumsOfA[ic + i] += sums[i];
+        } else if (!direct) {
+          packA(pl, mc, kc, a, A.rs, A.cs, sa);
         }
         const bool last = pc + kc >= K;
         computeBlock(ks, mc, nc, kc, 0, panels, direct ? a : sa, direct ? A.rs : 0, sb,

@@ -18,34 +18,40 @@ void linearForward(Precision pr, float* out, int64_t ldo, const float* inp, int6
 }
 
 // The GELU of a finished block of the product, act[r][c] = gelu(C[r][c]), while the block is in cache (act may be C).
+// In bf16 the piecewise GELU (vector_math.h): act is next rounded to bf16 as the operand of fc2 and of its weight
+// gradient.
 struct GeluEpilogue {
   float* act;
   int64_t ldact;
+  void (*gelu)(float*, const float*, int64_t);
   static void apply(void* ctx, float* c, int64_t ldc, int64_t row0, int64_t col0, int64_t rows, int64_t cols) {
     const GeluEpilogue& e = *static_cast<const GeluEpilogue*>(ctx);
-    for (int64_t r = 0; r < rows; r++) vecGeluForward(e.act + (row0 + r) * e.ldact + col0, c + r * ldc, cols);
+    for (int64_t r = 0; r < rows; r++) e.gelu(e.act + (row0 + r) * e.ldact + col0, c + r * ldc, cols);
   }
 };
 
 void linearGeluForward(Precision pr, float* out, float* act, const float* inp, const float* weight,
                        const float* bias, int64_t M, int64_t K, int64_t N) {
-  GeluEpilogue e{act, N};
+  GeluEpilogue e{act, N, pr == Precision::Bf16 ? vecGeluForwardPiecewise : vecGeluForward};
   const GemmEpilogue ep{GeluEpilogue::apply, &e};
   gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias, pr, &ep);
 }
 
 // dpre[r][c] = C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
 // its input gradient is in cache). Written, not added: the caller would only zero dpre for it, a pass over a
-// tokens x hidden array per layer that the product's epilogue makes unneeded.
+// tokens x hidden array per layer that the product's epilogue makes unneeded. In bf16 the piecewise GELU: dpre is next
+// rounded to bf16 as the operand of fc1's input and weight gradients (its bias gradient sums it in fp32, to the
+// piecewise derivative's 2e-6).
 struct GeluBackwardEpilogue {
   float* dpre;
   const float* pre;
   int64_t ld;
+  void (*geluBackward)(float*, const float*, const float*, int64_t, bool);
   static void apply(void* ctx, float* c, int64_t ldc, int64_t row0, int64_t col0, int64_t rows, int64_t cols) {
     const GeluBackwardEpilogue& e = *static_cast<const GeluBackwardEpilogue*>(ctx);
     for (int64_t r = 0; r < rows; r++) {
       const int64_t at = (row0 + r) * e.ld + col0;
-      vecGeluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols, /*accumulate=*/false);
+      e.geluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols, /*accumulate=*/false);
     }
   }
 };
@@ -127,7 +133,7 @@ void linear_backward_write(float* dinp, float* dweight, float* dbias, const floa
 // scratch: M*K floats (d act, overwritten). The same numbers as zeroing dpre, then linear_backward and gelu_backward.
 void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
                           const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
-  GeluBackwardEpilogue e{dpre, pre, K};
+  GeluBackwardEpilogue e{dpre, pre, K, vecGeluBackward};
   const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
   linearBackward(Precision::Fp32, scratch, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
 }
@@ -135,7 +141,7 @@ void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scra
 void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
                                const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
                                int64_t N) {
-  GeluBackwardEpilogue e{dpre, pre, K};
+  GeluBackwardEpilogue e{dpre, pre, K, vecGeluBackwardPiecewise};
   const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
   linearBackward(Precision::Bf16, scratch, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
 }

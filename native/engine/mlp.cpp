@@ -15,6 +15,16 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, int64_t n) 
                 [&](int64_t i0, int64_t i1) { vecGeluBackward(dinp + i0, dout + i0, inp + i0, i1 - i0); });
 }
 
+// The bf16 table's GELU (vector_math.h's piecewise one, to about 1e-6): what it produces is next rounded to bf16.
+void gelu_forward_bf16(float* out, const float* inp, int64_t n) {
+  parallelRange(n, 1 << 14, [&](int64_t i0, int64_t i1) { vecGeluForwardPiecewise(out + i0, inp + i0, i1 - i0); });
+}
+
+void gelu_backward_bf16(float* dinp, const float* dout, const float* inp, int64_t n) {
+  parallelRange(n, 1 << 14,
+                [&](int64_t i0, int64_t i1) { vecGeluBackwardPiecewise(dinp + i0, dout + i0, inp + i0, i1 - i0); });
+}
+
 // inp (M,2H) = [gate | value] (timm GluMlp gate_last=False) -> out (M,H) = silu(gate) * value
 void swiglu_forward(float* out, const float* inp, int64_t M, int64_t H) {
   parallelRange(M, 16, [&](int64_t m0, int64_t m1) {

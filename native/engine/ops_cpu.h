@@ -60,6 +60,8 @@ void attention_backward_write_bf16(float* dqkv, const float* dout, const float* 
 int64_t attention_saved_floats(int64_t B, int64_t T, int64_t Tq, int64_t C, int64_t NH);
 void gelu_forward(float* out, const float* inp, int64_t n);
 void gelu_backward(float* dinp, const float* dout, const float* inp, int64_t n);
+void gelu_forward_bf16(float* out, const float* inp, int64_t n);
+void gelu_backward_bf16(float* dinp, const float* dout, const float* inp, int64_t n);
 void swiglu_forward(float* out, const float* inp, int64_t M, int64_t H);
 void swiglu_backward(float* dinp, const float* dout, const float* inp, int64_t M, int64_t H);
 void residual_scale_forward(float* out, const float* residual, const float* inp, const float* gamma, int64_t M,

@@ -262,6 +262,20 @@ void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n, bo
   }
 }
 
+void vecGeluForwardPiecewise(float* out, const float* x, int64_t n) {
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::geluForwardPiecewiseAvx512(out, x, n);
+#endif
+  vecGeluForward(out, x, n);
+}
+
+void vecGeluBackwardPiecewise(float* dx, const float* dout, const float* x, int64_t n, bool accumulate) {
+#ifdef TESSERA_VEC_AVX512
+  if (useAvx512()) return vec_impl::geluBackwardPiecewiseAvx512(dx, dout, x, n, accumulate);
+#endif
+  vecGeluBackward(dx, dout, x, n, accumulate);
+}
+
 void vecSwigluForward(float* out, const float* g, const float* v, int64_t n) {
 #ifdef TESSERA_VEC_AVX2
 #ifdef TESSERA_VEC_AVX512

@@ -10,6 +10,9 @@ namespace vec_impl {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 void geluForwardAvx512(float* out, const float* x, int64_t n);
 void geluBackwardAvx512(float* dx, const float* dout, const float* x, int64_t n, bool accumulate);
+// gelu_piecewise_avx512.cpp
+void geluForwardPiecewiseAvx512(float* out, const float* x, int64_t n);
+void geluBackwardPiecewiseAvx512(float* dx, const float* dout, const float* x, int64_t n, bool accumulate);
 void swigluForwardAvx512(float* out, const float* g, const float* v, int64_t n);
 void swigluBackwardAvx512(float* dg, float* dv, const float* dout, const float* g, const float* v, int64_t n);
 void softmaxAvx512(float* row, int64_t n, float scale);

@@ -146,6 +146,8 @@ void fill() {
   gBf16.linear_backward_write = Guarded<cpu::linear_backward_write_bf16>::call;
   gBf16.linear_gelu_forward = Guarded<cpu::linear_gelu_forward_bf16>::call;
   gBf16.gelu_linear_backward = Guarded<cpu::gelu_linear_backward_bf16>::call;
+  gBf16.gelu_forward = Guarded<cpu::gelu_forward_bf16>::call;
+  gBf16.gelu_backward = Guarded<cpu::gelu_backward_bf16>::call;
   gBf16.patch_embed_forward = Guarded<cpu::patch_embed_forward_bf16>::call;
   gBf16.patch_embed_backward = Guarded<cpu::patch_embed_backward_bf16>::call;
   gBf16.attention_forward = Guarded<cpu::attention_forward_bf16>::call;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <string>
@@ -28,6 +29,7 @@
 #include "../engine/pos_embed_resample.h"
 #include "../engine/threads.h"
 #include "../engine/train.h"
+#include "../engine/vector_math.h"
 #include "../engine/vit.h"
 #include "fixture.h"
 #include "test_backends.h"
@@ -813,6 +815,55 @@ void runGemmBasics() {
   }
 }
 
+// The bf16 table's GELU (vector_math.h's piecewise one) against double precision on a grid through every interval
+// and past both edges, with row lengths that leave masked tails: gelu within 1e-6 max(1, |x|), gelu' within 4e-6,
+// accumulate adds, and NaN stays NaN. The fp32 GELU in the same run shows what the tolerance allows beside it.
+void runPiecewiseGelu() {
+  std::vector<float> x;
+  for (double v = -9.0; v <= 9.0; v += 1.0 / 4096) x.push_back(static_cast<float>(v));
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 40.0f, -40.0f, 3e4f, -3e4f}) x.push_back(v);
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<float> fwd(n), bwd(n), fwd32(n), bwd32(n), ones(n, 1.0f);
+  // rows of 1..47 values so every masked tail length runs
+  for (int64_t i = 0, len = 1; i < n; i += len, len = len % 47 + 1) {
+    const int64_t m = std::min(len, n - i);
+    vecGeluForwardPiecewise(fwd.data() + i, x.data() + i, m);
+    vecGeluBackwardPiecewise(bwd.data() + i, ones.data() + i, x.data() + i, m, /*accumulate=*/false);
+  }
+  vecGeluForward(fwd32.data(), x.data(), n);
+  vecGeluBackward(bwd32.data(), ones.data(), x.data(), n, /*accumulate=*/false);
+  double worstF = 0, worstB = 0, worstF32 = 0, worstB32 = 0;
+  auto worst = [](const char* what, double e) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s worst %.2e", what, e);
+    return std::string(buf);
+  };
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i], cdf = 0.5 * std::erfc(-v / std::sqrt(2.0));
+    const double g = v * cdf, dg = cdf + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * 3.14159265358979323846);
+    const double scale = std::max(1.0, std::fabs(v));
+    worstF = std::max(worstF, std::fabs(fwd[i] - g) / scale);
+    worstB = std::max(worstB, std::fabs(bwd[i] - dg));
+    worstF32 = std::max(worstF32, std::fabs(fwd32[i] - g) / scale);
+    worstB32 = std::max(worstB32, std::fabs(bwd32[i] - dg));
+  }
+  check(worstF < 1e-6 && worstB < 4e-6, std::string("piecewise GELU (") + cpuPathName(cpuPath()) +
+        ") vs double: gelu within 1e-6 max(1,|x|), gelu' within 4e-6, every tail length",
+        worst("gelu", worstF) + ", " + worst("gelu'", worstB) + " (fp32 GELU " + worst("gelu", worstF32) + ", " +
+            worst("gelu'", worstB32) + ")");
+  std::vector<float> acc(n, 0.25f);
+  vecGeluBackwardPiecewise(acc.data(), ones.data(), x.data(), n, /*accumulate=*/true);
+  bool adds = true;
+  for (int64_t i = 0; i < n; i++) adds = adds && std::fabs(acc[i] - (0.25f + bwd[i])) <= 1e-6f;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  float nanOut[3], nanGrad[3];
+  const float nanIn[3] = {1.0f, nan, -2.0f}, dout[3] = {1.0f, 1.0f, 1.0f};
+  vecGeluForwardPiecewise(nanOut, nanIn, 3);
+  vecGeluBackwardPiecewise(nanGrad, dout, nanIn, 3, false);
+  check(adds && std::isnan(nanOut[1]) && std::isnan(nanGrad[1]) && !std::isnan(nanOut[2]) && !std::isnan(nanGrad[2]),
+        "piecewise GELU backward accumulates when asked; NaN in, NaN out (and only there)");
+}
+
 // ---- output rows only: the pruned last block equals the full computation -------------------------------------
 
 // With global_pool = token the last block computes only the class-token rows (EncoderActivations::pruned).
@@ -1164,6 +1215,7 @@ int main(int argc, char** argv) {
     runGemmBasics();
     runGemm();
     runFusedOps();
+    runPiecewiseGelu();
     runPackedWeights();
     runPruning();
     runPoolResize();
