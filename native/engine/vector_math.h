@@ -13,7 +13,7 @@ void vecGeluForward(float* out, const float* x, int64_t n);
 // dx += dout * (Phi(x) + x phi(x)); accumulate = false: dx = that product, the same numbers as adding it to zeros
 // (a caller that would zero dx first saves that pass over memory and the read of dx)
 void vecGeluBackward(float* dx, const float* dout, const float* x, int64_t n, bool accumulate = true);
-// The same two functions to about 1e-6 instead of 1e-7, about twice as fast on AVX-512 (gelu_piecewise_avx512.cpp;
+// The same two functions to about 1e-6 instead of 1e-7, about twice as fast on AVX-512 (vector_math_avx512.cpp;
 // elsewhere they are the two above): for callers that round the result to bf16 next.
 void vecGeluForwardPiecewise(float* out, const float* x, int64_t n);
 void vecGeluBackwardPiecewise(float* dx, const float* dout, const float* x, int64_t n, bool accumulate = true);

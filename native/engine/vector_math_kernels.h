@@ -10,7 +10,6 @@ namespace vec_impl {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 void geluForwardAvx512(float* out, const float* x, int64_t n);
 void geluBackwardAvx512(float* dx, const float* dout, const float* x, int64_t n, bool accumulate);
-// gelu_piecewise_avx512.cpp
 void geluForwardPiecewiseAvx512(float* out, const float* x, int64_t n);
 void geluBackwardPiecewiseAvx512(float* dx, const float* dout, const float* x, int64_t n, bool accumulate);
 void swigluForwardAvx512(float* out, const float* g, const float* v, int64_t n);

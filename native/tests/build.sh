@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../build/tests}
 mkdir -p "$out"
 core="model host_memory threads cpu_features gemm gemm_avx512 matmul layernorm attention mlp layer_scale patch_embed mil_attention heads adamw
-      backend_cpu tokens dropout pos_embed_resample vit aggregator train vector_math vector_math_avx512 gelu_piecewise_avx512"
+      backend_cpu tokens dropout pos_embed_resample vit aggregator train vector_math vector_math_avx512"
 CXX=${CXX:-g++}
 FLAGS=${CXXFLAGS:--O2}
 DEFS=""
