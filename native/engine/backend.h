@@ -100,12 +100,11 @@ struct Backend {
 
   // Optional (null: linear_backward then gelu_backward): the backward of a linear layer whose input is
   // act = gelu(pre) (M,K): dpre (M,K) = (dout . weight) * gelu'(pre) (overwritten: no zeroing pass before it),
-  // dweight (N,K) += dout^T . act, dbias (N) += column sums of dout (dbias may be null). scratch (M*K floats) is
-  // overwritten with dout . weight. The CPU applies the GELU's backward to each block of that product while it is in
-  // cache; the same numbers as zeroing dpre, then the two ops.
-  void (*gelu_linear_backward)(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
-                               const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
-                               int64_t N);
+  // dweight (N,K) += dout^T . act, dbias (N) += column sums of dout (dbias may be null). The CPU applies the GELU's
+  // backward to each block of that product while it is in cache, in place in dpre; the same numbers as zeroing dpre,
+  // then the two ops.
+  void (*gelu_linear_backward)(float* dpre, float* dweight, float* dbias, const float* dout, const float* pre,
+                               const float* act, const float* weight, int64_t M, int64_t K, int64_t N);
 
   // out, inp (M,C); mean, rstd (M) may be null (inference)
   void (*layernorm_forward)(float* out, float* mean, float* rstd, const float* inp, const float* weight,

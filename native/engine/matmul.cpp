@@ -37,22 +37,21 @@ void linearGeluForward(Precision pr, float* out, float* act, const float* inp, c
   gemm(M, N, K, MatView{inp, K, 1}, MatView{weight, 1, K}, out, N, false, bias, pr, &ep);
 }
 
-// dpre[r][c] = C[r][c] * gelu'(pre[r][c]) for a finished block of the product C = d act (the GELU's backward while
-// its input gradient is in cache). Written, not added: the caller would only zero dpre for it, a pass over a
-// tokens x hidden array per layer that the product's epilogue makes unneeded. In bf16 the piecewise GELU: dpre is next
-// rounded to bf16 as the operand of fc1's input and weight gradients (its bias gradient sums it in fp32, to the
-// piecewise derivative's 2e-6).
+// C[r][c] *= gelu'(pre[r][c]) for a finished block of the product C = d act, which is dpre's memory: the GELU's
+// backward while its input gradient is in cache, in place. Written, not added: the caller would only zero dpre for it,
+// a pass over a tokens x hidden array per layer that the product's epilogue makes unneeded. In place rather than from
+// a scratch product into dpre: the scratch array (tokens x hidden, 4.8 MB per ViT-Ti layer at 8 images) was one more
+// array written through memory, and a ViT-Ti bf16 training step ran 1-2% faster without it (alternated per step,
+// test/bench/RESULTS.md). In bf16 the piecewise GELU: dpre is next rounded to bf16 as the operand of fc1's input and
+// weight gradients (its bias gradient sums it in fp32, to the piecewise derivative's 2e-6).
 struct GeluBackwardEpilogue {
-  float* dpre;
   const float* pre;
   int64_t ld;
   void (*geluBackward)(float*, const float*, const float*, int64_t, bool);
   static void apply(void* ctx, float* c, int64_t ldc, int64_t row0, int64_t col0, int64_t rows, int64_t cols) {
     const GeluBackwardEpilogue& e = *static_cast<const GeluBackwardEpilogue*>(ctx);
-    for (int64_t r = 0; r < rows; r++) {
-      const int64_t at = (row0 + r) * e.ld + col0;
-      e.geluBackward(e.dpre + at, c + r * ldc, e.pre + at, cols, /*accumulate=*/false);
-    }
+    for (int64_t r = 0; r < rows; r++)
+      e.geluBackward(c + r * ldc, c + r * ldc, e.pre + (row0 + r) * e.ld + col0, cols, /*accumulate=*/false);
   }
 };
 
@@ -129,21 +128,21 @@ void linear_backward_write(float* dinp, float* dweight, float* dbias, const floa
 }
 
 // The backward of a linear layer whose input is act = gelu(pre): dpre (M,K) = (dout . weight) * gelu'(pre), the
-// GELU's backward applied to each block of dout . weight while it is in cache; dweight, dbias as linear_backward.
-// scratch: M*K floats (d act, overwritten). The same numbers as zeroing dpre, then linear_backward and gelu_backward.
-void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
-                          const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
-  GeluBackwardEpilogue e{dpre, pre, K, vecGeluBackward};
+// product written into dpre and the GELU's backward applied to each of its blocks while it is in cache; dweight, dbias
+// as linear_backward. The same numbers as zeroing dpre, then linear_backward and gelu_backward (the vector GELU
+// backwards read each value before they write it, so dx may be dout).
+void gelu_linear_backward(float* dpre, float* dweight, float* dbias, const float* dout, const float* pre,
+                          const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
+  GeluBackwardEpilogue e{pre, K, vecGeluBackward};
   const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
-  linearBackward(Precision::Fp32, scratch, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
+  linearBackward(Precision::Fp32, dpre, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
 }
 
-void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
-                               const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
-                               int64_t N) {
-  GeluBackwardEpilogue e{dpre, pre, K, vecGeluBackwardPiecewise};
+void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, const float* dout, const float* pre,
+                               const float* act, const float* weight, int64_t M, int64_t K, int64_t N) {
+  GeluBackwardEpilogue e{pre, K, vecGeluBackwardPiecewise};
   const GemmEpilogue ep{GeluBackwardEpilogue::apply, &e};
-  linearBackward(Precision::Bf16, scratch, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
+  linearBackward(Precision::Bf16, dpre, dweight, dbias, dout, act, weight, M, K, N, false, &ep);
 }
 
 void linear_backward_write_bf16(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,

@@ -17,11 +17,10 @@ void linear_gelu_forward(float* out, float* act, const float* inp, const float* 
                          int64_t K, int64_t N);
 void linear_gelu_forward_bf16(float* out, float* act, const float* inp, const float* weight, const float* bias,
                               int64_t M, int64_t K, int64_t N);
-void gelu_linear_backward(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
-                          const float* pre, const float* act, const float* weight, int64_t M, int64_t K, int64_t N);
-void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, float* scratch, const float* dout,
-                               const float* pre, const float* act, const float* weight, int64_t M, int64_t K,
-                               int64_t N);
+void gelu_linear_backward(float* dpre, float* dweight, float* dbias, const float* dout, const float* pre,
+                          const float* act, const float* weight, int64_t M, int64_t K, int64_t N);
+void gelu_linear_backward_bf16(float* dpre, float* dweight, float* dbias, const float* dout, const float* pre,
+                               const float* act, const float* weight, int64_t M, int64_t K, int64_t N);
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int64_t M, int64_t K, int64_t N);
 void linear_backward_write(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,

@@ -311,10 +311,9 @@ void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model
       dfc1{be, gb.dfc1, rows * F1}, dact{be, gb.dact, rows * Fi};
   const float* dfc2 = branchGrad(be, dtmp.data(), ls2 ? G + bo.ls2 : nullptr, dx.data(), a.fc2, ls2, rows, D);
   if (c.mlp == MlpKind::Gelu && be.gelu_linear_backward) {
-    // fc2's input gradient goes through the GELU's backward block by block (dact is its scratch, and dfc1 is
-    // written, not added to: neither is zeroed)
-    be.gelu_linear_backward(dfc1.data(), G + bo.fc2_w, G + bo.fc2_b, dact.data(), dfc2, a.fc1, a.act, W + bo.fc2_w,
-                            rows, Fi, D);
+    // fc2's input gradient goes through the GELU's backward block by block, in dfc1 (written, not added to: not
+    // zeroed)
+    be.gelu_linear_backward(dfc1.data(), G + bo.fc2_w, G + bo.fc2_b, dfc2, a.fc1, a.act, W + bo.fc2_w, rows, Fi, D);
   } else {
     linearBackwardInto(be, dact, G + bo.fc2_w, G + bo.fc2_b, dfc2, a.act, W + bo.fc2_w, rows, Fi, D);
     dfc1.zero();

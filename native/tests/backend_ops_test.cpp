@@ -223,8 +223,7 @@ std::vector<Case> allCases() {
                   [s](const Backend& be, const Ptrs& p) {
                     be.gelu_forward(p.f(3), p.f(1), s.M * s.N);
                     if (be.gelu_linear_backward) {
-                      be.gelu_linear_backward(p.f(5), p.f(6), p.f(7), p.f(4), p.f(0), p.f(1), p.f(3), p.f(2), s.M,
-                                              s.N, s.K);
+                      be.gelu_linear_backward(p.f(5), p.f(6), p.f(7), p.f(0), p.f(1), p.f(3), p.f(2), s.M, s.N, s.K);
                     } else {
                       be.zero(p.f(4), sizeof(float) * s.M * s.N);
                       be.linear_backward(p.f(4), p.f(6), p.f(7), p.f(0), p.f(3), p.f(2), s.M, s.N, s.K);

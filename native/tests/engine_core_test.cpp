@@ -535,9 +535,9 @@ void runFusedOps() {
         be->linear_backward(refDact.f32(), refDw.f32(), bias ? refDb.f32() : nullptr, dDout.f32(), dAct.f32(), dW.f32(),
                             M, K, N);
         be->gelu_backward(refDpre.f32(), refDact.f32(), dPre.f32(), M * K);
-        BackendBuffer gotDpre = buf(dpre0), gotDw = buf(dw0), gotDb = buf(db0), scratch(*be, M * K * 4);
-        be->gelu_linear_backward(gotDpre.f32(), gotDw.f32(), bias ? gotDb.f32() : nullptr, scratch.f32(), dDout.f32(),
-                                 dPre.f32(), dAct.f32(), dW.f32(), M, K, N);
+        BackendBuffer gotDpre = buf(dpre0), gotDw = buf(dw0), gotDb = buf(db0);
+        be->gelu_linear_backward(gotDpre.f32(), gotDw.f32(), bias ? gotDb.f32() : nullptr, dDout.f32(), dPre.f32(),
+                                 dAct.f32(), dW.f32(), M, K, N);
         auto host = [&](const BackendBuffer& b) { return toHost(*be, b); };
         const bool ok = host(gotDpre) == host(refDpre) && host(gotDw) == host(refDw) && host(gotDb) == host(refDb);
         if (!ok && worstCase.empty())
