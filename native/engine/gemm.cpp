@@ -725,4 +725,43 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   }
 }
 
+void gemmSplitK(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, Precision precision,
+                float* rowSumsOfA) {
+  if (K < kSplitKMin || M <= 0 || N <= 0)
+    return gemm(M, N, K, A, B, C, ldc, true, nullptr, precision, nullptr, rowSumsOfA);
+  const int64_t half = (K / 2) & ~int64_t(1);
+  const MatView A1{A.p + half * A.cs, A.rs, A.cs}, B1{B.p + half * B.rs, B.rs, B.cs};
+  // The second half's product and row sums (the caller's thread keeps them between calls, as gemm's packed operands).
+  thread_local PackedBuffer secondBuf;
+  thread_local std::vector<float> secondSumsBuf;
+  float* const second = packedBuffer(secondBuf, static_cast<size_t>(M * N));
+  if (rowSumsOfA) secondSumsBuf.assign(static_cast<size_t>(M), 0.0f);
+  float* const secondSums = rowSumsOfA ? secondSumsBuf.data() : nullptr;
+  if (poolThreads() == 2) {
+    parallelFor(2, [&](int64_t h) {
+      if (h == 0) gemmSerial(M, N, half, A, B, C, ldc, true, nullptr, precision, nullptr, rowSumsOfA);
+      else gemmSerial(M, N, K - half, A1, B1, second, N, false, nullptr, precision, nullptr, secondSums);
+    });
+  } else {
+    gemm(M, N, half, A, B, C, ldc, true, nullptr, precision, nullptr, rowSumsOfA);
+    gemm(M, N, K - half, A1, B1, second, N, false, nullptr, precision, nullptr, secondSums);
+  }
+  constexpr int64_t kRows = 16;
+  parallelFor((M + kRows - 1) / kRows, [&](int64_t b) {
+    onAvx512([&]() TESSERA_VECTORIZE {
+      for (int64_t i = b * kRows; i < std::min(M, (b + 1) * kRows); i++) {
+        float* c = C + i * ldc;
+        const float* s = second + i * N;
+        for (int64_t j = 0; j < N; j++) c[j] += s[j];
+      }
+    });
+  });
+  if (rowSumsOfA)
+    for (int64_t i = 0; i < M; i++) rowSumsOfA[i] += secondSums[i];
+  if (secondBuf.n > kKeepFloats) {
+    secondBuf.p.reset();
+    secondBuf.n = 0;
+  }
+}
+
 }  // namespace tessera

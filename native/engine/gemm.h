@@ -42,6 +42,17 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
           const float* colBias = nullptr, Precision precision = Precision::Fp32,
           const GemmEpilogue* epilogue = nullptr, float* rowSumsOfA = nullptr);
 
+// C (M,N) += A (M,K) . B (K,N), summed as two fixed halves of K (split at K/2, rounded down to even) when K >=
+// kSplitKMin, else as gemm: C plus the first half's product (gemm's order), then plus the second half's, itself summed
+// from zero. On 2 threads each thread runs one half, serially, reading only its own half of the k rows of A and B. A
+// weight gradient (K = tokens) is where this pays: the rows each thread wrote in the layers before are its half of
+// the tokens, so neither thread reads the other's, where gemm's tasks (split by output rows) each read every token.
+// On other thread counts the halves run one after the other through gemm; the numbers are the same for any count.
+// rowSumsOfA as gemm's, summed the same way (the first half's k slices added to rowSumsOfA, the second's from zero).
+void gemmSplitK(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc,
+                Precision precision = Precision::Fp32, float* rowSumsOfA = nullptr);
+constexpr int64_t kSplitKMin = 1024;
+
 // Weights kept packed between calls. While a scope is open on a thread, that thread's parallel GEMMs keep the packed
 // panels of any B operand inside [base, base + n) floats (the model's parameters) and reuse them, in this scope and in
 // later ones with the same base and version, so an inference call does not repack every weight matrix. The caller

@@ -64,14 +64,17 @@ void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, con
     const WarmDuringGemm warm(dweight ? inp : nullptr, sizeof(float) * static_cast<size_t>(M * K));
     gemm(M, K, N, MatView{dout, N, 1}, MatView{weight, K, 1}, dinp, K, addToDinp, nullptr, pr, dinpEpilogue);
   }
+  // The weight gradient sums over the tokens in two halves, each on its own thread (gemmSplitK): each thread reads the
+  // tokens it wrote. Alternated per step against gemm on 2 threads of an AMD EPYC Zen 4 (test/bench/RESULTS.md): a
+  // ViT-Ti bf16 training step's best 0.986-0.994 of gemm's with the two vCPUs on one core complex, 0.92 with them
+  // apart; ViT-S bf16 0.973; ViT-Ti fp32 0.995-1.002; one thread 0.994-1.004.
   // The bias gradient (the row sums of the weight gradient's A = dout^T) comes out of that product's packing of dout,
   // in k slices of the kernel set's KC rows (gemm.h), instead of a third pass over dout: from the packed panels in
   // fp32; in bf16, whose panels hold rounded values, from the fp32 values as the packer loads them (AVX512-BF16) or
   // from the block of dout just packed (in L2).
   const bool biasFromPacking = dbias && dweight;
   if (dweight)
-    gemm(N, K, M, MatView{dout, 1, N}, MatView{inp, K, 1}, dweight, K, true, nullptr, pr, nullptr,
-         biasFromPacking ? dbias : nullptr);
+    gemmSplitK(N, K, M, MatView{dout, 1, N}, MatView{inp, K, 1}, dweight, K, pr, biasFromPacking ? dbias : nullptr);
   if (dbias && !biasFromPacking) {
     // Column sums over fixed blocks of kRows rows (each task reads whole rows, in order), then the block sums are
     // added in block order: deterministic for any thread count.

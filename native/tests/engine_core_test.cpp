@@ -796,6 +796,45 @@ void runGemmBasics() {
       }
     check(same, "threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)");
   }
+  {  // gemmSplitK: C plus the first half of K's product, plus the second half's summed from zero (the row sums of A
+     // the same way), bitwise on 1, 2 and 3 threads; below kSplitKMin, gemm's += bitwise. A weight gradient's layout
+     // (A = dout^T column-major, B row-major) and plain operands, an odd K, fp32 and bf16.
+    bool same = true;
+    std::string worstCase;
+    for (int64_t K : {kSplitKMin - 2, kSplitKMin, int64_t(1577)})
+      for (int transposed = 0; transposed < 2; transposed++)
+        for (int prec = 0; prec < 2; prec++) {
+          const int64_t M = 37, N = 45;
+          const Precision p = prec ? Precision::Bf16 : Precision::Fp32;
+          auto A = randn(M * K), B = randn(K * N), C0 = randn(M * N), S0 = randn(M);
+          const MatView a = transposed ? MatView{A.data(), 1, M} : MatView{A.data(), K, 1};
+          const MatView b{B.data(), N, 1};
+          std::vector<float> want = C0, wantSums = S0;
+          if (K < kSplitKMin) {
+            gemmSerial(M, N, K, a, b, want.data(), N, true, nullptr, p, nullptr, wantSums.data());
+          } else {
+            const int64_t half = (K / 2) & ~int64_t(1);
+            std::vector<float> second(M * N), secondSums(M, 0.0f);
+            gemmSerial(M, N, half, a, b, want.data(), N, true, nullptr, p, nullptr, wantSums.data());
+            gemmSerial(M, N, K - half, MatView{a.p + half * a.cs, a.rs, a.cs}, MatView{b.p + half * b.rs, b.rs, b.cs},
+                       second.data(), N, false, nullptr, p, nullptr, secondSums.data());
+            for (int64_t i = 0; i < M * N; i++) want[i] += second[i];
+            for (int64_t i = 0; i < M; i++) wantSums[i] += secondSums[i];
+          }
+          for (int threads : {1, 2, 3}) {
+            setNumThreads(threads);
+            std::vector<float> got = C0, gotSums = S0;
+            gemmSplitK(M, N, K, a, b, got.data(), N, p, gotSums.data());
+            if ((got != want || gotSums != wantSums) && worstCase.empty())
+              worstCase = "K " + std::to_string(K) + (transposed ? " A^T" : "") + (prec ? " bf16" : "") + ", " +
+                          std::to_string(threads) + " threads";
+            same = same && got == want && gotSums == wantSums;
+          }
+          setNumThreads(2);
+        }
+    check(same, "gemmSplitK == C + first half of K + second half, row sums too, bitwise on 1-3 threads",
+          worstCase.empty() ? "" : "differs at " + worstCase);
+  }
   {  // WarmDuringGemm only prefetches: the same products bitwise with an unaligned region open, and with an empty
      // scope nested inside it.
     const int64_t M = 301, N = 200, K = 384;

@@ -177,6 +177,8 @@ onEachPath('engine core op checks', (cpuPath) => {
     expect(gemm.map(([name, ok]) => [name, ok])).toEqual([
       ['gemm vs naive, strided operands', true],
       ['threaded gemm == serial gemm bitwise (plain and transposed operands, = and +=)', true],
+      // the weight gradients' product: the same numbers on any thread count
+      ['gemmSplitK == C + first half of K + second half, row sums too, bitwise on 1-3 threads', true],
       ['gemm with a region warmed during it == without, bitwise', true], // WarmDuringGemm only prefetches
       ['gemm vs naive, every layout, edges, =, +=, bias', true],
       ['gemm bf16 vs naive on bf16-rounded operands', true],
