@@ -83,7 +83,7 @@ EncoderActivations::EncoderActivations(const Backend& be, const ViTConfig& cfg, 
   const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, Dout = cfg.outputDim();
   const Layout L = layoutFor(be, cfg, B, keep, pruned);
   size_ = static_cast<size_t>(L.total);
-  gradFloats_ = gradientFloats(cfg, capacity);
+  gradFloats_ = gradientFloats(be, cfg, capacity);
   storage_ = BackendBuffer(be, size_ * sizeof(float));
   const int64_t slotBytes = inputSlotBytes(be, cfg, capacity);
   if (slotBytes > 0) inputStorage_ = BackendBuffer(be, static_cast<size_t>(slotBytes));
@@ -133,17 +133,21 @@ void EncoderActivations::setBatch(int64_t b) {
 }
 
 namespace {
-void gradientSizes(const ViTConfig& c, int64_t capacity, int64_t sizes[8]) {
+// dact only where the MLP's backward needs a scratch for it: gelu_linear_backward writes fc1's input gradient
+// straight into dfc1.
+bool needsDact(const Backend& be, const ViTConfig& c) { return !(c.mlp == MlpKind::Gelu && be.gelu_linear_backward); }
+
+void gradientSizes(const Backend& be, const ViTConfig& c, int64_t capacity, int64_t sizes[8]) {
   const int64_t D = c.embed_dim, M = capacity * c.numTokens(), F1 = fc1Width(c), Fi = c.mlpInner();
-  const int64_t s[8] = {M * D, M * D, M * D, 3 * M * D, M * F1, M * Fi, capacity * c.numPatches() * D,
-                        capacity * c.outputDim()};
+  const int64_t s[8] = {M * D, M * D, M * D, 3 * M * D, M * F1, needsDact(be, c) ? M * Fi : 0,
+                        capacity * c.numPatches() * D, capacity * c.outputDim()};
   for (int i = 0; i < 8; i++) sizes[i] = s[i];
 }
 }  // namespace
 
-int64_t EncoderActivations::gradientFloats(const ViTConfig& cfg, int64_t capacity) {
+int64_t EncoderActivations::gradientFloats(const Backend& be, const ViTConfig& cfg, int64_t capacity) {
   int64_t sizes[8];
-  gradientSizes(cfg, capacity, sizes);
+  gradientSizes(be, cfg, capacity, sizes);
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
   return total;
@@ -152,13 +156,13 @@ int64_t EncoderActivations::gradientFloats(const ViTConfig& cfg, int64_t capacit
 EncoderActivations::Grads& EncoderActivations::grads() {
   if (!gradStorage_.data()) {
     int64_t sizes[8];
-    gradientSizes(cfg_, capacity_, sizes);
+    gradientSizes(*be_, cfg_, capacity_, sizes);
     gradStorage_ = BackendBuffer(*be_, static_cast<size_t>(gradFloats_) * sizeof(float));
     float* p = gradStorage_.f32();
     float** fields[8] = {&grads_.dx, &grads_.dtmp, &grads_.dattn, &grads_.dqkv,
                          &grads_.dfc1, &grads_.dact, &grads_.dpatch, &grads_.dpooled};
     for (int i = 0; i < 8; i++) {
-      *fields[i] = p;
+      *fields[i] = sizes[i] ? p : nullptr;
       p += sizes[i];
     }
   }

@@ -54,14 +54,14 @@ class EncoderActivations {
   // Bytes of the activation buffers, and of backward's gradient buffers (allocated on first backward).
   size_t bytes() const { return size_ * sizeof(float); }
   size_t gradientBytes() const { return static_cast<size_t>(gradFloats_) * sizeof(float); }
-  static int64_t gradientFloats(const ViTConfig& cfg, int64_t capacity);
+  static int64_t gradientFloats(const Backend& be, const ViTConfig& cfg, int64_t capacity);
   static int64_t activationFloats(const Backend& be, const ViTConfig& cfg, int64_t capacity, bool keep,
                                   bool pruneOutputRows = true);
   // Bytes of the input slots (0 for a backend with host memory).
   static int64_t inputSlotBytes(const Backend& be, const ViTConfig& cfg, int64_t capacity);
 
-  // Backward scratch (sized for capacity): dx, dtmp, dattn (M,D); dqkv (M,3D); dfc1 (M,F1); dact (M,Fi);
-  // dpatch (B*P, D); dpooled (B, Dout).
+  // Backward scratch (sized for capacity): dx, dtmp, dattn (M,D); dqkv (M,3D); dfc1 (M,F1); dact (M,Fi), null
+  // where the backend's gelu_linear_backward makes it unneeded; dpatch (B*P, D); dpooled (B, Dout).
   struct Grads {
     float *dx, *dtmp, *dattn, *dqkv, *dfc1, *dact, *dpatch, *dpooled;
   };
