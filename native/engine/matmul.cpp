@@ -66,7 +66,7 @@ void linearBackward(Precision pr, float* dinp, float* dweight, float* dbias, con
   }
   // The weight gradient sums over the tokens in two halves, each on its own thread (gemmSplitK): each thread reads the
   // tokens it wrote. Alternated per step against gemm on 2 threads of an AMD EPYC Zen 4 (test/bench/RESULTS.md): a
-  // ViT-Ti bf16 training step's best 0.986-0.994 of gemm's with the two vCPUs on one core complex, 0.92 with them
+  // ViT-Ti bf16 training step's best 0.979-0.994 of gemm's with the two vCPUs on one core complex, 0.92 with them
   // apart; ViT-S bf16 0.973; ViT-Ti fp32 0.995-1.002; one thread 0.994-1.004.
   // The bias gradient (the row sums of the weight gradient's A = dout^T) comes out of that product's packing of dout,
   // in k slices of the kernel set's KC rows (gemm.h), instead of a third pass over dout: from the packed panels in
