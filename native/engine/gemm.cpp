@@ -508,6 +508,14 @@ float* packedBuffer(PackedBuffer& b, size_t n) {
   }
   return aligned64(b.p.get());
 }
+
+// Frees a buffer that grew past kKeepFloats, at the end of the call that grew it.
+void releaseIfLarge(PackedBuffer& b) {
+  if (b.n <= kKeepFloats) return;
+  b.p.reset();
+  b.n = 0;
+}
+
 // The kept packed weights (PackedWeightsScope): one entry per (B operand, layout, kernel set, bf16 rounding), each
 // with the version it was packed at. Entries are shared_ptr so a GEMM running on one thread keeps its panels alive
 // if another thread's scope drops the cache meanwhile.
@@ -715,14 +723,8 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
   if (rowSumsOfA)
     for (int64_t sl = 0; sl < slices; sl++)
       for (int64_t i = 0; i < M; i++) rowSumsOfA[i] += sliceSums[sl * M + i];
-  if (cacheA.n > kKeepFloats) {
-    cacheA.p.reset();
-    cacheA.n = 0;
-  }
-  if (cache.n > kKeepFloats) {
-    cache.p.reset();
-    cache.n = 0;
-  }
+  releaseIfLarge(cacheA);
+  releaseIfLarge(cache);
 }
 
 void gemmSplitK(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64_t ldc, Precision precision,
@@ -758,10 +760,7 @@ void gemmSplitK(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C,
   });
   if (rowSumsOfA)
     for (int64_t i = 0; i < M; i++) rowSumsOfA[i] += secondSums[i];
-  if (secondBuf.n > kKeepFloats) {
-    secondBuf.p.reset();
-    secondBuf.n = 0;
-  }
+  releaseIfLarge(secondBuf);
 }
 
 }  // namespace tessera

@@ -92,6 +92,8 @@ struct ViTConfig {
   int posEmbedLen() const { return no_embed_class ? numPatches() : numTokens(); }
   int headDim() const { return embed_dim / num_heads; }
   int mlpHidden() const { return static_cast<int>(static_cast<double>(embed_dim) * mlp_ratio); }
+  // Width of fc1's output (gate and value side by side for the SwiGLU: twice the hidden width).
+  int64_t fc1Width() const { return mlp == MlpKind::SwiGLU ? 2LL * mlpHidden() : mlpHidden(); }
   // Width of the activation fed to fc2 (half of fc1's output for the packed SwiGLU).
   int mlpInner() const { return mlp == MlpKind::SwiGLUPacked ? mlpHidden() / 2 : mlpHidden(); }
   int outputDim() const { return global_pool == GlobalPool::TokenAvg ? 2 * embed_dim : embed_dim; }

@@ -500,9 +500,9 @@ int64_t estimateTrainStepBytes(const Model& model, int chunkSize, int64_t maxPat
   const int64_t widestInput = std::max<int64_t>({c.embed_dim, c.mlpInner(), 3LL * c.patch_size * c.patch_size});
   const int64_t packing = be.hostMemory ? b * c.numTokens() * widestInput : 0;
   // And gemmSplitK's second half of a weight gradient, as large as the largest weight matrix.
-  const int64_t D = c.embed_dim, F1 = c.mlp == MlpKind::SwiGLU ? 2LL * c.mlpHidden() : c.mlpHidden();
+  const int64_t D = c.embed_dim;
   const int64_t largestWeight =
-      std::max<int64_t>({3 * D * D, F1 * D, D * c.mlpInner(), D * 3LL * c.patch_size * c.patch_size});
+      std::max<int64_t>({3 * D * D, c.fc1Width() * D, D * c.mlpInner(), D * 3LL * c.patch_size * c.patch_size});
   const int64_t splitK = be.hostMemory ? largestWeight : 0;
   const int64_t floats = EncoderActivations::activationFloats(be, c, b, true) +
                          EncoderActivations::gradientFloats(be, c, b) + packing + splitK + 2 * N * Din +

@@ -10,7 +10,6 @@
 namespace tessera {
 
 namespace {
-int64_t fc1Width(const ViTConfig& c) { return c.mlp == MlpKind::SwiGLU ? 2LL * c.mlpHidden() : c.mlpHidden(); }
 
 // A gradient buffer inside EncoderActivations::Grads.
 struct Span {
@@ -37,7 +36,7 @@ struct Layout {
 Layout layoutFor(const Backend& be, const ViTConfig& cfg, int64_t B, bool keep, bool pruned) {
   Layout L{};
   const int64_t D = cfg.embed_dim, T = cfg.numTokens(), P = cfg.numPatches(), M = B * T, NH = cfg.num_heads;
-  const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = fc1Width(cfg), Fi = cfg.mlpInner();
+  const int64_t K = 3LL * cfg.patch_size * cfg.patch_size, F1 = cfg.fc1Width(), Fi = cfg.mlpInner();
   const int64_t Dout = cfg.outputDim();
   const bool ls = cfg.init_values > 0;
   const int64_t blockSizes[15] = {M * D, M * D, M, M, 3 * M * D, keep ? be.attention_saved_floats(B, T, T, D, NH) : 0, M * D,
@@ -138,7 +137,7 @@ namespace {
 bool needsDact(const Backend& be, const ViTConfig& c) { return !(c.mlp == MlpKind::Gelu && be.gelu_linear_backward); }
 
 void gradientSizes(const Backend& be, const ViTConfig& c, int64_t capacity, int64_t sizes[8]) {
-  const int64_t D = c.embed_dim, M = capacity * c.numTokens(), F1 = fc1Width(c), Fi = c.mlpInner();
+  const int64_t D = c.embed_dim, M = capacity * c.numTokens(), F1 = c.fc1Width(), Fi = c.mlpInner();
   const int64_t s[8] = {M * D, M * D, M * D, 3 * M * D, M * F1, needsDact(be, c) ? M * Fi : 0,
                         capacity * c.numPatches() * D, capacity * c.outputDim()};
   for (int i = 0; i < 8; i++) sizes[i] = s[i];
@@ -175,7 +174,7 @@ namespace {
 // pre-activation never goes to memory.
 void mlpHiddenForward(const Backend& be, const ViTConfig& c, const float* W, const Model::BlockOffsets& bo,
                       EncoderActivations::Block& a, bool keep, int64_t rows) {
-  const int64_t D = c.embed_dim, F1 = fc1Width(c), Fi = c.mlpInner();
+  const int64_t D = c.embed_dim, F1 = c.fc1Width(), Fi = c.mlpInner();
   if (c.mlp == MlpKind::Gelu && be.linear_gelu_forward) {
     be.linear_gelu_forward(keep ? a.fc1 : a.act, a.act, a.ln2, W + bo.fc1_w, W + bo.fc1_b, rows, D, F1);
     return;
@@ -308,7 +307,7 @@ const float* branchGrad(const Backend& be, float* dtmp, float* dgamma, const flo
 void mlpAndProjectionBackward(const Backend& be, const ViTConfig& c, const Model::BlockOffsets& bo, const float* W,
                               float* G, const EncoderActivations::Block& a, EncoderActivations::Grads& gb,
                               int64_t rows) {
-  const int64_t D = c.embed_dim, F1 = fc1Width(c), Fi = c.mlpInner();
+  const int64_t D = c.embed_dim, F1 = c.fc1Width(), Fi = c.mlpInner();
   const float* ls1 = bo.ls1 >= 0 ? W + bo.ls1 : nullptr;
   const float* ls2 = bo.ls2 >= 0 ? W + bo.ls2 : nullptr;
   const Span dx{be, gb.dx, rows * D}, dtmp{be, gb.dtmp, rows * D}, dattn{be, gb.dattn, rows * D},
